@@ -1,0 +1,309 @@
+"""THE visibility and sharing rule (SPEC §4), written once and applied to every ORM query.
+
+`Viewer` is computed once per request from the signed-in user (position path, class, subordinates,
+sharing groups, sharing modes). A `do_orm_execute` listener adds `with_loader_criteria` for every
+business record type to every ORM SELECT, so lists, detail pages, counts, related lists, pickers and
+exports are all filtered without each view remembering. The only way around it is the explicit
+execution option `skip_visibility=True`, for seeding, reset and system jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import abort
+from flask_babel import gettext as _
+from sqlalchemy import and_, event, false, or_, select, true
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.elements import ColumnElement
+
+from .extensions import db
+from .org.models import (
+    Position,
+    Role,
+    SharingGroup,
+    SharingGroupMember,
+    SharingMode,
+    SharingModeValue,
+    Status,
+    User,
+)
+from .owned import Owned, owned_classes
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Everything the rule needs to know about who is looking."""
+
+    user_id: int
+    role: str
+    position_id: int | None = None
+    position_path: str | None = None
+    class_id: int | None = None
+    # Classes whose node lies strictly below the viewer's position (instructors above classes).
+    below_class_ids: frozenset[int] = frozenset()
+    # Users on positions strictly below the viewer's position.
+    subordinate_ids: frozenset[int] = frozenset()
+    # Users sharing a sharing group with the viewer: group id -> member ids.
+    groups: dict[int, frozenset[int]] = field(default_factory=dict)
+    group_names: dict[int, str] = field(default_factory=dict)
+    # Sharing mode per record type in the viewer's class.
+    sharing: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_readonly(self) -> bool:
+        return self.role == Role.READONLY
+
+    @property
+    def group_member_ids(self) -> frozenset[int]:
+        return frozenset().union(*self.groups.values()) if self.groups else frozenset()
+
+    @property
+    def owner_ids(self) -> frozenset[int]:
+        """Owners whose records the viewer reads and writes through ownership, hierarchy or groups."""
+        return frozenset({self.user_id}) | self.subordinate_ids | self.group_member_ids
+
+
+class _System:
+    """The viewer of system jobs (seed, reset, CLI maintenance): sees everything not deleted."""
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+SYSTEM = _System()
+
+
+def viewer_for(user: User) -> Viewer:
+    """Build the viewer of a signed-in user (three small queries)."""
+    position = user.position
+    if position is None:
+        return Viewer(user_id=user.id, role=user.role)
+    below = select(Position.id, Position.kind).where(
+        Position.path.startswith(position.path), Position.id != position.id
+    )
+    rows = db.session.execute(below).all()
+    below_ids = [r.id for r in rows]
+    below_class_ids = frozenset(r.id for r in rows if r.kind == "class")
+    subordinates: frozenset[int] = frozenset()
+    if below_ids:
+        subordinates = frozenset(
+            db.session.scalars(
+                select(User.id).where(User.position_id.in_(below_ids), User.status == Status.ACTIVE)
+            )
+        )
+    groups: dict[int, set[int]] = {}
+    names: dict[int, str] = {}
+    mine = select(SharingGroupMember.group_id).where(SharingGroupMember.user_id == user.id)
+    for gid, gname, uid in db.session.execute(
+        select(SharingGroup.id, SharingGroup.name, SharingGroupMember.user_id)
+        .join(SharingGroupMember, SharingGroupMember.group_id == SharingGroup.id)
+        .where(SharingGroup.id.in_(mine))
+    ):
+        names[gid] = gname
+        if uid != user.id:
+            groups.setdefault(gid, set()).add(uid)
+    sharing: dict[str, str] = {}
+    if position.class_id is not None:
+        sharing = dict(
+            db.session.execute(
+                select(SharingMode.record_type, SharingMode.mode).where(
+                    SharingMode.class_id == position.class_id
+                )
+            ).all()
+        )
+    return Viewer(
+        user_id=user.id,
+        role=user.role,
+        position_id=position.id,
+        position_path=position.path,
+        class_id=position.class_id,
+        below_class_ids=below_class_ids,
+        subordinate_ids=subordinates,
+        groups={k: frozenset(v) for k, v in groups.items()},
+        group_names=names,
+        sharing=sharing,
+    )
+
+
+def sharing_mode(cls: type, viewer: Viewer) -> str:
+    if getattr(cls, "__class_readable__", False):
+        return SharingModeValue.READ_ONLY
+    kind = getattr(cls, "__sharing_type__", None) or getattr(cls, "__audit_type__", "")
+    return viewer.sharing.get(kind, SharingModeValue.PRIVATE)
+
+
+def criterion(cls: Any, viewer: Any, include_deleted: bool = False) -> ColumnElement[bool]:
+    """The SQL condition under which `viewer` may read rows of `cls`."""
+    alive = true() if include_deleted else cls.deleted_at.is_(None)
+    if viewer is SYSTEM:
+        return alive
+    if not isinstance(viewer, Viewer):
+        return false()
+    if viewer.is_admin:
+        return alive
+    terms: list[ColumnElement[bool]] = []
+    if viewer.below_class_ids:
+        terms.append(cls.class_id.in_(sorted(viewer.below_class_ids)))
+    if viewer.class_id is not None:
+        if sharing_mode(cls, viewer) != SharingModeValue.PRIVATE:
+            terms.append(cls.class_id == viewer.class_id)
+        else:
+            # Kept as one conjunct so the (owner_id, deleted_at, created_at) index serves it.
+            terms.append(and_(cls.class_id == viewer.class_id, _owner_in(cls, viewer.owner_ids)))
+    else:
+        # Above class level: own records and those of class-less subordinates (never inside a class).
+        terms.append(and_(cls.class_id.is_(None), _owner_in(cls, viewer.owner_ids)))
+    return and_(or_(*terms) if len(terms) > 1 else terms[0], alive)
+
+
+def _owner_in(cls: Any, ids: frozenset[int]) -> ColumnElement[bool]:
+    if len(ids) == 1:
+        return cls.owner_id == next(iter(ids))
+    return cls.owner_id.in_(sorted(ids))
+
+
+def current_viewer() -> Any:
+    return db.session.info.get("viewer")
+
+
+def use_viewer(viewer: Any) -> None:
+    """Set who looks for the rest of this session (request or CLI command)."""
+    db.session.info["viewer"] = viewer
+
+
+@contextmanager
+def viewing_as(viewer: Any) -> Iterator[None]:
+    """Temporarily look as someone else (tests, CLI commands acting for a user)."""
+    before = db.session.info.get("viewer")
+    db.session.info["viewer"] = viewer
+    try:
+        yield
+    finally:
+        db.session.info["viewer"] = before
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _apply_visibility(state: ORMExecuteState) -> None:
+    if not state.is_select or state.is_column_load or state.is_relationship_load:
+        return
+    if state.execution_options.get("skip_visibility", False):
+        return
+    viewer = state.session.info.get("viewer")
+    include_deleted = state.execution_options.get("include_deleted", False)
+    state.statement = state.statement.options(
+        *(
+            with_loader_criteria(cls, criterion(cls, viewer, include_deleted), include_aliases=True)
+            for cls in owned_classes()
+        )
+    )
+
+
+def _in_class(obj: Owned, viewer: Viewer) -> bool:
+    return obj.class_id is not None and obj.class_id == viewer.class_id
+
+
+def why_visible(obj: Owned, viewer: Any) -> list[str]:
+    """Every reason the viewer sees this record, for the record page (a teaching aid)."""
+    if viewer is SYSTEM or not isinstance(viewer, Viewer):
+        return []
+    reasons: list[str] = []
+    if viewer.is_admin:
+        reasons.append(_("You are an administrator."))
+    if obj.owner_id == viewer.user_id:
+        reasons.append(_("You own this record."))
+    if obj.class_id is not None and obj.class_id in viewer.below_class_ids:
+        reasons.append(_("Its class lies below your position in the position tree."))
+    same_class = obj.class_id == viewer.class_id
+    if obj.owner_id in viewer.subordinate_ids and same_class:
+        reasons.append(_("Its owner holds a position below yours (superiors see their subordinates)."))
+    for gid, members in viewer.groups.items():
+        if obj.owner_id in members and same_class:
+            reasons.append(
+                _("You and its owner are in the sharing group “%(name)s”.", name=viewer.group_names[gid])
+            )
+    if _in_class(obj, viewer):
+        mode = sharing_mode(type(obj), viewer)
+        if getattr(type(obj), "__class_readable__", False):
+            reasons.append(_("This kind of record is readable by the whole class."))
+        elif mode == SharingModeValue.READ_WRITE:
+            reasons.append(_("Your class shares this kind of record read-write."))
+        elif mode == SharingModeValue.READ_ONLY:
+            reasons.append(_("Your class shares this kind of record read-only."))
+    return reasons
+
+
+def can_write(obj: Owned, viewer: Any) -> bool:
+    """May the viewer change this record? (Reading is checked by the query filter.)"""
+    if viewer is SYSTEM:
+        return True
+    if not isinstance(viewer, Viewer) or viewer.is_readonly:
+        return False
+    if viewer.is_admin:
+        return True
+    if obj.class_id is not None and obj.class_id in viewer.below_class_ids:
+        return True
+    if viewer.class_id is None:
+        return obj.class_id is None and obj.owner_id in viewer.owner_ids
+    if obj.class_id != viewer.class_id:
+        return False
+    if obj.owner_id in viewer.owner_ids:
+        return True
+    if getattr(type(obj), "__class_readable__", False):
+        return False
+    return sharing_mode(type(obj), viewer) == SharingModeValue.READ_WRITE
+
+
+def require_write(obj: Owned) -> None:
+    """Abort with 403 unless the current viewer may change the record."""
+    if not can_write(obj, current_viewer()):
+        abort(403)
+
+
+def get_visible_or_404(cls: type, ident: int, include_deleted: bool = False) -> Any:
+    """Load one record through the rule; invisible and missing look the same (404)."""
+    stmt = select(cls).where(cls.id == ident)  # type: ignore[attr-defined]
+    obj = db.session.scalars(
+        stmt.execution_options(include_deleted=include_deleted, populate_existing=True)
+    ).first()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def assignable_users_query(class_id: int | None) -> Any:
+    """Active users of one class who may own records there (transfer targets)."""
+    return (
+        select(User)
+        .where(
+            User.class_id == class_id,
+            User.status == Status.ACTIVE,
+            User.role.in_([Role.STUDENT, Role.INSTRUCTOR]),
+        )
+        .order_by(User.display_name)
+    )
+
+
+def log_criterion(viewer: Any) -> ColumnElement[bool]:
+    """Which operation-log entries the viewer may read: own; staff also their classes'; admin all."""
+    from .oplog import LogEntry
+
+    if viewer is SYSTEM:
+        return true()
+    if not isinstance(viewer, Viewer):
+        return false()
+    if viewer.is_admin:
+        return true()
+    terms: list[ColumnElement[bool]] = [LogEntry.actor_id == viewer.user_id]
+    if viewer.role in (Role.INSTRUCTOR, Role.READONLY) and viewer.below_class_ids:
+        terms.append(LogEntry.class_id.in_(sorted(viewer.below_class_ids)))
+    if viewer.role in (Role.INSTRUCTOR, Role.READONLY) and viewer.subordinate_ids and viewer.class_id is not None:
+        terms.append(LogEntry.actor_id.in_(sorted(viewer.subordinate_ids)))
+    return or_(*terms)

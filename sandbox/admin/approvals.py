@@ -1,0 +1,51 @@
+"""The approval queue: pending users of the actor's classes, approved or rejected in bulk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from ..extensions import db
+from ..org.models import Position, Role, Status, User
+from ..org.scope import managed_users
+from ..org.services import OrgError, approve_user, reject_user
+from . import bp
+from .common import actor, position_choices
+from .forms import ROLE_CHOICES, ApprovalForm
+
+
+@bp.route("/approvals", methods=["GET", "POST"])
+def approvals() -> Any:
+    pending = list(db.session.scalars(managed_users(actor()).where(User.status == Status.PENDING)))
+    form = ApprovalForm()
+    # Any managed user may be named: one already decided gets a clear message instead of "not a choice".
+    decided_ok = {u.id for u in db.session.scalars(managed_users(actor()))}
+    form.user_ids.choices = [(uid, str(uid)) for uid in decided_ok]
+    form.position_id.choices = [(0, "—")] + position_choices(placeable_only=True)
+    roles = ROLE_CHOICES if actor().role == Role.ADMIN else ROLE_CHOICES[:2]
+    form.role.choices = roles
+    if form.validate_on_submit():
+        users = [db.session.get(User, uid) for uid in form.user_ids.data]
+        try:
+            if form.decision.data == "approve":
+                position = db.session.get(Position, form.position_id.data or 0)
+                if position is None:
+                    raise OrgError(_("Choose the position to place the students on."), "position_id")
+                for user in users:
+                    approve_user(actor(), user, position, form.role.data)
+                message = _("%(n)d user(s) approved onto %(p)s.", n=len(users), p=position.name)
+            else:
+                for user in users:
+                    reject_user(actor(), user, form.reason.data or "")
+                message = _("%(n)d registration(s) rejected.", n=len(users))
+            db.session.commit()
+            flash(message, "success")
+            return redirect(url_for("admin.approvals"))
+        except OrgError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "user_ids").errors.append(exc.message)
+            pending = list(db.session.scalars(managed_users(actor()).where(User.status == Status.PENDING)))
+    status = 400 if form.errors else 200
+    return render_template("admin/approvals.html", form=form, pending=pending), status

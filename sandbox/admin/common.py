@@ -1,0 +1,39 @@
+"""Helpers shared by the administration pages."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+
+from ..extensions import db
+from ..org.models import Position, User
+from ..org.scope import can_manage_user, managed_positions, manages
+
+
+def actor() -> User:
+    return current_user._get_current_object()
+
+
+def position_choices(placeable_only: bool = False) -> list[tuple[int, str]]:
+    """Positions of the actor's subtree, indented by depth, for select fields."""
+    choices = []
+    for p in db.session.scalars(managed_positions(actor())):
+        if placeable_only and p.class_id is None:
+            continue
+        depth = p.path.count("/") - 2
+        choices.append((p.id, "\u2003" * depth + p.name))
+    return choices
+
+
+def managed_position_or_404(position_id: int) -> Position:
+    position = db.session.get(Position, position_id)
+    if position is None or not manages(actor(), position):
+        abort(404)
+    return position
+
+
+def managed_user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or not can_manage_user(actor(), user):
+        abort(404)
+    return user

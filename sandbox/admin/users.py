@@ -1,0 +1,126 @@
+"""Users of the actor's subtree: list, edit, disable, password reset; roster import; organisation."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+
+from ..extensions import db
+from ..org.models import Position, Role, Status, User
+from ..org.roster import check_roster, import_roster
+from ..org.scope import managed_classes, managed_users
+from ..org.services import OrgError, get_organization, issue_password_reset, update_organization, update_user
+from ..records.export import safe_cell
+from ..records.forms import ConfirmForm
+from ..records.views import like_pattern
+from . import bp
+from .common import actor, managed_user_or_404, position_choices
+from .forms import ROLE_CHOICES, OrganizationForm, RosterForm, UserForm
+
+
+@bp.get("/users")
+def users() -> str:
+    stmt = managed_users(actor())
+    status = request.args.get("status", "")
+    if status in set(Status):
+        stmt = stmt.where(User.status == status)
+    if class_id := request.args.get("class_id", type=int):
+        stmt = stmt.where(User.class_id == class_id)
+    if q := request.args.get("q", "").strip()[:64]:
+        pattern = like_pattern(q)
+        stmt = stmt.where(or_(User.username.ilike(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\")))
+    rows = list(db.session.scalars(stmt.limit(500)))
+    return render_template("admin/users.html", rows=rows, classes=managed_classes(actor()), statuses=list(Status))
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user_edit(user_id: int) -> Any:
+    user = managed_user_or_404(user_id)
+    form = UserForm(obj=user) if request.method == "GET" else UserForm()
+    form.role.choices = ROLE_CHOICES if actor().role == Role.ADMIN else ROLE_CHOICES[:2]
+    form.position_id.choices = [(0, "—")] + position_choices()
+    if request.method == "GET":
+        form.position_id.data = user.position_id or 0
+        if user.status not in (Status.ACTIVE, Status.DISABLED):
+            form.status.choices = [(user.status, user.status), *form.status.choices]
+    if form.validate_on_submit():
+        try:
+            update_user(
+                actor(), user, display_name=form.display_name.data, email=form.email.data, role=form.role.data,
+                position=db.session.get(Position, form.position_id.data or 0), status=form.status.data,
+                student_number=form.student_number.data,
+            )
+            db.session.commit()
+            flash(_("User saved."), "success")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+        except OrgError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "status", form.status).errors.append(exc.message)
+    return render_template("admin/user_edit.html", form=form, user=user, reset_form=ConfirmForm()), (
+        400 if form.errors else 200
+    )
+
+
+@bp.post("/users/<int:user_id>/password-reset")
+def user_password_reset(user_id: int) -> Any:
+    user = managed_user_or_404(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        temporary = issue_password_reset(actor(), user)
+        db.session.commit()
+    except OrgError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for("admin.user_edit", user_id=user.id))
+    # Shown once, to the instructor (no SMTP configured): they hand it over in class.
+    return render_template("admin/password_issued.html", user=user, temporary=temporary)
+
+
+@bp.route("/roster", methods=["GET", "POST"])
+def roster() -> Any:
+    form = RosterForm()
+    form.class_id.choices = [(c.id, c.name) for c in managed_classes(actor())]
+    errors: list[tuple[int, str]] = []
+    if form.validate_on_submit():
+        klass = db.session.get(Position, form.class_id.data)
+        check = check_roster(form.file.data.read(), klass)
+        if check.errors:
+            errors = check.errors
+            form.file.errors.append(_("Fix the rows listed below; nothing was imported."))
+        else:
+            created = import_roster(actor(), klass, check)
+            db.session.commit()
+            sheet = io.StringIO()
+            writer = csv.writer(sheet)
+            writer.writerow(["username", "name", "student_number", "department", "initial_password"])
+            for user, password in created:
+                writer.writerow([safe_cell(v) for v in (user.username, user.display_name, user.student_number or "",
+                                                        user.position.name if user.position else "", password)])
+            return render_template("admin/roster_done.html", klass=klass, created=created, sheet="\ufeff" + sheet.getvalue())
+    return render_template("admin/roster.html", form=form, errors=errors), (400 if form.errors else 200)
+
+
+@bp.route("/organization", methods=["GET", "POST"])
+def organization() -> Any:
+    if actor().role != Role.ADMIN:
+        abort(403)
+    org = get_organization()
+    form = OrganizationForm(obj=org) if request.method == "GET" else OrganizationForm()
+    if form.validate_on_submit():
+        data = {k: getattr(form, k).data for k in ("name", "address", "phone", "fiscal_year_start", "currency", "default_language")}
+        data["currency"] = data["currency"].upper()
+        update_organization(actor(), data)
+        db.session.commit()
+        flash(_("Organisation profile saved."), "success")
+        return redirect(url_for("admin.organization"))
+    return render_template("admin/organization.html", form=form), (400 if form.errors else 200)
+
+
+def active_count(class_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(User).where(User.class_id == class_id)) or 0

@@ -1,0 +1,208 @@
+"""What the factory wires together: config, extensions, blueprints, request hooks, headers."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import access, labels
+from .config import ASSETS, Config, instance_secret_key
+from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+from .i18n import select_locale
+from .oplog import set_actor
+
+# Endpoints anyone may open without signing in.
+PUBLIC_ENDPOINTS = {"auth.login", "auth.register", "auth.language", "static", "bootstrap.static", "health"}
+# Endpoints a user who must change a generated password may still open.
+PASSWORD_CHANGE_ENDPOINTS = {"auth.password", "auth.logout", "auth.language", "static", "bootstrap.static"}
+
+
+def configure(app: Flask, overrides: dict[str, Any]) -> None:
+    app.config.from_object(Config)
+    app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'sandbox.db'}"
+    if not app.config["UPLOAD_FOLDER"]:
+        app.config["UPLOAD_FOLDER"] = str(Path(app.instance_path) / "uploads")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
+    app.config["BOOTSTRAP_SERVE_LOCAL"] = app.config["ASSET_BASE_URL"] == "local"
+    app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(app.root_path) / "translations")
+    babel.init_app(app, locale_selector=select_locale)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+
+    _register_blueprints(app)
+    _register_hooks(app)
+    _register_errors(app)
+    from .cli import register_cli
+
+    register_cli(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .admin import bp as admin_bp
+    from .auth import bp as auth_bp
+    from .home import bp as home_bp
+    from .leads import bp as leads_bp
+    from .log import bp as log_bp
+
+    for bp in (home_bp, auth_bp, admin_bp, leads_bp, log_bp):
+        app.register_blueprint(bp)
+    if app.config.get("BENCH_ROUTES"):
+        from bench.routes import bp as bench_bp
+
+        app.register_blueprint(bench_bp)
+
+    @app.get("/healthz")
+    def health() -> tuple[str, int]:
+        return "ok", 200
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    # WAL lets readers and one writer work at once; foreign keys are off by default in SQLite.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def _register_hooks(app: Flask) -> None:
+    from .org.models import User
+
+    @login_manager.user_loader
+    def load_user(ident: str) -> User | None:
+        # The id carries the session version: a password change or disable ends other sessions.
+        try:
+            user_id, version = (int(x) for x in ident.split(":"))
+        except ValueError:
+            return None
+        user = db.session.get(User, user_id)
+        if user is None or not user.is_active or user.session_version != version:
+            return None
+        return user
+
+    @app.before_request
+    def identify() -> Any:
+        g.request_id = uuid.uuid4().hex
+        if "lang" in request.args and request.args["lang"] in app.config["LANGUAGES"]:
+            g.force_locale = request.args["lang"]
+        endpoint = request.endpoint or ""
+        if current_user.is_authenticated:
+            set_actor(current_user._get_current_object())
+            access.use_viewer(access.viewer_for(current_user))
+            if current_user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+                return redirect(url_for("auth.password"))
+        else:
+            set_actor(None)
+            access.use_viewer(None)
+            if endpoint not in PUBLIC_ENDPOINTS and request.endpoint is not None:
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return None
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        base = app.config["ASSET_BASE_URL"]
+        cdn = "" if base == "local" else " " + base
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; script-src 'self'{cdn}; style-src 'self'{cdn}; "
+            f"img-src 'self' data:; font-src 'self'{cdn}; connect-src 'self'; "
+            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.context_processor
+    def template_globals() -> dict[str, Any]:
+        return {
+            "asset": asset_tag_data, "current_locale": select_locale,
+            "role_label": labels.role_label, "status_label": labels.status_label, "kind_label": labels.kind_label,
+        }
+
+    @app.template_filter("datetime")
+    def datetime_filter(value: Any, fmt: str = "medium") -> str:
+        from datetime import UTC
+
+        from flask_babel import format_datetime
+
+        if value is None:
+            return ""
+        # Stored naive UTC; shown in the configured time zone.
+        return format_datetime(value.replace(tzinfo=UTC) if value.tzinfo is None else value, fmt)
+
+
+def asset_tag_data(name: str) -> dict[str, str]:
+    """URL and SRI hash of a third-party asset under the configured CDN base."""
+    from flask import current_app
+
+    path, sri = ASSETS[name]
+    base = current_app.config["ASSET_BASE_URL"]
+    if base == "local":
+        local = {"bootstrap_css": "css/bootstrap.min.css", "bootstrap_js": "js/bootstrap.bundle.min.js"}
+        if name in local:
+            return {"url": url_for("bootstrap.static", filename=local[name]), "sri": ""}
+        base = current_app.config.get("LOCAL_CHARTJS_BASE", "https://cdn.jsdelivr.net/npm")
+    return {"url": f"{base}/{path}", "sri": sri}
+
+
+def _register_errors(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    def page(code: int, title: str, message: str) -> tuple[str, int]:
+        return render_template("error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> tuple[str, int]:
+        return page(400, _("The form expired"), _(
+            "This page was open too long or was submitted twice. Go back, reload the page and submit again; "
+            "nothing was saved."))
+
+    @app.errorhandler(403)
+    def forbidden(exc: Any) -> tuple[str, int]:
+        return page(403, _("Not allowed"), _("You may look at this, but your role or position does not let you change it."))
+
+    @app.errorhandler(404)
+    def not_found(exc: Any) -> tuple[str, int]:
+        return page(404, _("Not found"), _("There is no such page or record, or it is not visible to you."))
+
+    @app.errorhandler(405)
+    def bad_method(exc: Any) -> tuple[str, int]:
+        return page(405, _("Not allowed"), _("This address does not accept that kind of request."))
+
+    @app.errorhandler(413)
+    def too_large(exc: Any) -> tuple[str, int]:
+        return page(413, _("File too large"), _("The file is larger than the upload limit."))
+
+    @app.errorhandler(429)
+    def too_many(exc: Any) -> tuple[str, int]:
+        return page(429, _("Too many attempts"), _("Too many failed sign-ins. Wait a minute and try again."))
+
+    @app.errorhandler(500)
+    def server_error(exc: Any) -> tuple[str, int]:
+        db.session.rollback()
+        return page(500, _("Something went wrong"), _("The error was recorded. Nothing was saved; please try again."))

@@ -1,0 +1,144 @@
+"""Sign-in, registration, sign-out, password and profile pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, select
+
+from ..extensions import db, limiter
+from ..org.models import Status, User
+from ..records.forms import ConfirmForm
+from . import bp, services
+from .forms import LoginForm, PasswordForm, ProfileForm, RegisterForm
+
+
+def _failed_sign_in(response: Any) -> bool:
+    """Only refused sign-ins count against the throttle."""
+    return request.method == "POST" and response.status_code != 302
+
+
+def _throttle_key() -> str:
+    return f"{request.remote_addr}|{(request.form.get('username') or '').lower()[:64]}"
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_throttle_key, methods=["POST"],
+    deduct_when=_failed_sign_in,
+)
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        username = form.username.data.strip()
+        user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+        message = None
+        if user is None or not user.check_password(form.password.data):
+            message, reason = _("Wrong username or password."), "credentials"
+        elif user.status == Status.PENDING:
+            message, reason = _("Your account awaits approval by your instructor. Try again once approved."), "pending"
+        elif user.status == Status.REJECTED:
+            message = _("Your registration was rejected: %(reason)s", reason=user.reject_reason or _("no reason given"))
+            reason = "rejected"
+        elif user.status == Status.DISABLED:
+            message, reason = _("This account is disabled. Ask your instructor."), "disabled"
+        if message:
+            services.record_failed_login(username, reason)
+            db.session.commit()
+            form.password.errors.append(message)
+            return render_template("auth/login.html", form=form), 401
+        # A fresh session at sign-in: nothing from before (fixation) survives.
+        session.clear()
+        login_user(user)
+        services.record_login(user)
+        db.session.commit()
+        if user.must_change_password:
+            flash(_("Please choose your own password now."), "info")
+            return redirect(url_for("auth.password"))
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form), (400 if form.errors else 200)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        services.register_user(
+            form.username.data, form.display_name.data, form.email.data, form.password.data,
+            form.chosen_class, form.student_number.data,
+        )
+        db.session.commit()
+        return render_template("auth/registered.html", klass=form.chosen_class)
+    return render_template("auth/register.html", form=form), (400 if form.errors else 200)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> Any:
+    if request.method == "GET":
+        return render_template("auth/logout.html", form=ConfirmForm())
+    form = ConfirmForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        services.record_logout(current_user._get_current_object())
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password() -> Any:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user._get_current_object(), form.old_password.data, form.password.data)
+            db.session.commit()
+        except services.AccountError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "password").errors.append(exc.message)
+            return render_template("auth/password.html", form=form), 400
+        login_user(current_user._get_current_object())  # keep this session, with the new version
+        flash(_("Your password was changed."), "success")
+        return redirect(url_for("home.index"))
+    return render_template("auth/password.html", form=form), (400 if form.errors else 200)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile() -> Any:
+    user = current_user._get_current_object()
+    form = ProfileForm(obj=user) if request.method == "GET" else ProfileForm()
+    if request.method == "GET" and not user.locale:
+        form.locale.data = g.get("force_locale") or "zh_Hans_CN"
+    if form.validate_on_submit():
+        email = (form.email.data or "").strip().lower()
+        taken = email and db.session.scalar(select(User.id).where(func.lower(User.email) == email, User.id != user.id))
+        if taken:
+            form.email.errors.append(_("An account with this email exists already."))
+        else:
+            services.update_profile(user, form.display_name.data, email, form.locale.data, form.email_signature.data)
+            db.session.commit()
+            flash(_("Preferences saved."), "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form), (400 if form.errors else 200)
+
+
+@bp.get("/language/<code>")
+def language(code: str) -> Any:
+    """Choose the interface language before signing in (kept in a cookie)."""
+    response = redirect(_safe_next(request.args.get("next")))
+    if code in current_app.config["LANGUAGES"]:
+        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response

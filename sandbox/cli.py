@@ -1,0 +1,150 @@
+"""The `sandbox` command group; every command calls the same services as the web UI."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+from sqlalchemy import func, select
+
+from . import access
+from .extensions import db
+from .oplog import set_actor
+from .org.models import Position, Role, User
+
+
+def fail(message: str) -> None:
+    """Print a clear error on stderr and exit non-zero."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def system_session() -> None:
+    """CLI commands act as the system: every record visible, actions logged without a person."""
+    access.use_viewer(access.SYSTEM)
+    set_actor(None)
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("init-db")
+    @click.option("--organization", default="示范学校 Demo School", help="Organisation name for a new database.")
+    def init_db(organization: str) -> None:
+        """Create or upgrade the database schema (migrations) and the organisation root."""
+        from flask_migrate import upgrade
+
+        from .org.services import create_organization
+
+        upgrade(directory=str(Path(current_app.root_path).parent / "migrations"))
+        system_session()
+        from .org.models import Organization
+
+        if db.session.scalar(select(func.count()).select_from(Organization)) == 0:
+            create_organization(organization)
+            db.session.commit()
+        click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+    @app.cli.command("create-admin")
+    @click.option("--username", required=True)
+    @click.option("--password", required=True)
+    def create_admin(username: str, password: str) -> None:
+        """Create an administrator at the root of the position tree."""
+        from .auth.passwords import password_problem
+        from .org.services import OrgError, create_user
+
+        system_session()
+        problem = password_problem(password, username)
+        if problem:
+            fail(problem)
+        root = db.session.scalar(select(Position).where(Position.parent_id.is_(None)))
+        if root is None:
+            fail("the database has no organisation yet; run `sandbox init-db` first")
+        try:
+            create_user(None, username, username, password, Role.ADMIN, root)
+            db.session.commit()
+        except OrgError as exc:
+            fail(exc.message)
+        click.echo(f"administrator {username} created")
+
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1")
+    @click.option("--port", default=5000, type=int)
+    def serve(host: str, port: int) -> None:
+        """Serve the application (for many classes, run gunicorn 'sandbox:create_app()' instead)."""
+        from werkzeug.serving import run_simple
+
+        click.echo(f"serving on http://{host}:{port}/  (Ctrl+C stops)")
+        run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+
+    @app.cli.command("demo")
+    @click.option("--password", default=None, help="One password for every demo account (default: random each).")
+    def demo(password: str | None) -> None:
+        """Build a ready classroom on an empty database and print its accounts."""
+        from .demo import build_demo
+
+        system_session()
+        if db.session.scalar(select(func.count()).select_from(User)):
+            fail("the database already has users; `sandbox demo` only fills an empty one")
+        try:
+            accounts = build_demo(password)
+        except ValueError as exc:
+            fail(str(exc))
+        db.session.commit()
+        click.echo("username, role, class, position, password")
+        for row in accounts:
+            click.echo(", ".join(row))
+
+    roster = click.Group("roster", help="Roster import.")
+    app.cli.add_command(roster)
+
+    @roster.command("import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--class", "class_name", required=True, help="Class name or join code.")
+    def roster_import(file: Path, class_name: str) -> None:
+        """Create approved accounts from a CSV; prints the generated passwords once."""
+        from .org.roster import check_roster, import_roster
+
+        system_session()
+        klass = find_class(class_name)
+        check = check_roster(file.read_bytes(), klass)
+        if check.errors:
+            for line, message in check.errors:
+                click.echo(f"{file.name}:{line}: {message}", err=True)
+            fail(f"{len(check.errors)} problem(s); nothing was imported")
+        created = import_roster(None, klass, check)
+        db.session.commit()
+        click.echo("username, name, position, initial_password")
+        for user, pw in created:
+            click.echo(f"{user.username}, {user.display_name}, {user.position.name if user.position else ''}, {pw}")
+
+    @app.cli.command("bench")
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per measure.")
+    @click.option("--quick", is_flag=True, help="Smaller data (a smoke run; figures are not the targets').")
+    def bench(as_json: bool, quick: bool) -> None:
+        """Measure pages against in-memory baselines; prints times and ratios."""
+        from bench.runner import run_all
+
+        run_all(as_json=as_json, quick=quick)
+
+
+def find_class(name_or_code: str) -> Position:
+    klass = db.session.scalar(
+        select(Position).where(
+            Position.kind == "class",
+            (Position.name == name_or_code) | (func.upper(Position.join_code) == name_or_code.upper()),
+        )
+    )
+    if klass is None:
+        fail(f"no class named or coded {name_or_code!r}")
+    return klass
+
+
+def _create_app_for_cli() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(create_app=_create_app_for_cli, add_default_commands=True, help="CRM Practice Sandbox.")

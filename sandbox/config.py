@@ -1,0 +1,62 @@
+"""Configuration: everything from environment variables, with safe defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+# Versions and SRI hashes of the third-party assets served from the CDN base.
+# The hashes are of the files exactly as published in the npm packages.
+ASSETS: dict[str, tuple[str, str]] = {
+    "bootstrap_css": (
+        "bootstrap@5.3.8/dist/css/bootstrap.min.css",
+        "sha384-sRIl4kxILFvY47J16cr9ZwB07vP4J8+LH7qKQnuqkuIAvNWLzeN8tE5YBujZqJLB",
+    ),
+    "bootstrap_js": (
+        "bootstrap@5.3.8/dist/js/bootstrap.bundle.min.js",
+        "sha384-FKyoEForCGlyvwx9Hj09JcYn3nv7wiPVlz7YYwJrWVcXK/BmnVDxM+D2scQbITxI",
+    ),
+    "chartjs": (
+        "chart.js@4.4.7/dist/chart.umd.js",
+        "sha384-zYPBGXwO4633CABX/5Spf6emCKUJCfoOkhOMYyxMsatqQZPnDblmmOewfjsIVWCM",
+    ),
+}
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """Return SECRET_KEY from the environment, or one generated once into the instance folder."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    path = Path(instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    """Defaults for a classroom deployment; every value can be overridden by the environment."""
+
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "")  # empty: SQLite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    ASSET_BASE_URL = os.environ.get("ASSET_BASE_URL", "https://cdn.jsdelivr.net/npm").rstrip("/")
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", "")
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
+    LANGUAGES = ["zh_Hans_CN", "en"]
+    BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "zh_Hans_CN")
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+    WTF_CSRF_TIME_LIMIT = int(os.environ.get("CSRF_TIME_LIMIT", "7200"))
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
+    REMEMBER_COOKIE_HTTPONLY = True
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    LIST_PAGE_SIZE = 50
+    # A list's total is counted exactly up to this many rows, then shown as "10,000+".
+    LIST_COUNT_CAP = 10_000
+    BENCH_ROUTES = False

@@ -1,0 +1,53 @@
+"""Dashboard: one's own numbers for students; classes and approvals for staff."""
+
+from __future__ import annotations
+
+import json
+
+from flask import render_template
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..access import current_viewer, log_criterion
+from ..extensions import db
+from ..leads.models import LEAD_STATUSES, Lead
+from ..oplog import LogEntry
+from ..org.models import Status, User
+from ..org.scope import managed_classes, managed_users
+from . import bp
+
+
+@bp.get("/")
+def index() -> str:
+    by_status = dict(
+        db.session.execute(
+            select(Lead.status, func.count()).where(Lead.owner_id == current_user.id).group_by(Lead.status)
+        ).all()
+    )
+    chart = {
+        "type": "doughnut",
+        "labels": [_(label) for key, label in LEAD_STATUSES],
+        "data": [by_status.get(key, 0) for key, _label in LEAD_STATUSES],
+        "title": _("My leads by status"),
+    }
+    open_leads = sum(v for k, v in by_status.items() if k not in ("converted", "unqualified"))
+    recent = db.session.scalars(
+        select(LogEntry).where(log_criterion(current_viewer())).order_by(LogEntry.id.desc()).limit(12)
+    ).all()
+    classes = []
+    pending = 0
+    if current_user.is_staff:
+        for klass in managed_classes(current_user):
+            students = db.session.scalar(
+                select(func.count()).select_from(User).where(User.class_id == klass.id, User.status == Status.ACTIVE)
+            )
+            leads = db.session.scalar(select(func.count()).select_from(Lead).where(Lead.class_id == klass.id))
+            classes.append({"klass": klass, "students": students, "leads": leads})
+        pending = db.session.scalar(
+            select(func.count()).select_from(managed_users(current_user).where(User.status == Status.PENDING).subquery())
+        )
+    return render_template(
+        "home/index.html", open_leads=open_leads, total_leads=sum(by_status.values()),
+        chart=json.dumps(chart, ensure_ascii=False), recent=recent, classes=classes, pending=pending,
+    )

@@ -1,0 +1,1 @@
+"""The organisation: users, the position tree, sharing groups and sharing modes."""

@@ -1,0 +1,218 @@
+"""Users, positions (the tree that decides visibility), sharing groups and modes, the organisation."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: both SQLite and PostgreSQL store it the same way."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    INSTRUCTOR = "instructor"
+    STUDENT = "student"
+    READONLY = "readonly"
+
+
+class Status(enum.StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    DISABLED = "disabled"
+
+
+class PositionKind(enum.StrEnum):
+    ORGANIZATION = "organization"
+    TEACHER = "teacher"
+    CLASS = "class"
+    DEPARTMENT = "department"
+    POSITION = "position"
+
+
+class SharingModeValue(enum.StrEnum):
+    PRIVATE = "private"
+    READ_ONLY = "read_only"
+    READ_WRITE = "read_write"
+
+
+# Record types whose class-wide sharing can be set (SPEC §4.4).
+SHARING_TYPES = ("lead", "account", "opportunity", "document", "case", "campaign")
+
+
+class Position(db.Model):
+    """A node of the position tree; `path` is the materialised path of ids, e.g. "/1/4/9/"."""
+
+    __tablename__ = "positions"
+    __audit_type__ = "position"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("positions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(String(400), default="", index=True)
+    # Nearest class node at or above this one (None above class level): the isolation boundary.
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("positions.id"), index=True)
+    join_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    registration_open: Mapped[bool] = mapped_column(default=False)
+    sort_order: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    parent: Mapped[Position | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+
+    @property
+    def audit_label(self) -> str:
+        return self.name
+
+    def is_within(self, other: Position) -> bool:
+        """True when this node is `other` or lies below it."""
+        return self.path.startswith(other.path)
+
+    def __repr__(self) -> str:
+        return f"<Position {self.id} {self.kind} {self.name}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __audit_type__ = "user"
+    __audit_hidden__ = frozenset({"password_hash"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    student_number: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    role: Mapped[str] = mapped_column(String(20), default=Role.STUDENT)
+    status: Mapped[str] = mapped_column(String(20), default=Status.PENDING, index=True)
+    position_id: Mapped[int | None] = mapped_column(ForeignKey("positions.id"), index=True)
+    # The class a pending user asked to join; set from the position once approved.
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("positions.id"), index=True)
+    reject_reason: Mapped[str | None] = mapped_column(String(500))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    email_signature: Mapped[str | None] = mapped_column(String(2000))
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    # Bumped on password change or disable so every other open session ends.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    position: Mapped[Position | None] = relationship(foreign_keys=[position_id])
+    klass: Mapped[Position | None] = relationship(foreign_keys=[class_id])
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == Status.ACTIVE
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_staff(self) -> bool:
+        """Instructors and admins: they manage classes."""
+        return self.role in (Role.ADMIN, Role.INSTRUCTOR)
+
+    @property
+    def can_change(self) -> bool:
+        return self.role != Role.READONLY
+
+    @property
+    def audit_label(self) -> str:
+        return f"{self.display_name} ({self.username})"
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class SharingMode(db.Model):
+    """Class-wide sharing for one record type in one class (absent row = private)."""
+
+    __tablename__ = "sharing_modes"
+    __audit_type__ = "sharing_mode"
+    __table_args__ = (UniqueConstraint("class_id", "record_type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("positions.id"))
+    record_type: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(20), default=SharingModeValue.PRIVATE)
+
+    @property
+    def audit_label(self) -> str:
+        return f"{self.record_type}={self.mode}"
+
+
+class SharingGroup(db.Model):
+    """Members of a sharing group read and write each other's records (within one class)."""
+
+    __tablename__ = "sharing_groups"
+    __audit_type__ = "sharing_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("positions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    members: Mapped[list[SharingGroupMember]] = relationship(
+        cascade="all, delete-orphan", back_populates="group"
+    )
+
+    @property
+    def audit_label(self) -> str:
+        return self.name
+
+
+class SharingGroupMember(db.Model):
+    __tablename__ = "sharing_group_members"
+    __audit_type__ = "sharing_group_member"
+    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("sharing_groups.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    group: Mapped[SharingGroup] = relationship(back_populates="members")
+    user: Mapped[User] = relationship()
+
+    @property
+    def audit_label(self) -> str:
+        return str(self.user_id)
+
+
+class Organization(db.Model):
+    """The installation's organisation profile (one row)."""
+
+    __tablename__ = "organization"
+    __audit_type__ = "organization"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str | None] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    fiscal_year_start: Mapped[int] = mapped_column(default=1)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    default_language: Mapped[str] = mapped_column(String(16), default="zh_Hans_CN")
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    @property
+    def audit_label(self) -> str:
+        return self.name
+
+
+Index("ix_users_position_status", User.position_id, User.status)

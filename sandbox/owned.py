@@ -1,0 +1,65 @@
+"""The one base of every business record: owner, class, timestamps, soft delete, version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import ForeignKey, Index
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from .org.models import User, utcnow
+
+
+class Owned:
+    """Mixin for business records; access.py filters every query of its subclasses."""
+
+    __audit_type__: ClassVar[str]
+    # The record type whose class sharing mode applies (accounts and contacts share "account").
+    __sharing_type__: ClassVar[str | None] = None
+    # Record types readable by the whole class whatever the sharing (competitors, knowledge).
+    __class_readable__: ClassVar[bool] = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("positions.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        # The two indexes that match the visibility rule and the list order (newest first):
+        # one per owner for students and managers, one per class for instructors and class sharing.
+        name = cls.__tablename__
+        return (
+            Index(f"ix_{name}_owner_list", "owner_id", "deleted_at", "created_at", "id"),
+            Index(f"ix_{name}_class_list", "class_id", "deleted_at", "created_at", "id"),
+        )
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        # Optimistic locking: an UPDATE whose version no longer matches raises StaleDataError.
+        return {"version_id_col": cls.__table__.c.version}
+
+    @declared_attr
+    def owner(cls) -> Mapped[User]:
+        return relationship(User, foreign_keys=lambda: [cls.owner_id], lazy="joined", innerjoin=True)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+def owned_classes() -> list[type]:
+    """Every mapped business record class."""
+    found: list[type] = []
+    todo = list(Owned.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        if hasattr(cls, "__table__"):
+            found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found

@@ -1,0 +1,298 @@
+"""Generic record pages (list, detail, create, edit, clone, transfer, delete, restore, recycle bin).
+
+A record type configures one `RecordViews` with its model, form and columns; every page goes
+through access.py (reading) and records/services.py (writing), so a new type gets both for free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..access import can_write, current_viewer, get_visible_or_404, why_visible
+from ..extensions import db
+from ..oplog import LogEntry
+from . import services
+from .forms import TransferForm
+
+
+@dataclass
+class Column:
+    attr: str
+    label: Any
+    link: bool = False
+    choices: Sequence[tuple[str, str]] | None = None
+    sortable: bool = True
+
+
+@dataclass
+class Filter:
+    attr: str
+    label: Any
+    choices: Sequence[tuple[str, str]] = field(default_factory=list)
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` literally anywhere (escape char: backslash)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class RecordViews:
+    """The pages of one record type, registered on its blueprint."""
+
+    def __init__(
+        self,
+        bp: Blueprint,
+        model: Any,
+        form_cls: Any,
+        *,
+        singular: Any,
+        plural: Any,
+        columns: list[Column],
+        filters: list[Filter],
+        search: list[str],
+        detail_fields: list[str],
+        form_fields: list[str],
+    ) -> None:
+        self.bp, self.model, self.form_cls = bp, model, form_cls
+        self.singular, self.plural = singular, plural
+        self.columns, self.filters, self.search = columns, filters, search
+        self.detail_fields, self.form_fields = detail_fields, form_fields
+        self.choices = {c.attr: dict(c.choices) for c in columns if c.choices}
+        for f in filters:
+            self.choices.setdefault(f.attr, dict(f.choices))
+
+    def register(self) -> None:
+        rule = self.bp.add_url_rule
+        rule("/", "index", self.index)
+        rule("/recycle-bin", "recycle_bin", self.recycle_bin)
+        rule("/new", "new", self.new, methods=["GET", "POST"])
+        rule("/<int:record_id>", "detail", self.detail)
+        rule("/<int:record_id>/edit", "edit", self.edit, methods=["GET", "POST"])
+        rule("/<int:record_id>/clone", "clone", self.clone, methods=["GET", "POST"])
+        rule("/<int:record_id>/transfer", "transfer", self.transfer, methods=["GET", "POST"])
+        rule("/<int:record_id>/delete", "delete", self.delete, methods=["POST"])
+        rule("/<int:record_id>/restore", "restore", self.restore, methods=["POST"])
+
+    # ---- helpers -------------------------------------------------------------------------------
+    def endpoint(self, name: str) -> str:
+        return f"{self.bp.name}.{name}"
+
+    def display(self, obj: Any, attr: str) -> str:
+        """A field's value as shown to the user (choice labels translated)."""
+        value = getattr(obj, attr, None)
+        if value is None or value == "":
+            return ""
+        if attr in self.choices:
+            label = self.choices[attr].get(value)
+            return _(label) if label else str(value)
+        return str(value)
+
+    def field_label(self, attr: str) -> str:
+        form_field = getattr(self.form_cls, attr, None)
+        if form_field is not None and "label" in getattr(form_field, "kwargs", {}):
+            return str(form_field.kwargs["label"])
+        if form_field is not None and getattr(form_field, "args", None):
+            return str(form_field.args[0])
+        return attr
+
+    def conditions(self, args: Any) -> list[Any]:
+        """WHERE conditions of the list from the query string (unknown values are ignored)."""
+        model = self.model
+        where: list[Any] = []
+        for f in self.filters:
+            value = args.get(f.attr, "")
+            if value and value in dict(f.choices):
+                where.append(getattr(model, f.attr) == value)
+        q = args.get("q", "").strip()[:100]
+        if q:
+            pattern = like_pattern(q)
+            where.append(or_(*(getattr(model, a).ilike(pattern, escape="\\") for a in self.search)))
+        if args.get("owner") == "me" and current_user.is_authenticated:
+            where.append(model.owner_id == current_user.id)
+        return where
+
+    def order(self, args: Any) -> tuple[list[Any], str]:
+        sortable = {c.attr for c in self.columns if c.sortable} | {"created_at"}
+        sort = args.get("sort", "-created_at")
+        attr = sort.lstrip("-")
+        if attr not in sortable:
+            sort, attr = "-created_at", "created_at"
+        column = getattr(self.model, attr)
+        if sort.startswith("-"):
+            return [column.desc(), self.model.id.desc()], sort
+        return [column.asc(), self.model.id.asc()], sort
+
+    def page_of(self, where: list[Any], order: list[Any], page: int, deleted: bool = False) -> tuple[list, int]:
+        """One page of rows and the total, counted exactly up to the cap (then shown as "N+")."""
+        from flask import current_app
+
+        size = current_app.config["LIST_PAGE_SIZE"]
+        cap = current_app.config["LIST_COUNT_CAP"]
+        model = self.model
+        opts = {"include_deleted": True} if deleted else {}
+        if deleted:
+            where = [*where, model.deleted_at.is_not(None)]
+        rows = list(
+            db.session.scalars(
+                select(model).where(*where).order_by(*order).limit(size).offset((page - 1) * size)
+                .execution_options(**opts)
+            )
+        )
+        if page == 1 and len(rows) < size:
+            return rows, len(rows)
+        ids = select(model.id).where(*where).limit(cap + 1).execution_options(**opts).subquery()
+        total = db.session.scalar(select(func.count()).select_from(ids).execution_options(**opts)) or 0
+        return rows, total
+
+    def require_changer(self) -> None:
+        if not current_user.can_change:
+            abort(403)
+
+    def render(self, template: str, **context: Any) -> str:
+        return render_template(template, v=self, **context)
+
+    # ---- pages ---------------------------------------------------------------------------------
+    def index(self) -> str:
+        page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+        order, sort = self.order(request.args)
+        rows, total = self.page_of(self.conditions(request.args), order, page)
+        return self.render("records/list.html", rows=rows, total=total, page=page, sort=sort)
+
+    def recycle_bin(self) -> str:
+        page = max(1, request.args.get("page", 1, type=int) or 1)
+        order = [self.model.deleted_at.desc(), self.model.id.desc()]
+        rows, total = self.page_of(self.conditions(request.args), order, page, deleted=True)
+        return self.render("records/recycle_bin.html", rows=rows, total=total, page=page, sort="")
+
+    def detail(self, record_id: int) -> str:
+        obj = get_visible_or_404(self.model, record_id, include_deleted=True)
+        timeline = db.session.scalars(
+            select(LogEntry)
+            .where(LogEntry.object_type == self.model.__audit_type__, LogEntry.object_id == obj.id)
+            .order_by(LogEntry.at.desc(), LogEntry.id.desc())
+            .limit(50)
+        ).all()
+        viewer = current_viewer()
+        return self.render(
+            "records/detail.html",
+            obj=obj,
+            reasons=why_visible(obj, viewer),
+            writable=can_write(obj, viewer) and current_user.can_change,
+            entries=timeline,
+        )
+
+    def _form_data(self, form: Any) -> dict[str, Any]:
+        data = {}
+        for name in self.form_fields:
+            value = getattr(form, name).data
+            data[name] = value.strip() if isinstance(value, str) else value
+            if data[name] == "":
+                data[name] = None
+        return data
+
+    def new(self, source: Any = None) -> Any:
+        self.require_changer()
+        form = self.form_cls(obj=source) if source is not None and request.method == "GET" else self.form_cls()
+        if form.validate_on_submit():
+            obj = services.create_record(self.model, self._form_data(form))
+            db.session.commit()
+            flash(_("%(type)s “%(label)s” created.", type=self.singular, label=obj.audit_label), "success")
+            return redirect(url_for(self.endpoint("detail"), record_id=obj.id))
+        title = _("Clone %(type)s", type=self.singular) if source else _("New %(type)s", type=self.singular)
+        return self.render("records/form.html", form=form, title=title, obj=None)
+
+    def clone(self, record_id: int) -> Any:
+        source = get_visible_or_404(self.model, record_id)
+        return self.new(source=source)
+
+    def edit(self, record_id: int) -> Any:
+        self.require_changer()
+        obj = get_visible_or_404(self.model, record_id)
+        if not can_write(obj, current_viewer()):
+            abort(403)
+        form = self.form_cls(obj=obj) if request.method == "GET" else self.form_cls()
+        if request.method == "GET":
+            form.version.data = obj.version
+        if form.validate_on_submit():
+            try:
+                expected = int(form.version.data or 0) or None
+                services.update_record(obj, self._form_data(form), expected_version=expected)
+                db.session.commit()
+            except services.VersionConflict as exc:
+                db.session.rollback()
+                return self.render(
+                    "records/form.html", form=form, title=_("Edit %(type)s", type=self.singular),
+                    obj=obj, conflict=exc.message,
+                ), 409
+            except StaleDataError:
+                db.session.rollback()
+                return self.render(
+                    "records/form.html", form=form, title=_("Edit %(type)s", type=self.singular), obj=obj,
+                    conflict=_("Someone else saved this record after you opened it. "
+                               "Reload it to see their changes."),
+                ), 409
+            except services.RecordError as exc:
+                db.session.rollback()
+                flash(exc.message, "danger")
+                return redirect(url_for(self.endpoint("detail"), record_id=record_id))
+            flash(_("Changes saved."), "success")
+            return redirect(url_for(self.endpoint("detail"), record_id=record_id))
+        return self.render("records/form.html", form=form, title=_("Edit %(type)s", type=self.singular), obj=obj)
+
+    def transfer(self, record_id: int) -> Any:
+        self.require_changer()
+        obj = get_visible_or_404(self.model, record_id)
+        if not can_write(obj, current_viewer()):
+            abort(403)
+        form = TransferForm()
+        form.owner_id.choices = [(u.id, f"{u.display_name} ({u.username})") for u in services.assignable_users(obj)]
+        if request.method == "POST":
+            # Validate the id ourselves: a forged id must get a clear message, not a 400 or a 500.
+            form.owner_id.pre_validate = lambda _form: None  # type: ignore[method-assign]
+        if form.validate_on_submit():
+            try:
+                services.transfer_record(obj, form.owner_id.data)
+                db.session.commit()
+                flash(_("Record transferred."), "success")
+                return redirect(url_for(self.endpoint("index")))
+            except services.RecordError as exc:
+                db.session.rollback()
+                form.owner_id.errors = [exc.message]
+        return self.render("records/transfer.html", form=form, obj=obj), (422 if form.errors else 200)
+
+    def delete(self, record_id: int) -> Any:
+        self.require_changer()
+        obj = get_visible_or_404(self.model, record_id)
+        if not can_write(obj, current_viewer()):
+            abort(403)
+        try:
+            services.delete_record(obj)
+            db.session.commit()
+            flash(_("Moved to the recycle bin. You can restore it from there."), "success")
+        except services.RecordError as exc:
+            db.session.rollback()
+            flash(exc.message, "warning")
+        return redirect(url_for(self.endpoint("index")))
+
+    def restore(self, record_id: int) -> Any:
+        self.require_changer()
+        obj = get_visible_or_404(self.model, record_id, include_deleted=True)
+        if not can_write(obj, current_viewer()):
+            abort(403)
+        try:
+            services.restore_record(obj)
+            db.session.commit()
+            flash(_("Record restored."), "success")
+        except services.RecordError as exc:
+            db.session.rollback()
+            flash(exc.message, "warning")
+        return redirect(url_for(self.endpoint("detail"), record_id=record_id))
