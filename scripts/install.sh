@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Install what the product needs (and, with --test, what the test suite needs) from the registries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WITH_TEST=0
+[ "${1:-}" = "--test" ] && WITH_TEST=1
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v "^WARNING: Location" || true
+if [ $WITH_TEST = 1 ]; then
+  .venv/bin/pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+else
+  .venv/bin/pip install -q --disable-pip-version-check -e . 2>&1 | grep -v "^WARNING: Location" || true
+fi
+.venv/bin/python -c "import sandbox, flask_babel, sqlalchemy" || { echo "error: Python dependencies failed to install" >&2; exit 1; }
+
+# Translations are compiled here, never committed.
+.venv/bin/pybabel compile -d sandbox/translations >/dev/null 2>&1
+
+if [ $WITH_TEST = 1 ]; then
+  need=()
+  [ -x /usr/lib/chromium/chromium ] || need+=(chromium fonts-liberation fonts-noto-cjk)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+  if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -q >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+    else
+      echo "error: missing system packages: ${need[*]} (install them with apt-get as root)" >&2
+      exit 1
+    fi
+  fi
+  # Local copies of the CDN assets, for browser tests that serve them by intercepting requests.
+  if [ ! -f .cache/assets/chart.js/package/dist/chart.umd.js ] || [ ! -f .cache/assets/bootstrap/package/dist/css/bootstrap.min.css ]; then
+    mkdir -p .cache/assets/chart.js .cache/assets/bootstrap
+    (cd .cache/assets && npm pack --silent chart.js@4.4.7 bootstrap@5.3.8 >/dev/null)
+    tar xzf .cache/assets/chart.js-4.4.7.tgz -C .cache/assets/chart.js
+    tar xzf .cache/assets/bootstrap-5.3.8.tgz -C .cache/assets/bootstrap
+  fi
+fi

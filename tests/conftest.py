@@ -1,0 +1,237 @@
+"""Fixtures: an app per database backend (SQLite and a real PostgreSQL), clients, a classroom factory.
+
+Every test runs on both backends. The schema is made once per backend by the real migrations; each
+test then starts from empty tables (a copied SQLite file, or TRUNCATE on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, select, text
+
+from sandbox import access, create_app
+from sandbox.extensions import db
+from sandbox.oplog import set_actor
+from sandbox.org.models import Position, PositionKind, Role, User
+
+CI = os.environ.get("CI", "").lower() == "true"
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "")
+PASSWORD = "secret123"
+
+BASE_CONFIG: dict[str, Any] = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    "WTF_CSRF_ENABLED": False,
+    "RATELIMIT_ENABLED": False,
+    "SERVER_NAME": "localhost",
+}
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context (g, session, current_user), as in
+    production, even though the test itself holds an app context open for direct database access."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        def run() -> Any:
+            _cv_app.set(None)
+            return FlaskClient.open(self, *args, **kwargs)
+
+        return contextvars.copy_context().run(run)
+
+
+def _backends() -> list[Any]:
+    params: list[Any] = [pytest.param("sqlite", id="sqlite")]
+    if PG_URL:
+        params.append(pytest.param("postgresql", id="postgresql"))
+    elif CI:
+        # With CI=true a missing database is a failure (see _fresh_url), never a skip.
+        params.append(pytest.param("postgresql", id="postgresql"))
+    else:
+        params.append(pytest.param("postgresql", id="postgresql",
+                                   marks=pytest.mark.skip(reason="set TEST_POSTGRES_URL (make test does)")))
+    return params
+
+
+def _migrate(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    app.instance_path = str(instance)
+    with app.app_context():
+        upgrade(directory=str(Path(__file__).parent.parent / "migrations"))
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Migrated template databases, one per backend."""
+    root = tmp_path_factory.mktemp("schema")
+    template = root / "template.db"
+    _migrate(f"sqlite:///{template}", root)
+    urls = {"sqlite_template": str(template)}
+    if PG_URL:
+        engine = create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        _migrate(PG_URL, root)
+        urls["postgresql"] = PG_URL
+    yield urls
+
+
+def _fresh_url(backend: str, schema: dict[str, str], tmp_path: Path) -> str:
+    if backend == "sqlite":
+        target = tmp_path / "test.db"
+        shutil.copy(schema["sqlite_template"], target)
+        return f"sqlite:///{target}"
+    if "postgresql" not in schema:
+        pytest.fail("PostgreSQL is required here but TEST_POSTGRES_URL is not set")
+    engine = create_engine(schema["postgresql"])
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return schema["postgresql"]
+
+
+@pytest.fixture(params=_backends())
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def app_factory(backend: str, schema: dict[str, str], tmp_path: Path) -> Iterator[Any]:
+    """Build an app on a fresh database of the current backend (extra config allowed)."""
+    url = _fresh_url(backend, schema, tmp_path)
+    made: list[Flask] = []
+
+    def make(**config: Any) -> Flask:
+        app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "UPLOAD_FOLDER": str(tmp_path / "up"), **config})
+        app.test_client_class = IsolatedClient
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory: Any) -> Iterator[Flask]:
+    application = app_factory()
+    with application.app_context():
+        access.use_viewer(access.SYSTEM)
+        set_actor(None)
+        from sandbox.org.services import create_organization
+
+        create_organization("测试学校")
+        db.session.commit()
+        yield application
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
+    """Sign in through the real form; returns the response."""
+    return client.post("/auth/login", data={"username": username, "password": password})
+
+
+@dataclass
+class Classroom:
+    """Two classes under one teacher, each with two departments; users by nickname."""
+
+    root: Position
+    teacher_node: Position
+    classes: dict[str, Position]
+    departments: dict[str, Position]
+    positions: dict[str, Position]
+    users: dict[str, User]
+
+    def user(self, name: str) -> User:
+        return self.users[name]
+
+    def client_for(self, app: Flask, name: str) -> FlaskClient:
+        c = app.test_client()
+        response = login(c, self.users[name].username)
+        assert response.status_code == 302, response.data[:500]
+        return c
+
+
+def act_as(user: User | None) -> None:
+    """Make later service calls in this app context act and look as `user` (None: system)."""
+    set_actor(user)
+    access.use_viewer(access.viewer_for(user) if user is not None else access.SYSTEM)
+
+
+@pytest.fixture
+def classroom(app: Flask) -> Classroom:
+    """admin; teacher (instructor of classes A and B); teacher2 over class C; in A: managerA (dept A1),
+    studentA and peerA (same salesperson position in A1), studentA2 (dept A2), readonlyA; in B: studentB;
+    in C: studentC; pending user pendingA asking for class A."""
+    from sandbox.auth.services import register_user
+    from sandbox.org.services import class_wizard, create_position, create_user
+
+    act_as(None)
+    root = db.session.scalar(select(Position).where(Position.parent_id.is_(None)))
+    teacher_node = create_position(None, root, PositionKind.TEACHER, "Teacher Li")
+    teacher2_node = create_position(None, root, PositionKind.TEACHER, "Teacher Wang")
+    classes, departments, positions = {}, {}, {}
+    for key, parent in (("A", teacher_node), ("B", teacher_node), ("C", teacher2_node)):
+        klass = class_wizard(None, parent, f"Class {key}", [f"{key}1", f"{key}2"], f"JOIN{key}", True, "Sales")
+        classes[key] = klass
+        for dept in db.session.scalars(select(Position).where(Position.parent_id == klass.id)):
+            departments[dept.name] = dept
+            positions[dept.name] = db.session.scalar(select(Position).where(Position.parent_id == dept.id))
+    users = {}
+
+    def add(name: str, role: str, position: Position) -> None:
+        users[name] = create_user(None, name, name.title(), PASSWORD, role, position, email=f"{name}@example.com")
+
+    add("admin", Role.ADMIN, root)
+    add("teacher", Role.INSTRUCTOR, teacher_node)
+    add("teacher2", Role.INSTRUCTOR, teacher2_node)
+    add("managerA", Role.STUDENT, departments["A1"])
+    add("studentA", Role.STUDENT, positions["A1"])
+    add("peerA", Role.STUDENT, positions["A1"])
+    add("studentA2", Role.STUDENT, positions["A2"])
+    add("readonlyA", Role.READONLY, classes["A"])
+    add("studentB", Role.STUDENT, positions["B1"])
+    add("studentC", Role.STUDENT, positions["C1"])
+    users["pendingA"] = register_user("pendingA", "Pending A", "pendinga@example.com", PASSWORD, classes["A"], None)
+    db.session.commit()
+    return Classroom(root, teacher_node, classes, departments, positions, users)
+
+
+@pytest.fixture
+def make_lead(app: Flask) -> Any:
+    """Create a lead owned by a user, through the real service; returns it."""
+    from sandbox.leads.models import Lead
+    from sandbox.records.services import create_record
+
+    def make(owner: User, **fields: Any) -> Lead:
+        act_as(owner)
+        data = {"name": "Li Lei", "company": "Hangzhou Tea Co.", "status": "new", **fields}
+        lead = create_record(Lead, data)
+        db.session.commit()
+        act_as(None)
+        return lead
+
+    return make
