@@ -1,0 +1,36 @@
+"""The migrations build exactly the schema the models declare, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from sandbox.extensions import db
+
+
+def test_migrated_schema_matches_models(app):
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, db.metadata)
+    assert diff == [], f"models and migrations differ: {diff}"
+
+
+def test_log_triggers_installed(app):
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='trigger'"))}
+            assert {"log_entries_no_update", "log_entries_no_delete"} <= names
+        else:
+            names = {r[0] for r in conn.execute(text(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'log_entries'::regclass AND NOT tgisinternal"))}
+            assert "log_entries_no_update" in names
+
+
+def test_downgrade_and_upgrade_again(app):
+    from flask_migrate import downgrade, upgrade
+
+    downgrade(directory="migrations", revision="base")
+    assert "leads" not in inspect(db.engine).get_table_names()
+    upgrade(directory="migrations")
+    assert "leads" in inspect(db.engine).get_table_names()
