@@ -59,6 +59,7 @@ def configure(app: Flask, overrides: dict[str, Any]) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .codes import models as _codes  # noqa: F401  (mapped before the first query)
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .home import bp as home_bp

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from . import access
 from .auth.passwords import generate_password
 from .extensions import db
-from .leads.models import LEAD_STATUSES
 from .oplog import set_actor
 from .org.models import Position, PositionKind, Role, User
 from .org.services import class_wizard, create_position, create_user
@@ -57,7 +56,7 @@ def build_demo(password: str | None) -> list[tuple[str, ...]]:
             position = salespeople[i % len(salespeople)]
             students.append(account(f"{prefix}_s{i + 1:02d}", fake.name(), Role.STUDENT, position, class_name))
         account(f"{prefix}_observer", fake.name(), Role.READONLY, klass, class_name)
-    statuses = [k for k, _label in LEAD_STATUSES if k != "converted"]
+    statuses = ["new", "contacted", "qualified", "unqualified"]
     for student in students:
         # Leads are created by each student through the same service as the web form.
         set_actor(student)
@@ -78,4 +77,8 @@ def create_record_for(student: User, fake: Faker, rng: random.Random, statuses: 
         "email": fake.email(),
         "phone": fake.phone_number(),
         "status": rng.choice(statuses),
+        "source": rng.choice(["web", "phone", "referral", "trade_show", "campaign"]),
+        "rating": rng.choice(["hot", "warm", "cold"]),
+        "industry": rng.choice(["manufacturing", "retail", "it", "food", "logistics"]),
+        "address": fake.address(),
     })

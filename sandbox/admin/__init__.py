@@ -13,4 +13,4 @@ def staff_only() -> None:
         abort(403)
 
 
-from . import approvals, positions, sharing, users  # noqa: E402,F401
+from . import approvals, code_tables, positions, sharing, users  # noqa: E402,F401

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from ..access import current_viewer, log_criterion
 from ..extensions import db
-from ..leads.models import LEAD_STATUSES, Lead
+from ..codes.services import choices
+from ..leads.models import Lead
 from ..oplog import LogEntry
 from ..org.models import Status, User
 from ..org.scope import managed_classes, managed_users
@@ -25,10 +26,11 @@ def index() -> str:
             select(Lead.status, func.count()).where(Lead.owner_id == current_user.id).group_by(Lead.status)
         ).all()
     )
+    statuses = choices("lead_status")
     chart = {
         "type": "doughnut",
-        "labels": [_(label) for key, label in LEAD_STATUSES],
-        "data": [by_status.get(key, 0) for key, _label in LEAD_STATUSES],
+        "labels": [label for _key, label in statuses],
+        "data": [by_status.get(key, 0) for key, _label in statuses],
         "title": _("My leads by status"),
     }
     open_leads = sum(v for k, v in by_status.items() if k not in ("converted", "unqualified"))

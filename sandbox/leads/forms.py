@@ -1,13 +1,23 @@
-"""Lead forms."""
+"""Lead forms; picklists come from the code tables."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms import (
+    DecimalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 
-from .models import LEAD_STATUSES
+from ..codes.services import choices
 
 PHONE = Regexp(r"^\+?[0-9][0-9 ()\-]{5,24}$", message=_l("Enter a phone number of digits, spaces and dashes."))
 
@@ -16,13 +26,27 @@ class LeadForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     company = StringField(_l("Company"), validators=[Optional(), Length(max=200)])
     title = StringField(_l("Title"), validators=[Optional(), Length(max=100)])
-    email = EmailField(_l("Email"), validators=[Optional(), Email(check_deliverability=False), Length(max=255)])
     phone = StringField(_l("Phone"), validators=[Optional(), PHONE])
-    status = SelectField(_l("Status"), choices=[])
+    mobile = StringField(_l("Mobile"), validators=[Optional(), PHONE])
+    email = EmailField(_l("Email"), validators=[Optional(), Email(check_deliverability=False), Length(max=255)])
+    website = URLField(_l("Website"), validators=[Optional(), Length(max=255)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
+    industry = SelectField(_l("Industry"), validators=[Optional()])
+    source = SelectField(_l("Source"), validators=[Optional()])
+    status = SelectField(_l("Status"))
+    rating = SelectField(_l("Rating"), validators=[Optional()])
+    annual_revenue = DecimalField(
+        _l("Annual revenue"), places=2, validators=[Optional(), NumberRange(min=0, message=_l("Must not be negative."))]
+    )
+    employees = IntegerField(_l("Employees"), validators=[Optional(), NumberRange(min=0, message=_l("Must not be negative."))])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     version = HiddenField()
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.status.choices = [(k, _l(v)) for k, v in LEAD_STATUSES if k != "converted"]
+        obj = kwargs.get("obj")
+        self.status.choices = [c for c in choices("lead_status", getattr(obj, "status", None)) if c[0] != "converted"]
+        self.industry.choices = choices("industry", getattr(obj, "industry", None), blank=True)
+        self.source.choices = choices("lead_source", getattr(obj, "source", None), blank=True)
+        self.rating.choices = choices("rating", getattr(obj, "rating", None), blank=True)

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..codes.services import register_usage
 from ..extensions import db
-from ..i18n import N_
 from ..owned import Owned
-
-LEAD_STATUSES = [
-    ("new", N_("New")),
-    ("contacted", N_("Contacted")),
-    ("qualified", N_("Qualified")),
-    ("unqualified", N_("Unqualified")),
-    ("converted", N_("Converted")),
-]
 
 
 class Lead(Owned, db.Model):
@@ -25,11 +20,29 @@ class Lead(Owned, db.Model):
     name: Mapped[str] = mapped_column(String(100))
     company: Mapped[str | None] = mapped_column(String(200))
     title: Mapped[str | None] = mapped_column(String(100))
-    email: Mapped[str | None] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(50))
-    status: Mapped[str] = mapped_column(String(20), default="new")
+    mobile: Mapped[str | None] = mapped_column(String(50))
+    email: Mapped[str | None] = mapped_column(String(255))
+    website: Mapped[str | None] = mapped_column(String(255))
+    address: Mapped[str | None] = mapped_column(String(300))
+    industry: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(40), default="new")
+    rating: Mapped[str | None] = mapped_column(String(40))
+    annual_revenue: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    employees: Mapped[int | None]
     description: Mapped[str | None] = mapped_column(String(4000))
+    converted_at: Mapped[datetime | None]
 
     @property
     def audit_label(self) -> str:
         return f"{self.name} · {self.company}" if self.company else self.name
+
+    @property
+    def is_converted(self) -> bool:
+        return self.status == "converted"
+
+
+for _field, _table in (("status", "lead_status"), ("source", "lead_source"), ("industry", "industry"),
+                       ("rating", "rating")):
+    register_usage(_table, "lead", _field)

@@ -6,8 +6,7 @@ through access.py (reading) and records/services.py (writing), so a new type get
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -18,6 +17,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..access import can_write, current_viewer, get_visible_or_404, why_visible
 from ..extensions import db
+from ..codes.services import choices as code_choices
+from ..codes.services import label as code_label
 from ..oplog import LogEntry
 from . import services
 from .forms import TransferForm
@@ -28,7 +29,7 @@ class Column:
     attr: str
     label: Any
     link: bool = False
-    choices: Sequence[tuple[str, str]] | None = None
+    code: str | None = None  # the code table whose labels are shown
     sortable: bool = True
 
 
@@ -36,7 +37,11 @@ class Column:
 class Filter:
     attr: str
     label: Any
-    choices: Sequence[tuple[str, str]] = field(default_factory=list)
+    code: str  # the code table offering the values
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        return code_choices(self.code)
 
 
 def like_pattern(text: str) -> str:
@@ -58,6 +63,7 @@ class RecordViews:
         plural: Any,
         columns: list[Column],
         filters: list[Filter],
+        codes: dict[str, str],
         search: list[str],
         detail_fields: list[str],
         form_fields: list[str],
@@ -66,9 +72,7 @@ class RecordViews:
         self.singular, self.plural = singular, plural
         self.columns, self.filters, self.search = columns, filters, search
         self.detail_fields, self.form_fields = detail_fields, form_fields
-        self.choices = {c.attr: dict(c.choices) for c in columns if c.choices}
-        for f in filters:
-            self.choices.setdefault(f.attr, dict(f.choices))
+        self.codes = codes
 
     def register(self) -> None:
         rule = self.bp.add_url_rule
@@ -91,9 +95,8 @@ class RecordViews:
         value = getattr(obj, attr, None)
         if value is None or value == "":
             return ""
-        if attr in self.choices:
-            label = self.choices[attr].get(value)
-            return _(label) if label else str(value)
+        if attr in self.codes:
+            return code_label(self.codes[attr], value)
         return str(value)
 
     def field_label(self, attr: str) -> str:
@@ -110,7 +113,7 @@ class RecordViews:
         where: list[Any] = []
         for f in self.filters:
             value = args.get(f.attr, "")
-            if value and value in dict(f.choices):
+            if value and value in dict(code_choices(f.code)):
                 where.append(getattr(model, f.attr) == value)
         q = args.get("q", "").strip()[:100]
         if q:

@@ -1,0 +1,1 @@
+"""Code tables (代码表): the editable picklists behind every choice field."""

@@ -1,0 +1,32 @@
+"""One picklist value of one code table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+
+class CodeValue(db.Model):
+    __tablename__ = "code_values"
+    __audit_type__ = "code_value"
+    __table_args__ = (UniqueConstraint("table_name", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(40), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    label_zh: Mapped[str] = mapped_column(String(100))
+    label_en: Mapped[str] = mapped_column(String(100))
+    sort_order: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    def label(self, locale: str) -> str:
+        return self.label_zh if locale.startswith("zh") else self.label_en
+
+    @property
+    def audit_label(self) -> str:
+        return f"{self.table_name}:{self.code}"
