@@ -1,0 +1,225 @@
+"""`sandbox bench`: the lead list page per viewer against a bare page rendering the same rows from memory.
+
+Every ratio is baseline time ÷ measured time (1.0 = as fast as the baseline; higher is better). Timings
+are medians of interleaved requests through the Flask test client, signed in through the real form.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, func, select
+
+from sandbox import access, create_app
+from sandbox.extensions import db
+from sandbox.leads.models import Lead
+from sandbox.leads.routes import views as lead_views
+from sandbox.org.models import User
+
+from .data import FULL, PASSWORD, QUICK, Size, build, create_schema
+from .routes import set_baseline
+
+VIEWERS = ("student", "manager", "instructor")
+TARGET = 0.4
+REAL_URL = "/leads/"
+BASE_URL = "/bench/leads/"
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not measure what it claims to measure."""
+
+
+@dataclass
+class Measure:
+    """One measured page against its baseline (times in milliseconds)."""
+
+    name: str
+    value: float
+    unit: str
+    baseline: float
+    ratio: float
+
+    def as_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+
+@dataclass
+class ViewerFacts:
+    """What a viewer's page shows, for the readable table."""
+
+    visible: int
+    total: int
+    rows: int
+    plans: list[str]
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def bench_app(folder: Path) -> Flask:
+    """The application under test, on its own SQLite file, with the baseline routes."""
+    return create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.db'}",
+        "SECRET_KEY": "bench-secret",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "BENCH_ROUTES": True,
+        "UPLOAD_FOLDER": str(folder / "uploads"),
+    })
+
+
+def load_baseline(app: Flask, username: str) -> tuple[int, ViewerFacts]:
+    """Load the viewer's first page through the real code path once, detach it, keep it in memory."""
+    with app.test_request_context(REAL_URL):
+        access.use_viewer(access.SYSTEM)
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise BenchError(f"no user {username}")
+        access.use_viewer(access.viewer_for(user))
+        order, _sort = lead_views.order({})
+        rows, total = lead_views.page_of(lead_views.conditions({}), order, 1)
+        visible = db.session.scalar(select(func.count()).select_from(Lead)) or 0
+        # Detached, fully loaded objects: the baseline renders them without touching the database.
+        db.session.expunge_all()
+        set_baseline(app, user.id, rows, total)
+        return user.id, ViewerFacts(visible=visible, total=total, rows=len(rows), plans=[])
+
+
+def sign_in(app: Flask, username: str) -> FlaskClient:
+    """A test client signed in through the real sign-in form."""
+    client = app.test_client()
+    response = client.post("/auth/login", data={"username": username, "password": PASSWORD})
+    if response.status_code != 302:
+        raise BenchError(f"sign-in of {username} failed with {response.status_code}")
+    return client
+
+
+def _get(client: FlaskClient, url: str) -> tuple[float, str]:
+    start = time.perf_counter()
+    response = client.get(url)
+    elapsed = time.perf_counter() - start
+    if response.status_code != 200:
+        raise BenchError(f"GET {url} answered {response.status_code}")
+    return elapsed, response.get_data(as_text=True)
+
+
+def _shown(html: str) -> tuple[str, str]:
+    body = re.search(r"<tbody>.*?</tbody>", html, re.S)
+    total = re.search(r'data-testid="total">([^<]*)<', html)
+    if body is None or total is None:
+        raise BenchError("the list page has no table body or total")
+    return body.group(0), total.group(1)
+
+
+def check_same_page(client: FlaskClient) -> None:
+    """The baseline must show exactly the rows and total of the real page, or the ratio means nothing."""
+    if _shown(_get(client, REAL_URL)[1]) != _shown(_get(client, BASE_URL)[1]):
+        raise BenchError("the baseline does not render the same rows and total as the real page")
+
+
+def query_plans(app: Flask, client: FlaskClient) -> list[str]:
+    """EXPLAIN QUERY PLAN of every statement on leads that one real page request runs."""
+    with app.app_context():
+        engine = db.engine
+    seen: list[tuple[str, Any]] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if re.search(r"\bleads\b", statement):
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        _get(client, REAL_URL)
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    lines: list[str] = []
+    with engine.connect() as conn:
+        for statement, parameters in seen:
+            lines.append(" ".join(statement.split())[:160] + " …")
+            for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters):
+                lines.append(f"    {row[-1]}")
+    return lines
+
+
+def measure_leads(app: Flask, key: str, username: str, rounds: int, warmup: int,
+                  verbose: bool) -> tuple[Measure, ViewerFacts]:
+    """Median time of the real lead list and of its baseline for one viewer, interleaved."""
+    _user_id, facts = load_baseline(app, username)
+    client = sign_in(app, username)
+    check_same_page(client)
+    if verbose:
+        facts.plans = query_plans(app, client)
+    for _ in range(warmup):
+        _get(client, REAL_URL)
+        _get(client, BASE_URL)
+    real: list[float] = []
+    base: list[float] = []
+    for _ in range(rounds):
+        real.append(_get(client, REAL_URL)[0])
+        base.append(_get(client, BASE_URL)[0])
+    value, baseline = statistics.median(real) * 1000, statistics.median(base) * 1000
+    measure = Measure(f"leads_list.{key}", round(value, 3), "ms", round(baseline, 3), round(baseline / value, 3))
+    return measure, facts
+
+
+def _total_label(total: int, cap: int) -> str:
+    return f"{cap:,}+" if total > cap else f"{total:,}"
+
+
+def _table(size: Size, rounds: int, built_seconds: float, cap: int,
+           results: list[tuple[Measure, ViewerFacts]], verbose: bool) -> str:
+    lines = [
+        f"lead list {REAL_URL} (50 rows, newest first) · {size.leads:,} leads in {size.classes} classes"
+        f" · data built in {built_seconds:.1f} s · median of {rounds} requests each",
+        "ratio = baseline ÷ page (1.0 = as fast as rendering the same rows from memory)",
+        "",
+        f"{'viewer':<12}{'visible':>10}{'total shown':>13}{'page ms':>10}{'baseline ms':>13}{'ratio':>8}"
+        f"  target ≥ {TARGET}",
+    ]
+    for measure, facts in results:
+        verdict = "ok" if measure.ratio >= TARGET else "BELOW"
+        lines.append(
+            f"{measure.name.split('.')[-1]:<12}{facts.visible:>10,}{_total_label(facts.total, cap):>13}"
+            f"{measure.value:>10.2f}{measure.baseline:>13.2f}{measure.ratio:>8.2f}  {verdict}"
+        )
+    if verbose:
+        for measure, facts in results:
+            lines += ["", f"query plans for {measure.name}:", *facts.plans]
+    return "\n".join(lines)
+
+
+def run_all(as_json: bool = False, quick: bool = False, verbose: bool = False) -> list[Measure]:
+    """Build the data, measure every viewer, print a table (or JSON lines); returns the measures."""
+    size = QUICK if quick else FULL
+    rounds, warmup = (5, 2) if quick else (40, 5)
+    results: list[tuple[Measure, ViewerFacts]] = []
+    with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as folder:
+        app = bench_app(Path(folder))
+        _say("bench: migrating a fresh SQLite database …")
+        create_schema(app)
+        _say(f"bench: generating {size.leads:,} leads …")
+        built = build(app, size, progress=lambda msg: _say(f"bench: {msg}"))
+        _say(f"bench: data ready in {built.seconds:.1f} s ({built.users:,} users, {built.positions:,} positions)")
+        for key in VIEWERS:
+            _say(f"bench: measuring the lead list as the {key} …")
+            results.append(measure_leads(app, key, built.usernames[key], rounds, warmup, verbose))
+        cap = app.config["LIST_COUNT_CAP"]
+        with app.app_context():
+            db.engine.dispose()
+    if as_json:
+        for measure, _facts in results:
+            click.echo(measure.as_json())
+    else:
+        click.echo(_table(size, rounds, built.seconds, cap, results, verbose))
+    return [measure for measure, _facts in results]
