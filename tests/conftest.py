@@ -7,6 +7,7 @@ test then starts from empty tables (a copied SQLite file, or TRUNCATE on Postgre
 from __future__ import annotations
 
 import contextvars
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -103,6 +104,13 @@ def _fresh_url(backend: str, schema: dict[str, str], tmp_path: Path) -> str:
         tables = [r[0] for r in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        # The migrations seed the default picklists; put them back as the SQLite template has them.
+        from sandbox.codes.defaults import default_rows
+
+        conn.execute(text(
+            "INSERT INTO code_values (table_name, code, label_zh, label_en, sort_order, active, extra) "
+            "VALUES (:table_name, :code, :label_zh, :label_en, :sort_order, :active, CAST(:extra AS JSON))"),
+            [{**row, "extra": json.dumps(row["extra"]) if row["extra"] is not None else None} for row in default_rows()])
     engine.dispose()
     return schema["postgresql"]
 
