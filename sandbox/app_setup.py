@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing.converters import IntegerConverter
 
 from . import access, labels
 from .config import ASSETS, Config, instance_secret_key
@@ -18,10 +19,20 @@ from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migr
 from .i18n import select_locale
 from .oplog import set_actor
 
+# The largest id a database integer column holds (PostgreSQL `integer`).
+DB_INT_MAX = 2**31 - 1
 # Endpoints anyone may open without signing in.
 PUBLIC_ENDPOINTS = {"auth.login", "auth.register", "auth.language", "static", "bootstrap.static", "health"}
 # Endpoints a user who must change a generated password may still open.
 PASSWORD_CHANGE_ENDPOINTS = {"auth.password", "auth.logout", "auth.language", "static", "bootstrap.static"}
+
+
+class DbIntConverter(IntegerConverter):
+    """`<int:…>` URL parts that fit a database integer; a larger number is simply not found (404, not 500)."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None, max: int | None = DB_INT_MAX,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def configure(app: Flask, overrides: dict[str, Any]) -> None:
@@ -50,6 +61,7 @@ def configure(app: Flask, overrides: dict[str, Any]) -> None:
     bootstrap.init_app(app)
     limiter.init_app(app)
 
+    app.url_map.converters["int"] = DbIntConverter
     _register_blueprints(app)
     _register_hooks(app)
     _register_errors(app)
@@ -59,14 +71,17 @@ def configure(app: Flask, overrides: dict[str, Any]) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .codes import models as _codes  # noqa: F401  (mapped before the first query)
+    from .accounts import bp as accounts_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .codes import models as _codes  # noqa: F401  (mapped before the first query)
+    from .contacts import bp as contacts_bp
     from .home import bp as home_bp
     from .leads import bp as leads_bp
     from .log import bp as log_bp
+    from .opportunities import bp as opportunities_bp
 
-    for bp in (home_bp, auth_bp, admin_bp, leads_bp, log_bp):
+    for bp in (home_bp, auth_bp, admin_bp, leads_bp, accounts_bp, contacts_bp, opportunities_bp, log_bp):
         app.register_blueprint(bp)
     if app.config.get("BENCH_ROUTES"):
         from bench.routes import bp as bench_bp
@@ -126,9 +141,12 @@ def _register_hooks(app: Flask) -> None:
     @app.after_request
     def security_headers(response: Any) -> Any:
         base = app.config["ASSET_BASE_URL"]
-        cdn = "" if base == "local" else " " + base
+        # A CSP source with a path matches that exact file unless it ends with "/" (then: the folder).
+        cdn = "" if base == "local" else f" {base.rstrip('/')}/"
+        # Served locally, Bootstrap comes from the app, but Chart.js still from its CDN base.
+        scripts = cdn or f" {app.config.get('LOCAL_CHARTJS_BASE', 'https://cdn.jsdelivr.net/npm').rstrip('/')}/"
         response.headers["Content-Security-Policy"] = (
-            f"default-src 'self'; script-src 'self'{cdn}; style-src 'self'{cdn}; "
+            f"default-src 'self'; script-src 'self'{scripts}; style-src 'self'{cdn}; "
             f"img-src 'self' data:; font-src 'self'{cdn}; connect-src 'self'; "
             "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
         )

@@ -19,7 +19,7 @@ from ..records.export import safe_cell
 from ..records.forms import ConfirmForm
 from ..records.views import like_pattern
 from . import bp
-from .common import actor, managed_user_or_404, position_choices
+from .common import actor, as_id, managed_user_or_404, position_choices
 from .forms import ROLE_CHOICES, OrganizationForm, RosterForm, UserForm
 
 
@@ -29,7 +29,7 @@ def users() -> str:
     status = request.args.get("status", "")
     if status in set(Status):
         stmt = stmt.where(User.status == status)
-    if class_id := request.args.get("class_id", type=int):
+    if class_id := as_id(request.args.get("class_id", type=int)):
         stmt = stmt.where(User.class_id == class_id)
     if q := request.args.get("q", "").strip()[:64]:
         pattern = like_pattern(q)
@@ -113,7 +113,8 @@ def organization() -> Any:
     org = get_organization()
     form = OrganizationForm(obj=org) if request.method == "GET" else OrganizationForm()
     if form.validate_on_submit():
-        data = {k: getattr(form, k).data for k in ("name", "address", "phone", "fiscal_year_start", "currency", "default_language")}
+        keys = ("name", "address", "phone", "fiscal_year_start", "currency", "default_language")
+        data = {k: getattr(form, k).data for k in keys}
         data["currency"] = data["currency"].upper()
         update_organization(actor(), data)
         db.session.commit()

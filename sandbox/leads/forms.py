@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
+    DateField,
     DecimalField,
     EmailField,
     HiddenField,
@@ -50,3 +52,17 @@ class LeadForm(FlaskForm):
         self.industry.choices = choices("industry", getattr(obj, "industry", None), blank=True)
         self.source.choices = choices("lead_source", getattr(obj, "source", None), blank=True)
         self.rating.choices = choices("rating", getattr(obj, "rating", None), blank=True)
+
+
+class ConvertForm(FlaskForm):
+    account_mode = SelectField(_l("Account"), choices=[("new", _l("Create a new account")),
+                                                       ("existing", _l("Attach to an existing account"))])
+    account_id = SelectField(_l("Existing account"), coerce=int, validators=[Optional()])
+    contact_id = SelectField(_l("Contact"), coerce=int, validators=[Optional()])
+    create_opportunity = BooleanField(_l("Also create an opportunity"), default=True)
+    opportunity_name = StringField(_l("Opportunity name"), validators=[Optional(), Length(max=200)])
+    amount = DecimalField(_l("Amount"), places=2,
+                          validators=[Optional(), NumberRange(min=0, message=_l("Must not be negative."))])
+    close_date = DateField(_l("Close date"), validators=[Optional()])
+    stage = SelectField(_l("Stage"))
+    submit = SubmitField(_l("Convert"))

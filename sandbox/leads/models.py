@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Numeric, String
+from sqlalchemy import ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..codes.services import register_usage
@@ -33,6 +33,10 @@ class Lead(Owned, db.Model):
     employees: Mapped[int | None]
     description: Mapped[str | None] = mapped_column(String(4000))
     converted_at: Mapped[datetime | None]
+    # What the conversion produced (links both ways: those records point back through these).
+    converted_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    converted_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    converted_opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunities.id"))
 
     @property
     def audit_label(self) -> str:
@@ -41,6 +45,10 @@ class Lead(Owned, db.Model):
     @property
     def is_converted(self) -> bool:
         return self.status == "converted"
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.is_converted
 
 
 for _field, _table in (("status", "lead_status"), ("source", "lead_source"), ("industry", "industry"),

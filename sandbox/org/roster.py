@@ -67,6 +67,10 @@ def _salesperson_positions(klass: Position) -> dict[str, Position]:
     return result
 
 
+def _email_taken(email: str) -> bool:
+    return db.session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None
+
+
 def check_roster(data: bytes, klass: Position) -> RosterCheck:
     """Parse and check every row; nothing is written."""
     result = RosterCheck()
@@ -116,7 +120,7 @@ def check_roster(data: bytes, klass: Position) -> RosterCheck:
                 problems.append(_("name is empty"))
             if row.email and not EMAIL.match(row.email):
                 problems.append(_("email “%(e)s” is not an address", e=row.email))
-            elif row.email and (row.email in seen_email or db.session.scalar(select(User.id).where(func.lower(User.email) == row.email))):
+            elif row.email and (row.email in seen_email or _email_taken(row.email)):
                 problems.append(_("email %(e)s is already used", e=row.email))
             row.position = positions.get(row.department.lower())
             if row.position is None:

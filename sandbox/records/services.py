@@ -48,6 +48,8 @@ def _type(cls_or_obj: Any) -> str:
 def _check_write(obj: Owned) -> None:
     if not can_write(obj, current_viewer()):
         raise NotAllowed(_type(obj))
+    if getattr(obj, "is_read_only", False):
+        raise RecordError(_("This record is read-only (a converted lead keeps its history but no longer changes)."))
 
 
 def _acting_user() -> User:
@@ -59,8 +61,11 @@ def _acting_user() -> User:
 
 
 @operation(_verb("create"))
-def create_record(cls: type, data: dict[str, Any], owner: User | None = None) -> Any:
-    """Create a record owned by `owner` (default: the acting user) in the owner's class."""
+def create_record(cls: type, data: dict[str, Any], owner: User | None = None, after: Any = None) -> Any:
+    """Create a record owned by `owner` (default: the acting user) in the owner's class.
+
+    `after(obj)` runs inside the same operation once the record has its id (child rows, history).
+    """
     actor = _acting_user()
     if not actor.can_change:
         raise NotAllowed("read-only")
@@ -68,6 +73,9 @@ def create_record(cls: type, data: dict[str, Any], owner: User | None = None) ->
     obj = cls(**data, owner_id=owner.id, class_id=owner.class_id, created_by_id=actor.id)
     db.session.add(obj)
     current_op().target(obj)
+    if after is not None:
+        db.session.flush()
+        after(obj)
     return obj
 
 

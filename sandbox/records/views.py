@@ -9,16 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..access import can_write, current_viewer, get_visible_or_404, why_visible
-from ..extensions import db
 from ..codes.services import choices as code_choices
 from ..codes.services import label as code_label
+from ..extensions import db
 from ..oplog import LogEntry
 from . import services
 from .forms import TransferForm
@@ -50,6 +51,18 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+@dataclass
+class Related:
+    """A related list on a detail page: records of `model` whose `fk` points at the shown record."""
+
+    title: Any
+    model: Any
+    fk: str
+    columns: list[Column]
+    endpoint: str  # blueprint name of the related type, for links
+    codes: dict[str, str] | None = None
+
+
 class RecordViews:
     """The pages of one record type, registered on its blueprint."""
 
@@ -67,12 +80,24 @@ class RecordViews:
         search: list[str],
         detail_fields: list[str],
         form_fields: list[str],
+        related: list[Related] | None = None,
+        detail_template: str = "records/detail.html",
+        create: Any = None,
+        update: Any = None,
+        duplicates: Any = None,
+        references: dict[str, Any] | None = None,
     ) -> None:
         self.bp, self.model, self.form_cls = bp, model, form_cls
         self.singular, self.plural = singular, plural
         self.columns, self.filters, self.search = columns, filters, search
         self.detail_fields, self.form_fields = detail_fields, form_fields
         self.codes = codes
+        self.related = related or []
+        self.detail_template = detail_template
+        self.create_service = create or services.create_record
+        self.update_service = update or services.update_record
+        self.duplicates = duplicates
+        self.references = references or {}
 
     def register(self) -> None:
         rule = self.bp.add_url_rule
@@ -97,7 +122,39 @@ class RecordViews:
             return ""
         if attr in self.codes:
             return code_label(self.codes[attr], value)
+        if attr in self.references:
+            return self.reference_link(self.references[attr], value)
         return str(value)
+
+    def display_code(self, table: str, code: str | None) -> str:
+        return code_label(table, code)
+
+    def reference_link(self, model: Any, ident: int) -> Markup | str:
+        """A link to a referenced record, if the viewer may see it (labels batch-loaded per request)."""
+        cache = g.setdefault("reference_labels", {})
+        key = (model.__tablename__, ident)
+        if key not in cache:
+            self.prime_references([ident], model)
+        label = cache.get(key)
+        if label is None:
+            return _("(not visible to you)")
+        return Markup('<a href="{}">{}</a>').format(
+            url_for(f"{model.__tablename__}.detail", record_id=ident), label)
+
+    def prime_references(self, ids: list[int], model: Any) -> None:
+        """Load the labels of many referenced records in one query (no N+1 on list pages)."""
+        cache = g.setdefault("reference_labels", {})
+        wanted = {i for i in ids if i and (model.__tablename__, i) not in cache}
+        if not wanted:
+            return
+        for ref in db.session.scalars(select(model).where(model.id.in_(sorted(wanted)))):
+            cache[(model.__tablename__, ref.id)] = ref.audit_label
+        for i in wanted:
+            cache.setdefault((model.__tablename__, i), None)
+
+    def prime_rows(self, rows: list[Any]) -> None:
+        for attr, model in self.references.items():
+            self.prime_references([getattr(r, attr) for r in rows], model)
 
     def field_label(self, attr: str) -> str:
         form_field = getattr(self.form_cls, attr, None)
@@ -168,6 +225,7 @@ class RecordViews:
         page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
         order, sort = self.order(request.args)
         rows, total = self.page_of(self.conditions(request.args), order, page)
+        self.prime_rows(rows)
         return self.render("records/list.html", rows=rows, total=total, page=page, sort=sort)
 
     def recycle_bin(self) -> str:
@@ -185,13 +243,28 @@ class RecordViews:
             .limit(50)
         ).all()
         viewer = current_viewer()
+        related = [
+            (rel, list(db.session.scalars(
+                select(rel.model).where(getattr(rel.model, rel.fk) == obj.id)
+                .order_by(rel.model.created_at.desc(), rel.model.id.desc()).limit(100))))
+            for rel in self.related
+        ]
         return self.render(
-            "records/detail.html",
+            self.detail_template,
             obj=obj,
             reasons=why_visible(obj, viewer),
-            writable=can_write(obj, viewer) and current_user.can_change,
+            writable=can_write(obj, viewer) and current_user.can_change and not getattr(obj, "is_read_only", False),
             entries=timeline,
+            related=related,
         )
+
+    def related_display(self, rel: Related, obj: Any, attr: str) -> str:
+        value = getattr(obj, attr, None)
+        if value is None or value == "":
+            return ""
+        if rel.codes and attr in rel.codes:
+            return code_label(rel.codes[attr], value)
+        return str(value)
 
     def _form_data(self, form: Any) -> dict[str, Any]:
         data = {}
@@ -204,9 +277,26 @@ class RecordViews:
 
     def new(self, source: Any = None) -> Any:
         self.require_changer()
-        form = self.form_cls(obj=source) if source is not None and request.method == "GET" else self.form_cls()
+        if request.method == "GET":
+            # Prefill from a source record (clone) or from the query string (e.g. ?account_id= from a related list).
+            prefill = {k: request.args.get(k, type=int) if k.endswith("_id") else request.args.get(k)
+                       for k in self.form_fields if k in request.args}
+            form = self.form_cls(obj=source, **prefill)
+        else:
+            form = self.form_cls()
         if form.validate_on_submit():
-            obj = services.create_record(self.model, self._form_data(form))
+            data = self._form_data(form)
+            similar = self.duplicates(data) if self.duplicates else []
+            if similar and request.form.get("confirm_duplicate") != "1":
+                title = _("New %(type)s", type=self.singular)
+                return self.render("records/form.html", form=form, title=title, obj=None, similar=similar), 409
+            try:
+                obj = self.create_service(self.model, data)
+            except services.RecordError as exc:
+                db.session.rollback()
+                getattr(form, exc.field or "name").errors.append(exc.message)
+                title = _("New %(type)s", type=self.singular)
+                return self.render("records/form.html", form=form, title=title, obj=None), 400
             db.session.commit()
             flash(_("%(type)s “%(label)s” created.", type=self.singular, label=obj.audit_label), "success")
             return redirect(url_for(self.endpoint("detail"), record_id=obj.id))
@@ -228,7 +318,7 @@ class RecordViews:
         if form.validate_on_submit():
             try:
                 expected = int(form.version.data or 0) or None
-                services.update_record(obj, self._form_data(form), expected_version=expected)
+                self.update_service(obj, self._form_data(form), expected_version=expected)
                 db.session.commit()
             except services.VersionConflict as exc:
                 db.session.rollback()
@@ -245,6 +335,11 @@ class RecordViews:
                 ), 409
             except services.RecordError as exc:
                 db.session.rollback()
+                if exc.field and hasattr(form, exc.field):
+                    getattr(form, exc.field).errors.append(exc.message)
+                    return self.render(
+                        "records/form.html", form=form, title=_("Edit %(type)s", type=self.singular), obj=obj,
+                    ), 400
                 flash(exc.message, "danger")
                 return redirect(url_for(self.endpoint("detail"), record_id=record_id))
             flash(_("Changes saved."), "success")

@@ -1,0 +1,7 @@
+"""Accounts (客户): the companies students sell to."""
+
+from flask import Blueprint
+
+bp = Blueprint("accounts", __name__, url_prefix="/accounts")
+
+from . import routes  # noqa: E402,F401

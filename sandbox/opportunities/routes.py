@@ -1,0 +1,128 @@
+"""Opportunity pages: the generic ones, a stage path, history, reopen, and a pipeline board."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..access import can_write, current_viewer, get_visible_or_404
+from ..accounts.models import Account
+from ..codes.services import choices
+from ..extensions import db
+from ..records.forms import ConfirmForm
+from ..records.services import NotAllowed, RecordError
+from ..records.views import Column, Filter, RecordViews
+from . import bp, services
+from .forms import OpportunityForm
+from .models import Opportunity
+
+FIELDS = ["name", "account_id", "type", "stage", "amount", "close_date", "next_step", "source", "lost_reason",
+          "description"]
+
+
+class OpportunityViews(RecordViews):
+    """Adds the stage path, history and the close-date warning to the generic pages."""
+
+    def detail(self, record_id: int) -> str:
+        opp = get_visible_or_404(Opportunity, record_id, include_deleted=True)
+        warning = services.past_close_warning(opp)
+        if warning:
+            flash(warning, "warning")
+        return super().detail(record_id)
+
+    def render(self, template: str, **context: Any) -> str:
+        if template == self.detail_template and "obj" in context:
+            context["history"] = services.history_rows(context["obj"])
+            context["stages"] = choices("opportunity_stage", context["obj"].stage)
+            context["closed"] = services.is_closed(context["obj"].stage)
+            context["confirm"] = ConfirmForm()
+        return super().render(template, **context)
+
+
+views = OpportunityViews(
+    bp, Opportunity, OpportunityForm,
+    singular=_l("Opportunity"), plural=_l("Opportunities"),
+    columns=[
+        Column("name", _l("Opportunity name"), link=True),
+        Column("account_id", _l("Account"), sortable=False),
+        Column("stage", _l("Stage"), code="opportunity_stage"),
+        Column("amount", _l("Amount")),
+        Column("probability", _l("Probability (%)")),
+        Column("close_date", _l("Close date")),
+    ],
+    filters=[Filter("stage", _l("Stage"), "opportunity_stage"), Filter("type", _l("Type"), "opportunity_type")],
+    codes={"stage": "opportunity_stage", "type": "opportunity_type", "source": "lead_source",
+           "lost_reason": "closed_lost_reason"},
+    search=["name", "next_step"],
+    detail_fields=[*FIELDS[:4], "probability", *FIELDS[4:]], form_fields=FIELDS,
+    detail_template="opportunities/detail.html",
+    create=services.create_opportunity, update=services.update_opportunity,
+    references={"account_id": Account},
+)
+views.register()
+
+
+def _writable_or_403(record_id: int) -> Opportunity:
+    if not current_user.can_change:
+        abort(403)
+    opp = get_visible_or_404(Opportunity, record_id)
+    if not can_write(opp, current_viewer()):
+        abort(403)
+    return opp
+
+
+@bp.post("/<int:record_id>/stage")
+def stage(record_id: int) -> Any:
+    """Move to another stage in one click from the stage path."""
+    opp = _writable_or_403(record_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    target = request.form.get("stage", "")
+    if target not in dict(choices("opportunity_stage")):
+        flash(_("Unknown stage."), "danger")
+    elif target != opp.stage:
+        try:
+            services.change_stage(opp, target, request.form.get("lost_reason") or None)
+            db.session.commit()
+            flash(_("Stage changed."), "success")
+        except (RecordError, NotAllowed) as exc:
+            db.session.rollback()
+            flash(getattr(exc, "message", str(exc)), "danger")
+    return redirect(url_for("opportunities.detail", record_id=record_id))
+
+
+@bp.post("/<int:record_id>/reopen")
+def reopen(record_id: int) -> Any:
+    opp = _writable_or_403(record_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.reopen(opp)
+        db.session.commit()
+        flash(_("Opportunity reopened."), "success")
+    except RecordError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    return redirect(url_for("opportunities.detail", record_id=record_id))
+
+
+@bp.get("/pipeline")
+def pipeline() -> str:
+    """A board of open and closed opportunities by stage (amount and count per column)."""
+    stages = choices("opportunity_stage")
+    totals = {s: (n, a) for s, n, a in db.session.execute(
+        select(Opportunity.stage, func.count(), func.coalesce(func.sum(Opportunity.amount), 0))
+        .group_by(Opportunity.stage)).all()}
+    columns = []
+    for code, label in stages:
+        cards = list(db.session.scalars(
+            select(Opportunity).where(Opportunity.stage == code)
+            .order_by(Opportunity.close_date.asc(), Opportunity.id).limit(30)))
+        count, amount = totals.get(code, (0, 0))
+        columns.append({"code": code, "label": label, "cards": cards, "count": count, "amount": amount})
+    return render_template("opportunities/pipeline.html", columns=columns)
