@@ -18,7 +18,9 @@ fi
 .venv/bin/python -c "import sandbox, flask_babel, sqlalchemy" || { echo "error: Python dependencies failed to install" >&2; exit 1; }
 
 # Translations are compiled here, never committed.
-.venv/bin/pybabel compile -d sandbox/translations >/dev/null 2>&1
+if ! out=$(.venv/bin/pybabel compile -d sandbox/translations 2>&1); then
+  echo "$out" >&2; echo "error: the translation catalog does not compile" >&2; exit 1
+fi
 
 if [ $WITH_TEST = 1 ]; then
   need=()

@@ -128,7 +128,7 @@ def delete_value(value: CodeValue) -> None:
     if (value.extra or {}).get("system"):
         raise CodeError(_("This value is used by the system and cannot be deleted."))
     if in_use(value):
-        raise CodeError(_("“%(label)s” is used by records; deactivate it instead.", label=value.label_en))
+        raise CodeError(_("“%(label)s” is used by records; deactivate it instead.", label=value.label(_locale())))
     current_op().target(value)
     db.session.delete(value)
     g.pop("code_values", None)

@@ -10,10 +10,11 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..access import current_viewer, log_criterion
-from ..extensions import db
 from ..codes.services import choices
+from ..extensions import db
 from ..leads.models import Lead
 from ..oplog import LogEntry
+from ..opportunities.models import Opportunity
 from ..org.models import Status, User
 from ..org.scope import managed_classes, managed_users
 from . import bp
@@ -33,6 +34,7 @@ def index() -> str:
         "data": [by_status.get(key, 0) for key, _label in statuses],
         "title": _("My leads by status"),
     }
+    pipeline = pipeline_chart()
     open_leads = sum(v for k, v in by_status.items() if k not in ("converted", "unqualified"))
     recent = db.session.scalars(
         select(LogEntry).where(log_criterion(current_viewer())).order_by(LogEntry.id.desc()).limit(12)
@@ -52,4 +54,21 @@ def index() -> str:
     return render_template(
         "home/index.html", open_leads=open_leads, total_leads=sum(by_status.values()),
         chart=json.dumps(chart, ensure_ascii=False), recent=recent, classes=classes, pending=pending,
+        pipeline=json.dumps(pipeline, ensure_ascii=False), won=pipeline["won"],
     )
+
+
+def pipeline_chart() -> dict:
+    """My opportunities by stage: amount (bars) and count, plus my closed-won total."""
+    rows = {stage: (count, float(amount or 0)) for stage, count, amount in db.session.execute(
+        select(Opportunity.stage, func.count(), func.coalesce(func.sum(Opportunity.amount), 0))
+        .where(Opportunity.owner_id == current_user.id).group_by(Opportunity.stage)).all()}
+    stages = choices("opportunity_stage")
+    return {
+        "type": "bar",
+        "labels": [label for _code, label in stages],
+        "datasets": [{"label": _("Amount"), "data": [rows.get(code, (0, 0))[1] for code, _label in stages]}],
+        "counts": [rows.get(code, (0, 0))[0] for code, _label in stages],
+        "title": _("My pipeline by stage"),
+        "won": rows.get("closed_won", (0, 0))[1],
+    }
