@@ -188,6 +188,7 @@ def _collect(session: Session, op: Op) -> None:
             if change is None:
                 change = op.changes[id(obj)] = _Change(obj, action)
             hidden = getattr(type(obj), "__audit_hidden__", frozenset())
+            ignored = getattr(type(obj), "__audit_ignore__", frozenset())
             state = inspect(obj)
             for attr in state.mapper.column_attrs:
                 hist = state.attrs[attr.key].history
@@ -198,6 +199,8 @@ def _collect(session: Session, op: Op) -> None:
                 before = hist.deleted[0] if hist.deleted else None
                 after = hist.added[0] if hist.added else getattr(obj, attr.key, None)
                 if action == "update" and attr.key in ("version", "updated_at"):
+                    continue
+                if attr.key in ignored:
                     continue
                 if attr.key in hidden:
                     before, after = ("***" if before else None), "***"

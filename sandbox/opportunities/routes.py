@@ -63,6 +63,7 @@ views = OpportunityViews(
     detail_template="opportunities/detail.html",
     create=services.create_opportunity, update=services.update_opportunity,
     references={"account_id": Account},
+    labels={"probability": _l("Probability (%)")},
 )
 views.register()
 

@@ -86,6 +86,8 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
     __audit_type__ = "user"
     __audit_hidden__ = frozenset({"password_hash"})
+    # Sign-ins are logged as their own entries; the timestamp diff would only add noise.
+    __audit_ignore__ = frozenset({"last_login_at"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

@@ -7,9 +7,11 @@ through access.py (reading) and records/services.py (writing), so a new type get
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -86,6 +88,7 @@ class RecordViews:
         update: Any = None,
         duplicates: Any = None,
         references: dict[str, Any] | None = None,
+        labels: dict[str, Any] | None = None,
     ) -> None:
         self.bp, self.model, self.form_cls = bp, model, form_cls
         self.singular, self.plural = singular, plural
@@ -98,6 +101,7 @@ class RecordViews:
         self.update_service = update or services.update_record
         self.duplicates = duplicates
         self.references = references or {}
+        self.labels = labels or {}  # labels of shown fields that are not on the form
 
     def register(self) -> None:
         rule = self.bp.add_url_rule
@@ -124,6 +128,8 @@ class RecordViews:
             return code_label(self.codes[attr], value)
         if attr in self.references:
             return self.reference_link(self.references[attr], value)
+        if isinstance(value, Decimal):
+            return format_decimal(value, format="#,##0.00")
         return str(value)
 
     def display_code(self, table: str, code: str | None) -> str:
@@ -157,6 +163,8 @@ class RecordViews:
             self.prime_references([getattr(r, attr) for r in rows], model)
 
     def field_label(self, attr: str) -> str:
+        if attr in self.labels:
+            return str(self.labels[attr])
         form_field = getattr(self.form_cls, attr, None)
         if form_field is not None and "label" in getattr(form_field, "kwargs", {}):
             return str(form_field.kwargs["label"])
