@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 
 
@@ -14,6 +14,8 @@ def N_(message: str) -> str:
 def select_locale() -> str:
     """The signed-in user's choice, else a ?lang= or cookie choice, else the browser's, else the default."""
     choices = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands and jobs: the configured default
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     forced = g.get("force_locale")
     if forced in choices:
         return forced

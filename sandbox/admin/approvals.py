@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..extensions import db
@@ -12,7 +12,7 @@ from ..org.models import Position, Role, Status, User
 from ..org.scope import managed_users
 from ..org.services import OrgError, approve_user, reject_user
 from . import bp
-from .common import actor, position_choices
+from .common import actor, as_id, position_choices
 from .forms import ROLE_CHOICES, ApprovalForm
 
 
@@ -24,13 +24,16 @@ def approvals() -> Any:
     decided_ok = {u.id for u in db.session.scalars(managed_users(actor()))}
     form.user_ids.choices = [(uid, str(uid)) for uid in decided_ok]
     form.position_id.choices = [(0, "—")] + position_choices(placeable_only=True)
+    if request.method == "POST":
+        # The service checks the position: one outside the actor's subtree gets its reason, not "not a choice".
+        form.position_id.pre_validate = lambda _form: None  # type: ignore[method-assign]
     roles = ROLE_CHOICES if actor().role == Role.ADMIN else ROLE_CHOICES[:2]
     form.role.choices = roles
     if form.validate_on_submit():
         users = [db.session.get(User, uid) for uid in form.user_ids.data]
         try:
             if form.decision.data == "approve":
-                position = db.session.get(Position, form.position_id.data or 0)
+                position = db.session.get(Position, as_id(form.position_id.data))
                 if position is None:
                     raise OrgError(_("Choose the position to place the students on."), "position_id")
                 for user in users:

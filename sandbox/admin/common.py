@@ -10,6 +10,14 @@ from ..org.models import Position, User
 from ..org.scope import can_manage_user, managed_positions, manages
 
 
+def as_id(value: int | None) -> int:
+    """An id typed into a form or query string, or 0 when it cannot be one (none, negative, beyond the
+    database integer): looking it up then finds nothing instead of failing."""
+    from ..app_setup import DB_INT_MAX
+
+    return value if value is not None and 0 < value <= DB_INT_MAX else 0
+
+
 def actor() -> User:
     return current_user._get_current_object()
 

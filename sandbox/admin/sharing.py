@@ -10,12 +10,28 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import N_
-from ..org.models import SHARING_TYPES, Position, SharingGroup, SharingGroupMember, SharingMode, SharingModeValue, Status, User
+from ..org.models import (
+    SHARING_TYPES,
+    Position,
+    SharingGroup,
+    SharingGroupMember,
+    SharingMode,
+    SharingModeValue,
+    Status,
+    User,
+)
 from ..org.scope import managed_classes, manages
-from ..org.services import OrgError, add_group_member, create_group, delete_group, remove_group_member, set_sharing_mode
+from ..org.services import (
+    OrgError,
+    add_group_member,
+    create_group,
+    delete_group,
+    remove_group_member,
+    set_sharing_mode,
+)
 from ..records.forms import ConfirmForm
 from . import bp
-from .common import actor
+from .common import actor, as_id
 from .forms import GroupForm, MemberForm
 
 TYPE_LABELS = {
@@ -29,7 +45,7 @@ def _class_or_404(class_id: int | None) -> Position:
     classes = managed_classes(actor())
     if class_id is None and classes:
         return classes[0]
-    klass = db.session.get(Position, class_id or 0)
+    klass = db.session.get(Position, as_id(class_id))
     if klass is None or klass.kind != "class" or not manages(actor(), klass):
         abort(404)
     return klass
@@ -104,7 +120,7 @@ def group_create() -> Any:
 def group_add_member(group_id: int) -> Any:
     group = _group_or_404(group_id)
     form = MemberForm()
-    user = db.session.get(User, request.form.get("user_id", type=int) or 0)
+    user = db.session.get(User, as_id(request.form.get("user_id", type=int)))
     if not ConfirmForm().validate_on_submit() or user is None:
         flash(_("Choose a student of this class."), "danger")
         return redirect(url_for("admin.sharing", class_id=group.class_id))

@@ -64,10 +64,14 @@ class RegisterForm(FlaskForm):
                 select(Position).where(Position.kind == "class", func.upper(Position.join_code) == code.upper())
             )
             if klass is None:
-                self.join_code.errors = [*self.join_code.errors, _l("No class has this join code. Check it with your instructor.")]
+                unknown = _l("No class has this join code. Check it with your instructor.")
+                self.join_code.errors = [*self.join_code.errors, unknown]
                 return False
             self.chosen_class = klass
         elif self.class_id.data:
+            if self.class_id.data not in {value for value, _label in self.class_id.choices}:
+                # A forged or stale value: the field already says it is not a choice; never look it up.
+                return False
             self.chosen_class = db.session.get(Position, int(self.class_id.data))
         else:
             self.class_id.errors = [*self.class_id.errors, _l("Choose your class or type its join code.")]

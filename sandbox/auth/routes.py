@@ -26,7 +26,11 @@ def _throttle_key() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Only a path of this site. Browsers read "\\" as "/" and drop tabs and newlines, so "/\t/evil.com"
+    # would leave the site: any backslash or control character is refused as well as "//".
+    if not target or any(c == "\\" or ord(c) < 32 or ord(c) == 127 for c in target):
+        return url_for("home.index")
+    if target.startswith("/") and not target.startswith("//"):
         return target
     return url_for("home.index")
 
