@@ -72,6 +72,7 @@ def configure(app: Flask, overrides: dict[str, Any]) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .accounts import bp as accounts_bp
+    from .activities import bp as activities_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .codes import models as _codes  # noqa: F401  (mapped before the first query)
@@ -81,7 +82,8 @@ def _register_blueprints(app: Flask) -> None:
     from .log import bp as log_bp
     from .opportunities import bp as opportunities_bp
 
-    for bp in (home_bp, auth_bp, admin_bp, leads_bp, accounts_bp, contacts_bp, opportunities_bp, log_bp):
+    for bp in (home_bp, auth_bp, admin_bp, leads_bp, accounts_bp, contacts_bp, opportunities_bp, activities_bp,
+               log_bp):
         app.register_blueprint(bp)
     if app.config.get("BENCH_ROUTES"):
         from bench.routes import bp as bench_bp

@@ -120,6 +120,9 @@ ROUTES: dict[str, Access] = {
     "opportunities.stage": record("opportunity", write=True),
     "opportunities.reopen": record("opportunity", write=True),
     "opportunities.pipeline": SIGNED_IN,
+    # Logging a call needs only to read the record it is about (a lead of studentA here).
+    "activities.log_call": record("lead", write=True),
+    "activities.complete": record("activity", write=True),
     "admin.approvals": STAFF_ONLY,
     "admin.positions": STAFF_ONLY,
     "admin.position_add": STAFF_ONLY,
@@ -151,6 +154,7 @@ class RecordType:
     audit_type: str
     data: dict[str, Any]  # minimal fields for its create service
     form: dict[str, str]  # minimal valid form besides the name (new, edit, clone)
+    name_field: str = "name"  # the field holding the record's name (activities: subject)
 
 
 # Blueprint -> record type. A new record type is one line here; its generic pages are classified below.
@@ -161,6 +165,8 @@ RECORD_TYPES: dict[str, RecordType] = {
     "opportunities": RecordType("opportunity",
                                 {"name": "Tea deal", "stage": "prospecting", "close_date": date(2030, 1, 1)},
                                 {"stage": "prospecting", "close_date": "2030-01-01"}),
+    "activities": RecordType("activity", {"kind": "task", "due_date": date(2030, 1, 1)},
+                             {"kind": "task", "due_date": "2030-01-01"}, name_field="subject"),
 }
 GENERIC_RECORD_PAGES: dict[str, tuple[str, bool]] = {
     # view -> (kind, write)
@@ -259,7 +265,7 @@ class World:
     def shared_record(self, blueprint: str) -> Any:
         """One record per type that read-only requests share."""
         if blueprint not in self.shared:
-            self.shared[blueprint] = self.new_record(blueprint, name="Shared")
+            self.shared[blueprint] = self.new_record(blueprint, **{RECORD_TYPES[blueprint].name_field: "Shared"})
         return self.shared[blueprint]
 
     def new_lead(self, deleted: bool = False) -> Lead:
@@ -270,7 +276,8 @@ class World:
         model = type(obj)
 
         def state(o: Any) -> tuple:
-            return (o.version, o.owner_id, o.deleted_at, o.name, getattr(o, "status", None), getattr(o, "stage", None))
+            return (o.version, o.owner_id, o.deleted_at, o.audit_label, getattr(o, "status", None),
+                    getattr(o, "stage", None))
 
         before = state(obj)
 
@@ -398,6 +405,13 @@ def visits(w: World, endpoint: str, method: str, persona: str) -> Visit:
     if key == ("opportunities.reopen", "POST"):
         fresh = w.new_record("opportunities", stage="closed_won")
         return Visit(f"/opportunities/{fresh.id}/reopen", data={}, ok=302, unchanged=w.lead_unchanged(fresh))
+    if key == ("activities.log_call", "POST"):
+        fresh = w.new_lead()
+        return Visit("/activities/log-call", data={"related_type": "lead", "related_id": str(fresh.id)}, ok=302,
+                     unchanged=_no_activity_about("lead", fresh.id))
+    if key == ("activities.complete", "POST"):
+        fresh = w.new_record("activities")
+        return Visit(f"/activities/{fresh.id}/complete", data={}, ok=302, unchanged=w.lead_unchanged(fresh))
 
     # staff pages (class A objects named in forms: another instructor's form refuses them)
     if key == ("admin.approvals", "GET"):
@@ -513,12 +527,12 @@ def record_visit(w: World, blueprint: str, view: str, method: str, persona: str)
     if view in ("new", "clone"):
         name = f"{view} {w.fresh(persona)}"
         source = "new" if view == "new" else f"{w.shared_record(blueprint).id}/clone"
-        return Visit(f"{base}/{source}", data={"name": name, **rtype.form}, ok=302,
-                     unchanged=_none_named(model, name))
+        return Visit(f"{base}/{source}", data={rtype.name_field: name, **rtype.form}, ok=302,
+                     unchanged=_none_named(model, name, rtype.name_field))
     fresh = w.new_record(blueprint, deleted=(view == "restore"))
     unchanged = w.lead_unchanged(fresh)
     if view == "edit":
-        data = {"name": "Edited", **rtype.form, "version": str(fresh.version)}
+        data = {rtype.name_field: "Edited", **rtype.form, "version": str(fresh.version)}
         return Visit(f"{base}/{fresh.id}/edit", data=data, ok=302, unchanged=unchanged)
     if view == "transfer":
         return Visit(f"{base}/{fresh.id}/transfer", data={"owner_id": str(w.uid("peerA"))}, ok=302,
@@ -526,9 +540,19 @@ def record_visit(w: World, blueprint: str, view: str, method: str, persona: str)
     return Visit(f"{base}/{fresh.id}/{view}", data={}, ok=302, unchanged=unchanged)
 
 
-def _none_named(model: Any, name: str) -> Callable[[], bool]:
+def _none_named(model: Any, name: str, name_field: str = "name") -> Callable[[], bool]:
     return lambda: db.session.scalar(
-        select(func.count()).select_from(model).where(model.name == name)
+        select(func.count()).select_from(model).where(getattr(model, name_field) == name)
+        .execution_options(skip_visibility=True, include_deleted=True)
+    ) == 0
+
+
+def _no_activity_about(related_type: str, related_id: int) -> Callable[[], bool]:
+    from sandbox.activities.models import Activity
+
+    return lambda: db.session.scalar(
+        select(func.count()).select_from(Activity)
+        .where(Activity.related_type == related_type, Activity.related_id == related_id)
         .execution_options(skip_visibility=True, include_deleted=True)
     ) == 0
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..access import current_viewer, log_criterion
+from ..activities.services import dashboard_tasks
 from ..codes.services import choices
 from ..extensions import db
 from ..leads.models import Lead
@@ -51,8 +52,10 @@ def index() -> str:
         pending = db.session.scalar(
             select(func.count()).select_from(managed_users(current_user).where(User.status == Status.PENDING).subquery())
         )
+    tasks_today, tasks_overdue = dashboard_tasks(current_user.id)
     return render_template(
         "home/index.html", open_leads=open_leads, total_leads=sum(by_status.values()),
+        tasks_today=tasks_today, tasks_overdue=tasks_overdue,
         chart=json.dumps(chart, ensure_ascii=False), recent=recent, classes=classes, pending=pending,
         pipeline=json.dumps(pipeline, ensure_ascii=False), won=pipeline["won"],
     )

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from ..accounts.models import Account
 from ..accounts.services import create_account
+from ..activities.services import move_open_activities
 from ..contacts.models import Contact
 from ..contacts.services import create_contact
 from ..i18n import N_
@@ -81,6 +82,8 @@ def convert_lead(lead: Lead, req: ConversionRequest) -> ConversionResult:
             "name": req.opportunity_name.strip(), "account_id": account.id, "amount": req.amount,
             "close_date": req.close_date, "stage": req.stage, "source": lead.source, "type": "new_business",
         })
+    # Open tasks and future events follow the person: the lead is read-only from now on.
+    move_open_activities("lead", lead.id, "contact", contact.id)
     lead.status = "converted"
     lead.converted_at = utcnow()
     lead.converted_account_id = account.id

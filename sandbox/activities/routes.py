@@ -1,0 +1,198 @@
+"""Activity pages: the generic record pages, plus "log a call" and "complete" in one click."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+
+from ..access import can_write, current_viewer, get_visible_or_404
+from ..extensions import db
+from ..records.forms import ConfirmForm
+from ..records.services import NotAllowed, RecordError
+from ..records.views import Column, Filter, RecordViews
+from . import bp, services
+from .forms import ActivityForm
+from .models import EVENT, KINDS, TASK, Activity
+
+FORM_FIELDS = ["kind", "subject", "related_type", "related_id", "due_date", "status", "priority", "event_type",
+               "start_at", "end_at", "location", "attendees", "description"]
+DETAIL_FIELDS = {
+    TASK: ["kind", "subject", "related", "due_date", "status", "priority", "description"],
+    EVENT: ["kind", "subject", "related", "event_type", "start_at", "end_at", "location", "attendees", "description"],
+}
+KIND_LABELS = {TASK: _l("Task"), EVENT: _l("Event")}
+VIEWS = {"mine": _l("My activities"), "open": _l("Open tasks"), "overdue": _l("Overdue tasks")}
+
+
+@dataclass
+class ChoiceFilter(Filter):
+    """A list filter with fixed choices instead of a code table."""
+
+    options: dict[str, Any] | None = None
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        return [(k, str(v)) for k, v in (self.options or {}).items()]
+
+
+class ActivityViews(RecordViews):
+    """Kind-aware detail fields and display, the kind and quick filters, the form with its script."""
+
+    def display(self, obj: Any, attr: str) -> str:
+        if attr == "kind":
+            return str(KIND_LABELS.get(obj.kind, obj.kind))
+        if attr == "related":
+            if not obj.related_type:
+                return ""
+            model = services.related_model(obj.related_type)
+            kind = _(services.RELATED_LABELS.get(obj.related_type, obj.related_type))
+            if model is None:
+                return kind
+            return Markup("{}: {}").format(kind, self.reference_link(model, obj.related_id))
+        if attr in ("start_at", "end_at"):
+            value = getattr(obj, attr)
+            return format_datetime(value.replace(tzinfo=UTC), "short") if value else ""
+        return super().display(obj, attr)
+
+    def field_label(self, attr: str) -> str:
+        if attr == "related":
+            return _("Related to")
+        return super().field_label(attr)
+
+    def prime_rows(self, rows: list[Any]) -> None:
+        """Related labels of a whole page, one query per related type."""
+        by_type: dict[str, list[int]] = {}
+        for r in rows:
+            if r.related_type and r.related_id:
+                by_type.setdefault(r.related_type, []).append(r.related_id)
+        for kind, ids in by_type.items():
+            model = services.related_model(kind)
+            if model is not None:
+                self.prime_references(ids, model)
+
+    def conditions(self, args: Any) -> list[Any]:
+        where = super().conditions(args)
+        if args.get("kind") in KINDS:
+            where.append(Activity.kind == args["kind"])
+        related = services.related_model(args.get("related_type"))
+        related_id = args.get("related_id", type=int)
+        if related is not None and related_id:
+            where += [Activity.related_type == args["related_type"], Activity.related_id == related_id]
+        view = args.get("view")
+        if view == "mine":
+            where.append(Activity.owner_id == current_user.id)
+        elif view in ("open", "overdue"):
+            where.append(services.open_task_condition())
+            if view == "overdue":
+                where.append(Activity.due_date < services.local_today())
+        return where
+
+    def is_open(self, obj: Activity) -> bool:
+        return services.is_open_task(obj)
+
+    def is_overdue(self, obj: Activity) -> bool:
+        return services.is_open_task(obj) and obj.due_date is not None and obj.due_date < services.local_today()
+
+    def render(self, template: str, **context: Any) -> str:
+        if template == "records/form.html":
+            template = "activities/form.html"
+        obj = context.get("obj")
+        if template == self.detail_template and obj is not None:
+            # A copy per page: the shown fields depend on the record's kind.
+            view = copy.copy(self)
+            view.detail_fields = DETAIL_FIELDS.get(obj.kind, DETAIL_FIELDS[TASK])
+            view.prime_rows([obj])
+            return RecordViews.render(view, template, confirm=ConfirmForm(), **context)
+        return super().render(template, **context)
+
+
+views = ActivityViews(
+    bp, Activity, ActivityForm,
+    singular=_l("Activity"), plural=_l("Activities"),
+    columns=[
+        Column("subject", _l("Subject"), link=True),
+        Column("kind", _l("Kind")),
+        Column("status", _l("Status"), code="task_status"),
+        Column("due_date", _l("Due date")),
+        Column("event_type", _l("Event type"), code="event_type"),
+        Column("start_at", _l("Start")),
+        Column("related", _l("Related to"), sortable=False),
+    ],
+    filters=[
+        ChoiceFilter("view", _l("Show"), "", options=VIEWS),
+        ChoiceFilter("kind", _l("Kind"), "", options=KIND_LABELS),
+        Filter("status", _l("Status"), "task_status"),
+        Filter("event_type", _l("Event type"), "event_type"),
+    ],
+    codes={"status": "task_status", "priority": "priority", "event_type": "event_type"},
+    search=["subject", "description", "location", "attendees"],
+    detail_fields=DETAIL_FIELDS[TASK], form_fields=FORM_FIELDS,
+    detail_template="activities/detail.html",
+    create=services.create_activity, update=services.update_activity,
+)
+views.register()
+bp.add_app_template_global(services.activities_for, "activities_for")
+
+
+def _back_to(default: str) -> str:
+    """A local path from the form's `next` (never another site), else `default`."""
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+@bp.post("/log-call")
+def log_call() -> Any:
+    """Log a completed call with a lead, account, contact or opportunity in one click."""
+    if not current_user.can_change:
+        abort(403)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    model = services.related_model(request.form.get("related_type"))
+    related_id = request.form.get("related_id", type=int)
+    if model is None or not related_id:
+        abort(404)
+    record = get_visible_or_404(model, related_id)
+    back = url_for(f"{model.__tablename__}.detail", record_id=record.id)
+    try:
+        call = services.log_call(record, request.form.get("subject"), request.form.get("description"))
+        db.session.commit()
+    except NotAllowed:
+        db.session.rollback()
+        abort(403)
+    except RecordError as exc:
+        db.session.rollback()
+        flash(exc.message, "warning")
+        return redirect(back)
+    flash(_("Call logged: %(subject)s.", subject=call.subject), "success")
+    return redirect(back)
+
+
+@bp.post("/<int:record_id>/complete")
+def complete(record_id: int) -> Any:
+    """Mark a task completed in one click (from its page, a record's panel or the dashboard)."""
+    if not current_user.can_change:
+        abort(403)
+    obj = get_visible_or_404(Activity, record_id)
+    if not can_write(obj, current_viewer()):
+        abort(403)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.complete_task(obj)
+        db.session.commit()
+        flash(_("Task completed: %(subject)s.", subject=obj.subject), "success")
+    except RecordError as exc:
+        db.session.rollback()
+        flash(exc.message, "warning")
+    return redirect(_back_to(url_for("activities.detail", record_id=record_id)))

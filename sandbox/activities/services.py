@@ -1,0 +1,216 @@
+"""Activity services: create/update with kind rules and the related record checked through visibility,
+log a call, complete a task, move open activities on lead conversion, and the panel and dashboard reads."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import to_user_timezone
+from sqlalchemy import and_, or_, select
+
+from ..access import can_write, current_viewer
+from ..codes.services import choices, extra
+from ..extensions import db
+from ..i18n import N_
+from ..oplog import current_op, operation, register_verbs
+from ..org.models import utcnow
+from ..owned import Owned, owned_classes
+from ..records.lookups import visible_or_none
+from ..records.services import NotAllowed, RecordError, _acting_user, _check_write, create_record, update_record
+from .models import EVENT, EVENT_FIELDS, KINDS, TASK, TASK_FIELDS, Activity
+
+# Record types an activity may relate to (campaigns and cases join when they exist).
+RELATED_TYPES = ("lead", "account", "contact", "opportunity")
+RELATED_LABELS = {"lead": N_("Lead"), "account": N_("Account"), "contact": N_("Contact"),
+                  "opportunity": N_("Opportunity")}
+PANEL_EVENTS = 10
+
+
+def related_model(kind: str | None) -> Any:
+    """The model class of a related record type, or None if activities cannot relate to it."""
+    if kind not in RELATED_TYPES:
+        return None
+    return next((c for c in owned_classes() if c.__audit_type__ == kind), None)
+
+
+def local_today() -> date:
+    """Today in the UI time zone (due dates are calendar days as the user sees them)."""
+    return to_user_timezone(utcnow()).date()
+
+
+def closed_statuses() -> list[str]:
+    """Task status codes whose code-table extra says closed (completed by default)."""
+    return [code for code, _label in choices("task_status") if extra("task_status", code).get("closed")] or [
+        "completed"]
+
+
+def is_open_task(obj: Activity) -> bool:
+    return obj.kind == TASK and obj.status not in closed_statuses()
+
+
+def open_task_condition() -> Any:
+    """SQL: an open task (status not closed per the code table)."""
+    return and_(Activity.kind == TASK,
+                or_(Activity.status.is_(None), Activity.status.not_in(closed_statuses())))
+
+
+def problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, message) of every rule the data breaks; shared by the form and the services."""
+    found: list[tuple[str, str]] = []
+    kind = data.get("kind")
+    if kind not in KINDS:
+        return [("kind", _("Choose task or event."))]
+    if not (data.get("subject") or "").strip():
+        found.append(("subject", _("Give the subject.")))
+    if kind == TASK:
+        if not data.get("due_date"):
+            found.append(("due_date", _("A task needs a due date.")))
+        if data.get("status") and data["status"] not in dict(choices("task_status", data["status"])):
+            found.append(("status", _("Choose a status from the list.")))
+    else:
+        if not data.get("start_at"):
+            found.append(("start_at", _("An event needs a start time.")))
+        elif data.get("end_at") and data["end_at"] < data["start_at"]:
+            found.append(("end_at", _("The end must not be before the start.")))
+    related_type = data.get("related_type") or None
+    if related_type and related_type not in RELATED_TYPES:
+        found.append(("related_type", _("Choose a record type from the list.")))
+    elif related_type and not data.get("related_id"):
+        found.append(("related_id", _("Choose the record this activity is about.")))
+    elif data.get("related_id") and not related_type:
+        found.append(("related_type", _("Choose the type of the related record.")))
+    return found
+
+
+def _clean(data: dict[str, Any], current: Activity | None = None) -> dict[str, Any]:
+    data = {**data, "related_type": data.get("related_type") or None, "related_id": data.get("related_id") or None}
+    found = problems(data)
+    if found:
+        raise RecordError(found[0][1], found[0][0])
+    unchanged = current is not None and (current.related_type, current.related_id) == (
+        data["related_type"], data["related_id"])
+    if data["related_type"] and not unchanged:
+        related = visible_or_none(related_model(data["related_type"]), data["related_id"])
+        if related is None:
+            raise RecordError(_("Choose a record you can see."), "related_id")
+    # Fields of the other kind are cleared, so a task never carries a stale event time and vice versa.
+    cleared = EVENT_FIELDS if data["kind"] == TASK else TASK_FIELDS
+    data.update(dict.fromkeys(cleared))
+    if data["kind"] == TASK:
+        data["status"] = data.get("status") or "not_started"
+        data["priority"] = data.get("priority") or "normal"
+    else:
+        data["event_type"] = data.get("event_type") or "meeting"
+        data["end_at"] = data.get("end_at") or data["start_at"]
+    return data
+
+
+def related_label(obj: Activity) -> str:
+    """The label of the related record as the viewer sees it ("" when none or not visible)."""
+    related = visible_or_none(related_model(obj.related_type), obj.related_id) if obj.related_type else None
+    return related.audit_label if related is not None else ""
+
+
+def _name_related(obj: Activity) -> None:
+    current_op().target(obj, related=related_label(obj) or "—")
+
+
+def create_activity(cls: type, data: dict[str, Any], owner: Any = None) -> Activity:
+    return create_record(Activity, _clean(data), owner, after=_name_related)
+
+
+def update_activity(obj: Activity, data: dict[str, Any], expected_version: int | None = None) -> Activity:
+    return update_record(obj, _clean(data, obj), expected_version=expected_version)
+
+
+@operation("activity.log_call")
+def log_call(record: Owned, subject: str | None = None, description: str | None = None) -> Activity:
+    """A completed call with `record` (loaded through visibility by the caller), starting and ending now."""
+    actor = _acting_user()
+    if not actor.can_change:
+        raise NotAllowed("read-only")
+    kind = getattr(type(record), "__audit_type__", None)
+    if kind not in RELATED_TYPES:
+        raise RecordError(_("Calls can be logged on leads, accounts, contacts and opportunities."), "related_type")
+    if getattr(record, "is_read_only", False):
+        raise RecordError(_("This record is read-only; log the call on the record it was converted to."))
+    now = utcnow()
+    subject = (subject or "").strip()[:200] or _("Call with %(name)s", name=record.audit_label)[:200]
+    call = Activity(kind=EVENT, event_type="call", subject=subject, start_at=now, end_at=now,
+                    description=(description or "").strip()[:4000] or None, related_type=kind, related_id=record.id,
+                    owner_id=actor.id, class_id=actor.class_id, created_by_id=actor.id)
+    db.session.add(call)
+    current_op().target(call, related=record.audit_label)
+    return call
+
+
+@operation("activity.complete")
+def complete_task(obj: Activity) -> Activity:
+    """Mark a task completed in one click."""
+    _check_write(obj)
+    if obj.is_deleted:
+        raise RecordError(_("This record is in the recycle bin; restore it before editing."))
+    if obj.kind != TASK:
+        raise RecordError(_("Only tasks are completed; an event is over when it ends."))
+    if not is_open_task(obj):
+        raise RecordError(_("This task is completed already."))
+    obj.status = "completed"
+    current_op().target(obj, related=related_label(obj) or "—")
+    return obj
+
+
+def move_open_activities(from_type: str, from_id: int, to_type: str, to_id: int) -> int:
+    """Point the open tasks and future events of one record at another (runs inside the caller's
+    operation, e.g. lead.convert, whose entry lists the moved activities). Returns how many moved."""
+    viewer = current_viewer()
+    stmt = select(Activity).where(
+        Activity.related_type == from_type, Activity.related_id == from_id,
+        or_(open_task_condition(), and_(Activity.kind == EVENT, Activity.start_at >= utcnow())))
+    moved = 0
+    for obj in db.session.scalars(stmt):
+        # Only what the converting user may change follows; others' private activities stay put.
+        if can_write(obj, viewer):
+            obj.related_type, obj.related_id = to_type, to_id
+            moved += 1
+    return moved
+
+
+def activities_for(record: Any) -> dict[str, Any] | None:
+    """Open tasks and recent events of a record for its detail page (one query), or None for other types."""
+    kind = getattr(type(record), "__audit_type__", None)
+    if kind not in RELATED_TYPES or getattr(record, "id", None) is None:
+        return None
+    rows = db.session.scalars(
+        select(Activity)
+        .where(Activity.related_type == kind, Activity.related_id == record.id,
+               or_(open_task_condition(), Activity.kind == EVENT))
+        .order_by(Activity.created_at.desc(), Activity.id.desc()).limit(100)
+    ).all()
+    tasks = sorted((a for a in rows if a.kind == TASK), key=lambda a: (a.due_date or date.max, -a.id))
+    events = sorted((a for a in rows if a.kind == EVENT), key=lambda a: (a.start_at or a.created_at), reverse=True)
+    return {"type": kind, "id": record.id, "tasks": tasks, "events": events[:PANEL_EVENTS],
+            "today": local_today(), "addable": not record.is_deleted and not getattr(record, "is_read_only", False)}
+
+
+def dashboard_tasks(user_id: int) -> tuple[list[Activity], list[Activity]]:
+    """The user's open tasks due today and overdue ones (one query)."""
+    today = local_today()
+    rows = db.session.scalars(
+        select(Activity)
+        .where(Activity.owner_id == user_id, open_task_condition(), Activity.due_date <= today)
+        .order_by(Activity.due_date.asc(), Activity.id.asc()).limit(200)
+    ).all()
+    return [a for a in rows if a.due_date == today][:20], [a for a in rows if a.due_date < today][:20]
+
+
+register_verbs({
+    "activity.create": N_("created activity %(label)s"),
+    "activity.update": N_("edited activity %(label)s"),
+    "activity.transfer": N_("reassigned activity %(label)s from %(old_owner)s to %(new_owner)s"),
+    "activity.delete": N_("deleted activity %(label)s"),
+    "activity.restore": N_("restored activity %(label)s"),
+    "activity.log_call": N_("logged a call with %(related)s: %(label)s"),
+    "activity.complete": N_("completed task %(label)s"),
+})
