@@ -165,7 +165,7 @@ RECORD_TYPES: dict[str, RecordType] = {
     "opportunities": RecordType("opportunity",
                                 {"name": "Tea deal", "stage": "prospecting", "close_date": date(2030, 1, 1)},
                                 {"stage": "prospecting", "close_date": "2030-01-01"}),
-    "activities": RecordType("activity", {"kind": "task", "due_date": date(2030, 1, 1)},
+    "activities": RecordType("activity", {"kind": "task", "subject": "Call back", "due_date": date(2030, 1, 1)},
                              {"kind": "task", "due_date": "2030-01-01"}, name_field="subject"),
 }
 GENERIC_RECORD_PAGES: dict[str, tuple[str, bool]] = {
