@@ -45,6 +45,9 @@ class Config:
     ASSET_BASE_URL = os.environ.get("ASSET_BASE_URL", "https://cdn.jsdelivr.net/npm").rstrip("/")
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", "")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
+    ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+    ATTACHMENT_EXTENSIONS = os.environ.get(
+        "ATTACHMENT_EXTENSIONS", "pdf,doc,docx,xls,xlsx,ppt,pptx,txt,csv,png,jpg,jpeg,gif,zip").split(",")
     LANGUAGES = ["zh_Hans_CN", "en"]
     BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "zh_Hans_CN")
     BABEL_DEFAULT_TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")

@@ -23,7 +23,8 @@ from ..codes.services import choices as code_choices
 from ..codes.services import label as code_label
 from ..extensions import db
 from ..oplog import LogEntry
-from . import services
+from . import list_filters, services
+from .extras import detail_extras, list_extras, register_extras
 from .forms import TransferForm
 
 
@@ -114,6 +115,7 @@ class RecordViews:
         rule("/<int:record_id>/transfer", "transfer", self.transfer, methods=["GET", "POST"])
         rule("/<int:record_id>/delete", "delete", self.delete, methods=["POST"])
         rule("/<int:record_id>/restore", "restore", self.restore, methods=["POST"])
+        register_extras(self)  # export, import, notes, attachments (records/extras.py)
 
     # ---- helpers -------------------------------------------------------------------------------
     def endpoint(self, name: str) -> str:
@@ -184,8 +186,7 @@ class RecordViews:
         if q:
             pattern = like_pattern(q)
             where.append(or_(*(getattr(model, a).ilike(pattern, escape="\\") for a in self.search)))
-        if args.get("owner") == "me" and current_user.is_authenticated:
-            where.append(model.owner_id == current_user.id)
+        where += list_filters.conditions(model, args)  # owner, created_from / created_to
         return where
 
     def order(self, args: Any) -> tuple[list[Any], str]:
@@ -234,7 +235,8 @@ class RecordViews:
         order, sort = self.order(request.args)
         rows, total = self.page_of(self.conditions(request.args), order, page)
         self.prime_rows(rows)
-        return self.render("records/list.html", rows=rows, total=total, page=page, sort=sort)
+        return self.render("records/list.html", rows=rows, total=total, page=page, sort=sort,
+                           **list_extras(self.model))
 
     def recycle_bin(self) -> str:
         page = max(1, request.args.get("page", 1, type=int) or 1)
@@ -264,6 +266,7 @@ class RecordViews:
             writable=can_write(obj, viewer) and current_user.can_change and not getattr(obj, "is_read_only", False),
             entries=timeline,
             related=related,
+            extras=detail_extras(obj),
         )
 
     def related_display(self, rel: Related, obj: Any, attr: str) -> str:

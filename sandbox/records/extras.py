@@ -1,0 +1,45 @@
+"""The features every record type gets besides its pages: export, import, notes and attachments.
+
+`RecordViews.register` calls `register_extras(self)`; the detail page gets `detail_extras(obj)` and the
+list page `list_extras(model)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import list_filters
+from .exporting import export_response, register_generic_verbs
+from .import_views import import_page
+from .note_views import NoteViews, detail_context
+
+# Blueprint name ("leads") -> its RecordViews, for the CLI import.
+REGISTRY: dict[str, Any] = {}
+
+
+def register_extras(v: Any) -> None:
+    """Add the export, import, note and attachment routes to a record type's blueprint."""
+    REGISTRY[v.bp.name] = v
+    register_generic_verbs(v.model.__audit_type__)
+    rule = v.bp.add_url_rule
+    rule("/export.csv", "export_csv", lambda: export_response(v, "csv"))
+    rule("/export.xlsx", "export_xlsx", lambda: export_response(v, "xlsx"))
+    rule("/import", "import_records", lambda: import_page(v), methods=["GET", "POST"])
+    NoteViews(v).register()
+
+
+def detail_extras(obj: Any) -> dict[str, Any]:
+    """Context of the Notes and Attachments cards."""
+    return detail_context(obj)
+
+
+def list_extras(model: Any) -> dict[str, Any]:
+    """Context of the list's owner filter and its warnings about ignored filter values."""
+    return {"owners": list_filters.owner_choices(model), "problems": list_filters.problems()}
+
+
+def find_views(name: str) -> Any:
+    """The RecordViews of a type by blueprint name or record type ("leads" or "lead"), else None."""
+    if name in REGISTRY:
+        return REGISTRY[name]
+    return next((v for v in REGISTRY.values() if v.model.__audit_type__ == name), None)

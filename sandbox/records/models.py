@@ -1,0 +1,57 @@
+"""Notes and attachments: children of any business record, visible exactly when their parent is."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..org.models import User, utcnow
+
+
+class Note(db.Model):
+    """A short text (便条) on a record; not Owned: it is read through its parent record."""
+
+    __tablename__ = "notes"
+    __audit_type__ = "note"
+    __table_args__ = (Index("ix_notes_record", "record_type", "record_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[int] = mapped_column()
+    body: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship(User, lazy="joined")
+
+    @property
+    def audit_label(self) -> str:
+        text = " ".join(self.body.split())
+        return text if len(text) <= 60 else text[:59] + "…"
+
+
+class Attachment(db.Model):
+    """A file (附件) on a record, stored under UPLOAD_FOLDER by a random name, never the user's."""
+
+    __tablename__ = "attachments"
+    __audit_type__ = "attachment"
+    __table_args__ = (Index("ix_attachments_record", "record_type", "record_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[int] = mapped_column()
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column()
+    content_type: Mapped[str] = mapped_column(String(100))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    uploaded_by: Mapped[User | None] = relationship(User, lazy="joined")
+
+    @property
+    def audit_label(self) -> str:
+        return self.filename

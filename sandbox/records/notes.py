@@ -1,0 +1,181 @@
+"""Notes and attachments of any record: the services (each an @operation logged on the parent record).
+
+Every function takes the parent record, already loaded through the visibility rule by the caller;
+writing needs the same right as editing the parent.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..extensions import db
+from ..i18n import N_
+from ..oplog import current_op, operation, register_verbs
+from ..owned import Owned
+from .models import Attachment, Note
+from .services import NotAllowed, RecordError, _acting_user, _check_write
+
+DEFAULT_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "csv", "png", "jpg", "jpeg", "gif",
+                      "zip")
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+NOTE_MAX = 4000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _writable_parent(parent: Owned) -> Any:
+    """The acting user, if they may change the parent record (else NotAllowed / RecordError)."""
+    actor = _acting_user()
+    if not actor.can_change:
+        raise NotAllowed("read-only")
+    _check_write(parent)
+    if parent.is_deleted:
+        raise RecordError(_("This record is in the recycle bin; restore it first."))
+    return actor
+
+
+def _on_parent(parent: Owned, **params: Any) -> None:
+    # The entry names the parent, so it shows on the parent's timeline and counts in its class.
+    op = current_op()
+    op.target(parent, **params)
+    op.class_id = parent.class_id
+
+
+def notes_of(parent: Owned) -> list[Note]:
+    return list(db.session.scalars(
+        select(Note).where(Note.record_type == parent.__audit_type__, Note.record_id == parent.id)
+        .order_by(Note.created_at.desc(), Note.id.desc())))
+
+
+def attachments_of(parent: Owned) -> list[Attachment]:
+    return list(db.session.scalars(
+        select(Attachment).where(Attachment.record_type == parent.__audit_type__, Attachment.record_id == parent.id)
+        .order_by(Attachment.created_at.desc(), Attachment.id.desc())))
+
+
+def child_or_404(model: type, parent: Owned, ident: int) -> Any:
+    """A note or attachment of this very parent (an id of another record's child is not found)."""
+    from flask import abort
+
+    obj = db.session.get(model, ident)
+    if obj is None or obj.record_type != parent.__audit_type__ or obj.record_id != parent.id:
+        abort(404)
+    return obj
+
+
+@operation("note.create")
+def add_note(parent: Owned, body: str) -> Note:
+    """Add a note to a record."""
+    actor = _writable_parent(parent)
+    body = (body or "").strip()
+    if not body:
+        raise RecordError(_("Write something first."), "body")
+    if len(body) > NOTE_MAX:
+        raise RecordError(_("At most %(n)d characters.", n=NOTE_MAX), "body")
+    note = Note(record_type=parent.__audit_type__, record_id=parent.id, body=body, author_id=actor.id)
+    db.session.add(note)
+    _on_parent(parent, note=note.audit_label)
+    return note
+
+
+@operation("note.delete")
+def delete_note(parent: Owned, note: Note) -> None:
+    """Delete a note of a record."""
+    _writable_parent(parent)
+    _on_parent(parent, note=note.audit_label)
+    db.session.delete(note)
+
+
+def upload_folder() -> Path:
+    return Path(current_app.config["UPLOAD_FOLDER"]) / "attachments"
+
+
+def allowed_extensions() -> tuple[str, ...]:
+    return tuple(e.lower().lstrip(".") for e in current_app.config.get("ATTACHMENT_EXTENSIONS", DEFAULT_EXTENSIONS))
+
+
+def clean_filename(name: str) -> str:
+    """The user's file name without folders or control characters (shown and offered on download only)."""
+    name = _CONTROL.sub("", (name or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    if len(name) > 200:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 200 - len(ext) - 1] + dot + ext) if dot else name[:200]
+    return name
+
+
+def check_upload(filename: str, size: int) -> str:
+    """The cleaned file name, or RecordError with a clear message (extension, size)."""
+    name = clean_filename(filename)
+    if not name:
+        raise RecordError(_("Choose a file."), "file")
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    allowed = allowed_extensions()
+    if ext not in allowed:
+        raise RecordError(_("Files of type “%(ext)s” are not accepted. Allowed: %(allowed)s.",
+                            ext=ext or _("no extension"), allowed=", ".join(allowed)), "file")
+    limit = int(current_app.config.get("ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
+    if size > limit:
+        raise RecordError(_("The file is %(size)s; at most %(limit)s is accepted.",
+                            size=human_size(size), limit=human_size(limit)), "file")
+    if size == 0:
+        raise RecordError(_("The file is empty."), "file")
+    return name
+
+
+def human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} B"
+
+
+@operation("attachment.upload")
+def upload_attachment(parent: Owned, filename: str, data: bytes) -> Attachment:
+    """Store a file under a random name and attach it to a record."""
+    actor = _writable_parent(parent)
+    name = check_upload(filename, len(data))
+    stored = secrets.token_hex(16)
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    att = Attachment(record_type=parent.__audit_type__, record_id=parent.id, filename=name, stored_name=stored,
+                     size=len(data), content_type=content_type, uploaded_by_id=actor.id)
+    db.session.add(att)
+    db.session.flush()
+    folder = upload_folder()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / stored).write_bytes(data)
+    except OSError as exc:
+        current_app.logger.error("attachment not stored: %s", exc)
+        raise RecordError(_("The file could not be stored; nothing was saved. Tell your instructor."), "file") from exc
+    _on_parent(parent, filename=name)
+    return att
+
+
+@operation("attachment.delete")
+def delete_attachment(parent: Owned, att: Attachment) -> Path:
+    """Remove an attachment's row; returns its file, which the caller deletes once the change is committed."""
+    _writable_parent(parent)
+    _on_parent(parent, filename=att.filename)
+    path = upload_folder() / att.stored_name
+    db.session.delete(att)
+    return path
+
+
+def stored_path(att: Attachment) -> Path:
+    return upload_folder() / att.stored_name
+
+
+register_verbs({
+    "note.create": N_("added a note to %(label)s: %(note)s"),
+    "note.delete": N_("deleted a note from %(label)s: %(note)s"),
+    "attachment.upload": N_("attached %(filename)s to %(label)s"),
+    "attachment.delete": N_("removed the attachment %(filename)s from %(label)s"),
+})
