@@ -123,7 +123,8 @@ def _tree(size: Size, fake: Faker) -> tuple[_Tree, dict[int, list[int]], dict[st
             owners[klass].append(tree.user(f"manager{c}_{d}", fake.name(), Role.STUDENT, dept, klass, pw))
             for s in range(1, size.students_per_department + 1):
                 owners[klass].append(tree.user(f"student{c}_{d}_{s}", fake.name(), Role.STUDENT, sales, klass, pw))
-    viewers = {"student": "student1_1_1", "manager": "manager1_1", "instructor": "instructor1"}
+    # The teacher sits above every class: the shape "class_id IN (...) OR (class_id IS NULL AND ...)".
+    viewers = {"student": "student1_1_1", "manager": "manager1_1", "instructor": "instructor1", "teacher": "teacher"}
     return tree, owners, viewers
 
 
