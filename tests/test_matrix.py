@@ -16,6 +16,7 @@ Denied POSTs must also leave their object unchanged.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,11 @@ STAFF = {"teacher", "teacher2", "admin"}
 # Who reads / writes the lead owned by studentA (class A, salesperson position in department A1).
 LEAD_READERS = {"studentA", "managerA", "readonlyA", "teacher", "admin"}
 LEAD_WRITERS = {"studentA", "managerA", "teacher", "admin"}
+# Records can also belong to class C (teacher2's): nobody of class A nor their instructor reads them.
+OWNERS: dict[str, tuple[set[str], set[str]]] = {
+    "studentA": (LEAD_READERS, LEAD_WRITERS),
+    "studentC": ({"teacher2", "admin"}, {"teacher2", "admin"}),
+}
 # Who manages class A's positions, users and sharing groups.
 CLASS_A_STAFF = {"teacher", "admin"}
 
@@ -185,7 +191,7 @@ for _bp, _type in RECORD_TYPES.items():
         ROUTES[f"{_bp}.{_view}"] = Access(_kind, _type.audit_type if _kind == "record" else None, _write)
 
 
-def expected(access: Access, persona: str, visit: Visit) -> int | str:
+def expected(access: Access, persona: str, visit: Visit, owner: str = "studentA") -> int | str:
     """The status the spec gives `persona` for a request of a rule classified as `access`."""
     if persona in visit.overrides:
         return visit.overrides[persona]
@@ -206,32 +212,70 @@ def expected(access: Access, persona: str, visit: Visit) -> int | str:
             return 403
         return visit.ok if persona in CLASS_A_STAFF else 404
     if access.kind == "record":
-        # Every matrix record is studentA's and every type is private by default: one reader set.
-        if persona not in LEAD_READERS:
+        # Every type is private by default, so the owner alone decides who reads and writes.
+        readers, writers = OWNERS[owner]
+        if access.write and persona == "readonlyA":
+            # Role decides which actions exist: an observer's write is refused before any lookup,
+            # with the same 403 for every id (test_observer_writes_refused_alike checks nothing leaks).
+            return 403
+        if persona not in readers:
             return 404
-        if access.write and persona not in LEAD_WRITERS:
+        if access.write and persona not in writers:
             return 403
         return visit.ok
     raise AssertionError(f"unknown access kind {access.kind}")
 
 
+def refused_whatever(access: Access, persona: str, owner: str) -> bool:
+    """Is the persona refused by the rule's kind alone, whatever the request carries?"""
+    probe = Visit("/", ok=200)
+    return expected(access, persona, probe, owner) != 200
+
+
 # ---- how to call each rule -----------------------------------------------------------------------
+
+def reusable(make: Callable[..., Any]) -> Callable[..., Any]:
+    """A maker of fresh objects that hands out one cached object while the world is `cheap`.
+
+    Requests that the rule refuses whoever sends them (anonymous, invisible record, wrong role) change
+    nothing, so they can share one target; only allowed requests need an object of their own.
+    """
+
+    @functools.wraps(make)
+    def wrapper(self: World, *args: Any, **kwargs: Any) -> Any:
+        if not self.cheap:
+            return make(self, *args, **kwargs)
+        key = (make.__name__, args, tuple(sorted(kwargs.items())))
+        if key not in self.reused:
+            self.reused[key] = make(self, *args, **kwargs)
+        return self.reused[key]
+
+    return wrapper
+
 
 class World:
     """The classroom plus makers of fresh objects, so destructive requests do not interfere."""
 
-    def __init__(self, app: Any, classroom: Any, make_lead: Any) -> None:
+    def __init__(self, app: Any, classroom: Any, make_lead: Any, owner: str = "studentA") -> None:
+        from sandbox.org.services import create_user
+
         self.app = app
         self.c = classroom
         self.make_lead = make_lead
+        self.owner = owner
         self.shared: dict[str, Any] = {}
+        self.cheap = False
+        self.reused: dict[tuple, Any] = {}
         self.class_a = classroom.classes["A"]
         self.teacher = classroom.user("teacher")
-        # A user of class A that staff edit and reset (never a persona: a reset ends their sessions).
         act_as(None)
-        from sandbox.org.services import create_user
-
-        self.victim = create_user(None, "victimA", "Victim A", PASSWORD, Role.STUDENT, classroom.positions["A2"])
+        # A user of class A that staff edit and reset (never a persona: a reset ends their sessions).
+        self.victim = create_user(None, f"victim{owner}", "Victim A", PASSWORD, Role.STUDENT, classroom.positions["A2"])
+        # A classmate of the owner to transfer records to.
+        if owner == "studentA":
+            self.transfer_to = classroom.user("peerA")
+        else:
+            self.transfer_to = create_user(None, "peerC", "Peer C", PASSWORD, Role.STUDENT, classroom.positions["C1"])
         db.session.commit()
         self.counter = 0
 
@@ -248,12 +292,13 @@ class World:
         assert isinstance(views, RecordViews), f"{blueprint}.new is not a generic record page"
         return views
 
+    @reusable
     def new_record(self, blueprint: str, deleted: bool = False, **fields: Any) -> Any:
         """A fresh record through the type's own create service, owned by studentA."""
         from sandbox.records.services import delete_record
 
         views = self.views(blueprint)
-        act_as(self.c.user("studentA"))
+        act_as(self.c.user(self.owner))
         obj = views.create_service(views.model, {**RECORD_TYPES[blueprint].data, **fields})
         if deleted:
             db.session.flush()
@@ -270,6 +315,9 @@ class World:
 
     def new_lead(self, deleted: bool = False) -> Lead:
         return self.new_record("leads", deleted=deleted)
+
+    def is_owners(self, obj: Any) -> None:
+        assert obj.owner_id == self.c.user(self.owner).id
 
     def lead_unchanged(self, obj: Any) -> Callable[[], bool]:
         """Nothing about the record changed (version, owner, bin, name, status or stage)."""
@@ -291,6 +339,7 @@ class World:
         return check
 
     # admin objects of class A
+    @reusable
     def new_group(self, with_member: bool = False) -> SharingGroup:
         from sandbox.org.services import add_group_member, create_group
 
@@ -301,6 +350,7 @@ class World:
         db.session.commit()
         return group
 
+    @reusable
     def new_position(self) -> Position:
         from sandbox.org.services import create_position
 
@@ -309,6 +359,7 @@ class World:
         db.session.commit()
         return position
 
+    @reusable
     def new_pending(self, persona: str) -> User:
         from sandbox.auth.services import register_user
 
@@ -318,6 +369,7 @@ class World:
         db.session.commit()
         return user
 
+    @reusable
     def new_code_value(self) -> CodeValue:
         from sandbox.codes.services import create_value
 
@@ -535,7 +587,7 @@ def record_visit(w: World, blueprint: str, view: str, method: str, persona: str)
         data = {rtype.name_field: "Edited", **rtype.form, "version": str(fresh.version)}
         return Visit(f"{base}/{fresh.id}/edit", data=data, ok=302, unchanged=unchanged)
     if view == "transfer":
-        return Visit(f"{base}/{fresh.id}/transfer", data={"owner_id": str(w.uid("peerA"))}, ok=302,
+        return Visit(f"{base}/{fresh.id}/transfer", data={"owner_id": str(w.transfer_to.id)}, ok=302,
                      unchanged=unchanged)
     return Visit(f"{base}/{fresh.id}/{view}", data={}, ok=302, unchanged=unchanged)
 
@@ -586,11 +638,51 @@ def test_every_rule_is_classified(app):
     assert not stale, f"the matrix classifies routes that no longer exist: {stale}"
 
 
-def test_route_role_matrix(app, classroom, make_lead):
-    """Every rule × method × persona answers what the spec says; refused changes change nothing."""
-    world = World(app, classroom, make_lead)
+def run_matrix(app: Any, world: World, personas: tuple[str, ...], clients: dict[str, Any],
+               only: Callable[[Access], bool] = lambda access: True) -> tuple[list[str], int]:
+    """Visit every (selected) rule and method as each persona; returns the wrong cells and the visit count."""
     adapter = app.url_map.bind("localhost")
+    rules = [(r, m) for r in app.url_map.iter_rules() for m in _methods(r)]
+    unclassified = sorted({r.endpoint for r, _m in rules if r.endpoint not in ROUTES})
+    assert not unclassified, f"unclassified routes: {unclassified}"
+    rules = [(r, m) for r, m in rules if only(ROUTES[r.endpoint])]
+    failures: list[str] = []
+    count = 0
+    for persona in personas:
+        client = clients[persona]
+        planned = []
+        for rule, method in rules:
+            world.cheap = refused_whatever(ROUTES[rule.endpoint], persona, world.owner)
+            planned.append((rule, method, visits(world, rule.endpoint, method, persona)))
+        world.cheap = False
+        planned.sort(key=lambda item: item[2].last)
+        for rule, method, visit in planned:
+            endpoint, _args = adapter.match(urlparse(visit.path).path, method=method)
+            assert endpoint == rule.endpoint, f"{visit.path} does not exercise {rule.endpoint}"
+            expect = expected(ROUTES[rule.endpoint], persona, visit, world.owner)
+            if method == "GET":
+                response = client.get(visit.path)
+            else:
+                response = client.post(visit.path, data=visit.data or {})
+            count += 1
+            where = f"{persona:9} {method:4} {visit.path} [{rule.endpoint}, {world.owner}'s]"
+            if not _status_ok(expect, response):
+                location = response.headers.get("Location", "")
+                failures.append(f"{where}: expected {expect}, got {response.status_code} {location}".rstrip())
+            refused = expect in (LOGIN, 403, 404) or persona in visit.overrides
+            if refused and visit.unchanged is not None and not visit.unchanged():
+                failures.append(f"{where}: refused ({response.status_code}) but the object changed")
+            response.close()
+    assert count >= len(rules) * len(personas)
+    return failures, count
 
+
+def test_route_role_matrix(app, classroom, make_lead):
+    """Every rule × method × persona answers what the spec says; refused changes change nothing.
+
+    First every rule with records of studentA (class A); then every record rule again with records of
+    studentC (class C, teacher2's): there class A's people and their instructor get 404, teacher2 gets in.
+    """
     clients = {}
     for persona in PERSONAS:
         if persona == "anonymous":
@@ -604,36 +696,15 @@ def test_route_role_matrix(app, classroom, make_lead):
             clients[persona] = c
         else:
             clients[persona] = classroom.client_for(app, persona)
-
-    rules = [(r, m) for r in app.url_map.iter_rules() for m in _methods(r)]
-    unclassified = sorted({r.endpoint for r, _m in rules if r.endpoint not in ROUTES})
-    assert not unclassified, f"unclassified routes: {unclassified}"
-
-    failures: list[str] = []
-    count = 0
-    for persona in PERSONAS:
-        client = clients[persona]
-        planned = [(rule, method, visits(world, rule.endpoint, method, persona)) for rule, method in rules]
-        planned.sort(key=lambda item: item[2].last)
-        for rule, method, visit in planned:
-            endpoint, _args = adapter.match(urlparse(visit.path).path, method=method)
-            assert endpoint == rule.endpoint, f"{visit.path} does not exercise {rule.endpoint}"
-            expect = expected(ROUTES[rule.endpoint], persona, visit)
-            if method == "GET":
-                response = client.get(visit.path)
-            else:
-                response = client.post(visit.path, data=visit.data or {})
-            count += 1
-            where = f"{persona:9} {method:4} {visit.path} [{rule.endpoint}]"
-            if not _status_ok(expect, response):
-                location = response.headers.get("Location", "")
-                failures.append(f"{where}: expected {expect}, got {response.status_code} {location}".rstrip())
-            refused = expect in (LOGIN, 403, 404) or persona in visit.overrides
-            if refused and visit.unchanged is not None and not visit.unchanged():
-                failures.append(f"{where}: refused ({response.status_code}) but the object changed")
-            response.close()
+    # Sign-out comes last for each persona, so the second pass signs them in again.
+    failures, count = run_matrix(app, World(app, classroom, make_lead), PERSONAS, clients)
+    again = ("studentA", "readonlyA", "teacher", "teacher2")
+    clients = {persona: classroom.client_for(app, persona) for persona in again}
+    other_class = World(app, classroom, make_lead, owner="studentC")
+    more, extra = run_matrix(app, other_class, again, clients, only=lambda access: access.kind == "record")
+    failures += more
+    count += extra
     assert not failures, f"{len(failures)} of {count} matrix cells wrong:\n" + "\n".join(failures)
-    assert count >= len(rules) * len(PERSONAS)
 
 
 def test_allowed_changes_really_happen(app, classroom, make_lead):
@@ -678,3 +749,16 @@ def test_admin_objects_are_scoped_both_ways(app, classroom):
     assert "studentC" in users_page and "studentA" not in users_page
     tree = teacher2.get("/admin/positions").get_data(as_text=True)
     assert "Class C" in tree and "Class A" not in tree
+
+
+def test_observer_writes_refused_alike(app, classroom, make_lead):
+    """An observer's write gets 403 for a visible record, another class's record and a missing id alike."""
+    observer = classroom.client_for(app, "readonlyA")
+    mine = make_lead(classroom.user("studentA")).id
+    other = make_lead(classroom.user("studentC")).id
+    for path in ("/leads/{}/edit", "/leads/{}/transfer", "/leads/{}/clone", "/leads/{}/convert"):
+        assert [observer.get(path.format(i)).status_code for i in (mine, other, 999_999)] == [403, 403, 403], path
+    for path in ("/leads/{}/delete", "/leads/{}/restore", "/leads/{}/edit"):
+        assert [observer.post(path.format(i)).status_code for i in (mine, other, 999_999)] == [403, 403, 403], path
+    # Reading still follows the rule: 200 for class A's record, 404 for class C's and for a missing one.
+    assert [observer.get(f"/leads/{i}").status_code for i in (mine, other, 999_999)] == [200, 404, 404]

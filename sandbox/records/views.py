@@ -315,6 +315,7 @@ class RecordViews:
         return self.render("records/form.html", form=form, title=title, obj=None)
 
     def clone(self, record_id: int) -> Any:
+        self.require_changer()  # role first, as every write page: an observer gets 403 for any id
         source = get_visible_or_404(self.model, record_id)
         return self.new(source=source)
 
