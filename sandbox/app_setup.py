@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing.converters import IntegerConverter
 
 from . import access, labels
@@ -76,14 +77,16 @@ def _register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .codes import models as _codes  # noqa: F401  (mapped before the first query)
+    from .competitors import bp as competitors_bp
     from .contacts import bp as contacts_bp
     from .home import bp as home_bp
     from .leads import bp as leads_bp
     from .log import bp as log_bp
     from .opportunities import bp as opportunities_bp
+    from .products import bp as products_bp
 
     for bp in (home_bp, auth_bp, admin_bp, leads_bp, accounts_bp, contacts_bp, opportunities_bp, activities_bp,
-               log_bp):
+               competitors_bp, products_bp, log_bp):
         app.register_blueprint(bp)
     if app.config.get("BENCH_ROUTES"):
         from bench.routes import bp as bench_bp
@@ -121,6 +124,16 @@ def _register_hooks(app: Flask) -> None:
         if user is None or not user.is_active or user.session_version != version:
             return None
         return user
+
+    @app.before_request
+    def drop_nul_characters() -> None:
+        # PostgreSQL text cannot hold NUL: a forged "\x00" in any value failed in the database (a 500).
+        # Nobody types it, so it is removed from every query and form value before anything reads them.
+        for name in ("args", "form"):
+            values = getattr(request, name)
+            if any("\x00" in v for _k, v in values.items(multi=True)):
+                setattr(request, name, ImmutableMultiDict(
+                    [(k, v.replace("\x00", "")) for k, v in values.items(multi=True)]))
 
     @app.before_request
     def identify() -> Any:

@@ -117,6 +117,20 @@ DEFAULTS: dict[str, list[tuple[str, str, str, dict[str, Any] | None]]] = {
         ("normal", "中", "Normal", None),
         ("low", "低", "Low", None),
     ],
+    "company_type": [
+        ("manufacturer", "生产厂商", "Manufacturer", None),
+        ("distributor", "经销商", "Distributor", None),
+        ("service_provider", "服务商", "Service provider", None),
+        ("software_vendor", "软件厂商", "Software vendor", None),
+        ("other", "其他", "Other", None),
+    ],
+    "contact_role": [
+        ("decision_maker", "决策者", "Decision maker", None),
+        ("influencer", "影响者", "Influencer", None),
+        ("evaluator", "评估者", "Evaluator", None),
+        ("user", "使用者", "User", None),
+        ("other", "其他", "Other", None),
+    ],
 }
 
 # Human names of the tables, for the editor (Chinese, English).
@@ -137,6 +151,8 @@ TABLE_NAMES: dict[str, tuple[str, str]] = {
     "event_type": ("事件类型", "Event type"),
     "threat_level": ("威胁程度", "Threat level"),
     "case_priority": ("工单优先级", "Case priority"),
+    "company_type": ("公司类型", "Company type"),
+    "contact_role": ("联系人角色", "Contact role"),
 }
 
 

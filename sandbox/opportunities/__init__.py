@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("opportunities", __name__, url_prefix="/opportunities")
 
-from . import routes  # noqa: E402,F401
+from . import item_routes, routes  # noqa: E402,F401

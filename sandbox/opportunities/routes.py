@@ -17,8 +17,9 @@ from ..extensions import db
 from ..records.forms import ConfirmForm
 from ..records.services import NotAllowed, RecordError
 from ..records.views import Column, Filter, RecordViews
-from . import bp, services
+from . import bp, items, services
 from .forms import OpportunityForm
+from .lines import has_lines
 from .models import Opportunity
 
 FIELDS = ["name", "account_id", "type", "stage", "amount", "close_date", "next_step", "source", "lost_reason",
@@ -41,6 +42,11 @@ class OpportunityViews(RecordViews):
             context["stages"] = choices("opportunity_stage", context["obj"].stage)
             context["closed"] = services.is_closed(context["obj"].stage)
             context["confirm"] = ConfirmForm()
+            context["items"] = items.detail_context(context["obj"], context.get("writable", False))
+        if template == "records/form.html" and context.get("obj") is not None and has_lines(context["obj"]):
+            amount = context["form"].amount
+            amount.render_kw = {"readonly": True}
+            amount.description = _("The amount follows the product lines; change the lines to change it.")
         return super().render(template, **context)
 
 

@@ -16,6 +16,7 @@ from ..oplog import current_op, operation, register_verbs
 from ..org.models import utcnow
 from ..records.lookups import visible_or_none
 from ..records.services import RecordError, _check_write, create_record, update_record
+from .lines import has_lines
 from .models import Opportunity, StageHistory
 
 PAST_CLOSE_WARNING_DAYS = 30
@@ -66,6 +67,8 @@ def create_opportunity(cls: type, data: dict[str, Any], owner: Any = None) -> Op
 
 def update_opportunity(obj: Opportunity, data: dict[str, Any], expected_version: int | None = None) -> Opportunity:
     """Save the fields; a stage change is its own logged operation (grading counts stage moves)."""
+    if has_lines(obj):  # the amount follows the product lines: the form's value is ignored
+        data = {k: v for k, v in data.items() if k != "amount"}
     data = _clean(data)
     new_stage = data.pop("stage", obj.stage)
     if new_stage != obj.stage and is_closed(obj.stage):

@@ -1,0 +1,7 @@
+"""Competitors (竞争对手): rival companies, readable by the whole class."""
+
+from flask import Blueprint
+
+bp = Blueprint("competitors", __name__, url_prefix="/competitors")
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,103 @@
+"""What the opportunity page shows of its lines and parties: batch-loaded rows and picker choices.
+
+A fixed number of queries whatever the number of rows: one per kind of child row, one per kind of
+referenced record (through visibility: what the viewer may not read shows as not visible), and one
+per picker.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from ..accounts.models import Account
+from ..competitors.models import Competitor
+from ..contacts.models import Contact
+from ..extensions import db
+from ..products.models import Product
+from ..records.forms import ConfirmForm
+from .item_forms import ContactRoleForm, LineForm, OpportunityCompetitorForm, PartnerForm
+from .models import Opportunity
+from .related_models import OpportunityCompetitor, OpportunityContactRole, OpportunityLine, OpportunityPartner
+
+PICKER_LIMIT = 500
+
+
+def _by_id(model: Any, ids: set[int]) -> dict[int, Any]:
+    """Visible records of `model` with these ids, in one query."""
+    if not ids:
+        return {}
+    return {r.id: r for r in db.session.scalars(select(model).where(model.id.in_(sorted(ids))))}
+
+
+def _class_records(model: Any, opp: Opportunity, *where: Any) -> list[Any]:
+    """Records the viewer sees in the opportunity's class (a teacher above two classes sees only this one)."""
+    return list(db.session.scalars(
+        select(model).where(model.class_id == opp.class_id, *where)
+        .order_by(model.created_at.desc(), model.id.desc()).limit(PICKER_LIMIT)))
+
+
+def _choices(rows: list[Any], exclude: set[int], label: Any = None) -> list[tuple[int, str]]:
+    label = label or (lambda r: r.audit_label)
+    result = sorted(((r.id, label(r)) for r in rows if r.id not in exclude), key=lambda item: item[1])
+    return [(0, "—"), *result]
+
+
+def _taken(model: Any, fk: str, opp: Opportunity) -> set[int]:
+    return set(db.session.scalars(select(getattr(model, fk)).where(model.opportunity_id == opp.id)))
+
+
+def product_choices(opp: Opportunity) -> list[tuple[int, str]]:
+    rows = _class_records(Product, opp, Product.active.is_(True))
+    return _choices(rows, set(), lambda p: f"{p.code} {p.name} · {p.list_price}")
+
+
+def contact_choices(opp: Opportunity, exclude: set[int] | None = None) -> list[tuple[int, str]]:
+    taken = _taken(OpportunityContactRole, "contact_id", opp) if exclude is None else exclude
+    return _choices(_class_records(Contact, opp), taken)
+
+
+def account_choices(opp: Opportunity, exclude: set[int] | None = None) -> list[tuple[int, str]]:
+    taken = _taken(OpportunityPartner, "account_id", opp) if exclude is None else exclude
+    return _choices(_class_records(Account, opp), taken | {opp.account_id or 0})
+
+
+def competitor_choices(opp: Opportunity, exclude: set[int] | None = None) -> list[tuple[int, str]]:
+    taken = _taken(OpportunityCompetitor, "competitor_id", opp) if exclude is None else exclude
+    return _choices(_class_records(Competitor, opp), taken)
+
+
+def _children(model: Any, opp: Opportunity) -> list[Any]:
+    return list(db.session.scalars(select(model).where(model.opportunity_id == opp.id).order_by(model.id)))
+
+
+def detail_context(opp: Opportunity, writable: bool) -> dict[str, Any]:
+    """Rows, totals and (for writers) the inline forms of the opportunity page."""
+    line_rows = _children(OpportunityLine, opp)
+    role_rows = _children(OpportunityContactRole, opp)
+    partner_rows = _children(OpportunityPartner, opp)
+    competitor_rows = _children(OpportunityCompetitor, opp)
+    products = _by_id(Product, {r.product_id for r in line_rows})
+    contacts = _by_id(Contact, {r.contact_id for r in role_rows})
+    accounts = _by_id(Account, {r.account_id for r in partner_rows})
+    competitors = _by_id(Competitor, {r.competitor_id for r in competitor_rows})
+    context: dict[str, Any] = {
+        "lines": [(r, products.get(r.product_id)) for r in line_rows],
+        "lines_total": sum((Decimal(r.total) for r in line_rows), Decimal("0")),
+        "roles": [(r, contacts.get(r.contact_id)) for r in role_rows],
+        "partners": [(r, accounts.get(r.account_id)) for r in partner_rows],
+        "competitors": [(r, competitors.get(r.competitor_id)) for r in competitor_rows],
+        "forms": None,
+    }
+    if writable and not opp.is_deleted:
+        line_form, role_form = LineForm(formdata=None), ContactRoleForm(formdata=None)
+        partner_form, competitor_form = PartnerForm(formdata=None), OpportunityCompetitorForm(formdata=None)
+        line_form.product_id.choices = product_choices(opp)
+        role_form.contact_id.choices = contact_choices(opp, {r.contact_id for r in role_rows})
+        partner_form.account_id.choices = account_choices(opp, {r.account_id for r in partner_rows})
+        competitor_form.competitor_id.choices = competitor_choices(opp, {r.competitor_id for r in competitor_rows})
+        context["forms"] = {"line": line_form, "role": role_form, "partner": partner_form,
+                            "competitor": competitor_form, "confirm": ConfirmForm(formdata=None)}
+    return context

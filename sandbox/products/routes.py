@@ -1,0 +1,77 @@
+"""Product pages: the generic ones (instructors create and edit), a low-stock alert on the list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..records.views import Column, RecordViews
+from . import bp, services
+from .forms import ProductForm
+from .models import Product
+
+FIELDS = ["class_id", "code", "name", "category_id", "unit", "list_price", "cost", "active", "stock_on_hand",
+          "reorder_level", "description"]
+LOW_STOCK_LIMIT = 50
+
+
+class ProductViews(RecordViews):
+    """Students read and pick products; only instructors (and admins) create them."""
+
+    @property
+    def may_create(self) -> bool:
+        return bool(current_user.is_staff)
+
+    def new(self, source: Any = None) -> Any:
+        if not current_user.is_staff:
+            abort(403)
+        return super().new(source)
+
+    def display(self, obj: Any, attr: str) -> str:
+        if attr == "category_id":
+            if not obj.category_id:
+                return ""
+            rows = services.categories()
+            return services.category_paths(rows).get(obj.category_id, "")
+        if attr == "class_id":
+            return services.class_names({obj.class_id}).get(obj.class_id, "") if obj.class_id else ""
+        if attr == "active":
+            return str(_l("Yes") if obj.active else _l("No"))
+        return super().display(obj, attr)
+
+    def render(self, template: str, **context: Any) -> str:
+        if template == "records/list.html":
+            # Active products under their reorder level, within what the viewer reads (the rule filters).
+            context["low_stock"] = list(db.session.scalars(
+                select(Product).where(Product.active.is_(True), Product.stock_on_hand < Product.reorder_level)
+                .order_by(Product.stock_on_hand - Product.reorder_level, Product.code).limit(LOW_STOCK_LIMIT)))
+            template = "products/list.html"
+        return super().render(template, **context)
+
+
+views = ProductViews(
+    bp, Product, ProductForm,
+    singular=_l("Product"), plural=_l("Products"),
+    columns=[
+        Column("code", _l("Product code"), link=True),
+        Column("name", _l("Product name"), link=True),
+        Column("category_id", _l("Category"), sortable=False),
+        Column("unit", _l("Unit")),
+        Column("list_price", _l("List price")),
+        Column("stock_on_hand", _l("Stock on hand")),
+        Column("reorder_level", _l("Reorder level")),
+        Column("active", _l("Active")),
+    ],
+    filters=[],
+    codes={},
+    search=["code", "name", "description"],
+    detail_fields=FIELDS, form_fields=FIELDS,
+    detail_template="products/detail.html",
+    create=services.create_product, update=services.update_product,
+)
+views.register()
