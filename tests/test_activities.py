@@ -272,3 +272,29 @@ def test_list_shows_related_labels_and_hides_invisible_ones(app, classroom, make
     make_activity(classroom.user("studentA"), subject="About a lead", related_type="lead", related_id=lead.id)
     page = classroom.client_for(app, "studentA").get(f"/activities/?related_type=lead&related_id={lead.id}")
     assert "Seen Lead" in page.get_data(as_text=True) and "About a lead" in page.get_data(as_text=True)
+
+
+def test_export_and_import_keep_the_related_record(app, classroom, make_lead):
+    import io
+
+    lead = make_lead(classroom.user("studentA"))
+    other = make_lead(classroom.user("studentB"))
+    make_activity(classroom.user("studentA"), subject="Exported", related_type="lead", related_id=lead.id)
+    client = classroom.client_for(app, "studentA")
+    csv_text = client.get("/activities/export.csv?lang=en").get_data(as_text=True)
+    assert "Related to" in csv_text and f"Exported,lead,{lead.id}," in csv_text
+    rows = (f"kind,subject,due_date,start_at,related_type,related_id\n"
+            f"task,Imported,2030-01-02,,lead,{lead.id}\n"
+            f"event,Meeting,,2030-01-02 10:00,,\n"
+            f"task,Forged,2030-01-02,,lead,{other.id}\n")
+    response = client.post("/activities/import?lang=en", data={
+        "file": (io.BytesIO(rows.encode()), "a.csv"), "mode": "good"}, content_type="multipart/form-data")
+    assert response.status_code in (200, 302)
+    # The invisible lead is refused on its row (the import offers only visible records), the others go in.
+    assert f"“{other.id}”" in response.get_data(as_text=True)
+    imported = {a.subject: a for a in db.session.scalars(
+        select(Activity).where(Activity.subject.in_(["Imported", "Meeting", "Forged"]))
+        .execution_options(skip_visibility=True))}
+    assert set(imported) == {"Imported", "Meeting"}
+    assert (imported["Imported"].related_type, imported["Imported"].related_id) == ("lead", lead.id)
+    assert imported["Meeting"].start_at == datetime(2030, 1, 2, 2, 0)

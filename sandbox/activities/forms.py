@@ -79,6 +79,9 @@ class ActivityForm(FlaskForm):
         options = {t: visible_choices(services.related_model(t), current_id if t == current_type else None)
                    for t in services.RELATED_TYPES}
         self.related_id.choices = options.get(current_type or "", [(0, "—")])
+        if current_type is None and "formdata" in kwargs and kwargs["formdata"] is None:
+            # An unbound form (CSV import's value lookup): ids of every type; the service checks the named one.
+            self.related_id.choices = [(0, "—")] + [c for t in services.RELATED_TYPES for c in options[t] if c[0]]
         self.related_id.render_kw = {"data-options": json.dumps(options, ensure_ascii=False)}
 
     def validate(self, extra_validators: Any = None) -> bool:

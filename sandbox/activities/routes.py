@@ -135,7 +135,8 @@ views = ActivityViews(
     ],
     codes={"status": "task_status", "priority": "priority", "event_type": "event_type"},
     search=["subject", "description", "location", "attendees"],
-    detail_fields=DETAIL_FIELDS[TASK], form_fields=FORM_FIELDS,
+    # Every field for export and import; the detail page shows those of the record's kind (render).
+    detail_fields=FORM_FIELDS, form_fields=FORM_FIELDS,
     detail_template="activities/detail.html",
     create=services.create_activity, update=services.update_activity,
 )

@@ -211,6 +211,6 @@ register_verbs({
     "activity.transfer": N_("reassigned activity %(label)s from %(old_owner)s to %(new_owner)s"),
     "activity.delete": N_("deleted activity %(label)s"),
     "activity.restore": N_("restored activity %(label)s"),
-    "activity.log_call": N_("logged a call with %(related)s: %(label)s"),
+    "activity.log_call": N_("logged a call with %(related)s"),
     "activity.complete": N_("completed task %(label)s"),
 })
