@@ -119,6 +119,17 @@ def register_cli(app: Flask) -> None:
         for user, pw in created:
             click.echo(f"{user.username}, {user.display_name}, {user.position.name if user.position else ''}, {pw}")
 
+    @app.cli.command("import")
+    @click.argument("record_type", metavar="TYPE")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--user", "username", required=True, help="Who imports (and owns the new records).")
+    @click.option("--good-rows-only", is_flag=True, help="Import the good rows even if others have errors.")
+    def import_records(record_type: str, file: Path, username: str, good_rows_only: bool) -> None:
+        """Import records of TYPE (e.g. leads) from a CSV file, checked like the web form."""
+        from .records.import_cli import run_cli_import
+
+        run_cli_import(record_type, file, username, good_rows_only)
+
     @app.cli.command("bench")
     @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per measure.")
     @click.option("--quick", is_flag=True, help="Smaller data (a smoke run; figures are not the targets').")
