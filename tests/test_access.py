@@ -403,3 +403,64 @@ def test_position_class_ids_are_consistent(classroom):
     assert classroom.teacher_node.class_id is None
     root = db.session.scalar(select(Position).where(Position.parent_id.is_(None)))
     assert root.class_id is None
+
+
+# ---- other record types follow the same rule -------------------------------------------------------
+
+def _make(owner: User, model: Any, **data: Any) -> Any:
+    from sandbox.records.services import create_record
+
+    act_as(owner)
+    obj = create_record(model, data)
+    db.session.commit()
+    act_as(None)
+    return obj
+
+
+def _ids(user: User, model: Any) -> set[int]:
+    with access.viewing_as(access.viewer_for(user)):
+        return set(db.session.scalars(select(model.id)))
+
+
+def test_class_readable_records_are_read_by_the_class_and_written_by_the_rule(classroom):
+    """Competitors are readable by the whole class (SPEC §4.4), but only the rule's writers change them."""
+    from sandbox.competitors.models import Competitor
+
+    rival = _make(classroom.user("studentA"), Competitor, name="Green Leaf")
+    for name in ("studentA", "peerA", "managerA", "studentA2", "readonlyA", "teacher", "admin"):
+        assert rival.id in _ids(classroom.user(name), Competitor), name
+    for name in ("studentB", "studentC", "teacher2"):
+        assert rival.id not in _ids(classroom.user(name), Competitor), name
+    assert writes(classroom, "managerA", rival)
+    assert not writes(classroom, "peerA", rival)
+    assert not writes(classroom, "readonlyA", rival)
+    # Not even class sharing read-write opens a class-readable type for writing by others.
+    set_sharing(classroom, "A", "read_write")
+    assert not writes(classroom, "peerA", rival)
+    with force_locale("en"):
+        assert "This kind of record is readable by the whole class." in access.why_visible(rival, viewer(classroom, "peerA"))
+
+
+def test_sharing_mode_applies_per_record_type(classroom):
+    """Accounts and contacts share one mode ("account"); the lead mode opens neither."""
+    from sandbox.accounts.models import Account
+    from sandbox.contacts.models import Contact
+    from sandbox.opportunities.models import Opportunity
+
+    student = classroom.user("studentA")
+    account = _make(student, Account, name="Tea Co.")
+    contact = _make(student, Contact, name="Han Meimei")
+    opportunity = _make(student, Opportunity, name="Tea deal", stage="prospecting")
+    peer = classroom.user("peerA")
+    set_sharing(classroom, "A", "read_write", "lead")
+    assert account.id not in _ids(peer, Account) and contact.id not in _ids(peer, Contact)
+    set_sharing(classroom, "A", "read_only", "account")
+    assert account.id in _ids(peer, Account) and contact.id in _ids(peer, Contact)
+    assert not writes(classroom, "peerA", account) and not writes(classroom, "peerA", contact)
+    assert opportunity.id not in _ids(peer, Opportunity)
+    set_sharing(classroom, "A", "read_write", "opportunity")
+    assert opportunity.id in _ids(peer, Opportunity) and writes(classroom, "peerA", opportunity)
+    # Class B's sharing is its own: nothing of class A shows there.
+    set_sharing(classroom, "B", "read_write", "account")
+    assert account.id not in _ids(classroom.user("studentB"), Account)
+
