@@ -218,7 +218,8 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(403)
     def forbidden(exc: Any) -> tuple[str, int]:
-        return page(403, _("Not allowed"), _("You may look at this, but your role or position does not let you change it."))
+        return page(403, _("Not allowed"), _(
+            "Your role or position does not allow this. Ask your instructor if you think it should."))
 
     @app.errorhandler(404)
     def not_found(exc: Any) -> tuple[str, int]:
