@@ -19,7 +19,7 @@ import pytest
 from flask import Flask
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, make_url, select, text
 
 from sandbox import access, create_app
 from sandbox.extensions import db
@@ -82,14 +82,30 @@ def schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     _migrate(f"sqlite:///{template}", root)
     urls = {"sqlite_template": str(template)}
     if PG_URL:
-        engine = create_engine(PG_URL)
+        url = _worker_database(PG_URL)
+        engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
-        _migrate(PG_URL, root)
-        urls["postgresql"] = PG_URL
+        _migrate(url, root)
+        urls["postgresql"] = url
     yield urls
+
+
+def _worker_database(url: str) -> str:
+    """With pytest-xdist each worker gets its own PostgreSQL database (created on first use)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _fresh_url(backend: str, schema: dict[str, str], tmp_path: Path) -> str:
