@@ -81,8 +81,8 @@ def finish(v: Any, check: importing.ImportCheck, filename: str, good_rows_only: 
 
 def import_page(v: Any) -> Any:
     """GET: the form and accepted columns; POST: check and import, then the counts and per-row errors."""
-    if not current_user.can_change:
-        abort(403)
+    if not current_user.can_change or not getattr(v, "may_create", True):
+        abort(403)  # importing creates records: whoever may not create this type may not import it
     form = ImportForm()
     result = None
     if form.validate_on_submit():

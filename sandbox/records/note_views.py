@@ -66,8 +66,10 @@ class NoteViews:
              methods=["POST"])
 
     def _parent(self, record_id: int, write: bool = True) -> Any:
+        if write and not current_user.can_change:
+            abort(403)  # role first, as every write page: an observer gets 403 for any id
         parent = get_visible_or_404(self.v.model, record_id, include_deleted=not write)
-        if write and not (current_user.can_change and can_write(parent, current_viewer())):
+        if write and not can_write(parent, current_viewer()):
             abort(403)
         return parent
 
