@@ -508,3 +508,13 @@ def test_registration_without_a_valid_form_token_saves_nothing(app_factory, clas
     response = client.post("/auth/register", data={**REGISTRATION, "join_code": "JOINA", "csrf_token": token})
     assert response.status_code == 200
     assert user_count() == before + 1
+
+
+def test_nul_characters_in_sign_in_and_registration_are_no_failure(app, classroom, client):
+    response = client.post("/auth/login", data={"username": "student\x00A", "password": PASSWORD + "\x00x"})
+    assert response.status_code == 401
+    assert field_error(text(response), "password") == "Wrong username or password."
+    response = register(client, username="new\x00bie", display_name="New\x00 Student", join_code="JOIN\x00A")
+    assert response.status_code == 200
+    user = db.session.scalar(select(User).where(User.username == "newbie"))
+    assert (user.display_name, user.class_id) == ("New Student", classroom.classes["A"].id)

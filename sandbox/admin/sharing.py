@@ -111,6 +111,8 @@ def group_create() -> Any:
         except OrgError as exc:
             db.session.rollback()
             flash(exc.message, "danger")
+    elif form.class_id.errors:
+        flash(_("Choose one of your classes."), "danger")
     else:
         flash(_("Give the group a name."), "danger")
     return redirect(url_for("admin.sharing", class_id=klass.id if klass else None))

@@ -31,7 +31,7 @@ def users() -> str:
         stmt = stmt.where(User.status == status)
     if class_id := as_id(request.args.get("class_id", type=int)):
         stmt = stmt.where(User.class_id == class_id)
-    if q := request.args.get("q", "").strip()[:64]:
+    if q := request.args.get("q", "").replace("\x00", "").strip()[:64]:  # PostgreSQL text cannot hold NUL
         pattern = like_pattern(q)
         stmt = stmt.where(or_(User.username.ilike(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\")))
     rows = list(db.session.scalars(stmt.limit(500)))

@@ -8,8 +8,16 @@ from wtforms import SelectField, SubmitField
 from wtforms.validators import InputRequired
 
 
+def _id_or_zero(value: object) -> int:
+    """A chosen id; anything that is no number becomes 0, which the service refuses with a clear message."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
+
+
 class TransferForm(FlaskForm):
-    owner_id = SelectField(_l("New owner"), coerce=int, validators=[InputRequired()])
+    owner_id = SelectField(_l("New owner"), coerce=_id_or_zero, validators=[InputRequired()])
     submit = SubmitField(_l("Transfer"))
 
 

@@ -99,9 +99,10 @@ def update_record(obj: Owned, data: dict[str, Any], expected_version: int | None
 def transfer_record(obj: Owned, new_owner_id: int) -> Any:
     """Give the record to another active user of its class."""
     _check_write(obj)
+    # A forged id beyond any database integer finds nobody (instead of failing in the database).
     target = db.session.scalars(
         assignable_users_query(obj.class_id).where(User.id == new_owner_id)
-    ).first()
+    ).first() if 0 < new_owner_id < 2**31 else None
     if target is None:
         raise RecordError(_("Choose an active user of this record's class."), field="owner_id")
     if target.id == obj.owner_id:

@@ -182,7 +182,7 @@ class RecordViews:
             value = args.get(f.attr, "")
             if value and value in dict(code_choices(f.code)):
                 where.append(getattr(model, f.attr) == value)
-        q = args.get("q", "").strip()[:100]
+        q = args.get("q", "").replace("\x00", "").strip()[:100]  # PostgreSQL text cannot hold NUL
         if q:
             pattern = like_pattern(q)
             where.append(or_(*(getattr(model, a).ilike(pattern, escape="\\") for a in self.search)))
@@ -239,7 +239,7 @@ class RecordViews:
                            **list_extras(self.model))
 
     def recycle_bin(self) -> str:
-        page = max(1, request.args.get("page", 1, type=int) or 1)
+        page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
         order = [self.model.deleted_at.desc(), self.model.id.desc()]
         rows, total = self.page_of(self.conditions(request.args), order, page, deleted=True)
         return self.render("records/recycle_bin.html", rows=rows, total=total, page=page, sort="")
@@ -312,7 +312,7 @@ class RecordViews:
             flash(_("%(type)s “%(label)s” created.", type=self.singular, label=obj.audit_label), "success")
             return redirect(url_for(self.endpoint("detail"), record_id=obj.id))
         title = _("Clone %(type)s", type=self.singular) if source else _("New %(type)s", type=self.singular)
-        return self.render("records/form.html", form=form, title=title, obj=None)
+        return self.render("records/form.html", form=form, title=title, obj=None), (400 if form.errors else 200)
 
     def clone(self, record_id: int) -> Any:
         self.require_changer()  # role first, as every write page: an observer gets 403 for any id
@@ -329,7 +329,9 @@ class RecordViews:
             form.version.data = obj.version
         if form.validate_on_submit():
             try:
-                expected = int(form.version.data or 0) or None
+                raw = (form.version.data or "").strip()
+                # No version sent: no check. One that is no saved version (forged, garbled) is a conflict.
+                expected = (int(raw) or None) if raw.isdigit() and len(raw) < 10 else (-1 if raw else None)
                 self.update_service(obj, self._form_data(form), expected_version=expected)
                 db.session.commit()
             except services.VersionConflict as exc:
@@ -356,7 +358,9 @@ class RecordViews:
                 return redirect(url_for(self.endpoint("detail"), record_id=record_id))
             flash(_("Changes saved."), "success")
             return redirect(url_for(self.endpoint("detail"), record_id=record_id))
-        return self.render("records/form.html", form=form, title=_("Edit %(type)s", type=self.singular), obj=obj)
+        return self.render("records/form.html", form=form, title=_("Edit %(type)s", type=self.singular), obj=obj), (
+            400 if form.errors else 200
+        )
 
     def transfer(self, record_id: int) -> Any:
         self.require_changer()
