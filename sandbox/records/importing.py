@@ -113,8 +113,10 @@ def column_help(v: Any) -> list[dict[str, Any]]:
         if isinstance(bound, SelectField) and name not in v.references:
             shown = [str(label) for value, label in bound.choices if value not in ("", 0)]
             values = ", ".join(shown[:12]) + (" …" if len(shown) > 12 else "")
+        elif name in v.references:
+            values = _("the id or exact name of a record you can see")
         rows.append({"name": name, "label": v.field_label(name), "required": bool(bound.flags.required),
-                     "values": values})
+                     "allowed": values})
     return rows
 
 
