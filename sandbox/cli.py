@@ -130,6 +130,39 @@ def register_cli(app: Flask) -> None:
 
         run_cli_import(record_type, file, username, good_rows_only)
 
+    scenario = click.Group("scenario", help="Scenario files (scenarios/*.yaml): list and validate.")
+    app.cli.add_command(scenario)
+
+    @scenario.command("validate")
+    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+    def scenario_validate(path: Path) -> None:
+        """Check a scenario file: its problems on stderr (file: path: expectation), or a one-line summary."""
+        from seed import ScenarioError, describe, load_scenario
+
+        try:
+            loaded = load_scenario(path)
+        except ScenarioError as exc:
+            click.echo("\n".join(exc.lines()), err=True)
+            sys.exit(1)
+        click.echo(f"{path.name}: OK: {describe(loaded)}")
+
+    @scenario.command("list")
+    @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Folder of scenario files (default: the scenarios/ folder of the installation).")
+    def scenario_list(folder: Path | None) -> None:
+        """List the scenarios: name, titles, objectives and volumes; invalid files are reported on stderr."""
+        from seed import SCENARIO_DIR, ScenarioError, describe, load_scenario, scenario_files
+
+        bad = 0
+        for path in scenario_files(folder or SCENARIO_DIR):
+            try:
+                click.echo(f"{path.stem}: {describe(load_scenario(path))}")
+            except ScenarioError as exc:
+                bad += 1
+                click.echo("\n".join(exc.lines()), err=True)
+        if bad:
+            sys.exit(1)
+
     @app.cli.command("bench")
     @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per measure.")
     @click.option("--quick", is_flag=True, help="Smaller data (a smoke run; figures are not the targets').")

@@ -88,6 +88,15 @@ def _code_tables(s: Scenario) -> Iterator[Problem]:
             seen.add(v.code)
 
 
+def volume_parts(s: Scenario) -> dict[str, int]:
+    """The most records of each kind one student's book can hold (ranges at their maximum)."""
+    v, opp = s.volumes.per_student, s.volumes.per_student.opportunities
+    return {"leads": v.leads, "accounts": v.accounts, "contacts": v.accounts * v.contacts_per_account[1],
+            "opportunities": opp.count, "lines": opp.count * opp.lines[1],
+            "opportunity competitors": opp.count * opp.competitors[1],
+            "contact roles": opp.count * opp.contact_roles[1], "activities": v.activities}
+
+
 def _volumes(s: Scenario) -> Iterator[Problem]:
     v, opp = s.volumes.per_student, s.volumes.per_student.opportunities
     competitors = max(s.volumes.per_class.competitors, len(s.competitors))
@@ -100,10 +109,7 @@ def _volumes(s: Scenario) -> Iterator[Problem]:
                f"expected at most {competitors} (the competitors of the class), got {opp.competitors[1]}")
     if s.volumes.per_class.competitors > MAX_COMPETITORS_PER_CLASS:
         yield "volumes.per_class.competitors", f"expected at most {MAX_COMPETITORS_PER_CLASS}"
-    parts = {"leads": v.leads, "accounts": v.accounts, "contacts": v.accounts * v.contacts_per_account[1],
-             "opportunities": opp.count, "lines": opp.count * opp.lines[1],
-             "opportunity competitors": opp.count * opp.competitors[1],
-             "contact roles": opp.count * opp.contact_roles[1], "activities": v.activities}
+    parts = volume_parts(s)
     total = sum(parts.values())
     if total > MAX_RECORDS_PER_STUDENT:
         detail = " + ".join(f"{k} {n:,}" for k, n in parts.items() if n)
@@ -159,7 +165,14 @@ def _where(path: str, record_type: str, where: dict[str, Any], codes: dict[str, 
 
 
 def _verb(path: str, verb: str) -> Problem | None:
-    return None if verb in VERBS else (path, _unknown("verb", verb, VERBS))
+    if verb in VERBS:
+        return None
+    noun = verb.split(".", 1)[0]
+    same = [v for v in VERBS if v.startswith(noun + ".")]
+    if same:
+        return path, _unknown(f"{noun} verb", verb, same)
+    nouns = list(dict.fromkeys(v.split(".", 1)[0] for v in VERBS))
+    return path, _unknown("verb", verb, VERBS) if "." not in verb else _unknown("record type in verb", noun, nouns)
 
 
 def _objective_check(path: str, check: Any, codes: dict[str, list[str]]) -> Iterator[Problem]:

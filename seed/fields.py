@@ -86,12 +86,10 @@ DEFAULT_CODES: dict[str, tuple[str, ...]] = {
     "contact_role": ("decision_maker", "influencer", "evaluator", "user", "other"),
 }
 
-_GENERIC = ("create", "update", "delete", "restore", "transfer")
+_GENERIC = ("create", "update", "delete", "restore", "transfer", "import", "export")
 _EXTRA = {
-    "lead": ("convert", "import", "export"),
-    "account": ("import", "export"),
-    "contact": ("import", "export"),
-    "opportunity": ("import", "export", "stage_change", "reopen", "add_line", "update_line", "remove_line",
+    "lead": ("convert",),
+    "opportunity": ("stage_change", "reopen", "add_line", "update_line", "remove_line",
                     "add_competitor", "remove_competitor", "add_contact_role", "remove_contact_role",
                     "set_primary_contact", "add_partner", "remove_partner"),
     "activity": ("log_call", "complete"),

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .checks import check_scenario
+from .checks import check_scenario, volume_parts
 from .schema import CHECK_KINDS, Scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -137,6 +137,16 @@ def parse_scenario(text: str, filename: str) -> Scenario:
     if problems:
         raise ScenarioError(filename, problems)
     return scenario
+
+
+def describe(s: Scenario) -> str:
+    """One line: titles, locale, objectives and points, volumes per student and per class."""
+    v = s.volumes.per_student
+    competitors = max(s.volumes.per_class.competitors, len(s.competitors))
+    return (f"{s.title.zh} / {s.title.en}; {s.faker_locale}; {len(s.objectives)} objectives, {s.total_points} points; "
+            f"per student {v.leads} leads, {v.accounts} accounts, {v.opportunities.count} opportunities, "
+            f"{v.activities} activities (at most {sum(volume_parts(s).values()):,} records); "
+            f"per class {len(s.products)} products, {competitors} competitors")
 
 
 def load_scenario(path: str | Path) -> Scenario:
