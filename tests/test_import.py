@@ -194,3 +194,43 @@ def test_cli_import(app, classroom, tmp_path):
     result = runner.invoke(args=["import", "widgets", str(bad), "--user", "studentA"])
     act_as(None)
     assert result.exit_code != 0 and "unknown record type" in result.stderr
+
+
+def test_types_with_their_own_create_service_go_row_by_row(app, classroom):
+    """Opportunities: stage rules of the service apply per row; each row logs its create besides the import."""
+    from sandbox.accounts.models import Account
+    from sandbox.opportunities.models import Opportunity
+    from sandbox.records.services import create_record
+
+    act_as(classroom.user("studentA"))
+    create_record(Account, {"name": "Westlake Tea"})
+    db.session.commit()
+    act_as(None)
+    text = ("name,account_id,stage,close_date,amount\n"
+            "Deal One,westlake tea,prospecting,2030-01-31,1000\n"
+            "Lost Deal,,closed_lost,2030/02/01,\n"             # the service wants a closed-lost reason
+            "Deal Two,Nobody Ltd,prospecting,2030-03-01,5\n")  # not a visible account
+    client = classroom.client_for(app, "studentA")
+
+    def opportunities() -> list[Opportunity]:
+        return list(db.session.scalars(select(Opportunity).order_by(Opportunity.id)
+                                       .execution_options(skip_visibility=True)))
+
+    page = client.post("/opportunities/import?lang=en", data={"file": (io.BytesIO(text.encode()), "o.csv")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "“Nobody Ltd” is not a record you can see" in page and opportunities() == []
+    page = client.post("/opportunities/import?lang=en", data={"file": (io.BytesIO(text.encode()), "o.csv"),
+                                                              "mode": "good"},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "1 records imported." in page and "Say why the opportunity was lost." in page
+    (deal,) = opportunities()
+    assert (deal.name, deal.stage, deal.probability > 0) == ("Deal One", "prospecting", True)
+    assert deal.account_id == db.session.scalar(select(Account.id).execution_options(skip_visibility=True))
+    verbs = list(db.session.scalars(select(LogEntry.verb).where(LogEntry.verb.like("opportunity.%"))))
+    assert sorted(verbs) == ["opportunity.create", "opportunity.import"]
+    # Default mode: a row the service refuses (no form error) still means nothing is imported.
+    text = "name,stage,close_date\nDeal Three,prospecting,2030-01-31\nLost Again,closed_lost,2030-02-01\n"
+    page = client.post("/opportunities/import?lang=en", data={"file": (io.BytesIO(text.encode()), "o.csv")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "Say why the opportunity was lost." in page and "Nothing was imported" in page
+    assert [o.name for o in opportunities()] == ["Deal One"]

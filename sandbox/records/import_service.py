@@ -29,13 +29,14 @@ def _verb(v: Any, *args: Any, **kwargs: Any) -> str:
 
 
 @operation(_verb)
-def import_rows(v: Any, rows: list[tuple[int, dict[str, Any]]], label: str, all_or_nothing: bool = True,
+def import_rows(v: Any, rows: list[tuple[int, dict[str, Any]]], label: str,
                 progress: Callable[[int], Any] | None = None) -> tuple[int, list[RowError]]:
     """Create the records of checked rows, owned by the acting user; returns (count, rows refused).
 
     Types on the generic create service are inserted in batches with ONE log entry for the file
     (params: count, first and last id); types with their own create service (parent checks, stage
-    history…) go through it row by row, each row then also logging its own create.
+    history…) go through it row by row, each row then also logging its own create, and any row it
+    refuses raises ImportAborted (nothing of this try may be kept).
     """
     actor = services._acting_user()
     if not actor.can_change:
@@ -55,14 +56,15 @@ def import_rows(v: Any, rows: list[tuple[int, dict[str, Any]]], label: str, all_
                 progress(len(batch))
     else:
         for line, data in rows:
+            # No savepoint per row (SQLite's driver commits a SAVEPOINT that opens the transaction):
+            # a refused row aborts the whole operation, and run_import retries without the refused rows.
             try:
-                with db.session.begin_nested():
-                    ids.append(v.create_service(v.model, data).id)
+                ids.append(v.create_service(v.model, data).id)
             except services.RecordError as exc:
                 refused.append(RowError(line, v.field_label(exc.field) if exc.field else "—", exc.message))
             if progress is not None:
                 progress(1)
-        if refused and all_or_nothing:
+        if refused:
             raise ImportAborted(refused)
     op.target(record_set(v.model.__audit_type__, label))
     op.params.update(count=len(ids), type=str(v.plural), first_id=min(ids, default=None),
@@ -75,8 +77,21 @@ def run_import(v: Any, check: ImportCheck, good_rows_only: bool, label: str,
                progress: Callable[[int], Any] | None = None) -> tuple[int, list[RowError]]:
     """Import what the user chose: nothing if any row has errors (default), or only the good rows.
 
-    The caller commits (or rolls back on ImportAborted).
+    The caller commits (or rolls back on ImportAborted). For types imported row by row through their
+    own service, rows it refuses are only known by trying: with "good rows only" a first try that
+    hits refusals is rolled back and the rest is imported in a second try.
     """
     if not check.rows or (check.errors and not good_rows_only):
         return 0, []
-    return import_rows(v, check.rows, label, all_or_nothing=not good_rows_only, progress=progress)
+    try:
+        return import_rows(v, check.rows, label, progress=progress)
+    except ImportAborted as exc:
+        if not good_rows_only:
+            raise
+        db.session.rollback()
+        refused = {e.line for e in exc.errors}
+        rest = [(line, data) for line, data in check.rows if line not in refused]
+        if not rest:
+            return 0, exc.errors
+        count, _none = import_rows(v, rest, label)
+        return count, exc.errors
