@@ -3,8 +3,9 @@
 Output contract (what sandbox/classroom's loader receives):
 
 * A dict keyed by the real table names, in TABLE_ORDER (insert in that order). Every table is present
-  (possibly empty) and every row of a table has the same keys: the model's columns except `id`, plus
-  `key` on rows that others reference, with references written as `<name>_ref` instead of `<name>_id`.
+  (possibly empty) and every row of a table has the same keys (executemany-ready): model columns, never
+  `id` (tests/test_seed.py checks every NOT NULL column without a default is there), plus `key` on rows
+  that others reference, with references written as `<name>_ref` instead of `<name>_id`.
 * `key` is a temporary string key, unique in the whole output ("account:alice:3", "product:TEA-001").
   A `<name>_ref` column holds the `key` of the row it points to (or None); the loader inserts a table,
   learns the ids of its keys, and writes `<name>_id` = id of that key. `activities.related_ref` points
@@ -12,13 +13,17 @@ Output contract (what sandbox/classroom's loader receives):
   (`product_categories.parent_ref`, `contacts.reports_to_ref`) always point to an EARLIER row of the
   same list, so inserting row by row in list order, or parents-first levels, resolves them.
 * `owner_id`, `created_by_id`, `changed_by_id` and `class_id` are real ids: the roster's user_id and
-  class_id. Class-wide rows (products, competitors) carry `owner_id` = `class_owner_id` (None: the loader
-  sets it, e.g. to the instructor who loads the scenario). `code_values` rows are the scenario's code-table
+  class_id (all members share one class; `class_id=` names it for an empty roster). Class-wide rows
+  (products, competitors) carry `owner_id` = `class_owner_id` (None: the loader sets it, e.g. to the
+  instructor who loads the scenario). `code_values` rows are the scenario's code-table
   overrides, global like the table itself: upsert them by (table_name, code).
 * Money is Decimal with 2 places, dates are `date`, times are naive UTC `datetime` strictly before
   `run_started_at` (except future due dates and events); `deleted_at` is None and `version` 1.
 * Each student's rows depend only on (scenario, username, class_id, user_id, run_started_at): resetting
-  one student regenerates exactly their rows; two students never get the same book.
+  one student regenerates exactly their rows; two students never get the same book. The per-student
+  random seed is sha256(scenario seed, username), never Python's salted hash().
+* Nothing generated meets an objective: objectives count log entries of the run, and record_count
+  checks only count records touched in the run (scenarios/README.md).
 """
 
 from __future__ import annotations
@@ -130,20 +135,20 @@ def _markets(s: Scenario, names: Names) -> tuple[list[Market], list[float]]:
     return markets, list(itertools.accumulate(g[-1] for g in segments))
 
 
-def _class_id(roster: Roster) -> int | None:
-    classes = {m["class_id"] for m in roster}
+def _class_id(roster: Roster, class_id: int | None) -> int | None:
+    classes = {m["class_id"] for m in roster} | ({class_id} if class_id is not None else set())
     if len(classes) > 1:
         raise ValueError(f"a roster is one class; got class ids {sorted(classes, key=str)}")
     return next(iter(classes), None)
 
 
-def generate(scenario: Scenario, roster: Roster, run_started_at: datetime, *,
+def generate(scenario: Scenario, roster: Roster, run_started_at: datetime, *, class_id: int | None = None,
              class_owner_id: int | None = None) -> dict[str, list[dict[str, Any]]]:
     """Rows per table for the class (catalogue, competitors) and each roster member's own book."""
     if run_started_at.tzinfo is not None:
         run_started_at = run_started_at.astimezone(UTC).replace(tzinfo=None)
     run_started_at = run_started_at.replace(microsecond=0)
-    class_id = _class_id(roster)
+    class_id = _class_id(roster, class_id)
     names = Names(scenario.faker_locale, scenario.company.city)
     rows: dict[str, list[dict[str, Any]]] = {table: [] for table in TABLE_ORDER}
     since = run_started_at - timedelta(days=365)

@@ -83,8 +83,16 @@ class Names:
         self.people = _faker_people(locale)
         self.mobiles = _mobile_prefixes(locale)
         self.places = _places(self.vocab, self.zh)
+        self._plain: dict[str, str] = {}  # name → its lowercase ASCII letters, for e-mails and domains
         home = home_city.strip().removesuffix("市")
         self.home = next((p for p in self.places if home in (p.short, p.city)), None)
+
+    def plain(self, text: str) -> str:
+        """Lowercase ASCII letters of `text` (memoised: the same names come back thousands of times)."""
+        found = self._plain.get(text)
+        if found is None:
+            found = self._plain[text] = re.sub(r"[^a-z]", "", text.lower())
+        return found
 
     def place(self, rng: Dice) -> Place:
         """A city, the company's own city almost half of the time (customers are mostly local)."""
@@ -104,7 +112,7 @@ class Names:
             return surname + given, local
         first, fcum = self.people[rng.choice(("female", "male"))]
         given = rng.weighted(first, fcum)
-        g, s = (re.sub(r"[^a-z]", "", x.lower()) for x in (given, surname))
+        g, s = self.plain(given), self.plain(surname)
         local = rng.choice([f"{g}.{s}", f"{g[0]}{s}", f"{g}{s[0]}", f"{g}.{s}{rng.int(1, 99)}"])
         return f"{given} {surname}", local
 
@@ -120,7 +128,7 @@ class Names:
             return Firm(name, f"{brand}{word}", domain, place)
         brand = rng.choice(vocab_en.BRANDS)
         name = f"{brand} {word}" + ("" if ended else f" {rng.choice(vocab_en.SUFFIXES)}")
-        domain = re.sub(r"[^a-z]", "", f"{brand}{word}".lower()) + ".com"
+        domain = self.plain(f"{brand}{word}") + ".com"
         return Firm(name, f"{brand} {word}", domain, place)
 
     def address(self, rng: Dice, place: Place) -> str:
