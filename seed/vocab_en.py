@@ -48,7 +48,7 @@ CONTACT_ROLES = [
     ("Executive", "CEO"), ("Executive", "General Manager"), ("Purchasing", "Purchasing Director"),
     ("Purchasing", "Purchasing Manager"), ("Purchasing", "Buyer"), ("Operations", "Operations Manager"),
     ("Administration", "Office Manager"), ("Finance", "Controller"), ("Operations", "Operations Director"),
-    ("Marketing", "Marketing Manager"), ("Food & Beverage", "F&B Manager"), ("Facilities", "Facilities Manager"),
+    ("Marketing", "Marketing Manager"), ("Facilities", "Facilities Manager"),
 ]
 SENIOR = 3
 
@@ -75,8 +75,9 @@ ACTIVITY_SUBJECTS = {
     "meeting": ["{account} requirements meeting", "Contract terms with {contact}", "{opportunity} proposal review"],
     "visit": ["Visit {account}", "On-site visit to {contact}", "Site survey at {account}"],
     "demo": ["Demo {product} for {account}", "{product} product demo"],
-    "task": ["Send the quote to {contact}", "Summarise {account}'s requirements", "Prepare the {opportunity} bid",
-             "Ship {product} samples to {contact}", "Update {account}'s contacts", "Chase payment for {opportunity}"],
+    "task": ["Send the quote to {contact}", "Summarise the requirements of {account}", "Prepare the bid: {opportunity}",
+             "Send the {product} brochure to {contact}", "Update the contacts at {account}",
+             "Chase payment: {opportunity}"],
 }
 MEETING_PLACES = ["Our office", "Zoom", "Client office", "Microsoft Teams"]
 ACCOUNT_NOTES = ["Long-standing customer, pays on time.", "Price-sensitive: stress value for money.",

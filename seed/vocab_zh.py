@@ -78,7 +78,7 @@ SEGMENTS = [
 ]
 
 # Endings that already make a company name; other words get 有限公司.
-NAME_ENDINGS = ("公司", "集团", "店", "馆", "楼", "厂", "院", "所", "中心", "超市", "宾馆", "酒店")
+NAME_ENDINGS = ("公司", "集团", "店", "馆", "楼", "厂", "院", "所", "中心", "超市", "宾馆", "酒店", "商行")
 SUFFIXES = ["有限公司", "有限公司", "有限公司", "股份有限公司"]
 FREE_MAIL = ["163.com", "126.com", "qq.com", "sina.com", "foxmail.com"]
 
@@ -86,7 +86,7 @@ FREE_MAIL = ["163.com", "126.com", "qq.com", "sina.com", "foxmail.com"]
 CONTACT_ROLES = [
     ("总经办", "总经理"), ("总经办", "副总经理"), ("采购部", "采购总监"), ("采购部", "采购经理"), ("采购部", "采购专员"),
     ("行政部", "行政经理"), ("行政部", "行政专员"), ("财务部", "财务经理"), ("运营部", "运营总监"),
-    ("市场部", "市场经理"), ("技术部", "技术总监"), ("生产部", "生产经理"),
+    ("市场部", "市场经理"), ("采购部", "采购主管"),
 ]
 SENIOR = 3
 
@@ -112,7 +112,7 @@ ACTIVITY_SUBJECTS = {
     "visit": ["拜访{account}", "上门拜访{contact}", "到{account}现场调研"],
     "demo": ["为{account}演示{product}", "{product}产品演示"],
     "task": ["给{contact}发送报价单", "整理{account}的采购需求", "准备{opportunity}的投标文件",
-             "寄送{product}样品给{contact}", "更新{account}的联系人信息", "跟进{opportunity}的回款"],
+             "把{product}的资料发给{contact}", "更新{account}的联系人信息", "跟进{opportunity}的回款"],
 }
 MEETING_PLACES = ["公司会议室", "腾讯会议", "客户会议室", "钉钉视频会议"]
 ACCOUNT_NOTES = ["长期合作客户，付款及时。", "对价格敏感，需要强调性价比。", "重视售后服务和交货期。",
