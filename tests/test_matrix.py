@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import pytest
 from sqlalchemy import func, select
@@ -31,6 +31,7 @@ from sandbox.codes.models import CodeValue
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
 from sandbox.org.models import Position, PositionKind, Role, SharingGroup, SharingGroupMember, Status, User
+from sandbox.records.models import Attachment, Note
 from sandbox.records.views import RecordViews
 from tests.conftest import PASSWORD, act_as
 
@@ -57,6 +58,21 @@ OWNERS: dict[str, tuple[set[str], set[str]]] = {
 }
 # Who manages class A's positions, users and sharing groups.
 CLASS_A_STAFF = {"teacher", "admin"}
+# Competitors and products are read by the whole class; products are maintained by the class's staff.
+CLASS_READABLE = {"competitor", "product"}
+STAFF_MAINTAINED = {"product"}
+CLASSMATES = {"studentA": {"peerA", "managerA", "readonlyA"}, "studentC": set()}
+CLASS_STAFF = {"studentA": ("teacher", {"teacher", "admin"}), "studentC": ("teacher2", {"teacher2", "admin"})}
+
+
+def record_people(kind: str | None, owner: str) -> tuple[set[str], set[str]]:
+    """Who reads and who writes a record of `kind` belonging to `owner`'s book (or class, for products)."""
+    readers, writers = OWNERS[owner]
+    if kind in CLASS_READABLE:
+        readers = readers | CLASSMATES[owner]
+    if kind in STAFF_MAINTAINED:
+        writers = CLASS_STAFF[owner][1]
+    return readers, writers
 
 LOGIN = "login"  # expectation: 302 to the sign-in page
 
@@ -89,6 +105,8 @@ class Visit:
     unchanged: Callable[[], bool] | None = None
     # Run after every other visit of this persona (sign-out ends the persona's session).
     last: bool = False
+    # (text, expected): on an allowed answer, the page shows `text` exactly when `expected`.
+    shows: tuple[str, bool] | None = None
 
 
 # ---- classification: every rule of the app ----------------------------------------------------
@@ -173,6 +191,10 @@ RECORD_TYPES: dict[str, RecordType] = {
                                 {"stage": "prospecting", "close_date": "2030-01-01"}),
     "activities": RecordType("activity", {"kind": "task", "subject": "Call back", "due_date": date(2030, 1, 1)},
                              {"kind": "task", "due_date": "2030-01-01"}, name_field="subject"),
+    "competitors": RecordType("competitor", {"name": "Rival Ltd", "threat_level": "high"}, {"threat_level": "high"}),
+    # Products also get class_id and a fresh code from World.type_fields (created by the class's instructor).
+    "products": RecordType("product", {"name": "Notebook", "list_price": 10, "active": True},
+                           {"list_price": "10", "active": "y"}),
 }
 GENERIC_RECORD_PAGES: dict[str, tuple[str, bool]] = {
     # view -> (kind, write)
@@ -185,10 +207,31 @@ GENERIC_RECORD_PAGES: dict[str, tuple[str, bool]] = {
     "transfer": ("record", True),
     "delete": ("record", True),
     "restore": ("record", True),
+    # records/extras.py: export, import, notes and attachments of every type
+    "export_csv": ("signed_in", False),
+    "export_xlsx": ("signed_in", False),
+    "import_records": ("changer", False),
+    "add_note": ("record", True),
+    "delete_note": ("record", True),
+    "upload_attachment": ("record", True),
+    "download_attachment": ("record", False),
+    "delete_attachment": ("record", True),
 }
 for _bp, _type in RECORD_TYPES.items():
     for _view, (_kind, _write) in GENERIC_RECORD_PAGES.items():
         ROUTES[f"{_bp}.{_view}"] = Access(_kind, _type.audit_type if _kind == "record" else None, _write)
+# Products are maintained by instructors: creating and importing them is staff work; categories per class.
+ROUTES.update({
+    "products.new": STAFF_ONLY,
+    "products.import_records": STAFF_ONLY,
+    "products.categories": STAFF_ONLY,
+    "products.category_edit": staff_object("product_category"),
+    "products.category_delete": staff_object("product_category"),
+})
+# An opportunity's lines, contact roles, partners and competitors: changes need write access to it.
+OPPORTUNITY_ITEMS = ("line_add", "line_edit", "line_remove", "contact_role_add", "contact_role_primary",
+                     "contact_role_remove", "partner_add", "partner_remove", "competitor_add", "competitor_remove")
+ROUTES.update({f"opportunities.{_view}": record("opportunity", write=True) for _view in OPPORTUNITY_ITEMS})
 
 
 def expected(access: Access, persona: str, visit: Visit, owner: str = "studentA") -> int | str:
@@ -213,7 +256,7 @@ def expected(access: Access, persona: str, visit: Visit, owner: str = "studentA"
         return visit.ok if persona in CLASS_A_STAFF else 404
     if access.kind == "record":
         # Every type is private by default, so the owner alone decides who reads and writes.
-        readers, writers = OWNERS[owner]
+        readers, writers = record_people(access.target, owner)
         if access.write and persona == "readonlyA":
             # Role decides which actions exist: an observer's write is refused before any lookup,
             # with the same 403 for every id (test_observer_writes_refused_alike checks nothing leaks).
@@ -298,8 +341,9 @@ class World:
         from sandbox.records.services import delete_record
 
         views = self.views(blueprint)
-        act_as(self.c.user(self.owner))
-        obj = views.create_service(views.model, {**RECORD_TYPES[blueprint].data, **fields})
+        act_as(self.maker(blueprint))
+        obj = views.create_service(views.model, {**RECORD_TYPES[blueprint].data, **self.type_fields(blueprint),
+                                                 **fields})
         if deleted:
             db.session.flush()
             delete_record(obj)
@@ -307,11 +351,95 @@ class World:
         act_as(None)
         return obj
 
+    def marker(self, blueprint: str) -> str:
+        return f"Shared {blueprint} of {self.owner}"
+
+    def maker(self, blueprint: str) -> User:
+        """Who creates and changes the world's records of a type: the owner, or their instructor for products."""
+        if RECORD_TYPES[blueprint].audit_type in STAFF_MAINTAINED:
+            return self.c.user(CLASS_STAFF[self.owner][0])
+        return self.c.user(self.owner)
+
+    def type_fields(self, blueprint: str) -> dict[str, Any]:
+        """Fields a type needs besides its RecordType data (a product: the owner's class and a fresh code)."""
+        if blueprint != "products":
+            return {}
+        return {"class_id": self.c.user(self.owner).class_id, "code": f"M-{self.fresh('code')}"}
+
+    def form_fields(self, blueprint: str) -> dict[str, str]:
+        return {k: str(v) for k, v in self.type_fields(blueprint).items()}
+
     def shared_record(self, blueprint: str) -> Any:
         """One record per type that read-only requests share."""
         if blueprint not in self.shared:
-            self.shared[blueprint] = self.new_record(blueprint, **{RECORD_TYPES[blueprint].name_field: "Shared"})
+            name = {RECORD_TYPES[blueprint].name_field: self.marker(blueprint)}
+            cheap, self.cheap = self.cheap, False
+            self.shared[blueprint] = self.new_record(blueprint, **name)
+            self.cheap = cheap
         return self.shared[blueprint]
+
+    def shared_attachment(self, blueprint: str) -> tuple[Any, Attachment]:
+        key = f"{blueprint}/attachment"
+        if key not in self.shared:
+            cheap, self.cheap = self.cheap, False
+            self.shared[key] = self.new_attachment(blueprint)
+            self.cheap = cheap
+        return self.shared[key]
+
+    @reusable
+    def new_note(self, blueprint: str) -> tuple[Any, Note]:
+        """A fresh record of the owner with one note."""
+        from sandbox.records import notes
+
+        parent = self.new_record(blueprint)
+        act_as(self.maker(blueprint))
+        note = notes.add_note(parent, "To be deleted")
+        db.session.commit()
+        act_as(None)
+        return parent, note
+
+    @reusable
+    def new_attachment(self, blueprint: str) -> tuple[Any, Attachment]:
+        """A fresh record of the owner with one attached file."""
+        from sandbox.records import notes
+
+        parent = self.new_record(blueprint)
+        act_as(self.maker(blueprint))
+        att = notes.upload_attachment(parent, "brochure.txt", b"tea for everyone")
+        db.session.commit()
+        act_as(None)
+        return parent, att
+
+    @reusable
+    def new_deal(self) -> dict[str, Any]:
+        """A fresh opportunity of the owner with a product line, two contact roles, a partner and a competitor."""
+        from decimal import Decimal
+
+        from sandbox.opportunities import lines, parties
+
+        opp = self.new_record("opportunities")
+        # The picked records are shared by every deal (each deal lists them once).
+        product, partner, competitor = (self.shared_record(b) for b in ("products", "accounts", "competitors"))
+        if "second contact" not in self.shared:
+            self.shared["second contact"] = self.new_record("contacts", name="Second contact")
+        contacts = [self.shared_record("contacts"), self.shared["second contact"]]
+        act_as(self.c.user(self.owner))
+        deal = {"opp": opp, "line": lines.add_line(opp, product, Decimal("1")),
+                "roles": [parties.add_contact_role(opp, c, "influencer") for c in contacts],
+                "partner": parties.add_partner(opp, partner), "competitor": parties.add_competitor(opp, competitor)}
+        db.session.commit()
+        act_as(None)
+        return deal
+
+    @reusable
+    def new_category(self) -> Any:
+        from sandbox.products.services import create_category
+
+        act_as(self.teacher)
+        category = create_category(self.class_a.id, f"Category {self.fresh('cat')}", None)
+        db.session.commit()
+        act_as(None)
+        return category
 
     def new_lead(self, deleted: bool = False) -> Lead:
         return self.new_record("leads", deleted=deleted)
@@ -443,6 +571,10 @@ def visits(w: World, endpoint: str, method: str, persona: str) -> Visit:
     blueprint, _dot, view = endpoint.partition(".")
     if blueprint in RECORD_TYPES and view in GENERIC_RECORD_PAGES:
         return record_visit(w, blueprint, view, method, persona)
+    if blueprint == "opportunities" and view in OPPORTUNITY_ITEMS:
+        return opportunity_item_visit(w, view, method)
+    if blueprint == "products" and view.startswith("categor"):
+        return category_visit(w, view, method, persona)
     if key == ("leads.convert", "GET"):
         return Visit(f"/leads/{w.shared_record('leads').id}/convert")
     if key == ("leads.convert", "POST"):
@@ -568,28 +700,131 @@ def record_visit(w: World, blueprint: str, view: str, method: str, persona: str)
     model = w.views(blueprint).model
     base = f"/{blueprint}"
     if method == "GET":
-        if view == "index":
-            return Visit(f"{base}/")
+        if view in ("index", "export_csv"):
+            # The list and its export show the owner's record exactly to those who may read it.
+            # Searched for (other visits keep adding records that push it off the first page) by a part of
+            # the marker, as the search box repeats what was searched.
+            query = quote(w.marker(blueprint).removeprefix("Shared "))
+            path = (f"{base}/" if view == "index" else f"{base}/export.csv") + f"?q={query}"
+            return Visit(path, shows=(w.marker(blueprint), persona in record_people(rtype.audit_type, w.owner)[0]))
+        if view == "export_xlsx":
+            return Visit(f"{base}/export.xlsx")
         if view == "recycle_bin":
             return Visit(f"{base}/recycle-bin")
         if view == "new":
             return Visit(f"{base}/new")
+        if view == "import_records":
+            return Visit(f"{base}/import")
+        if view == "download_attachment":
+            parent, att = w.shared_attachment(blueprint)
+            return Visit(f"{base}/{parent.id}/attachments/{att.id}")
         suffix = "" if view == "detail" else f"/{view}"
         return Visit(f"{base}/{w.shared_record(blueprint).id}{suffix}")
+    if view == "import_records":
+        name = f"imported {w.fresh(persona)}"
+        row = {rtype.name_field: name, **rtype.form, **w.form_fields(blueprint)}
+        csv = ",".join(row) + "\n" + ",".join(row.values()) + "\n"
+        return Visit(f"{base}/import", data={"file": (io.BytesIO(csv.encode()), "import.csv"), "mode": "all"},
+                     ok=200, unchanged=_none_named(model, name, rtype.name_field))
+    if view == "add_note":
+        parent, body = w.shared_record(blueprint), f"note {w.fresh(persona)}"
+        return Visit(f"{base}/{parent.id}/notes", data={"body": body}, ok=302,
+                     unchanged=lambda: _count(Note, Note.body == body) == 0)
+    if view == "delete_note":
+        parent, note = w.new_note(blueprint)
+        return Visit(f"{base}/{parent.id}/notes/{note.id}/delete", data={}, ok=302,
+                     unchanged=w.exists(Note, note.id))
+    if view == "upload_attachment":
+        parent, filename = w.shared_record(blueprint), f"upload-{w.fresh(persona)}.txt"
+        return Visit(f"{base}/{parent.id}/attachments", data={"file": (io.BytesIO(b"hello"), filename)}, ok=302,
+                     unchanged=lambda: _count(Attachment, Attachment.filename == filename) == 0)
+    if view == "delete_attachment":
+        parent, att = w.new_attachment(blueprint)
+        return Visit(f"{base}/{parent.id}/attachments/{att.id}/delete", data={}, ok=302,
+                     unchanged=w.exists(Attachment, att.id))
     if view in ("new", "clone"):
         name = f"{view} {w.fresh(persona)}"
         source = "new" if view == "new" else f"{w.shared_record(blueprint).id}/clone"
-        return Visit(f"{base}/{source}", data={rtype.name_field: name, **rtype.form}, ok=302,
-                     unchanged=_none_named(model, name, rtype.name_field))
+        # Another instructor's product form refuses class A (not a class they manage).
+        overrides = {"teacher2": 400} if blueprint == "products" and view == "new" else {}
+        return Visit(f"{base}/{source}", data={rtype.name_field: name, **rtype.form, **w.form_fields(blueprint)},
+                     ok=302, unchanged=_none_named(model, name, rtype.name_field), overrides=overrides)
     fresh = w.new_record(blueprint, deleted=(view == "restore"))
     unchanged = w.lead_unchanged(fresh)
     if view == "edit":
-        data = {rtype.name_field: "Edited", **rtype.form, "version": str(fresh.version)}
+        data = {rtype.name_field: "Edited", **rtype.form, **w.form_fields(blueprint), "version": str(fresh.version)}
         return Visit(f"{base}/{fresh.id}/edit", data=data, ok=302, unchanged=unchanged)
     if view == "transfer":
         return Visit(f"{base}/{fresh.id}/transfer", data={"owner_id": str(w.transfer_to.id)}, ok=302,
                      unchanged=unchanged)
     return Visit(f"{base}/{fresh.id}/{view}", data={}, ok=302, unchanged=unchanged)
+
+
+def opportunity_item_visit(w: World, view: str, method: str) -> Visit:
+    """An opportunity's lines, contact roles, partners and competitors (of the owner's opportunity)."""
+    from sandbox.opportunities.related_models import (
+        OpportunityCompetitor,
+        OpportunityContactRole,
+        OpportunityLine,
+        OpportunityPartner,
+    )
+
+    base = "/opportunities"
+    adds = {"line_add": ("lines", OpportunityLine, "products", {"product_id": None, "quantity": "2"}),
+            "contact_role_add": ("contact-roles", OpportunityContactRole, "contacts",
+                                 {"contact_id": None, "role": "influencer"}),
+            "partner_add": ("partners", OpportunityPartner, "accounts", {"account_id": None}),
+            "competitor_add": ("competitors", OpportunityCompetitor, "competitors", {"competitor_id": None})}
+    if view in adds:
+        path, model, source, data = adds[view]
+        if method == "GET":
+            return Visit(f"{base}/{w.shared_record('opportunities').id}/{path}/new")
+        opp = w.new_record("opportunities", name="Deal without items")  # never the deal new_deal fills
+        picked = w.shared_record(source).id
+        data = {k: str(picked) if v is None else v for k, v in data.items()}
+        return Visit(f"{base}/{opp.id}/{path}/new", data=data, ok=302,
+                     unchanged=lambda: _count(model, model.opportunity_id == opp.id) == 0)
+    deal = w.new_deal()
+    opp, line = deal["opp"], deal["line"]
+    if view == "line_edit":
+        if method == "GET":
+            return Visit(f"{base}/{opp.id}/lines/{line.id}/edit")
+        return Visit(f"{base}/{opp.id}/lines/{line.id}/edit", data={"quantity": "5", "discount": "0"}, ok=302,
+                     unchanged=lambda: _reload(OpportunityLine, line.id).quantity == 1)
+    rows = {"line_remove": ("lines", line), "contact_role_remove": ("contact-roles", deal["roles"][0]),
+            "partner_remove": ("partners", deal["partner"]), "competitor_remove": ("competitors", deal["competitor"])}
+    if view in rows:
+        path, row = rows[view]
+        return Visit(f"{base}/{opp.id}/{path}/{row.id}/remove", data={}, ok=302, unchanged=w.exists(type(row), row.id))
+    second = deal["roles"][1]  # contact_role_primary: make the second contact primary
+    return Visit(f"{base}/{opp.id}/contact-roles/{second.id}/primary", data={}, ok=302,
+                 unchanged=lambda: not _reload(OpportunityContactRole, second.id).is_primary)
+
+
+def category_visit(w: World, view: str, method: str, persona: str) -> Visit:
+    """Product categories of class A (staff pages; another instructor's category is 404)."""
+    from sandbox.products.models import ProductCategory
+
+    if view == "categories":
+        if method == "GET":
+            return Visit("/products/categories")
+        name = f"Category {w.fresh(persona)}"
+        return Visit("/products/categories", data={"name": name, "class_id": str(w.class_a.id)}, ok=302,
+                     overrides={"teacher2": 400},
+                     unchanged=lambda: _count(ProductCategory, ProductCategory.name == name) == 0)
+    category = w.new_category()
+    if view == "category_edit":
+        if method == "GET":
+            return Visit(f"/products/categories/{category.id}")
+        name = category.name
+        return Visit(f"/products/categories/{category.id}", data={"name": f"Renamed {w.fresh(persona)}"}, ok=302,
+                     unchanged=lambda: _reload(ProductCategory, category.id).name == name)
+    return Visit(f"/products/categories/{category.id}/delete", data={}, ok=302,
+                 unchanged=w.exists(ProductCategory, category.id))
+
+
+def _count(model: Any, *where: Any) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def _none_named(model: Any, name: str, name_field: str = "name") -> Callable[[], bool]:
@@ -669,6 +904,10 @@ def run_matrix(app: Any, world: World, personas: tuple[str, ...], clients: dict[
             if not _status_ok(expect, response):
                 location = response.headers.get("Location", "")
                 failures.append(f"{where}: expected {expect}, got {response.status_code} {location}".rstrip())
+            if visit.shows is not None and response.status_code == 200:
+                text, wanted = visit.shows
+                if (text in response.get_data(as_text=True)) != wanted:
+                    failures.append(f"{where}: {'misses' if wanted else 'shows'} {text!r}")
             refused = expect in (LOGIN, 403, 404) or persona in visit.overrides
             if refused and visit.unchanged is not None and not visit.unchanged():
                 failures.append(f"{where}: refused ({response.status_code}) but the object changed")

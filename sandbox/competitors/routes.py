@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import abort
 from flask_babel import lazy_gettext as _l
 
+from ..access import can_write, current_viewer, get_visible_or_404
 from ..records.views import Column, Filter, RecordViews
 from . import bp, services
 from .forms import CompetitorForm
@@ -17,6 +19,13 @@ CODES = {"threat_level": "threat_level", "company_type": "company_type"}
 
 class CompetitorViews(RecordViews):
     """Adds the opportunities the competitor took part in, with win/loss counts, to the detail page."""
+
+    def clone(self, record_id: int) -> Any:
+        """Cloning is offered to those who may change the competitor (classmates only read it)."""
+        self.require_changer()
+        if not can_write(get_visible_or_404(Competitor, record_id), current_viewer()):
+            abort(403)
+        return super().clone(record_id)
 
     def render(self, template: str, **context: Any) -> str:
         if template == self.detail_template and "obj" in context:

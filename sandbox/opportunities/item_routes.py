@@ -28,9 +28,12 @@ from .related_models import OpportunityCompetitor, OpportunityContactRole, Oppor
 
 
 def _changeable(record_id: int) -> Opportunity:
-    """The opportunity if the viewer may change it: 404 when invisible, 403 when read-only to them."""
+    """The opportunity if the viewer may change it: an observer's role is refused first (403 for any id),
+    then 404 when invisible, 403 when the viewer reads but may not write it."""
+    if not current_user.can_change:
+        abort(403)
     opp = get_visible_or_404(Opportunity, record_id)
-    if not current_user.can_change or not can_write(opp, current_viewer()):
+    if not can_write(opp, current_viewer()):
         abort(403)
     return opp
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort
+from flask import abort, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -75,3 +75,10 @@ views = ProductViews(
     create=services.create_product, update=services.update_product,
 )
 views.register()
+
+
+@bp.before_request
+def staff_import_only() -> None:
+    """Importing products creates them: instructors' work, like the New product form."""
+    if request.endpoint == "products.import_records" and current_user.is_authenticated and not current_user.is_staff:
+        abort(403)

@@ -113,6 +113,8 @@ def _clean(data: dict[str, Any], current: Product | None = None) -> dict[str, An
     if not code:
         raise RecordError(_("Give the product a code."), "code")
     data["code"] = code
+    if not (data.get("name") or "").strip():
+        raise RecordError(_("Give the product a name."), "name")
     taken = select(Product.id).where(Product.class_id == class_id, func.lower(Product.code) == code.lower())
     if current is not None:
         taken = taken.where(Product.id != current.id)
