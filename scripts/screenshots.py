@@ -25,6 +25,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -157,10 +158,12 @@ def register(page: Any, username: str) -> None:
         page.locator("form [type=submit]").click()
 
 
-def shoot(page: Any, path: str, target: Path, problems: list[str]) -> None:
+def shoot(page: Any, path: str | None, target: Path, problems: list[str]) -> None:
+    """Open `path` (None: the page as it is) and save a full-page PNG."""
     start = len(problems)
-    response = page.goto(path)
+    response = page.goto(path) if path is not None else None
     page.wait_for_load_state("networkidle")
+    shown = path or urlsplit(page.url).path + " (as it is)"
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target), full_page=True)
     status = response.status if response else "?"
@@ -168,7 +171,7 @@ def shoot(page: Any, path: str, target: Path, problems: list[str]) -> None:
     notes = [p for p in problems[start:]]
     if overflow:
         notes.append("horizontal overflow")
-    print(f"  {status} {path} -> {target.relative_to(ROOT)}" + (f"  [{'; '.join(notes)}]" if notes else ""))
+    print(f"  {status} {shown} -> {target.relative_to(ROOT)}" + (f"  [{'; '.join(notes)}]" if notes else ""))
 
 
 def main() -> None:
@@ -210,7 +213,7 @@ def main() -> None:
                                    ("error-404", "/no-such-page")):
                     shoot(anon, path, out / lang / "anonymous" / f"{name}.png", problems)
                 register(anon, f"new_{lang}")
-                shoot(anon, anon.url, out / lang / "anonymous" / "registered.png", problems)
+                shoot(anon, None, out / lang / "anonymous" / "registered.png", problems)
                 anon.context.close()
                 for user in args.users:
                     print(f"[{lang}] {user}")
