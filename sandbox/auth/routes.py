@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
 from ..extensions import db, limiter
+from ..i18n import select_locale
 from ..org.models import Status, User
 from ..records.forms import ConfirmForm
 from . import bp, services
@@ -125,7 +126,8 @@ def profile() -> Any:
     user = current_user._get_current_object()
     form = ProfileForm(obj=user) if request.method == "GET" else ProfileForm()
     if request.method == "GET" and not user.locale:
-        form.locale.data = g.get("force_locale") or "zh_Hans_CN"
+        # No saved choice yet: preselect the language the page is shown in, so saving keeps it.
+        form.locale.data = select_locale()
     if form.validate_on_submit():
         email = (form.email.data or "").strip().lower()
         taken = email and db.session.scalar(select(User.id).where(func.lower(User.email) == email, User.id != user.id))

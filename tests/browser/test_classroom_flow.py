@@ -170,3 +170,20 @@ def test_language_links_switch_the_interface(pages: Pages, app: Any) -> None:
     assert (submit.get_attribute("value") or submit.inner_text()).strip() == "Sign in"
 
     assert not pages.problems, pages.problems
+
+
+@pytest.mark.browser
+def test_saving_the_profile_keeps_the_language_in_use(pages: Pages, classroom: Any) -> None:
+    # A student who never chose a language works in English (the browser's); saving the profile
+    # for another reason must not switch the interface to Chinese behind their back.
+    page = pages.new(locale="en-US")
+    assert sign_in(page, "studentA").ok
+    page.get_by_test_id("user-menu").click()
+    page.locator(".dropdown-menu.show").get_by_role("link", name="Profile and language").click()
+    assert page.locator("select[name=locale]").input_value() == "en"
+    page.fill("input[name=display_name]", "Student A")
+    page.get_by_role("button", name="Save").click()
+    page.locator(".alert-success").wait_for()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("select[name=locale]").input_value() == "en"
+    assert not pages.problems, pages.problems
