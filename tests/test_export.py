@@ -153,3 +153,20 @@ def test_created_date_range_and_bad_dates(app, classroom, leads):
     assert "“tomorrow” was ignored" in page
     assert len(listed_ids(client, "created_from=10/03/2025")) == 4
     assert client.get("/leads/?owner=nobody&created_from=2025-99-01").status_code == 200
+
+
+def test_a_types_own_display_is_exported(app, classroom):
+    """Products show their class by name and Active as Yes/No: the export says the same."""
+    from sandbox.products.models import Product
+    from sandbox.products.services import create_product
+    from tests.conftest import act_as
+
+    act_as(classroom.user("teacher"))
+    create_product(Product, {"name": "Notebook", "code": "NB-1", "list_price": 10, "active": True,
+                             "class_id": classroom.classes["A"].id})
+    db.session.commit()
+    act_as(None)
+    sheet = read_xlsx(classroom.client_for(app, "studentA").get("/products/export.xlsx?lang=en"))
+    row = dict(zip(sheet[0], sheet[1], strict=True))
+    assert (row["Class"], row["Product code"], row["List price"]) == ("Class A", "NB-1", 10)
+    assert str(row[next(h for h in sheet[0] if h.startswith("Active"))]) == "Yes"

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Response, request
 from flask_babel import gettext as _
 from flask_babel import to_user_timezone
+from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import select
@@ -78,7 +79,20 @@ def _value(v: Any, obj: Any, attr: str) -> Any:
         return g.get("reference_labels", {}).get((v.references[attr].__tablename__, value))
     if isinstance(value, datetime):
         return _local(value)
+    if _custom_display(v):
+        # A type that shows a field its own way (a category path, Yes/No…) exports it the same way.
+        from .views import RecordViews
+
+        shown = v.display(obj, attr)
+        if shown != RecordViews.display(v, obj, attr):
+            return Markup(shown).striptags() if isinstance(shown, Markup) else shown
     return value
+
+
+def _custom_display(v: Any) -> bool:
+    from .views import RecordViews
+
+    return type(v).display is not RecordViews.display
 
 
 def rows(v: Any, args: Any) -> Iterator[list[Any]]:
