@@ -25,6 +25,7 @@ from sandbox.extensions import db
 from sandbox.leads.models import Lead
 from sandbox.leads.routes import views as lead_views
 from sandbox.org.models import User
+from sandbox.records.extras import list_extras
 
 from .data import FULL, PASSWORD, QUICK, Size, build, create_schema
 from .routes import set_baseline
@@ -90,10 +91,11 @@ def load_baseline(app: Flask, username: str) -> tuple[int, ViewerFacts]:
         access.use_viewer(access.viewer_for(user))
         order, _sort = lead_views.order({})
         rows, total = lead_views.page_of(lead_views.conditions({}), order, 1)
+        extras = list_extras(Lead)
         visible = db.session.scalar(select(func.count()).select_from(Lead)) or 0
         # Detached, fully loaded objects: the baseline renders them without touching the database.
         db.session.expunge_all()
-        set_baseline(app, user.id, rows, total)
+        set_baseline(app, user.id, rows, total, extras)
         return user.id, ViewerFacts(visible=visible, total=total, rows=len(rows), plans=[])
 
 
@@ -115,16 +117,19 @@ def _get(client: FlaskClient, url: str) -> tuple[float, str]:
     return elapsed, response.get_data(as_text=True)
 
 
-def _shown(html: str) -> tuple[str, str]:
-    body = re.search(r"<tbody>.*?</tbody>", html, re.S)
-    total = re.search(r'data-testid="total">([^<]*)<', html)
-    if body is None or total is None:
-        raise BenchError("the list page has no table body or total")
-    return body.group(0), total.group(1)
+def _shown(html: str) -> tuple[str, ...]:
+    parts = (
+        re.search(r"<tbody>.*?</tbody>", html, re.S),
+        re.search(r'data-testid="total">([^<]*)<', html),
+        re.search(r'<select[^>]*name="owner".*?</select>', html, re.S),
+    )
+    if any(p is None for p in parts):
+        raise BenchError("the list page has no table body, total or owner filter")
+    return tuple(p.group(0) for p in parts if p is not None)
 
 
 def check_same_page(client: FlaskClient) -> None:
-    """The baseline must show exactly the rows and total of the real page, or the ratio means nothing."""
+    """The baseline must show the rows, total and owner choices of the real page, or the ratio means nothing."""
     if _shown(_get(client, REAL_URL)[1]) != _shown(_get(client, BASE_URL)[1]):
         raise BenchError("the baseline does not render the same rows and total as the real page")
 

@@ -164,6 +164,22 @@ def criterion(cls: Any, viewer: Any, include_deleted: bool = False) -> ColumnEle
     return and_(or_(*terms) if len(terms) > 1 else terms[0], alive)
 
 
+def possible_owners(cls: Any, viewer: Any) -> ColumnElement[bool]:
+    """A condition on User true for every owner of a `cls` record the viewer may read (may say more)."""
+    if viewer is SYSTEM or (isinstance(viewer, Viewer) and viewer.is_admin):
+        return true()
+    if not isinstance(viewer, Viewer):
+        return false()
+    # Mirrors criterion(): whole classes open up only through the tree or class sharing; otherwise
+    # only owner_ids can own what the viewer reads. A short candidate list matters: an owner picker's
+    # EXISTS per candidate scans every record of a candidate whose records the viewer may not read.
+    whole = set(viewer.below_class_ids)
+    if viewer.class_id is not None and sharing_mode(cls, viewer) != SharingModeValue.PRIVATE:
+        whole.add(viewer.class_id)
+    owners = User.id.in_(sorted(viewer.owner_ids))
+    return or_(User.class_id.in_(sorted(whole)), owners) if whole else owners
+
+
 def _owner_in(cls: Any, ids: frozenset[int]) -> ColumnElement[bool]:
     if len(ids) == 1:
         return cls.owner_id == next(iter(ids))

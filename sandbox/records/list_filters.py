@@ -9,9 +9,9 @@ from flask import g
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from ..access import Viewer, current_viewer
+from ..access import Viewer, current_viewer, possible_owners
 from ..extensions import db
 from ..org.models import User
 
@@ -76,8 +76,7 @@ def owner_choices(model: Any) -> list[tuple[str, str]]:
     # EXISTS per candidate goes through the visibility rule (it is applied inside subqueries too),
     # and probes the owner index instead of scanning every visible record for DISTINCT owners.
     visible = select(model.id).where(model.owner_id == User.id).exists()
-    stmt = select(User).where(visible).order_by(User.display_name, User.id).limit(500)
-    if not viewer.is_admin:
-        class_ids = sorted({viewer.class_id, *viewer.below_class_ids} - {None})
-        stmt = stmt.where(or_(User.class_id.in_(class_ids), User.id.in_(sorted(viewer.owner_ids))))
+    stmt = (
+        select(User).where(visible, possible_owners(model, viewer)).order_by(User.display_name, User.id).limit(500)
+    )
     return [(str(u.id), f"{u.display_name} ({u.username})") for u in db.session.scalars(stmt)]
