@@ -7,6 +7,7 @@ are medians of interleaved requests through the Flask test client, signed in thr
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
 import tempfile
@@ -208,6 +209,8 @@ def _table(size: Size, rounds: int, built_seconds: float, cap: int,
 def run_all(as_json: bool = False, quick: bool = False, verbose: bool = False) -> list[Measure]:
     """Build the data, measure every viewer, print a table (or JSON lines); returns the measures."""
     size = QUICK if quick else FULL
+    # The CLI has no --verbose; BENCH_VERBOSE=1 adds the query plans of every viewer's page.
+    verbose = verbose or os.environ.get("BENCH_VERBOSE") == "1"
     rounds, warmup = (5, 2) if quick else (40, 5)
     results: list[tuple[Measure, ViewerFacts]] = []
     with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as folder:
