@@ -20,11 +20,16 @@ from flask import Flask
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, select, text
+from werkzeug.security import generate_password_hash
 
+import sandbox.org.models as _org_models
 from sandbox import access, create_app
 from sandbox.extensions import db
 from sandbox.oplog import set_actor
 from sandbox.org.models import Position, PositionKind, Role, User
+
+# The production hash (scrypt) costs ~0.3 s a user on this machine; tests create hundreds of users.
+_org_models.generate_password_hash = lambda password: generate_password_hash(password, "pbkdf2:sha256:1000")
 
 CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "")
