@@ -200,3 +200,14 @@ def test_categories_are_scoped_to_the_instructors_classes(app, classroom):
     student = classroom.client_for(app, "studentA")
     assert student.post(f"/products/categories/{category.id}/delete").status_code == 403
     assert db.session.scalar(select(func.count()).select_from(ProductCategory)) == 1
+
+
+def test_a_product_transferred_to_a_student_stays_staff_maintained(app, classroom):
+    product = make_product(classroom)
+    teacher = classroom.client_for(app, "teacher")
+    response = teacher.post(f"/products/{product.id}/transfer", data={"owner_id": str(classroom.user("studentA").id)})
+    assert response.status_code == 302
+    student = classroom.client_for(app, "studentA")
+    response = student.post(f"/products/{product.id}/edit?lang=en", data=form(classroom, name="Mine now", version="2"))
+    assert response.status_code in (302, 400)  # refused with a message, never a 500
+    assert reload(product.id).name == "Product P-100"

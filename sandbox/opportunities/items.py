@@ -95,6 +95,7 @@ def detail_context(opp: Opportunity, writable: bool) -> dict[str, Any]:
         line_form, role_form = LineForm(formdata=None), ContactRoleForm(formdata=None)
         partner_form, competitor_form = PartnerForm(formdata=None), OpportunityCompetitorForm(formdata=None)
         line_form.product_id.choices = product_choices(opp)
+        line_form.unit_price.description = ""  # the inline field says "List price" as its placeholder
         role_form.contact_id.choices = contact_choices(opp, {r.contact_id for r in role_rows})
         partner_form.account_id.choices = account_choices(opp, {r.account_id for r in partner_rows})
         competitor_form.competitor_id.choices = competitor_choices(opp, {r.competitor_id for r in competitor_rows})

@@ -45,7 +45,7 @@ class OpportunityViews(RecordViews):
             context["items"] = items.detail_context(context["obj"], context.get("writable", False))
         if template == "records/form.html" and context.get("obj") is not None and has_lines(context["obj"]):
             amount = context["form"].amount
-            amount.render_kw = {"readonly": True}
+            amount.render_kw = {"readonly": True, "class": "bg-light"}
             amount.description = _("The amount follows the product lines; change the lines to change it.")
         return super().render(template, **context)
 
