@@ -916,33 +916,37 @@ def run_matrix(app: Any, world: World, personas: tuple[str, ...], clients: dict[
     return failures, count
 
 
-def test_route_role_matrix(app, classroom, make_lead):
-    """Every rule × method × persona answers what the spec says; refused changes change nothing.
+def client_of(app: Any, classroom: Any, persona: str) -> Any:
+    """A client of the persona: signed in, or anonymous (a pending user's sign-in is refused)."""
+    if persona == "anonymous":
+        return app.test_client()
+    if persona == "pendingA":
+        client = app.test_client()
+        refused = client.post("/auth/login?lang=en", data={"username": "pendingA", "password": PASSWORD})
+        assert refused.status_code == 401
+        assert b"awaits approval" in refused.data
+        return client
+    return classroom.client_for(app, persona)
 
-    First every rule with records of studentA (class A); then every record rule again with records of
-    studentC (class C, teacher2's): there class A's people and their instructor get 404, teacher2 gets in.
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_route_role_matrix(app, classroom, make_lead, persona):
+    """Every rule × method answers what the spec says to this persona; refused changes change nothing.
+
+    The records are studentA's (class A). One test per persona, so workers share the matrix out.
     """
-    clients = {}
-    for persona in PERSONAS:
-        if persona == "anonymous":
-            clients[persona] = app.test_client()
-        elif persona == "pendingA":
-            # A pending user cannot sign in: the login is refused and the client stays anonymous.
-            c = app.test_client()
-            refused = c.post("/auth/login?lang=en", data={"username": "pendingA", "password": PASSWORD})
-            assert refused.status_code == 401
-            assert b"awaits approval" in refused.data
-            clients[persona] = c
-        else:
-            clients[persona] = classroom.client_for(app, persona)
-    # Sign-out comes last for each persona, so the second pass signs them in again.
-    failures, count = run_matrix(app, World(app, classroom, make_lead), PERSONAS, clients)
-    again = ("studentA", "readonlyA", "teacher", "teacher2")
-    clients = {persona: classroom.client_for(app, persona) for persona in again}
-    other_class = World(app, classroom, make_lead, owner="studentC")
-    more, extra = run_matrix(app, other_class, again, clients, only=lambda access: access.kind == "record")
-    failures += more
-    count += extra
+    world = World(app, classroom, make_lead)
+    failures, count = run_matrix(app, world, (persona,), {persona: client_of(app, classroom, persona)})
+    assert not failures, f"{len(failures)} of {count} matrix cells wrong:\n" + "\n".join(failures)
+
+
+def test_record_routes_of_another_class(app, classroom, make_lead):
+    """Every record rule again with records of studentC (class C, teacher2's): class A's student and their
+    instructor get 404, teacher2 gets in (observers: test_observer_writes_refused_alike)."""
+    personas = ("studentA", "teacher", "teacher2")
+    clients = {persona: client_of(app, classroom, persona) for persona in personas}
+    world = World(app, classroom, make_lead, owner="studentC")
+    failures, count = run_matrix(app, world, personas, clients, only=lambda access: access.kind == "record")
     assert not failures, f"{len(failures)} of {count} matrix cells wrong:\n" + "\n".join(failures)
 
 
