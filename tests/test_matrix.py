@@ -444,9 +444,6 @@ class World:
     def new_lead(self, deleted: bool = False) -> Lead:
         return self.new_record("leads", deleted=deleted)
 
-    def is_owners(self, obj: Any) -> None:
-        assert obj.owner_id == self.c.user(self.owner).id
-
     def lead_unchanged(self, obj: Any) -> Callable[[], bool]:
         """Nothing about the record changed (version, owner, bin, name, status or stage)."""
         model = type(obj)
