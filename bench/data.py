@@ -22,7 +22,7 @@ from sandbox.org.models import Organization, Position, PositionKind, Role, Statu
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 PASSWORD = "bench-Password-1"
 BATCH = 50_000
-# Optional lead fields (present once the full lead model lands) and plausible codes for them.
+# Picklist fields of the lead (filled when the model has them) and codes from the default code tables.
 OPTIONAL_CODES: dict[str, list[str]] = {
     "source": ["web", "phone", "referral", "trade_show", "campaign", "partner", "advertisement", "other"],
     "industry": ["manufacturing", "retail", "it", "finance", "education", "healthcare", "logistics", "food"],
