@@ -213,13 +213,18 @@ def _apply_visibility(state: ORMExecuteState) -> None:
     if state.execution_options.get("skip_visibility", False):
         return
     viewer = state.session.info.get("viewer")
-    include_deleted = state.execution_options.get("include_deleted", False)
-    state.statement = state.statement.options(
-        *(
+    include_deleted = bool(state.execution_options.get("include_deleted", False))
+    # Built once per viewer and session: the same option objects also keep SQLAlchemy's cache keys cheap.
+    cache = state.session.info.setdefault("visibility_options", {})
+    key = (id(viewer), include_deleted)
+    cached = cache.get(key)
+    if cached is None or cached[0] is not viewer:
+        options = tuple(
             with_loader_criteria(cls, criterion(cls, viewer, include_deleted), include_aliases=True)
             for cls in owned_classes()
         )
-    )
+        cached = cache[key] = (viewer, options)
+    state.statement = state.statement.options(*cached[1])
 
 
 def _in_class(obj: Owned, viewer: Viewer) -> bool:
