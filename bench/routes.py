@@ -1,13 +1,14 @@
-"""Baseline pages for the benchmark (registered only with BENCH_ROUTES=True): no query on leads."""
+"""Baseline pages for the benchmark (registered only with BENCH_ROUTES=True): no query on the shown rows."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, render_template, request
 from flask_login import current_user
 
 from sandbox.leads.routes import views as lead_views
+from sandbox.records.extras import find_views
 from sandbox.records.list_filters import problems
 
 bp = Blueprint("bench", __name__, url_prefix="/bench")
@@ -30,3 +31,45 @@ def leads() -> str:
     lead_views.prime_rows(rows)
     return lead_views.render("records/list.html", rows=rows, total=total, page=1, sort=sort,
                              **{**extras, "problems": problems()})
+
+
+# Key in app.extensions of {(blueprint name, user id): (context, labels)}: any record type's list page.
+LIST_KEY = "bench_list_pages"
+# Key in app.extensions of {(name, user id): (template, context, labels, activities)}: a detail page.
+DETAIL_KEY = "bench_detail_pages"
+
+
+def set_list_baseline(app: Any, name: str, user_id: int, context: dict[str, Any], labels: dict[Any, Any]) -> None:
+    """Hold one viewer's list page context (detached rows, total, owner choices) and its reference labels."""
+    app.extensions.setdefault(LIST_KEY, {})[(name, user_id)] = (context, labels)
+
+
+def set_detail_baseline(app: Any, name: str, user_id: int, template: str, context: dict[str, Any],
+                        labels: dict[Any, Any], activities: Any) -> None:
+    """Hold the context the real detail view built (detached objects), its reference labels and activities."""
+    app.extensions.setdefault(DETAIL_KEY, {})[(name, user_id)] = (template, context, labels, activities)
+
+
+def record_list(name: str) -> str:
+    """Any record type's list rendered from memory: same steps as RecordViews.index minus its queries."""
+    context, labels = current_app.extensions[LIST_KEY][(name, current_user.id)]
+    v = find_views(name)
+    # The labels of referenced records (linked account names) the real page loaded in one query.
+    g.reference_labels = dict(labels)
+    _order, sort = v.order(request.args)
+    v.prime_rows(context["rows"])  # every id is in the cache: no query
+    return render_template("records/list.html", **{**context, "sort": sort, "problems": problems()})
+
+
+# One endpoint per type (/bench/accounts/ …): the template's sort and page links build on request.endpoint.
+for _name in ("accounts", "contacts", "opportunities"):
+    bp.add_url_rule(f"/{_name}/", _name, record_list, defaults={"name": _name})
+
+
+@bp.get("/detail/<name>")
+def record_detail(name: str) -> str:
+    """A detail page rendered from the context its real view built, held in memory (no query on its rows)."""
+    template, context, labels, activities = current_app.extensions[DETAIL_KEY][(name, current_user.id)]
+    g.reference_labels = dict(labels)
+    # The template calls the activities_for global; a context variable of the same name shadows it.
+    return render_template(template, **{**context, "activities_for": lambda _record: activities})

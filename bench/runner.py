@@ -28,6 +28,7 @@ from sandbox.leads.routes import views as lead_views
 from sandbox.org.models import User
 from sandbox.records.extras import list_extras
 
+from . import workbench
 from .data import FULL, PASSWORD, QUICK, Size, build, create_schema
 from .routes import set_baseline
 
@@ -223,12 +224,17 @@ def run_all(as_json: bool = False, quick: bool = False, verbose: bool = False) -
         for key in VIEWERS:
             _say(f"bench: measuring the lead list as the {key} …")
             results.append(measure_leads(app, key, built.usernames[key], rounds, warmup, verbose))
+        # Accounts, contacts, opportunities and the opportunity page (bench/workbench.py), same database.
+        more, more_table = workbench.run(app, sign_in, Measure, quick, rounds, warmup, verbose,
+                                         lambda msg: _say(f"bench: {msg}"))
         cap = app.config["LIST_COUNT_CAP"]
         with app.app_context():
             db.engine.dispose()
     if as_json:
         for measure, _facts in results:
             click.echo(measure.as_json())
+        for measure, _more in more:
+            click.echo(measure.as_json())
     else:
-        click.echo(_table(size, rounds, built.seconds, cap, results, verbose))
-    return [measure for measure, _facts in results]
+        click.echo(_table(size, rounds, built.seconds, cap, results, verbose) + "\n\n" + more_table)
+    return [measure for measure, _facts in results] + [measure for measure, _more in more]

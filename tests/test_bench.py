@@ -11,6 +11,9 @@ from sandbox import create_app
 
 KEYS = {"name", "value", "unit", "baseline", "ratio"}
 VIEWERS = {"leads_list.student", "leads_list.manager", "leads_list.instructor"}
+# bench/workbench.py: the other list pages per viewer and the opportunity page.
+WORKBENCH = {f"{kind}_list_{viewer}" for kind in ("accounts", "contacts", "opportunities")
+             for viewer in ("instructor", "student")} | {"opportunity_detail"}
 
 
 def _cli_app(tmp_path: Path):
@@ -24,6 +27,7 @@ def test_bench_quick_json_lines(tmp_path: Path) -> None:
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     measures = [json.loads(line) for line in lines]  # every stdout line is one JSON object
     assert VIEWERS <= {m["name"] for m in measures}
+    assert WORKBENCH <= {m["name"] for m in measures}
     for m in measures:
         assert set(m) == KEYS
         assert m["unit"] == "ms"
@@ -36,3 +40,5 @@ def test_baseline_routes_only_when_enabled(tmp_path: Path) -> None:
     enabled = create_app({"TESTING": True, "SECRET_KEY": "test", "BENCH_ROUTES": True,
                           "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'cli.db'}"})
     assert "bench.leads" in enabled.view_functions
+    assert {"bench.accounts", "bench.contacts", "bench.opportunities", "bench.record_detail"} <= set(
+        enabled.view_functions)
