@@ -274,7 +274,9 @@ def run(app: Flask, sign_in: Callable[[Flask, str], FlaskClient], measure_cls: A
         if key == "list":
             set_list_baseline(app, name.split("_")[0], user_id, captured["context"], captured["labels"])
             context = captured["context"]
-            shown = f"{len(context['rows'])} of {context['total']:,}"
+            cap = app.config["LIST_COUNT_CAP"]
+            total = f"{cap:,}+" if context["total"] > cap else f"{context['total']:,}"  # as the page shows it
+            shown = f"{len(context['rows'])} of {total}"
         else:
             set_detail_baseline(app, "opportunity", user_id, captured["template"], captured["context"],
                                 captured["labels"], captured["activities"])
