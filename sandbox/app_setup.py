@@ -12,7 +12,6 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing.converters import IntegerConverter
 
 from . import access, labels
@@ -125,16 +124,6 @@ def _register_hooks(app: Flask) -> None:
         if user is None or not user.is_active or user.session_version != version:
             return None
         return user
-
-    @app.before_request
-    def drop_nul_characters() -> None:
-        # PostgreSQL text cannot hold NUL: a forged "\x00" in any value failed in the database (a 500).
-        # Nobody types it, so it is removed from every query and form value before anything reads them.
-        for name in ("args", "form"):
-            values = getattr(request, name)
-            if any("\x00" in v for _k, v in values.items(multi=True)):
-                setattr(request, name, ImmutableMultiDict(
-                    [(k, v.replace("\x00", "")) for k, v in values.items(multi=True)]))
 
     @app.before_request
     def drop_nul_characters() -> None:
