@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import event, func, select
 
 from sandbox.activities.models import Activity
@@ -186,7 +187,10 @@ def test_visibility_follows_the_owner(app, classroom):
     peer = classroom.user("peerA")
     assert client.post(f"/activities/{task.id}/transfer", data={"owner_id": str(peer.id)}).status_code == 302
     assert reload(task.id).owner_id == peer.id
-    assert entries("activity.transfer")[0].summary.startswith("reassigned activity Private task")
+    with force_locale("en"):
+        assert entries("activity.transfer")[0].summary.startswith("reassigned activity Private task")
+    with force_locale("zh_Hans_CN"):
+        assert entries("activity.transfer")[0].summary.startswith("将活动 Private task")
 
 
 def test_dashboard_shows_today_and_overdue(app, classroom):
