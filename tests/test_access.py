@@ -17,15 +17,6 @@ from sandbox.records.services import delete_record
 from tests.conftest import act_as
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    """Cheap password hashes: these tests are about visibility, not hashing (each builds 11 accounts)."""
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr("sandbox.org.models.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
-
-
 def visible_ids(user: User | None, **options: Any) -> set[int]:
     """Ids of the leads `user` reads through the ORM (None: nobody signed in)."""
     viewer = access.viewer_for(user) if user is not None else None

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
 from flask_babel import force_locale
 from sqlalchemy import event, func, select
 
@@ -16,15 +15,6 @@ from sandbox.extensions import db
 from sandbox.oplog import LogEntry
 from sandbox.org.models import utcnow
 from tests.conftest import act_as
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    """Cheap password hashes: these tests are about activities, not hashing."""
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr("sandbox.org.models.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
 
 
 def make_activity(owner: Any, **fields: Any) -> Activity:

@@ -10,23 +10,12 @@ from urllib.parse import urlsplit
 import pytest
 from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from sandbox.extensions import db
 from sandbox.oplog import LogEntry
-from sandbox.org import models
 from sandbox.org.models import Status, User
 from sandbox.org.services import update_position, update_user
 from tests.conftest import PASSWORD, act_as, login
-
-
-@pytest.fixture(autouse=True, scope="module")
-def quick_hashing():
-    """Cheap password hashes: these tests are about behaviour, not about the cost of the hash."""
-    patch = pytest.MonkeyPatch()
-    patch.setattr(models, "generate_password_hash", lambda pw: generate_password_hash(pw, "pbkdf2:sha256:1000"))
-    yield
-    patch.undo()
 
 
 @pytest.fixture(autouse=True)

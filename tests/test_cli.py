@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import delete, func, select
-from werkzeug.security import generate_password_hash
 
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
 from sandbox.oplog import LogEntry
-from sandbox.org import models
 from sandbox.org.models import Organization, Position, Role, Status, User
 from tests.conftest import login
-
-
-@pytest.fixture(autouse=True, scope="module")
-def quick_hashing():
-    """Cheap password hashes: these tests are about behaviour, not about the cost of the hash."""
-    patch = pytest.MonkeyPatch()
-    patch.setattr(models, "generate_password_hash", lambda pw: generate_password_hash(pw, "pbkdf2:sha256:1000"))
-    yield
-    patch.undo()
 
 
 @pytest.fixture(autouse=True)

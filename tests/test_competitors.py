@@ -15,14 +15,6 @@ from sandbox.records.services import create_record
 from tests.conftest import act_as
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr("sandbox.org.models.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
-
-
 def make_competitor(classroom: Any, owner: str = "studentA", name: str = "Rival Ltd", **fields: Any) -> Competitor:
     act_as(classroom.user(owner))
     competitor = create_record(Competitor, {"name": name, "threat_level": "high", **fields})

@@ -16,14 +16,6 @@ from sandbox.leads.models import Lead
 from sandbox.oplog import LogEntry
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr("sandbox.org.models.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
-
-
 def read_csv(response) -> list[list[str]]:
     assert response.status_code == 200
     assert response.data.startswith("\ufeff".encode())  # the BOM Excel needs for UTF-8

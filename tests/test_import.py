@@ -15,14 +15,6 @@ from sandbox.oplog import LogEntry
 from tests.conftest import act_as
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr("sandbox.org.models.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
-
-
 def post(client, data: bytes, name: str = "leads.csv", mode: str = "all"):
     return client.post("/leads/import?lang=en", data={"file": (io.BytesIO(data), name), "mode": mode},
                        content_type="multipart/form-data")

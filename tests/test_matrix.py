@@ -35,15 +35,6 @@ from sandbox.records.models import Attachment, Note
 from sandbox.records.views import RecordViews
 from tests.conftest import PASSWORD, act_as
 
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    """Cheap password hashes: the matrix is about access, not hashing."""
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr("sandbox.org.models.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
-
 ANONYMOUS = ("anonymous", "pendingA")
 PERSONAS = ("anonymous", "pendingA", "studentA", "studentB", "peerA", "managerA", "teacher2", "readonlyA",
             "teacher", "admin")

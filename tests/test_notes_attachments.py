@@ -13,14 +13,6 @@ from sandbox.oplog import LogEntry
 from sandbox.records.models import Attachment, Note
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr("sandbox.org.models.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
-
-
 def _count(model: type) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 

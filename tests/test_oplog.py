@@ -18,15 +18,6 @@ from sandbox.records import services as records
 from tests.conftest import PASSWORD, act_as
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    """Cheap password hashes: these tests are about the log, not hashing."""
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr("sandbox.org.models.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
-
-
 def all_entries() -> list[LogEntry]:
     return list(db.session.scalars(select(LogEntry).order_by(LogEntry.id)))
 

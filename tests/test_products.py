@@ -16,14 +16,6 @@ from sandbox.records.services import RecordError
 from tests.conftest import act_as
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr("sandbox.org.models.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
-
-
 def make_product(classroom: Any, klass: str = "A", code: str = "P-100", by: str = "teacher", **fields: Any) -> Product:
     act_as(classroom.user(by))
     data = {"class_id": classroom.classes[klass].id, "code": code, "name": f"Product {code}",
