@@ -76,6 +76,7 @@ def _register_blueprints(app: Flask) -> None:
     from .activities import bp as activities_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .classroom import BLUEPRINTS as classroom_bps
     from .codes import models as _codes  # noqa: F401  (mapped before the first query)
     from .competitors import bp as competitors_bp
     from .contacts import bp as contacts_bp
@@ -86,7 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from .products import bp as products_bp
 
     for bp in (home_bp, auth_bp, admin_bp, leads_bp, accounts_bp, contacts_bp, opportunities_bp, activities_bp,
-               competitors_bp, products_bp, log_bp):
+               competitors_bp, products_bp, log_bp, *classroom_bps):
         app.register_blueprint(bp)
     if app.config.get("BENCH_ROUTES"):
         from bench.routes import bp as bench_bp

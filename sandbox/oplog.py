@@ -104,6 +104,7 @@ class Op:
     params: dict[str, Any] = field(default_factory=dict)
     actor: Any = None
     class_id: int | None = None
+    run_id: int | None = None
     written: bool = False
 
     def target(self, obj: Any, **params: Any) -> None:
@@ -111,6 +112,9 @@ class Op:
         self.target_obj = obj
         self.params.update(params)
 
+
+# Set by sandbox.classroom: (class_id, actor_id) -> the scenario run a new entry belongs to.
+run_resolver: Callable[[int | None, int | None], int | None] | None = None
 
 _stack: contextvars.ContextVar[tuple[Op, ...]] = contextvars.ContextVar("oplog_stack", default=())
 
@@ -243,7 +247,7 @@ def _write_entry(op: Op) -> None:
         changes=changes,
         params={k: _jsonable(v) for k, v in op.params.items()} or None,
         class_id=class_id,
-        run_id=g.get("run_id") if _has_g() else None,
+        run_id=op.run_id if op.run_id is not None else _run_id(class_id, getattr(actor, "id", None)),
         as_teacher=getattr(actor, "is_staff", False),
     )
     if has_request_context():
@@ -251,6 +255,14 @@ def _write_entry(op: Op) -> None:
         entry.request_id = g.get("request_id") or uuid.uuid4().hex
     db.session.add(entry)
     op.written = True
+
+
+def _run_id(class_id: int | None, actor_id: int | None) -> int | None:
+    if not _has_g():
+        return None
+    if g.get("run_id") is not None:
+        return g.run_id
+    return run_resolver(class_id, actor_id) if run_resolver is not None and class_id is not None else None
 
 
 def _has_g() -> bool:

@@ -1,0 +1,19 @@
+"""The teaching core: scenario runs (load, reset, undo), objectives, the gradebook and class activity.
+
+Three blueprints share this package: /scenarios/ (instructors load and reset), /grading/ (the
+gradebook, evidence, class activity) and /me/ (a student's own progress).
+"""
+
+from flask import Blueprint
+
+from .. import oplog
+from . import models  # noqa: F401  (mapped before the first query)
+from .runs import resolve_run_id
+
+scenarios_bp = Blueprint("scenarios", __name__, url_prefix="/scenarios")
+grading_bp = Blueprint("grading", __name__, url_prefix="/grading")
+me_bp = Blueprint("me", __name__, url_prefix="/me")
+
+oplog.run_resolver = resolve_run_id
+
+BLUEPRINTS = (scenarios_bp, grading_bp, me_bp)

@@ -1,0 +1,90 @@
+"""Which run is current for a class or a student, who takes part in it, and each student's deadline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import g
+from sqlalchemy import or_, select
+
+from ..extensions import db
+from ..org.models import Position, PositionKind, Role, Status, User
+from .models import DeadlineExtension, Run
+
+
+def current_run(class_id: int, student_id: int | None = None) -> Run | None:
+    """The newest run not undone that applies to the class (and to `student_id`, whose own re-run wins)."""
+    stmt = select(Run).where(Run.class_id == class_id, Run.undone_at.is_(None))
+    if student_id is None:
+        stmt = stmt.where(Run.student_id.is_(None))
+    else:
+        stmt = stmt.where(or_(Run.student_id.is_(None), Run.student_id == student_id))
+    return db.session.scalar(stmt.order_by(Run.id.desc()).limit(1))
+
+
+def current_class_run(class_id: int) -> Run | None:
+    """The class run in force (the one the gradebook opens on)."""
+    return current_run(class_id, None)
+
+
+def class_runs(class_id: int) -> list[Run]:
+    """The class's class runs, newest first, undone ones included (their logs and grades stay viewable)."""
+    return list(db.session.scalars(
+        select(Run).where(Run.class_id == class_id, Run.parent_id.is_(None)).order_by(Run.id.desc())))
+
+
+def student_runs(class_run: Run) -> dict[int, int]:
+    """Student id → the run id that counts for them in `class_run`: their newest re-run inside it, else the class run."""
+    rows = db.session.execute(
+        select(Run.student_id, Run.id).where(Run.parent_id == class_run.id, Run.undone_at.is_(None)).order_by(Run.id))
+    return {student_id: run_id for student_id, run_id in rows if student_id is not None}
+
+
+def run_for_student(class_run: Run, student_id: int) -> int:
+    """The run id whose log entries count for `student_id` in `class_run`."""
+    return student_runs(class_run).get(student_id, class_run.id)
+
+
+def deadlines(class_run: Run) -> dict[int, datetime]:
+    """Students with an extension → their deadline (everyone else has the run's)."""
+    rows = db.session.execute(
+        select(DeadlineExtension.student_id, DeadlineExtension.deadline).where(DeadlineExtension.run_id == class_run.id))
+    return dict(rows.tuples().all())
+
+
+def deadline_for(class_run: Run, student_id: int) -> datetime:
+    """The deadline that applies to one student."""
+    return deadlines(class_run).get(student_id, class_run.deadline)
+
+
+def class_students(class_id: int) -> list[User]:
+    """Active students of the class (department managers included): the roster a scenario seeds and grades."""
+    return list(db.session.scalars(
+        select(User).join(Position, Position.id == User.position_id, isouter=True)
+        .where(User.class_id == class_id, User.role == Role.STUDENT, User.status == Status.ACTIVE)
+        .order_by(Position.path, User.username)))
+
+
+def department_of(user: User) -> Position | None:
+    """The department node above (or at) the user's position, for the gradebook's department filter."""
+    position = user.position
+    while position is not None and position.kind not in (PositionKind.DEPARTMENT, PositionKind.CLASS):
+        position = position.parent
+    return position if position is not None and position.kind == PositionKind.DEPARTMENT else None
+
+
+def resolve_run_id(class_id: int | None, actor_id: int | None) -> int | None:
+    """The run a new log entry belongs to (cached for the request; a reset clears the cache)."""
+    if class_id is None:
+        return None
+    cache = g.setdefault("run_ids", {})
+    key = (class_id, actor_id)
+    if key not in cache:
+        run = current_run(class_id, actor_id)
+        cache[key] = run.id if run is not None else None
+    return cache[key]
+
+
+def forget_run_ids() -> None:
+    """Drop the cached run ids (after a reset or undo in this request)."""
+    g.pop("run_ids", None)
