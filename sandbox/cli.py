@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -130,7 +133,7 @@ def register_cli(app: Flask) -> None:
 
         run_cli_import(record_type, file, username, good_rows_only)
 
-    scenario = click.Group("scenario", help="Scenario files (scenarios/*.yaml): list and validate.")
+    scenario = click.Group("scenario", help="Scenarios (scenarios/*.yaml): list, validate, load, reset, undo.")
     app.cli.add_command(scenario)
 
     @scenario.command("validate")
@@ -163,6 +166,50 @@ def register_cli(app: Flask) -> None:
         if bad:
             sys.exit(1)
 
+    @scenario.command("load")
+    @click.argument("name")
+    @click.option("--class", "class_name", required=True, help="Class name or join code.")
+    @click.option("--deadline", default=None, help="Deadline (local time) YYYY-MM-DD [HH:MM]; default from the scenario.")
+    def scenario_load(name: str, class_name: str, deadline: str | None) -> None:
+        """Load scenario NAME into a class: new data for every student, a new run."""
+        from .classroom.services import load_scenario
+
+        system_session()
+        klass = find_class(class_name)
+        run_scenario_command(lambda progress: load_scenario(klass, name, _deadline(deadline), progress=progress))
+
+    @scenario.command("reset")
+    @click.option("--class", "class_name", required=True, help="Class name or join code.")
+    @click.option("--student", "username", default=None, help="Reset only this student's data.")
+    def scenario_reset(class_name: str, username: str | None) -> None:
+        """Start the class's current scenario again, for the whole class or one student."""
+        from .classroom.services import reset_scenario
+
+        system_session()
+        klass = find_class(class_name)
+        student = None
+        if username is not None:
+            student = db.session.scalar(select(User).where(User.username == username))
+            if student is None or student.class_id != klass.id:
+                fail(f"no student {username!r} in {klass.name}")
+        run_scenario_command(lambda progress: reset_scenario(klass, student, progress=progress))
+
+    @scenario.command("undo")
+    @click.option("--class", "class_name", required=True, help="Class name or join code.")
+    def scenario_undo(class_name: str) -> None:
+        """Put back the data the class's latest load or reset replaced."""
+        from .classroom.services import ScenarioLoadError, undo_reset
+
+        system_session()
+        klass = find_class(class_name)
+        try:
+            run = undo_reset(klass)
+            db.session.commit()
+        except ScenarioLoadError as exc:
+            db.session.rollback()
+            fail("\n".join([exc.message, *exc.details]))
+        click.echo(f"undid run #{run.id} ({run.scenario_name}) of {klass.name}")
+
     @app.cli.command("bench")
     @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per measure.")
     @click.option("--quick", is_flag=True, help="Smaller data (a smoke run; figures are not the targets').")
@@ -171,6 +218,45 @@ def register_cli(app: Flask) -> None:
         from bench.runner import run_all
 
         run_all(as_json=as_json, quick=quick)
+
+
+def _deadline(value: str | None) -> Any:
+    """A local date or date-time from the command line as naive UTC (None stays None)."""
+    from flask_babel import to_utc
+
+    if value is None:
+        return None
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
+        try:
+            parsed = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        if fmt == "%Y-%m-%d":
+            parsed = parsed.replace(hour=23, minute=59)
+        return to_utc(parsed)
+    fail(f"--deadline: expected YYYY-MM-DD or YYYY-MM-DD HH:MM, got {value!r}")
+    return None
+
+
+def run_scenario_command(action: Callable[[Callable[[str, int], None]], Any]) -> None:
+    """Run a load or reset with a progress line per table; commit, or report the refusal on stderr."""
+    from .classroom.services import ScenarioLoadError
+
+    def progress(step: str, rows: int) -> None:
+        click.echo(f"  {step}: {rows:,} rows", err=True)
+
+    try:
+        result = action(progress)
+        db.session.commit()
+    except ScenarioLoadError as exc:
+        db.session.rollback()
+        fail("\n".join([exc.message, *exc.details]))
+        return
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    run = result.run
+    click.echo(f"run #{run.id}: {run.scenario_name}, {result.rows:,} records in {result.seconds:.2f} s "
+               f"(replaced {result.replaced:,}); deadline {run.deadline:%Y-%m-%d %H:%M} UTC")
 
 
 def find_class(name_or_code: str) -> Position:

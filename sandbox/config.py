@@ -63,3 +63,9 @@ class Config:
     # A list's total is counted exactly up to this many rows, then shown as "10,000+".
     LIST_COUNT_CAP = 10_000
     BENCH_ROUTES = False
+    # Where scenario files are read from (default: the scenarios/ folder of the installation).
+    SCENARIO_DIR = os.environ.get("SCENARIO_DIR", "")
+    # Most records one scenario load may write into a class (students x the scenario's worst-case book).
+    SCENARIO_MAX_RECORDS = int(os.environ.get("SCENARIO_MAX_RECORDS", "200000"))
+    # Undo snapshots kept per class (older ones are dropped; only the latest resets can be undone).
+    SNAPSHOTS_KEPT = int(os.environ.get("SNAPSHOTS_KEPT", "3"))

@@ -159,6 +159,11 @@ def set_actor(user: Any) -> None:
     g.oplog_actor = user
 
 
+def current_actor() -> Any:
+    """Who acts in this request or command (None: the system)."""
+    return _actor()
+
+
 def _actor() -> Any:
     try:
         return g.get("oplog_actor")

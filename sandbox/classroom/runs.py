@@ -49,7 +49,7 @@ def deadlines(class_run: Run) -> dict[int, datetime]:
     """Students with an extension → their deadline (everyone else has the run's)."""
     rows = db.session.execute(
         select(DeadlineExtension.student_id, DeadlineExtension.deadline).where(DeadlineExtension.run_id == class_run.id))
-    return dict(rows.tuples().all())
+    return dict(rows.all())  # type: ignore[arg-type]
 
 
 def deadline_for(class_run: Run, student_id: int) -> datetime:

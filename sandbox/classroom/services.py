@@ -1,0 +1,279 @@
+"""Load a scenario into a class, reset a class or one student, undo the last reset: each one operation.
+
+Each runs in the caller's one transaction: lock the class, snapshot the data it replaces, delete it,
+generate and bulk-insert the new rows, open the run, write one log entry. A failure anywhere rolls
+all of it back, so the class keeps its previous data.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from seed import SCENARIO_DIR, Scenario, ScenarioError, generate, parse_scenario, scenario_files
+from seed.checks import volume_parts
+from seed.generate import CLASS_TABLES as SEED_CLASS_TABLES
+
+from .. import faults
+from ..extensions import db
+from ..i18n import N_
+from ..oplog import current_actor, current_op, operation, register_verbs
+from ..org.models import Position, User, utcnow
+from ..org.scope import manages
+from . import scope as scopes
+from .loader import LoadError, Progress, insert_rows
+from .models import Run, RunSnapshot
+from .runs import class_students, current_class_run, forget_run_ids
+
+ANY = -1  # expected_run_id when the caller does not care which run is current (the CLI)
+
+register_verbs({
+    "scenario.load": N_("loaded scenario %(scenario)s for %(students)s students (%(rows)s records, %(seconds)s s)"),
+    "scenario.reset": N_("reset scenario %(scenario)s for %(who)s (%(rows)s records, %(seconds)s s)"),
+    "scenario.undo": N_("undid run %(label)s (%(rows)s records restored)"),
+})
+
+
+class ScenarioLoadError(ValueError):
+    """A load, reset or undo that was refused; nothing was changed."""
+
+    def __init__(self, message: str, details: list[str] | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.details, self.field = message, details or [], field
+
+
+@dataclass
+class LoadResult:
+    run: Run
+    rows: int
+    replaced: int
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def scenario_dir() -> Path:
+    """The folder scenario files are read from."""
+    return Path(current_app.config.get("SCENARIO_DIR") or SCENARIO_DIR)
+
+
+def read_scenario(name: str) -> tuple[Scenario, str]:
+    """Scenario NAME (file stem) and its text; ScenarioLoadError with every problem if it is unknown or malformed."""
+    for path in scenario_files(scenario_dir()):
+        if path.stem == name:
+            try:
+                text = path.read_text(encoding="utf-8")
+                return parse_scenario(text, path.name), text
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ScenarioLoadError(_("Cannot read scenario file %(name)s: %(error)s", name=path.name,
+                                          error=exc), field="scenario") from None
+            except ScenarioError as exc:
+                raise ScenarioLoadError(_("Scenario %(name)s is not valid; nothing was loaded.", name=name),
+                                        exc.lines(), field="scenario") from None
+    raise ScenarioLoadError(_("There is no scenario named %(name)s.", name=name), field="scenario")
+
+
+def latest_run(class_id: int) -> Run | None:
+    """The newest run of the class not undone (class or student): the one an undo would take back."""
+    return db.session.scalar(select(Run).where(Run.class_id == class_id, Run.undone_at.is_(None))
+                             .order_by(Run.id.desc()).limit(1))
+
+
+def _check_actor(klass: Position) -> None:
+    actor = current_actor()
+    if actor is not None and not manages(actor, klass):
+        raise ScenarioLoadError(_("You do not teach this class."))
+
+
+def _lock(klass: Position, expected_run_id: int) -> None:
+    """Serialise resets of one class; refuse if the class changed since the instructor looked."""
+    positions = Position.__table__
+    try:
+        if db.session.connection().dialect.name == "postgresql":
+            db.session.execute(select(positions.c.id).where(positions.c.id == klass.id).with_for_update())
+        else:
+            # SQLite has no row locks: a write takes the database write lock now, so a second reset waits
+            # here (busy_timeout) or is refused, and never interleaves with this one.
+            db.session.execute(update(positions).where(positions.c.id == klass.id).values(id=positions.c.id))
+    except OperationalError:
+        db.session.rollback()
+        raise ScenarioLoadError(_("Another reset of this class is running. Nothing was changed; try again "
+                                  "in a moment.")) from None
+    if expected_run_id != ANY:
+        latest = latest_run(klass.id)
+        if (latest.id if latest else 0) != expected_run_id:
+            raise ScenarioLoadError(_("This class was reset or loaded by someone else while you were deciding. "
+                                      "Nothing was changed; look at the page again before you retry."))
+
+
+def _ceiling(scenario: Scenario, students: int) -> None:
+    per_student = sum(volume_parts(scenario).values())
+    total = per_student * students + len(scenario.products) + scenario.volumes.per_class.competitors
+    ceiling = int(current_app.config.get("SCENARIO_MAX_RECORDS", 200_000))
+    if total > ceiling:
+        raise ScenarioLoadError(_("This scenario would create up to %(total)s records for %(students)s students; "
+                                  "the ceiling is %(ceiling)s (SCENARIO_MAX_RECORDS). Reduce its volumes.",
+                                  total=f"{total:,}", students=students, ceiling=f"{ceiling:,}"), field="scenario")
+
+
+def _roster(students: list[User]) -> list[dict[str, Any]]:
+    return [{"username": s.username, "user_id": s.id, "class_id": s.class_id} for s in students]
+
+
+def _catalogue_ids(klass: Position, rows: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    """Keys of the generated catalogue → ids of the class's existing rows (a one-student reset keeps them)."""
+    tables = db.metadata.tables
+    known: dict[str, int] = {}
+    for name, natural in (("product_categories", "name"), ("products", "code"), ("competitors", "name")):
+        table = tables[name]
+        have = dict(db.session.execute(
+            select(table.c[natural], table.c.id).where(table.c.class_id == klass.id)).all())
+        for row in rows[name]:
+            if row[natural] in have:
+                known[row["key"]] = have[row[natural]]
+    return known
+
+
+def _snapshot(plan: scopes.Plan) -> RunSnapshot:
+    data, count = scopes.take_snapshot(db.session.connection(), plan)
+    snapshot = RunSnapshot(data=data, rows=count)
+    return snapshot
+
+
+def _prune_snapshots(class_id: int) -> None:
+    keep = int(current_app.config.get("SNAPSHOTS_KEPT", 3))
+    recent = select(Run.id).where(Run.class_id == class_id).order_by(Run.id.desc()).limit(keep)
+    db.session.execute(delete(RunSnapshot).where(
+        RunSnapshot.run_id.in_(select(Run.id).where(Run.class_id == class_id)),
+        RunSnapshot.run_id.not_in(recent.scalar_subquery())))
+
+
+def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, student: User | None,
+             parent: Run | None, deadline: datetime | None, expected_run_id: int,
+             progress: Progress | None) -> LoadResult:
+    _check_actor(klass)
+    started = time.perf_counter()
+    everyone = class_students(klass.id)
+    if not everyone:
+        raise ScenarioLoadError(_("%(name)s has no active students yet: approve or import students first.",
+                                  name=klass.name))
+    roster = [student] if student is not None else everyone
+    _ceiling(scenario, len(roster))
+    _lock(klass, expected_run_id)
+    now = utcnow().replace(microsecond=0)
+    plan = scopes.Plan(scopes.Scope(klass.id, student.id if student else None))
+    snapshot = _snapshot(plan)
+    if progress:
+        progress("snapshot", snapshot.rows)
+    replaced = scopes.delete_scope(db.session.connection(), plan)
+    faults.checkpoint("reset.deleted")
+    actor = current_actor()
+    run = Run(class_id=klass.id, student_id=student.id if student else None, parent_id=parent.id if parent else None,
+              scenario_name=name, scenario_text=text, seed=scenario.seed, started_at=now,
+              deadline=deadline or (parent.deadline if parent else now + scenario.default_deadline),
+              started_by_id=getattr(actor, "id", None))
+    db.session.add(run)
+    db.session.flush()
+    snapshot.run_id = run.id
+    db.session.add(snapshot)
+    rows = generate(scenario, _roster(roster), now, class_id=klass.id, class_owner_id=getattr(actor, "id", None)
+                    or _class_owner(klass))
+    known = _catalogue_ids(klass, rows) if student is not None else {}
+    try:
+        inserted = insert_rows(db.session.connection(), rows, known=known,
+                               skip=SEED_CLASS_TABLES[1:] if student is not None else (), progress=progress)
+    except (LoadError, IntegrityError) as exc:
+        raise ScenarioLoadError(_("The class catalogue no longer matches the scenario (%(error)s); reset the whole "
+                                  "class instead.", error=str(exc).splitlines()[0][:200])) from None
+    faults.checkpoint("reset.inserted")
+    seconds = time.perf_counter() - started
+    run.rows, run.duration_ms = inserted, int(seconds * 1000)
+    _prune_snapshots(klass.id)
+    op = current_op()
+    op.run_id, op.class_id = run.id, klass.id
+    op.target(run, scenario=scenario.title.zh if scenario.language == "zh" else scenario.title.en,
+              students=len(roster), rows=f"{inserted:,}", seconds=f"{seconds:.1f}",
+              who=student.display_name if student else klass.name, replaced=replaced)
+    forget_run_ids()
+    warnings = []
+    if run.deadline <= now:
+        warnings.append(_("The deadline is already past: actions from now on will not count towards grades."))
+    return LoadResult(run, inserted, replaced, seconds, warnings)
+
+
+def _class_owner(klass: Position) -> int:
+    """Who owns a class's catalogue when no instructor is acting (CLI): its first instructor, else an admin."""
+    from ..org.models import Role
+
+    candidates = select(User.id).where(User.role.in_([Role.INSTRUCTOR, Role.ADMIN])).order_by(User.role.desc(), User.id)
+    owner = db.session.scalar(candidates.where(User.class_id == klass.id)) or db.session.scalar(candidates)
+    if owner is None:
+        raise ScenarioLoadError(_("Create an instructor or administrator first: class catalogues need an owner."))
+    return owner
+
+
+@operation("scenario.load")
+def load_scenario(klass: Position, name: str, deadline: datetime | None = None, expected_run_id: int = ANY,
+                  progress: Progress | None = None) -> LoadResult:
+    """Give the whole class scenario NAME: new data for every student, a new class run."""
+    scenario, text = read_scenario(name)
+    return _replace(klass, scenario, name, text, student=None, parent=None, deadline=deadline,
+                    expected_run_id=expected_run_id, progress=progress)
+
+
+@operation("scenario.reset")
+def reset_scenario(klass: Position, student: User | None = None, deadline: datetime | None = None,
+                   expected_run_id: int = ANY, progress: Progress | None = None) -> LoadResult:
+    """Start the class's current scenario again, for the whole class or for one student."""
+    class_run = current_class_run(klass.id)
+    if class_run is None:
+        raise ScenarioLoadError(_("No scenario has been loaded into %(name)s yet: load one first.", name=klass.name))
+    if student is not None and (student.class_id != klass.id or student not in class_students(klass.id)):
+        raise ScenarioLoadError(_("%(name)s is not an active student of this class.", name=student.display_name),
+                                field="student_id")
+    return _replace(klass, class_run.scenario, class_run.scenario_name, class_run.scenario_text, student=student,
+                    parent=class_run if student is not None else None, deadline=deadline,
+                    expected_run_id=expected_run_id, progress=progress)
+
+
+@operation("scenario.undo")
+def undo_reset(klass: Position, expected_run_id: int = ANY) -> Run:
+    """Put back the data the latest load or reset replaced; that run is marked undone (its log stays)."""
+    _check_actor(klass)
+    run = latest_run(klass.id)
+    snapshot = db.session.scalar(select(RunSnapshot).where(RunSnapshot.run_id == run.id)) if run else None
+    if run is None or snapshot is None:
+        raise ScenarioLoadError(_("There is no reset of this class that can be undone."))
+    _lock(klass, expected_run_id)
+    plan = scopes.Plan(scopes.Scope(klass.id, run.student_id))
+    conn = db.session.connection()
+    scopes.delete_scope(conn, plan)
+    try:
+        restored = scopes.restore_snapshot(conn, snapshot.data)
+    except IntegrityError as exc:
+        raise ScenarioLoadError(_("The saved data no longer fits the class (%(error)s); it cannot be restored.",
+                                  error=str(exc.orig).splitlines()[0][:200])) from None
+    run.undone_at, run.undone_by_id = utcnow(), getattr(current_actor(), "id", None)
+    db.session.delete(snapshot)
+    op = current_op()
+    op.run_id, op.class_id = run.id, klass.id
+    op.target(run, rows=f"{restored:,}")
+    forget_run_ids()
+    return run
+
+
+def can_undo(class_id: int) -> Run | None:
+    """The run an undo would take back, if its snapshot is still kept."""
+    run = latest_run(class_id)
+    if run is None:
+        return None
+    has = db.session.scalar(select(RunSnapshot.id).where(RunSnapshot.run_id == run.id))
+    return run if has else None
+

@@ -1,0 +1,260 @@
+"""Scenario load, reset (class or one student), undo and their refusals (issue 4; SPEC §8.3)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from sandbox.accounts.models import Account
+from sandbox.classroom import services
+from sandbox.classroom.models import Run, RunSnapshot
+from sandbox.classroom.runs import current_class_run, current_run
+from sandbox.classroom.services import ANY, ScenarioLoadError, latest_run, load_scenario, reset_scenario, undo_reset
+from sandbox.extensions import db
+from sandbox.leads.models import Lead
+from sandbox.oplog import LogEntry
+from sandbox.opportunities.models import Opportunity
+from sandbox.org.models import Position, User, utcnow
+from sandbox.products.models import Product
+from sandbox.records.services import update_record
+from tests.conftest import act_as
+
+SYSTEM = {"skip_visibility": True}
+
+
+@pytest.fixture(autouse=True)
+def english(app):
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+
+
+def rows(model, *where) -> list:
+    db.session.expire_all()
+    return list(db.session.scalars(select(model).where(*where).order_by(model.id).execution_options(**SYSTEM)))
+
+
+def count(model, *where) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model).where(*where).execution_options(**SYSTEM))
+
+
+def fingerprint(class_id: int) -> list[tuple]:
+    """Everything a reset would replace in a class, by id (to prove a failed reset left it as it was)."""
+    out = []
+    for model in (Lead, Account, Opportunity, Product):
+        out += [(model.__name__, r.id, r.name, r.owner_id, r.version) for r in rows(model, model.class_id == class_id)]
+    return out
+
+
+def load(classroom, name="sales-basics", klass="A", **kw):
+    act_as(classroom.user("teacher"))
+    result = load_scenario(classroom.classes[klass], name, **kw)
+    db.session.commit()
+    return result
+
+
+def test_load_gives_every_student_their_own_book_and_opens_a_run(app, classroom, make_lead):
+    other = make_lead(classroom.user("studentB"), name="Class B lead")
+    result = load(classroom)
+    klass = classroom.classes["A"]
+    run = result.run
+    assert current_class_run(klass.id).id == run.id and run.scenario_name == "sales-basics"
+    students = ("managerA", "studentA", "peerA", "studentA2")
+    for name in students:
+        assert count(Lead, Lead.owner_id == classroom.user(name).id) == 100
+    assert count(Lead, Lead.class_id == klass.id) == 400  # nobody else in the class got a book
+    assert count(Product, Product.class_id == klass.id) == 15
+    names = {name: {lead.name for lead in rows(Lead, Lead.owner_id == classroom.user(name).id)} for name in students}
+    assert names["studentA"] != names["peerA"]  # each student has their own variant
+    assert rows(Lead, Lead.id == other.id)[0].name == "Class B lead"  # another class untouched
+    entry = db.session.scalar(select(LogEntry).where(LogEntry.verb == "scenario.load"))
+    assert entry.run_id == run.id and entry.class_id == klass.id and entry.actor_id == classroom.user("teacher").id
+    assert entry.as_teacher and result.rows == run.rows > 400 and result.seconds > 0
+    # Work done after the load is logged in the new run.
+    make_lead(classroom.user("studentA"), name="Fresh")
+    assert db.session.scalar(select(LogEntry.run_id).where(LogEntry.verb == "lead.create")
+                             .order_by(LogEntry.id.desc()).limit(1)) == run.id
+
+
+def test_same_scenario_and_roster_give_the_same_books(app, classroom):
+    load(classroom)
+    student = classroom.user("studentA")
+    first = [(r.name, r.company, r.phone) for r in rows(Lead, Lead.owner_id == student.id)]
+    act_as(classroom.user("teacher"))
+    reset_scenario(classroom.classes["A"])
+    db.session.commit()
+    again = [(r.name, r.company, r.phone) for r in rows(Lead, Lead.owner_id == student.id)]
+    assert first == again and len(first) == 100
+
+
+def test_reset_of_one_student_replaces_only_their_book(app, classroom):
+    class_run = load(classroom).run
+    student, peer = classroom.user("studentA"), classroom.user("peerA")
+    peer_ids = [r.id for r in rows(Lead, Lead.owner_id == peer.id)]
+    act_as(student)
+    lead = rows(Lead, Lead.owner_id == student.id)[0]
+    update_record(lead, {"name": "Edited before the reset"})
+    db.session.commit()
+    lead_id = lead.id
+    act_as(classroom.user("teacher"))
+    result = reset_scenario(classroom.classes["A"], student)
+    db.session.commit()
+    assert [r.id for r in rows(Lead, Lead.owner_id == peer.id)] == peer_ids
+    mine = rows(Lead, Lead.owner_id == student.id)
+    assert len(mine) == 100 and lead_id not in {r.id for r in mine}
+    assert "Edited before the reset" not in {r.name for r in mine}
+    run = result.run
+    assert run.parent_id == class_run.id and run.student_id == student.id and run.deadline == class_run.deadline
+    assert current_run(classroom.classes["A"].id, student.id).id == run.id
+    assert current_run(classroom.classes["A"].id, peer.id).id == class_run.id
+    # Lines of the new book point at the class's existing catalogue, not at a second copy.
+    assert count(Product, Product.class_id == classroom.classes["A"].id) == 15
+
+
+def test_undo_puts_back_exactly_what_the_reset_replaced(app, classroom):
+    load(classroom)
+    student = classroom.user("studentA")
+    act_as(student)
+    lead = rows(Lead, Lead.owner_id == student.id)[0]
+    update_record(lead, {"name": "My edited lead"})
+    db.session.commit()
+    lead_id = lead.id
+    before = fingerprint(classroom.classes["A"].id)
+    act_as(classroom.user("teacher"))
+    run = reset_scenario(classroom.classes["A"]).run
+    db.session.commit()
+    assert fingerprint(classroom.classes["A"].id) != before
+    undone = undo_reset(classroom.classes["A"], expected_run_id=run.id)
+    db.session.commit()
+    assert undone.id == run.id and undone.undone_at is not None
+    assert fingerprint(classroom.classes["A"].id) == before
+    assert rows(Lead, Lead.id == lead_id)[0].name == "My edited lead"
+    assert current_class_run(classroom.classes["A"].id).id != run.id
+    assert count(RunSnapshot, RunSnapshot.run_id == run.id) == 0
+    assert db.session.scalar(select(LogEntry.verb).order_by(LogEntry.id.desc()).limit(1)) == "scenario.undo"
+
+
+def test_undo_of_a_one_student_reset_restores_references_from_classmates(app, classroom):
+    from sandbox.contacts.models import Contact
+    from sandbox.records.services import create_record
+
+    load(classroom)
+    student, peer = classroom.user("studentA"), classroom.user("peerA")
+    account = rows(Account, Account.owner_id == student.id)[0]
+    act_as(peer)
+    contact = create_record(Contact, {"name": "Peer's contact", "account_id": account.id})
+    db.session.commit()
+    contact_id, account_id = contact.id, account.id
+    act_as(classroom.user("teacher"))
+    reset_scenario(classroom.classes["A"], student)
+    db.session.commit()
+    assert rows(Contact, Contact.id == contact_id)[0].account_id is None  # detached, not deleted
+    undo_reset(classroom.classes["A"])
+    db.session.commit()
+    assert rows(Contact, Contact.id == contact_id)[0].account_id == account_id
+
+
+def test_a_failed_reset_leaves_the_class_as_it_was(app, classroom, monkeypatch):
+    load(classroom)
+    before = fingerprint(classroom.classes["A"].id)
+    runs, entries = count(Run), count(LogEntry)
+
+    def crash(name: str) -> None:
+        if name == "reset.inserted":
+            raise RuntimeError("power cut")
+
+    monkeypatch.setattr(services.faults, "checkpoint", crash)
+    act_as(classroom.user("teacher"))
+    with pytest.raises(RuntimeError):
+        reset_scenario(classroom.classes["A"])
+    db.session.rollback()
+    assert fingerprint(classroom.classes["A"].id) == before
+    assert (count(Run), count(LogEntry)) == (runs, entries)
+
+
+def test_reset_never_touches_accounts_positions_or_other_classes(app, classroom, make_lead):
+    other = make_lead(classroom.user("studentB"))
+    users = [(u.id, u.username, u.position_id, u.status) for u in rows(User)]
+    positions = [(p.id, p.path, p.name) for p in rows(Position)]
+    load(classroom)
+    act_as(classroom.user("teacher"))
+    reset_scenario(classroom.classes["A"])
+    db.session.commit()
+    assert [(u.id, u.username, u.position_id, u.status) for u in rows(User)] == users
+    assert [(p.id, p.path, p.name) for p in rows(Position)] == positions
+    assert [r.id for r in rows(Lead, Lead.class_id == classroom.classes["B"].id)] == [other.id]
+
+
+# ---- refusals: a clear message, nothing changed ---------------------------------------------------------------
+
+
+def refused(classroom, action, *args, **kw) -> ScenarioLoadError:
+    before = fingerprint(classroom.classes["A"].id)
+    runs = count(Run)
+    with pytest.raises(ScenarioLoadError) as caught:
+        action(*args, **kw)
+    db.session.rollback()
+    assert fingerprint(classroom.classes["A"].id) == before and count(Run) == runs
+    return caught.value
+
+
+def test_unknown_and_malformed_scenarios_are_refused(app, classroom, tmp_path):
+    act_as(classroom.user("teacher"))
+    error = refused(classroom, load_scenario, classroom.classes["A"], "no-such-scenario")
+    assert "no scenario named no-such-scenario" in error.message
+    (tmp_path / "broken.yaml").write_text("title: {zh: 坏}\nseed: three\n", encoding="utf-8")
+    app.config["SCENARIO_DIR"] = str(tmp_path)
+    error = refused(classroom, load_scenario, classroom.classes["A"], "broken")
+    assert "not valid" in error.message
+    assert any(line.startswith("broken.yaml: seed: expected") for line in error.details), error.details
+
+
+def test_volumes_over_the_ceiling_are_refused(app, classroom):
+    app.config["SCENARIO_MAX_RECORDS"] = 500
+    act_as(classroom.user("teacher"))
+    error = refused(classroom, load_scenario, classroom.classes["A"], "sales-basics")
+    assert "ceiling is 500" in error.message and "SCENARIO_MAX_RECORDS" in error.message
+
+
+def test_a_class_without_students_is_refused(app, classroom):
+    from sandbox.org.services import class_wizard
+
+    act_as(classroom.user("teacher"))
+    empty = class_wizard(None, classroom.teacher_node, "Empty class", ["E1"], "JOINE", True, "Sales")
+    db.session.commit()
+    error = refused(classroom, load_scenario, empty, "sales-basics")
+    assert "has no active students" in error.message
+
+
+def test_reset_before_any_load_and_undo_without_snapshot_are_refused(app, classroom):
+    act_as(classroom.user("teacher"))
+    assert "No scenario has been loaded" in refused(classroom, reset_scenario, classroom.classes["A"]).message
+    assert "no reset of this class that can be undone" in refused(classroom, undo_reset, classroom.classes["A"]).message
+
+
+def test_another_classes_instructor_is_refused(app, classroom):
+    load(classroom)
+    act_as(classroom.user("teacher2"))
+    assert "do not teach" in refused(classroom, reset_scenario, classroom.classes["A"]).message
+
+
+def test_a_reset_based_on_a_stale_page_is_refused(app, classroom):
+    first = load(classroom).run
+    act_as(classroom.user("teacher"))
+    reset_scenario(classroom.classes["A"], expected_run_id=first.id)  # the first click goes through
+    db.session.commit()
+    # A second click made from the same (now stale) page must not reset again.
+    error = refused(classroom, reset_scenario, classroom.classes["A"], expected_run_id=first.id)
+    assert "while you were deciding" in error.message
+    assert latest_run(classroom.classes["A"].id).id != first.id
+
+
+def test_a_deadline_in_the_past_loads_with_a_warning(app, classroom):
+    result = load(classroom, deadline=utcnow() - timedelta(days=1))
+    assert result.run.deadline < utcnow()
+    assert any("already past" in w for w in result.warnings)
+
+
+def test_expected_run_any_is_the_cli_default():
+    assert ANY == -1
