@@ -113,8 +113,13 @@ def related_label(obj: Activity) -> str:
     return related.audit_label if related is not None else ""
 
 
+def _related_params(obj: Activity) -> dict[str, Any]:
+    """The summary's label plus the related record's type and id (sequence objectives follow the record)."""
+    return {"related": related_label(obj) or "—", "related_type": obj.related_type, "related_id": obj.related_id}
+
+
 def _name_related(obj: Activity) -> None:
-    current_op().target(obj, related=related_label(obj) or "—")
+    current_op().target(obj, **_related_params(obj))
 
 
 def create_activity(cls: type, data: dict[str, Any], owner: Any = None) -> Activity:
@@ -142,7 +147,7 @@ def log_call(record: Owned, subject: str | None = None, description: str | None 
                     description=(description or "").strip()[:4000] or None, related_type=kind, related_id=record.id,
                     owner_id=actor.id, class_id=actor.class_id, created_by_id=actor.id)
     db.session.add(call)
-    current_op().target(call, related=record.audit_label)
+    current_op().target(call, related=record.audit_label, related_type=kind, related_id=record.id)
     return call
 
 
@@ -157,7 +162,7 @@ def complete_task(obj: Activity) -> Activity:
     if not is_open_task(obj):
         raise RecordError(_("This task is completed already."))
     obj.status = "completed"
-    current_op().target(obj, related=related_label(obj) or "—")
+    _name_related(obj)
     return obj
 
 

@@ -1,0 +1,124 @@
+"""The gradebook: every student's outcome on every objective of a class run, overrides applied, totals.
+
+One aggregated query per objective for the whole class (objectives.py), one for the overrides, one for
+the re-runs and one for the extensions: the cost does not grow with the number of students.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from seed.schema import Objective
+
+from ..extensions import db
+from ..oplog import LogEntry
+from ..org.models import Position, User
+from .models import GradeOverride, Run
+from .objectives import CENT, Context, Outcome, evaluate
+from .runs import class_students, current_class_run, deadlines, department_of, student_runs
+
+
+@dataclass
+class Cell:
+    """One student × objective: the automatic outcome, the instructor's override if any, the points that count."""
+
+    outcome: Outcome
+    override: GradeOverride | None
+    points: Decimal
+
+
+@dataclass
+class Row:
+    """One student's line of the gradebook."""
+
+    student: User
+    department: Position | None
+    run_id: int
+    deadline: datetime
+    cells: dict[str, Cell]
+    total: Decimal
+
+
+@dataclass
+class Gradebook:
+    """Students × objectives of one class run."""
+
+    class_run: Run
+    objectives: list[Objective]
+    rows: list[Row]
+    max_total: int
+
+
+def class_run_of(run: Run) -> Run:
+    """The class run a run belongs to (grading is always per class run)."""
+    return run if run.parent_id is None else db.session.get(Run, run.parent_id)
+
+
+def make_context(class_run: Run, student_ids: list[int], evidence: bool = False) -> Context:
+    """Each student's counting run (their re-run or the class run) and deadline (extension or the run's)."""
+    reruns, extended = student_runs(class_run), deadlines(class_run)
+    return Context(
+        class_run=class_run, student_ids=list(student_ids),
+        run_ids={s: reruns.get(s, class_run.id) for s in student_ids},
+        deadlines={s: extended.get(s, class_run.deadline) for s in student_ids},
+        evidence=evidence)
+
+
+def overrides(class_run: Run, student_ids: list[int]) -> dict[tuple[int, str], GradeOverride]:
+    """(student, objective id) → the instructor's override in this class run."""
+    stmt = select(GradeOverride).where(GradeOverride.run_id == class_run.id)
+    if len(student_ids) <= 50:  # a whole class reads every override of the run; a few students only theirs
+        stmt = stmt.where(GradeOverride.student_id.in_(student_ids))
+    return {(o.student_id, o.objective_id): o for o in db.session.scalars(stmt)}
+
+
+def gradebook(class_run: Run, students: list[User] | None = None, evidence: bool = False) -> Gradebook:
+    """The gradebook of a class run for its students (or the given ones), with evidence if asked."""
+    class_run = class_run_of(class_run)
+    students = class_students(class_run.class_id) if students is None else list(students)
+    ids = [s.id for s in students]
+    ctx = make_context(class_run, ids, evidence)
+    objectives = list(class_run.scenario.objectives)
+    outcomes = {o.id: evaluate(o, ctx) if ids else {} for o in objectives}
+    found = overrides(class_run, ids) if ids else {}
+    rows = []
+    for student in students:
+        cells = {}
+        for objective in objectives:
+            outcome = outcomes[objective.id][student.id]
+            override = found.get((student.id, objective.id))
+            points = Decimal(override.points).quantize(CENT) if override is not None else outcome.points
+            cells[objective.id] = Cell(outcome, override, points)
+        total = sum((c.points for c in cells.values()), Decimal("0.00"))
+        rows.append(Row(student, department_of(student), ctx.run_ids[student.id], ctx.deadlines[student.id],
+                        cells, total))
+    return Gradebook(class_run, objectives, rows, class_run.scenario.total_points)
+
+
+def student_row(class_run: Run, student: User, evidence: bool = True) -> Row:
+    """One student's row, with the evidence by default (the drill-down page and the student's checklist)."""
+    return gradebook(class_run, [student], evidence=evidence).rows[0]
+
+
+def progress_for(user: User) -> tuple[Run | None, Row | None]:
+    """The student's current class run and their row in it (None, None when the class has no run)."""
+    if user.class_id is None:
+        return None, None
+    class_run = current_class_run(user.class_id)
+    if class_run is None:
+        return None, None
+    return class_run, student_row(class_run, user, evidence=True)
+
+
+def timeline(class_run: Run, student: User, limit: int = 500) -> list[LogEntry]:
+    """The student's own entries in the run that counts for them, oldest first (the newest `limit`)."""
+    class_run = class_run_of(class_run)
+    run_id = make_context(class_run, [student.id]).run_ids[student.id]
+    newest = db.session.scalars(
+        select(LogEntry).where(LogEntry.run_id == run_id, LogEntry.actor_id == student.id)
+        .order_by(LogEntry.at.desc(), LogEntry.id.desc()).limit(limit)).all()
+    return list(reversed(newest))

@@ -1,0 +1,227 @@
+"""Objective checks: a registry of check kinds by name (like CTFd's challenge types), evaluated in batch.
+
+A kind turns one scenario objective into an `Outcome` per student, for all students at once: one
+aggregated query per objective, never one per student. Only a student's own entries count, in the run
+that counts for them, at or before their deadline. log_count and manual live here; record_count in
+objectives_records.py and sequence in objectives_sequence.py (imported at the bottom, so they register).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, ClassVar
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from seed.schema import LogCount, Objective
+
+from ..extensions import db
+from ..i18n import N_
+from ..oplog import LogEntry
+from .models import Run
+
+CENT = Decimal("0.01")
+# Evidence lists stay readable; a student who logged 5,000 calls does not need all of them shown.
+EVIDENCE_LIMIT = 200
+
+# What a counted verb produces, for reasons such as "2 of 3 leads converted".
+VERB_PHRASES = {
+    "lead.convert": N_("leads converted"),
+    "lead.create": N_("leads created"),
+    "lead.update": N_("lead edits"),
+    "activity.log_call": N_("calls logged"),
+    "activity.create": N_("activities created"),
+    "activity.complete": N_("tasks completed"),
+    "opportunity.add_line": N_("product lines added"),
+    "opportunity.add_competitor": N_("competitors recorded on opportunities"),
+    "opportunity.add_contact_role": N_("contact roles added"),
+    "opportunity.stage_change": N_("stage changes"),
+    "competitor.create": N_("competitors created"),
+    "account.create": N_("accounts created"),
+    "contact.create": N_("contacts created"),
+    "opportunity.create": N_("opportunities created"),
+    "note.create": N_("notes written"),
+}
+
+
+@dataclass
+class Outcome:
+    """What one student achieved on one objective, with partial credit and (optionally) the evidence."""
+
+    objective_id: str
+    done: int
+    needed: int
+    fraction: float
+    points: Decimal
+    reason: str
+    entry_ids: list[int] = field(default_factory=list)
+    records: list[tuple[str, int, str]] = field(default_factory=list)
+
+    @property
+    def met(self) -> bool:
+        return self.fraction >= 1
+
+
+@dataclass
+class Context:
+    """Who is graded in which class run: each student's counting run and deadline."""
+
+    class_run: Run
+    student_ids: list[int]
+    run_ids: dict[int, int]
+    deadlines: dict[int, datetime]
+    evidence: bool = False
+
+
+class CheckKind:
+    """One kind of check; subclasses register by name and evaluate an objective for all students at once."""
+
+    name: ClassVar[str] = ""
+
+    def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
+        raise NotImplementedError
+
+
+CHECKS: dict[str, CheckKind] = {}
+
+
+def register_check(cls: type[CheckKind]) -> type[CheckKind]:
+    """Class decorator: make a check kind available to scenarios under `cls.name`."""
+    CHECKS[cls.name] = cls()
+    return cls
+
+
+def evaluate(objective: Objective, ctx: Context) -> dict[int, Outcome]:
+    """Every student's outcome on one objective (a student missing from the kind's answer scores 0)."""
+    kind = CHECKS.get(objective.check.kind)
+    if kind is None:
+        raise KeyError(f"no check kind {objective.check.kind!r}")
+    return kind.evaluate(objective, ctx)
+
+
+def make_outcome(objective: Objective, done: int, needed: int, reason: str, **evidence: Any) -> Outcome:
+    """An outcome with partial credit done/needed (capped at 1) and its points to the cent."""
+    fraction = min(1.0, done / needed) if needed > 0 else 0.0
+    return scored(objective, done, needed, fraction, reason, **evidence)
+
+
+def scored(objective: Objective, done: int, needed: int, fraction: float, reason: str, **evidence: Any) -> Outcome:
+    """An outcome with an explicit fraction (sequences give credit for a partial run of steps)."""
+    fraction = max(0.0, min(1.0, fraction))
+    points = (Decimal(objective.points) * Decimal(str(fraction))).quantize(CENT, rounding=ROUND_HALF_UP)
+    return Outcome(objective.id, done, needed, fraction, points, reason, **evidence)
+
+
+def counted(ctx: Context, students: list[int] | None = None) -> ColumnElement[bool]:
+    """SQL: a log entry that counts as student work: own, in the student's run, not after their deadline.
+
+    Students are grouped by (run, deadline), so a class with a few re-runs and extensions stays a short
+    OR of index-friendly `run_id = ? AND actor_id IN (...) AND at <= ?` terms.
+    """
+    groups: dict[tuple[int, datetime], list[int]] = defaultdict(list)
+    for student in ctx.student_ids if students is None else students:
+        groups[(ctx.run_ids[student], ctx.deadlines[student])].append(student)
+    terms = [
+        and_(LogEntry.run_id == run_id, LogEntry.actor_id.in_(sorted(ids)), LogEntry.at <= deadline)
+        for (run_id, deadline), ids in sorted(groups.items())
+    ]
+    if not terms:
+        return false()
+    return and_(or_(*terms), LogEntry.as_teacher == false())
+
+
+def new_value_is(path: tuple[str, ...], value: Any) -> ColumnElement[bool]:
+    """SQL: the JSON value at `path` of an entry's changes equals `value` (numbers compare as numbers)."""
+    element = LogEntry.changes[path]
+    if isinstance(value, bool):
+        return element.as_boolean() == value
+    if isinstance(value, int | float | Decimal):
+        # Money is logged as a string ("50000.00"), counts as JSON numbers: compare both as numbers.
+        return element.as_float() == float(value)
+    if value is None:
+        return element.as_string().is_(None)
+    return element.as_string() == str(value)
+
+
+def log_conditions(check: LogCount) -> list[ColumnElement[bool]]:
+    """SQL conditions of a log_count check besides who and when."""
+    conditions: list[ColumnElement[bool]] = [LogEntry.verb == check.verb]
+    if check.object_type:
+        conditions.append(LogEntry.object_type == check.object_type)
+    if check.field:
+        if check.to is not None:
+            conditions.append(new_value_is(("fields", check.field, 1), check.to))
+        else:
+            # The field is among the entry's changes ([before, after] list present).
+            conditions.append(LogEntry.changes[("fields", check.field)].as_string().is_not(None))
+    return conditions
+
+
+def verb_phrase(verb: str) -> str:
+    """"leads converted" for lead.convert; a neutral phrase for verbs without one."""
+    phrase = VERB_PHRASES.get(verb)
+    return _(phrase) if phrase else _("matching actions (%(verb)s)", verb=verb)
+
+
+def count_reason(done: int, needed: int, what: str) -> str:
+    """"2 of 3 leads converted; 1 more needed" (or just the count when met)."""
+    if done >= needed:
+        return _("%(done)d of %(needed)d %(what)s", done=done, needed=needed, what=what)
+    return _("%(done)d of %(needed)d %(what)s; %(left)d more needed", done=done, needed=needed, what=what,
+             left=needed - done)
+
+
+@register_check
+class LogCountCheck(CheckKind):
+    """At least `count` entries of a verb (on a record type, changing a field, to a value)."""
+
+    name = "log_count"
+
+    def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
+        check = objective.check
+        conditions = log_conditions(check)
+        rows = db.session.execute(
+            select(LogEntry.actor_id, func.count()).where(counted(ctx), *conditions).group_by(LogEntry.actor_id))
+        counts = dict(rows.all())
+        what = verb_phrase(check.verb) if not check.field else _("%(what)s changing %(field)s", what=verb_phrase(
+            check.verb), field=check.field if check.to is None else f"{check.field} → {check.to}")
+        result: dict[int, Outcome] = {}
+        for student in ctx.student_ids:
+            done = counts.get(student, 0)
+            result[student] = make_outcome(objective, done, check.count, count_reason(done, check.count, what))
+        if ctx.evidence:
+            self._evidence(result, conditions, ctx, check.count)
+        return result
+
+    @staticmethod
+    def _evidence(result: dict[int, Outcome], conditions: list[Any], ctx: Context, needed: int) -> None:
+        for student, outcome in result.items():
+            rows = db.session.execute(
+                select(LogEntry.id, LogEntry.object_type, LogEntry.object_id, LogEntry.object_label)
+                .where(counted(ctx, [student]), *conditions)
+                .order_by(LogEntry.at, LogEntry.id).limit(min(needed, EVIDENCE_LIMIT))).all()
+            outcome.entry_ids = [row.id for row in rows]
+            seen: dict[tuple[str, int], str] = {}
+            for row in rows:
+                if row.object_type and row.object_id is not None:
+                    seen.setdefault((row.object_type, row.object_id), row.object_label or "")
+            outcome.records = [(kind, ident, label) for (kind, ident), label in seen.items()]
+
+
+@register_check
+class ManualCheck(CheckKind):
+    """Scored by the instructor: no automatic points, only an override gives them."""
+
+    name = "manual"
+
+    def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
+        reason = _("Awaiting the instructor's score.")
+        return {student: make_outcome(objective, 0, 1, reason) for student in ctx.student_ids}
+
+
+from . import objectives_records, objectives_sequence  # noqa: E402,F401  (they register their kinds)

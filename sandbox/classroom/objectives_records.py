@@ -1,0 +1,192 @@
+"""The record_count check: the student's current records matching field conditions and having child rows.
+
+Grading is a system computation over one class, so these queries skip the viewer's visibility rule
+(`skip_visibility=True`) and are scoped explicitly: owner among the graded students, the run's class,
+not in the recycle bin.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import false, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from seed.fields import RECORD_FIELDS, WITH_CHILDREN
+from seed.schema import Objective, RecordCount
+
+from ..codes.services import label as code_label
+from ..extensions import db
+from ..i18n import N_
+from ..oplog import LogEntry
+from ..owned import owned_classes
+from .objectives import EVIDENCE_LIMIT, CheckKind, Context, Outcome, count_reason, counted, make_outcome, register_check
+
+RECORD_PHRASES = {"lead": N_("leads"), "account": N_("accounts"), "contact": N_("contacts"),
+                  "opportunity": N_("opportunities"), "product": N_("products"), "competitor": N_("competitors"),
+                  "activity": N_("activities")}
+CHILD_PHRASES = {"lines": N_("with product lines"), "competitors": N_("with competitors"),
+                 "contact_roles": N_("with contact roles"), "partners": N_("with partners")}
+SYMBOLS = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "in": "∈"}
+
+Step = tuple[str, ColumnElement[bool]]
+
+
+def record_model(record_type: str) -> Any:
+    """The mapped class of a record type name (lead → Lead)."""
+    for cls in owned_classes():
+        if cls.__audit_type__ == record_type:
+            return cls
+    raise KeyError(f"no record type {record_type!r}")
+
+
+def _typed(kind: str, value: Any) -> Any:
+    """A scenario value as the column's Python type (money compares as a number, dates as dates)."""
+    if value is None:
+        return None
+    if kind == "money":
+        return Decimal(str(value))
+    if kind == "int":
+        return int(value)
+    if kind == "bool":
+        return bool(value)
+    if kind == "date":
+        if isinstance(value, datetime):
+            return value.date()
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
+    if kind == "datetime":
+        if isinstance(value, datetime):
+            return value
+        return datetime.combine(value, time()) if isinstance(value, date) else datetime.fromisoformat(str(value))
+    return value if isinstance(value, str) else str(value)
+
+
+def _term(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+    if op == "in":
+        values = [v for v in value if v is not None]
+        term = column.in_(values) if values else false()
+        return or_(term, column.is_(None)) if None in value else term
+    if value is None:
+        return {"eq": column.is_(None), "ne": column.is_not(None)}.get(op, false())
+    if op == "eq":
+        return column == value
+    if op == "ne":
+        return or_(column != value, column.is_(None))  # an empty field is "not closed_lost" too
+    return {"gt": column > value, "gte": column >= value, "lt": column < value, "lte": column <= value}[op]
+
+
+def _shown(kind: str, value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_shown(kind, v) for v in value)
+    if value is None:
+        return "—"
+    if kind.startswith("code:"):
+        return code_label(kind[5:], value)
+    if kind == "money":
+        return f"{Decimal(str(value)):,.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def where_steps(model: Any, record_type: str, where: dict[str, Any]) -> list[Step]:
+    """(description, SQL condition) of each `where` clause, in file order."""
+    steps: list[Step] = []
+    for name, condition in where.items():
+        kind = RECORD_FIELDS[record_type][name]
+        ops = condition if isinstance(condition, dict) else {"in" if isinstance(condition, list) else "eq": condition}
+        for op, raw in ops.items():
+            value = [_typed(kind, v) for v in raw] if op == "in" else _typed(kind, raw)
+            steps.append((f"{name} {SYMBOLS[op]} {_shown(kind, raw)}", _term(getattr(model, name), op, value)))
+    return steps
+
+
+def with_steps(model: Any, children: list[str]) -> list[Step]:
+    """(description, EXISTS child row) for each child list the record must have."""
+    steps: list[Step] = []
+    for child in children:
+        table = db.metadata.tables[WITH_CHILDREN[child]]
+        steps.append((_(CHILD_PHRASES[child]), select(table.c.id).where(table.c.opportunity_id == model.id).exists()))
+    return steps
+
+
+def touched_step(model: Any, record_type: str, ctx: Context) -> Step:
+    """The record has an entry by its owner in their run before their deadline (so seeded data never counts)."""
+    entry = select(LogEntry.id).where(
+        LogEntry.object_type == record_type, LogEntry.object_id == model.id, LogEntry.actor_id == model.owner_id,
+        counted(ctx))
+    return _("worked on in this run"), entry.exists()
+
+
+def _base(model: Any, ctx: Context, students: list[int]) -> list[ColumnElement[bool]]:
+    return [model.owner_id.in_(students), model.class_id == ctx.class_run.class_id, model.deleted_at.is_(None)]
+
+
+def _counts(model: Any, conditions: list[ColumnElement[bool]]) -> dict[int, int]:
+    rows = db.session.execute(
+        select(model.owner_id, func.count(model.id)).where(*conditions).group_by(model.owner_id)
+        .execution_options(skip_visibility=True))
+    return dict(rows.all())
+
+
+@register_check
+class RecordCountCheck(CheckKind):
+    """At least `count` of the student's current records match `where` and have the `with` children."""
+
+    name = "record_count"
+
+    def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
+        check: RecordCount = objective.check
+        model = record_model(check.record_type)
+        steps = where_steps(model, check.record_type, check.where) + with_steps(model, check.with_)
+        if check.touched_in_run:
+            steps.append(touched_step(model, check.record_type, ctx))
+        base = _base(model, ctx, ctx.student_ids)
+        counts = _counts(model, base + [cond for _d, cond in steps])
+        what = _("%(records)s meeting all the conditions", records=_(RECORD_PHRASES[check.record_type]))
+        result = {s: make_outcome(objective, counts.get(s, 0), check.count,
+                                  count_reason(counts.get(s, 0), check.count, what)) for s in ctx.student_ids}
+        if ctx.evidence:
+            self._explain(result, model, check, base, steps)
+            self._evidence(result, model, check, ctx, base + [cond for _d, cond in steps])
+        return result
+
+    @staticmethod
+    def _explain(result: dict[int, Outcome], model: Any, check: RecordCount, base: list[Any], steps: list[Step]) -> None:
+        """Say what is missing: the first condition that drops a record the student needed."""
+        short = {s for s, o in result.items() if o.done < check.count}
+        conditions = list(base)
+        before = _counts(model, conditions)
+        for description, condition in steps:
+            if not short:
+                return
+            conditions.append(condition)
+            after = _counts(model, conditions)
+            for student in sorted(short):
+                if after.get(student, 0) < min(before.get(student, 0), check.count):
+                    outcome = result[student]
+                    outcome.reason += ". " + _(
+                        "Missing: %(condition)s (%(have)d of your %(records)s meet the conditions before it).",
+                        condition=description, have=before.get(student, 0), records=_(RECORD_PHRASES[check.record_type]))
+                    short.discard(student)
+            before = after
+
+    @staticmethod
+    def _evidence(result: dict[int, Outcome], model: Any, check: RecordCount, ctx: Context,
+                  conditions: list[Any]) -> None:
+        records = db.session.scalars(
+            select(model).where(*conditions).order_by(model.id).execution_options(skip_visibility=True)).all()
+        for obj in records:
+            outcome = result[obj.owner_id]
+            if len(outcome.records) < EVIDENCE_LIMIT:
+                outcome.records.append((check.record_type, obj.id, obj.audit_label))
+        if not check.touched_in_run:
+            return
+        for student, outcome in result.items():
+            ids = [ident for _t, ident, _l in outcome.records]
+            if ids:
+                outcome.entry_ids = list(db.session.scalars(
+                    select(LogEntry.id).where(LogEntry.object_type == check.record_type, LogEntry.object_id.in_(ids),
+                                              counted(ctx, [student]))
+                    .order_by(LogEntry.at, LogEntry.id).limit(EVIDENCE_LIMIT)))
