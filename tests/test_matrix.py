@@ -49,6 +49,8 @@ OWNERS: dict[str, tuple[set[str], set[str]]] = {
 }
 # Who manages class A's positions, users and sharing groups.
 CLASS_A_STAFF = {"teacher", "admin"}
+# Who reads class A's teaching pages (activity, gradebook): its staff and its read-only observer.
+CLASS_A_READERS = CLASS_A_STAFF | {"readonlyA"}
 # Competitors and products are read by the whole class; products are maintained by the class's staff.
 CLASS_READABLE = {"competitor", "product"}
 STAFF_MAINTAINED = {"product"}
@@ -73,7 +75,8 @@ class Access:
     """How a rule is protected.
 
     kind: public | signed_in | changer (signed in and may change data) | staff | admin |
-          staff_object (an admin object of class A, by id) | record (a business record, by id)
+          staff_object (an admin object of class A, by id) | record (a business record, by id) |
+          class_reader (a teaching page of class A by class_id: its staff and its observer read, others 404)
     target: the record type (record) or the admin object kind (staff_object)
     write: for records, whether even the GET is a write (edit and transfer forms, clone)
     """
@@ -107,6 +110,7 @@ SIGNED_IN = Access("signed_in")
 CHANGER = Access("changer")
 STAFF_ONLY = Access("staff")
 ADMIN_ONLY = Access("admin")
+CLASS_READER = Access("class_reader")
 
 
 def record(kind: str, write: bool = False) -> Access:
@@ -159,6 +163,8 @@ ROUTES: dict[str, Access] = {
     "admin.group_delete": staff_object("sharing_group"),
     "admin.user_edit": staff_object("user"),
     "admin.user_password_reset": staff_object("user"),
+    # Teaching pages of class A (classroom/permissions.py): students have no readable class, so 404.
+    "grading.activity": CLASS_READER,
 }
 
 
@@ -245,6 +251,8 @@ def expected(access: Access, persona: str, visit: Visit, owner: str = "studentA"
         if persona not in STAFF:
             return 403
         return visit.ok if persona in CLASS_A_STAFF else 404
+    if access.kind == "class_reader":
+        return visit.ok if persona in CLASS_A_READERS else 404
     if access.kind == "record":
         # Every type is private by default, so the owner alone decides who reads and writes.
         readers, writers = record_people(access.target, owner)
@@ -641,6 +649,8 @@ def visits(w: World, endpoint: str, method: str, persona: str) -> Visit:
         data = {"label_zh": "改", "label_en": "Changed", "sort_order": "7", "active": "y"}
         return Visit(f"/admin/code-tables/{value.id}", data=data, ok=302,
                      unchanged=lambda: _reload(CodeValue, value.id).label_en == "Matrix")
+    if key == ("grading.activity", "GET"):
+        return Visit(f"/grading/activity?class_id={w.class_a.id}")
     if key == ("admin.code_value_delete", "POST"):
         value = w.new_code_value()
         return Visit(f"/admin/code-tables/{value.id}/delete", data={}, ok=302, unchanged=w.exists(CodeValue, value.id))

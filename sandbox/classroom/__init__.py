@@ -17,3 +17,7 @@ me_bp = Blueprint("me", __name__, url_prefix="/me")
 oplog.run_resolver = resolve_run_id
 
 BLUEPRINTS = (scenarios_bp, grading_bp, me_bp)
+
+# Route modules register on the blueprints above, so they are imported last, one per line.
+# isort: off
+from . import activity_routes  # noqa: E402,F401

@@ -1,0 +1,90 @@
+"""GET /grading/activity: actions per student per 10 minutes, who has gone quiet, integrity hints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, render_template, request
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from . import grading_bp
+from .activity import BUCKET_MINUTES, activity_series, class_log, heat_levels, inactive_students, integrity_hints, is_live
+from .activity import summary as activity_summary
+from .integrity import BURST_GAP, BURST_MIN, COMMON_BOOKS, TEXT_MIN
+from .models import Run
+from .permissions import class_or_404, default_class, readable_classes
+from .runs import class_runs, class_students, current_class_run
+
+DEFAULT_MINUTES = 15
+MAX_MINUTES = 7 * 24 * 60
+
+
+def _minutes(raw: str | None, problems: list[str]) -> int:
+    """The inactivity threshold asked for, or the default with a message saying why."""
+    if raw is None or raw.strip() == "":
+        return DEFAULT_MINUTES
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = 0
+    if 1 <= value <= MAX_MINUTES:
+        return value
+    problems.append(_("“%(value)s” is not a number of minutes between 1 and %(max)d; showing students inactive for "
+                      "%(default)d minutes.", value=raw[:40], max=MAX_MINUTES, default=DEFAULT_MINUTES))
+    return DEFAULT_MINUTES
+
+
+def _run(runs: list[Run], raw: str | None, class_id: int, problems: list[str]) -> Run | None:
+    """The class run asked for, else the one in force (else the newest)."""
+    if raw:
+        wanted = {str(r.id): r for r in runs}.get(raw.strip())
+        if wanted is not None:
+            return wanted
+        problems.append(_("This class has no run “%(value)s”; showing the current one.", value=raw[:40]))
+    return current_class_run(class_id) or (runs[0] if runs else None)
+
+
+def _labels(buckets: list[datetime]) -> list[str]:
+    """Bucket starts in the user's time zone: the time, with the day when the run spans several days."""
+    with_day = len({format_datetime(b, "yyyy-MM-dd") for b in buckets}) > 1
+    return [format_datetime(b, "MM-dd HH:mm" if with_day else "HH:mm") for b in buckets]
+
+
+@grading_bp.get("/activity")
+def activity() -> str:
+    """The class activity page of one class run."""
+    problems: list[str] = []
+    if request.args.get("class_id", "").strip():
+        klass = class_or_404(request.args.get("class_id", type=int))
+    else:
+        klass = default_class() or abort(404)
+    minutes = _minutes(request.args.get("minutes"), problems)
+    runs = class_runs(klass.id)
+    run = _run(runs, request.args.get("run"), klass.id, problems)
+    context = {"klass": klass, "classes": readable_classes(current_user), "runs": runs, "run": run, "minutes": minutes,
+               "problems": problems}
+    if run is None:
+        return render_template("classroom/activity.html", **context)
+    students = class_students(klass.id)
+    log = class_log(run, students)
+    buckets, series = activity_series(run, students, BUCKET_MINUTES, log=log)
+    labels = _labels(buckets)
+    chart = {
+        "labels": labels,
+        "datasets": [{"label": s.display_name, "data": series[s.id]} for s in students if any(series[s.id])],
+        "title": _("Actions per student per %(n)d minutes", n=BUCKET_MINUTES),
+        "axis": _("Actions"),
+    }
+    rows = [{"student": s, "counts": series[s.id], "levels": heat_levels(series[s.id]), "total": sum(series[s.id]),
+             "last": log.last_at(s.id)} for s in students]
+    context.update(
+        students=students, live=is_live(run), labels=labels, rows=rows, stats=activity_summary(buckets, series),
+        chart=chart, inactive=inactive_students(run, students, minutes, log=log),
+        hints=integrity_hints(run, students, log=log), bucket_minutes=BUCKET_MINUTES,
+        rules={"burst_min": BURST_MIN, "burst_gap": BURST_GAP.total_seconds(), "text_min": TEXT_MIN,
+               "common": COMMON_BOOKS},
+    )
+    return render_template("classroom/activity.html", **context)
+

@@ -1,0 +1,249 @@
+"""Integrity hints for a person to review: bursts faster than a person clicks, the same free text from
+several students, and values a student wrote that exist only in another student's generated book.
+
+Hints, not verdicts: a class may be told to write the same sentence, records may be shared on purpose,
+and a fast burst may be a double-submitted form. The wording on the page says so.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from babel.lists import format_list
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..accounts.models import Account
+from ..contacts.models import Contact
+from ..extensions import db
+from ..i18n import N_
+from ..leads.models import Lead
+from ..oplog import LogEntry
+from ..opportunities.models import Opportunity
+from ..org.models import User
+from ..records.models import Note
+
+if TYPE_CHECKING:
+    from .activity import ClassLog
+
+# A burst: BURST_MIN or more actions in a row, each less than BURST_GAP after the previous one. A person
+# filling a form needs seconds; even one-click buttons take a second between page loads.
+BURST_GAP = timedelta(seconds=1)
+BURST_MIN = 5
+# Free text shorter than this ("Call back", "OK") is too likely to coincide by chance.
+TEXT_MIN = 20
+# A value found in this many books or more is common vocabulary (a frequent name, a template sentence).
+COMMON_BOOKS = 3
+
+FREE_TEXT_FIELDS = frozenset({"description", "subject", "strengths", "weaknesses", "body", "result", "reply",
+                              "solution", "content", "comment"})
+# A written field -> the kind of value compared with the generated books (a record's name depends on its type).
+VALUE_FIELDS = {"company": "company", "phone": "phone", "mobile": "phone", "fax": "phone", "email": "email",
+                "website": "website", "description": "text"}
+NAME_KINDS = {"lead": "person", "contact": "person", "account": "company", "opportunity": "deal"}
+# What each generated record type holds, by kind.
+BOOK_FIELDS: dict[type, dict[str, str]] = {
+    Lead: {"name": "person", "company": "company", "phone": "phone", "mobile": "phone", "email": "email",
+           "website": "website", "description": "text"},
+    Account: {"name": "company", "phone": "phone", "fax": "phone", "email": "email", "website": "website",
+              "description": "text"},
+    Contact: {"name": "person", "phone": "phone", "mobile": "phone", "email": "email", "description": "text"},
+    Opportunity: {"name": "deal", "description": "text"},
+}
+KIND_LABELS = {"company": N_("company name"), "person": N_("person's name"), "phone": N_("phone number"),
+               "email": N_("email address"), "website": N_("website"), "text": N_("description"),
+               "deal": N_("opportunity name")}
+
+
+@dataclass
+class Evidence:
+    """One log entry behind a hint, with the value it wrote when that matters (`entry` is loaded last)."""
+
+    entry_id: int
+    student: User
+    value: str | None = None
+    entry: LogEntry | None = None
+
+
+@dataclass
+class Hint:
+    """Something worth a look: its kind, the students it names, the entries behind it."""
+
+    kind: str  # burst | same_text | foreign_value
+    students: list[User]
+    evidence: list[Evidence] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def at(self) -> datetime:
+        return min(e.entry.at for e in self.evidence if e.entry is not None)
+
+    @property
+    def explanation(self) -> str:
+        """A short, neutral explanation in the current language."""
+        p = self.params
+        if self.kind == "burst":
+            return _("%(name)s made %(count)d changes in %(seconds)s seconds, each less than a second after the "
+                     "previous one: faster than a person usually clicks. It may be a script, several tabs or a form "
+                     "sent twice; worth a look, not proof of anything.",
+                     name=self.students[0].display_name, count=p["count"], seconds=p["seconds"])
+        if self.kind == "same_text":
+            return _("%(names)s wrote the same text of %(length)d characters. They may have worked together or been "
+                     "given the sentence; compare the entries before drawing any conclusion.",
+                     names=_names(self.students), length=p["length"])
+        return _("%(name)s wrote the %(what)s “%(value)s”, which is in the generated data of %(owners)s but not in "
+                 "their own. It may have been copied from a classmate's records, or seen through legitimate sharing; "
+                 "check the entry.",
+                 name=self.students[0].display_name, what=_(KIND_LABELS[p["kind"]]), value=p["value"],
+                 owners=_names(self.students[1:]))
+
+
+def _names(users: list[User]) -> str:
+    names = [u.display_name for u in users]
+    try:
+        return format_list(names, locale=get_locale() or "en")
+    except (ValueError, AttributeError):
+        return ", ".join(names)
+
+
+def normalise(kind: str, value: Any) -> str | None:
+    """The comparable form of a value, or None when it is too short to mean anything."""
+    if not isinstance(value, str):
+        return None
+    if kind == "phone":
+        digits = "".join(ch for ch in value if ch.isdigit())
+        return digits[-11:] if len(digits) >= 7 else None  # the country code and separators vary in retyping
+    text = " ".join(value.split()).casefold()
+    if kind == "website":
+        text = text.removeprefix("https://").removeprefix("http://").removeprefix("www.").rstrip("/")
+    minimum = TEXT_MIN if kind == "text" else 4 if kind in ("email", "website") else 2
+    return text if len(text) >= minimum else None
+
+
+def find_hints(log: ClassLog) -> list[Hint]:
+    """Every hint of the class log: values from another book first, then shared text, then bursts."""
+    books = generated_books(log)
+    found = foreign_values(log, books) + same_texts(log, books) + bursts(log)
+    ids = {e.entry_id for h in found for e in h.evidence}
+    entries = {e.id: e for e in db.session.scalars(select(LogEntry).where(LogEntry.id.in_(ids)))} if ids else {}
+    for hint in found:
+        for e in hint.evidence:
+            e.entry = entries.get(e.entry_id)
+        hint.evidence = [e for e in hint.evidence if e.entry is not None]
+    order = {"foreign_value": 0, "same_text": 1, "burst": 2}
+    return sorted((h for h in found if h.evidence), key=lambda h: (order[h.kind], h.at))
+
+
+def bursts(log: ClassLog) -> list[Hint]:
+    """Runs of BURST_MIN+ actions of one student, each less than BURST_GAP after the previous."""
+    hints = []
+
+    def close(sid: int, streak: list[Any]) -> None:
+        if len(streak) >= BURST_MIN:
+            student = log.students[sid]
+            seconds = (streak[-1].at - streak[0].at).total_seconds()
+            hints.append(Hint("burst", [student], [Evidence(i, student) for a in streak for i in a.entry_ids],
+                              {"count": len(streak), "seconds": f"{seconds:.1f}"}))
+
+    for sid, actions in log.actions.items():
+        streak: list[Any] = []
+        for action in actions:
+            if streak and action.at - streak[-1].at >= BURST_GAP:
+                close(sid, streak)
+                streak = []
+            streak.append(action)
+        close(sid, streak)
+    return hints
+
+
+def written_values(log: ClassLog) -> list[tuple[Any, str, str, str]]:
+    """(row, kind, raw value, normalised value) of every field value and note the students wrote."""
+    out = []
+    note_rows: dict[int, Any] = {}
+    for row in log.rows:
+        changes = row.changes if isinstance(row.changes, dict) else {}
+        for name, pair in (changes.get("fields") or {}).items():
+            after = pair[1] if isinstance(pair, list | tuple) and len(pair) == 2 else None
+            kinds = {NAME_KINDS.get(row.object_type)} if name == "name" else {VALUE_FIELDS.get(name)}
+            if name in FREE_TEXT_FIELDS:
+                kinds.add("text")
+            for kind in kinds - {None}:
+                if (key := normalise(kind, after)) is not None:
+                    out.append((row, kind, after, key))
+        for rel in changes.get("related") or []:
+            if isinstance(rel, dict) and rel.get("type") == "note" and rel.get("action") == "create" and rel.get("id"):
+                note_rows[rel["id"]] = row
+    if note_rows:
+        for note_id, body in db.session.execute(select(Note.id, Note.body).where(Note.id.in_(list(note_rows)))):
+            if (key := normalise("text", body)) is not None:
+                out.append((note_rows[note_id], "text", body, key))
+    return out
+
+
+def generated_books(log: ClassLog) -> dict[str, dict[str, set[int]]]:
+    """kind -> normalised value -> the students whose generated records (made before their run began) hold it."""
+    books: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    if not log.students:
+        return books
+    latest = max(log.starts.values())
+    for model, kinds in BOOK_FIELDS.items():
+        columns = [getattr(model, name) for name in kinds]
+        # A system computation over the whole class: every student's book, scoped by class explicitly.
+        stmt = (select(model.owner_id, model.created_at, *columns)
+                .where(model.class_id == log.class_run.class_id, model.owner_id.in_(list(log.students)),
+                       model.created_at < latest)
+                .execution_options(skip_visibility=True))
+        for owner_id, created_at, *values in db.session.execute(stmt):
+            if created_at >= log.starts[owner_id]:
+                continue  # made during the run: the student's own work, not their generated book
+            for kind, value in zip(kinds.values(), values, strict=True):
+                if (key := normalise(kind, value)) is not None:
+                    books[kind][key].add(owner_id)
+    return books
+
+
+def foreign_values(log: ClassLog, books: dict[str, dict[str, set[int]]]) -> list[Hint]:
+    """A student wrote a distinctive value of another student's book that their own book lacks."""
+    grouped: dict[tuple[int, str, str], list[Evidence]] = defaultdict(list)
+    raw: dict[tuple[int, str, str], str] = {}
+    for row, kind, value, key in written_values(log):
+        owners = books.get(kind, {}).get(key, set())
+        if not owners or row.actor_id in owners or len(owners) >= COMMON_BOOKS:
+            continue
+        ident = (row.actor_id, kind, key)
+        raw.setdefault(ident, value)
+        if all(e.entry_id != row.id for e in grouped[ident]):
+            grouped[ident].append(Evidence(row.id, log.students[row.actor_id], value))
+    hints = []
+    for (sid, kind, key), evidence in grouped.items():
+        owners = sorted((log.students[o] for o in books[kind][key]), key=lambda u: u.display_name)
+        hints.append(Hint("foreign_value", [log.students[sid], *owners], evidence,
+                          {"kind": kind, "value": _short(raw[(sid, kind, key)])}))
+    return hints
+
+
+def same_texts(log: ClassLog, books: dict[str, dict[str, set[int]]]) -> list[Hint]:
+    """The same free text (TEXT_MIN+ characters, not from any generated book) written by two or more students."""
+    writers: dict[str, list[Evidence]] = defaultdict(list)
+    generated = books.get("text", {})
+    for row, kind, value, key in written_values(log):
+        if kind != "text" or key in generated:
+            continue  # text copied along from the data (a converted lead's description) is nobody's writing
+        if all(e.entry_id != row.id for e in writers[key]):
+            writers[key].append(Evidence(row.id, log.students[row.actor_id], value))
+    hints = []
+    for key, evidence in writers.items():
+        students = {e.student.id: e.student for e in evidence}
+        if len(students) >= 2:
+            hints.append(Hint("same_text", sorted(students.values(), key=lambda u: u.display_name), evidence,
+                              {"length": len(key), "value": _short(evidence[0].value or "")}))
+    return hints
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
