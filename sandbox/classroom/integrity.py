@@ -95,19 +95,22 @@ class Hint:
             return _("%(names)s wrote the same text of %(length)d characters. They may have worked together or been "
                      "given the sentence; compare the entries before drawing any conclusion.",
                      names=_names(self.students), length=p["length"])
-        return _("%(name)s wrote the %(what)s “%(value)s”, which is in the generated data of %(owners)s but not in "
-                 "their own. It may have been copied from a classmate's records, or seen through legitimate sharing; "
-                 "check the entry.",
-                 name=self.students[0].display_name, what=_(KIND_LABELS[p["kind"]]), value=p["value"],
-                 owners=_names(self.students[1:]))
+        written = _list([_("%(what)s “%(value)s”", what=_(KIND_LABELS[kind]), value=value) for kind, value in p["values"]])
+        return _("%(name)s wrote %(values)s, found in the generated data of %(owners)s but not in their own. It may "
+                 "have been copied from a classmate's records, or seen through legitimate sharing; check the entries.",
+                 name=self.students[0].display_name, values=written, owners=_names(self.students[1:]))
 
 
 def _names(users: list[User]) -> str:
-    names = [u.display_name for u in users]
+    return _list([u.display_name for u in users])
+
+
+def _list(items: list[str]) -> str:
+    """“a, b and c” in the current language."""
     try:
-        return format_list(names, locale=get_locale() or "en")
+        return format_list(items, locale=get_locale() or "en")
     except (ValueError, AttributeError):
-        return ", ".join(names)
+        return ", ".join(items)
 
 
 def normalise(kind: str, value: Any) -> str | None:
@@ -207,22 +210,26 @@ def generated_books(log: ClassLog) -> dict[str, dict[str, set[int]]]:
 
 
 def foreign_values(log: ClassLog, books: dict[str, dict[str, set[int]]]) -> list[Hint]:
-    """A student wrote a distinctive value of another student's book that their own book lacks."""
-    grouped: dict[tuple[int, str, str], list[Evidence]] = defaultdict(list)
-    raw: dict[tuple[int, str, str], str] = {}
+    """A student wrote distinctive values of another student's book that their own book lacks (one hint per pair)."""
+    values: dict[tuple[int, frozenset[int]], dict[tuple[str, str], str]] = defaultdict(dict)
+    evidence: dict[tuple[int, frozenset[int]], dict[int, Evidence]] = defaultdict(dict)
     for row, kind, value, key in written_values(log):
         owners = books.get(kind, {}).get(key, set())
         if not owners or row.actor_id in owners or len(owners) >= COMMON_BOOKS:
             continue
-        ident = (row.actor_id, kind, key)
-        raw.setdefault(ident, value)
-        if all(e.entry_id != row.id for e in grouped[ident]):
-            grouped[ident].append(Evidence(row.id, log.students[row.actor_id], value))
+        pair = (row.actor_id, frozenset(owners))
+        values[pair].setdefault((kind, key), value)
+        found = evidence[pair].get(row.id)
+        if found is None:
+            evidence[pair][row.id] = Evidence(row.id, log.students[row.actor_id], value)
+        elif value not in (found.value or "").split("; "):
+            found.value = f"{found.value}; {value}"
     hints = []
-    for (sid, kind, key), evidence in grouped.items():
-        owners = sorted((log.students[o] for o in books[kind][key]), key=lambda u: u.display_name)
-        hints.append(Hint("foreign_value", [log.students[sid], *owners], evidence,
-                          {"kind": kind, "value": _short(raw[(sid, kind, key)])}))
+    for (sid, owner_ids), written in values.items():
+        owners = sorted((log.students[o] for o in owner_ids), key=lambda u: u.display_name)
+        listed = [(kind, _short(raw)) for (kind, _key), raw in written.items()]
+        hints.append(Hint("foreign_value", [log.students[sid], *owners], list(evidence[(sid, owner_ids)].values()),
+                          {"values": listed}))
     return hints
 
 
