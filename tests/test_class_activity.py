@@ -220,6 +220,23 @@ def test_a_value_from_another_students_book_is_a_hint(app, classroom, make_lead)
     assert "Suzhou Silk Ltd" in copied.explanation and "legitimate" in copied.explanation
 
 
+def test_values_carried_from_a_record_the_student_acted_on_are_not_a_hint(app, classroom, make_lead):
+    """A department manager converting a subordinate's lead copies its company into a new account: no copying."""
+    u = classroom.user
+    lead = make_lead(u("studentA"), name="Wang Fang", company="Hangzhou Tea Co.", phone="0571-8888 1234")
+    make_run(classroom, started_at=utcnow(), hours=2)
+    manager = classroom.client_for(app, "managerA")
+    form = {"account_mode": "new", "contact_id": "0", "create_opportunity": "y", "opportunity_name": "Tea deal",
+            "stage": "prospecting", "close_date": "2030-01-01"}
+    assert manager.post(f"/leads/{lead.id}/convert", data=form).status_code == 302
+    make_lead(u("studentA2"), name="Someone else", company="Hangzhou Tea Co.")  # typed in a lead of their own
+    act_as(None)
+
+    hints = integrity_hints(db.session.get(Run, _current_run_id(classroom)), students_of_a(classroom))
+
+    assert [(h.kind, [s.username for s in h.students]) for h in hints] == [("foreign_value", ["studentA2", "studentA"])]
+
+
 def test_few_queries_whatever_the_number_of_entries(app, classroom):
     students = students_of_a(classroom)
     run = make_run(classroom)

@@ -44,7 +44,7 @@ class ClassLog:
     students: dict[int, User]
     starts: dict[int, datetime]  # student id -> start of the run that counts for them
     actions: dict[int, list[Action]] = field(default_factory=dict)
-    rows: list[Any] = field(default_factory=list)  # (id, actor_id, at, verb, object_type, changes)
+    rows: list[Any] = field(default_factory=list)  # the entries' columns read by class_log
 
     def last_at(self, student_id: int) -> datetime | None:
         """When the student last did something in the run (None: nothing yet)."""
@@ -68,7 +68,7 @@ def class_log(class_run: Run, students: list[User]) -> ClassLog:
         return log
     stmt = (
         select(LogEntry.id, LogEntry.actor_id, LogEntry.run_id, LogEntry.at, LogEntry.verb, LogEntry.object_type,
-               LogEntry.changes, LogEntry.request_id)
+               LogEntry.object_id, LogEntry.changes, LogEntry.request_id)
         .where(LogEntry.run_id.in_({class_run.id, *counted.values()}), LogEntry.actor_id.in_(list(log.students)))
         .order_by(LogEntry.at, LogEntry.id)
     )

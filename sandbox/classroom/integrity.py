@@ -187,35 +187,64 @@ def written_values(log: ClassLog) -> list[tuple[Any, str, str, str]]:
     return out
 
 
-def generated_books(log: ClassLog) -> dict[str, dict[str, set[int]]]:
-    """kind -> normalised value -> the students whose generated records (made before their run began) hold it."""
-    books: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+@dataclass
+class Books:
+    """The class's generated books: who holds each value, and whose book each generated record is."""
+
+    values: dict[str, dict[str, set[int]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))
+    records: dict[tuple[str, int], int] = field(default_factory=dict)  # (record type, id) -> owner
+
+    def holders(self, kind: str, key: str) -> set[int]:
+        return self.values.get(kind, {}).get(key, set())
+
+
+def generated_books(log: ClassLog) -> Books:
+    """Every student's generated records (made before their run began), read once for the whole class."""
+    books = Books()
     if not log.students:
         return books
     latest = max(log.starts.values())
     for model, kinds in BOOK_FIELDS.items():
         columns = [getattr(model, name) for name in kinds]
         # A system computation over the whole class: every student's book, scoped by class explicitly.
-        stmt = (select(model.owner_id, model.created_at, *columns)
+        stmt = (select(model.id, model.owner_id, model.created_at, *columns)
                 .where(model.class_id == log.class_run.class_id, model.owner_id.in_(list(log.students)),
                        model.created_at < latest)
                 .execution_options(skip_visibility=True))
-        for owner_id, created_at, *values in db.session.execute(stmt):
+        for record_id, owner_id, created_at, *values in db.session.execute(stmt):
             if created_at >= log.starts[owner_id]:
                 continue  # made during the run: the student's own work, not their generated book
+            books.records[(model.__audit_type__, record_id)] = owner_id
             for kind, value in zip(kinds.values(), values, strict=True):
                 if (key := normalise(kind, value)) is not None:
-                    books[kind][key].add(owner_id)
+                    books.values[kind][key].add(owner_id)
     return books
 
 
-def foreign_values(log: ClassLog, books: dict[str, dict[str, set[int]]]) -> list[Hint]:
+def _books_opened(log: ClassLog, books: Books) -> dict[Any, set[int]]:
+    """Request (or lone entry) -> owners of the generated records it acted on.
+
+    A value carried from a record the student was allowed to act on (a manager converting a subordinate's
+    lead writes that lead's company into the new account) is not a copy.
+    """
+    opened: dict[Any, set[int]] = defaultdict(set)
+    for row in log.rows:
+        owner = books.records.get((row.object_type, row.object_id))
+        if owner is not None:
+            opened[row.request_id or ("entry", row.id)].add(owner)
+    return opened
+
+
+def foreign_values(log: ClassLog, books: Books) -> list[Hint]:
     """A student wrote distinctive values of another student's book that their own book lacks (one hint per pair)."""
     values: dict[tuple[int, frozenset[int]], dict[tuple[str, str], str]] = defaultdict(dict)
     evidence: dict[tuple[int, frozenset[int]], dict[int, Evidence]] = defaultdict(dict)
+    opened = _books_opened(log, books)
     for row, kind, value, key in written_values(log):
-        owners = books.get(kind, {}).get(key, set())
+        owners = books.holders(kind, key)
         if not owners or row.actor_id in owners or len(owners) >= COMMON_BOOKS:
+            continue
+        if owners & opened.get(row.request_id or ("entry", row.id), set()):
             continue
         pair = (row.actor_id, frozenset(owners))
         values[pair].setdefault((kind, key), value)
@@ -233,10 +262,10 @@ def foreign_values(log: ClassLog, books: dict[str, dict[str, set[int]]]) -> list
     return hints
 
 
-def same_texts(log: ClassLog, books: dict[str, dict[str, set[int]]]) -> list[Hint]:
+def same_texts(log: ClassLog, books: Books) -> list[Hint]:
     """The same free text (TEXT_MIN+ characters, not from any generated book) written by two or more students."""
     writers: dict[str, list[Evidence]] = defaultdict(list)
-    generated = books.get("text", {})
+    generated = books.values.get("text", {})
     for row, kind, value, key in written_values(log):
         if kind != "text" or key in generated:
             continue  # text copied along from the data (a converted lead's description) is nobody's writing
