@@ -210,6 +210,22 @@ def register_cli(app: Flask) -> None:
             fail("\n".join([exc.message, *exc.details]))
         click.echo(f"undid run #{run.id} ({run.scenario_name}) of {klass.name}")
 
+    grades = click.Group("grades", help="Grades of a class's scenario run: export as CSV or XLSX.")
+    app.cli.add_command(grades)
+
+    @grades.command("export")
+    @click.option("--class", "class_name", required=True, help="Class name or join code.")
+    @click.option("--format", "fmt", default="csv", show_default=True, help="csv or xlsx.")
+    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                  help="File to write.")
+    @click.option("--run", "run_id", type=int, default=None, help="Class run id (default: the current run).")
+    def grades_export(class_name: str, fmt: str, output: Path, run_id: int | None) -> None:
+        """Write the gradebook of a class run: one row per student, each objective's points, total, max."""
+        from .classroom.grade_export import run_cli_export
+
+        system_session()
+        click.echo(run_cli_export(find_class(class_name), fmt, output, run_id, fail))
+
     @app.cli.command("bench")
     @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per measure.")
     @click.option("--quick", is_flag=True, help="Smaller data (a smoke run; figures are not the targets').")

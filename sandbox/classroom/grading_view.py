@@ -1,0 +1,197 @@
+"""What the gradebook pages and exports share: reading the query string (class, run, department, sort) and
+showing points, bilingual scenario text and links to the records and log entries that are evidence.
+
+Bad query values never fail the page: each becomes a message and the default is used instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..org.models import Position, PositionKind, Role
+from .grading import Gradebook, Row, gradebook
+from .models import Run
+from .permissions import class_or_404, default_class, readable_classes
+from .runs import class_runs, class_students, current_class_run, department_of
+
+SORTS = ("name", "total", "department")
+
+
+@dataclass
+class BookQuery:
+    """The gradebook as asked for by the query string, after every value was checked."""
+
+    klass: Position | None
+    classes: list[Position]
+    runs: list[Run] = field(default_factory=list)
+    run: Run | None = None
+    departments: list[Position] = field(default_factory=list)
+    department: Position | None = None
+    sort: str = "name"
+    desc: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    def args(self, **changes: Any) -> dict[str, Any]:
+        """The query string of this view (for links that change one thing, e.g. the sort)."""
+        args: dict[str, Any] = {"class_id": self.klass.id if self.klass else None, "run": self.run.id if self.run else None,
+                                "department": self.department.id if self.department else None,
+                                "sort": self.sort if self.sort != "name" else None, "desc": 1 if self.desc else None}
+        args.update(changes)
+        return {k: v for k, v in args.items() if v is not None}
+
+
+def zh() -> bool:
+    """Is the UI in Chinese (scenario texts are written in both languages)?"""
+    return str(get_locale() or "").startswith("zh")
+
+
+def pick(text: Any) -> str:
+    """The zh or en side of a scenario's Bilingual text, by the UI language ('' for None)."""
+    if text is None:
+        return ""
+    return text.zh if zh() else text.en
+
+
+def format_points(value: Decimal | int | float | None) -> str:
+    """Points without needless decimals: 10, 7.5, 3.33."""
+    if value is None:
+        return ""
+    number = Decimal(str(value)).quantize(Decimal("0.01"))
+    if number == number.to_integral_value():
+        return str(int(number))
+    return f"{number.normalize():f}"
+
+
+def percent(part: Decimal | int, whole: Decimal | int) -> int:
+    """A whole percentage, 0 when there is nothing to score."""
+    return int(round(Decimal(part) * 100 / Decimal(whole))) if whole else 0
+
+
+def bar_step(pct: int) -> int:
+    """The percentage rounded to the 5 % steps that grading.css has width classes for (the CSP forbids style=)."""
+    return max(0, min(100, int(round(pct / 5)) * 5))
+
+
+def class_departments(klass: Position) -> list[Position]:
+    """The departments of a class, in tree order."""
+    return list(db.session.scalars(select(Position).where(
+        Position.class_id == klass.id, Position.kind == PositionKind.DEPARTMENT).order_by(Position.path)))
+
+
+def _int(raw: str | None) -> int | None:
+    try:
+        return int(raw.strip()) if raw is not None and raw.strip() else None
+    except ValueError:
+        return None
+
+
+def pick_run(runs: list[Run], raw: str | None, class_id: int, problems: list[str]) -> Run | None:
+    """The class run asked for (`run` = its id), else the one in force, else the newest."""
+    if raw is not None and raw.strip():
+        wanted = {r.id: r for r in runs}.get(_int(raw) or 0)
+        if wanted is not None:
+            return wanted
+        problems.append(_("This class has no scenario run “%(value)s”; showing the current one.", value=raw[:40]))
+    return current_class_run(class_id) or (runs[0] if runs else None)
+
+
+def read_query(args: Mapping[str, str]) -> BookQuery:
+    """Class (404 if not readable), run, department and sort from the query string; bad values → messages."""
+    problems: list[str] = []
+    raw_class = args.get("class_id", "").strip()
+    klass = None
+    if raw_class:
+        class_id = _int(raw_class)
+        if class_id is None:
+            problems.append(_("“%(value)s” is not a class; showing your first class.", value=raw_class[:40]))
+        else:
+            klass = class_or_404(class_id)
+    klass = klass or default_class()
+    query = BookQuery(klass, readable_classes(current_user), problems=problems)
+    if klass is None:
+        return query
+    query.runs = class_runs(klass.id)
+    query.run = pick_run(query.runs, args.get("run"), klass.id, problems)
+    query.departments = class_departments(klass)
+    raw_dept = args.get("department", "").strip()
+    if raw_dept:
+        query.department = {d.id: d for d in query.departments}.get(_int(raw_dept) or 0)
+        if query.department is None:
+            problems.append(_("This class has no department “%(value)s”; showing every student.", value=raw_dept[:40]))
+    sort = args.get("sort", "").strip() or "name"
+    objective_ids = {o.id for o in query.run.scenario.objectives} if query.run else set()
+    if sort not in SORTS and sort not in objective_ids:
+        problems.append(_("Cannot sort by “%(value)s”; sorted by name.", value=sort[:40]))
+        sort = "name"
+    query.sort = sort
+    query.desc = args.get("desc", "").strip().lower() in ("1", "true", "yes", "on")
+    return query
+
+
+def load_book(query: BookQuery) -> Gradebook | None:
+    """The gradebook of the query's run: the department's students only, sorted as asked."""
+    if query.klass is None or query.run is None:
+        return None
+    students = class_students(query.klass.id)
+    if query.department is not None:
+        students = [s for s in students if (dept := department_of(s)) is not None and dept.id == query.department.id]
+    book = gradebook(query.run, students)
+    book.rows = sort_rows(book.rows, query.sort, query.desc)
+    return book
+
+
+def sort_rows(rows: list[Row], sort: str, desc: bool) -> list[Row]:
+    """Rows by name, total, department or one objective's points; ties by name."""
+    rows = sorted(rows, key=lambda r: (r.student.display_name.casefold(), r.student.username))
+    if sort == "name":
+        return list(reversed(rows)) if desc else rows
+    if sort == "total":
+        key: Any = lambda r: r.total  # noqa: E731
+    elif sort == "department":
+        key = lambda r: (r.department is None, r.department.path if r.department else "")  # noqa: E731
+    else:
+        key = lambda r: r.cells[sort].points if sort in r.cells else Decimal(0)  # noqa: E731
+    return sorted(rows, key=key, reverse=desc)
+
+
+def is_reader_only() -> bool:
+    """Students have no gradebook pages (they read /me/progress)."""
+    return current_user.role == Role.STUDENT
+
+
+def record_url(record_type: str | None, record_id: int | None) -> str | None:
+    """The detail page of a business record (lead → /leads/<id>), or None for other objects."""
+    if not record_type or record_id is None:
+        return None
+    views = current_app.view_functions
+    for name in (record_type, f"{record_type}s", f"{record_type[:-1]}ies" if record_type.endswith("y") else ""):
+        if name and f"{name}.detail" in views:
+            return url_for(f"{name}.detail", record_id=record_id)
+    return None
+
+
+def entry_url(entry: Any, student_id: int) -> str:
+    """Where a log entry of evidence leads: its record, else the operation log filtered to the student and verb."""
+    return record_url(entry.object_type, entry.object_id) or url_for("log.index", actor=student_id, verb=entry.verb)
+
+
+def state(points: Decimal, maximum: int) -> str:
+    """done, partial or todo: how a cell or checklist item is drawn."""
+    if points >= maximum:
+        return "done"
+    return "partial" if points > 0 else "todo"
+
+
+# Functions the grading templates call (passed to render_template, not installed app-wide).
+TEMPLATE_HELPERS = {"pick": pick, "points": format_points, "percent": percent, "bar_step": bar_step, "state": state,
+                    "record_url": record_url, "entry_url": entry_url}
