@@ -28,6 +28,7 @@ from sandbox.leads.routes import views as lead_views
 from sandbox.org.models import User
 from sandbox.records.extras import list_extras
 
+from . import reset as reset_bench
 from . import workbench
 from .data import FULL, PASSWORD, QUICK, Size, build, create_schema
 from .routes import set_baseline
@@ -230,6 +231,10 @@ def run_all(as_json: bool = False, quick: bool = False, verbose: bool = False) -
         cap = app.config["LIST_COUNT_CAP"]
         with app.app_context():
             db.engine.dispose()
+    # Reset of a class (bench/reset.py), on its own database.
+    resets, reset_table = reset_bench.run(Measure, quick, _say)
+    more += [(m, None) for m in resets]
+    more_table += "\n\n" + reset_table
     if as_json:
         for measure, _facts in results:
             click.echo(measure.as_json())

@@ -28,11 +28,15 @@ def test_bench_quick_json_lines(tmp_path: Path) -> None:
     measures = [json.loads(line) for line in lines]  # every stdout line is one JSON object
     assert VIEWERS <= {m["name"] for m in measures}
     assert WORKBENCH <= {m["name"] for m in measures}
+    assert {"reset.class_10", "reset.insert_10"} <= {m["name"] for m in measures}
     for m in measures:
         assert set(m) == KEYS
-        assert m["unit"] == "ms"
         assert m["value"] > 0 and m["baseline"] > 0 and m["ratio"] > 0
-        assert m["ratio"] == pytest.approx(m["baseline"] / m["value"], rel=0.01)
+        if m["unit"] == "ms":  # a time: lower is better, ratio = baseline ÷ value
+            assert m["ratio"] == pytest.approx(m["baseline"] / m["value"], rel=0.01)
+        else:  # a rate: higher is better, ratio = value ÷ baseline
+            assert m["unit"] == "rows/s"
+            assert m["ratio"] == pytest.approx(m["value"] / m["baseline"], rel=0.01)
 
 
 def test_baseline_routes_only_when_enabled(tmp_path: Path) -> None:

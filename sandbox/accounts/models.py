@@ -32,7 +32,7 @@ class Account(Owned, db.Model):
     shipping_address: Mapped[str | None] = mapped_column(String(300))
     employees: Mapped[int | None]
     annual_revenue: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     tags: Mapped[str | None] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(String(4000))
 

@@ -21,5 +21,4 @@ BLUEPRINTS = (scenarios_bp, grading_bp, me_bp)
 # Route modules register on the blueprints above, so they are imported last, one per line.
 # isort: off
 from . import activity_routes  # noqa: E402,F401
-from . import grading_routes  # noqa: E402,F401
-from . import progress_routes  # noqa: E402,F401
+from . import scenario_routes  # noqa: E402,F401

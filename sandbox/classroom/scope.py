@@ -15,7 +15,24 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Connection, Date, DateTime, Numeric, Table, and_, bindparam, delete, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Numeric,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.types import NullType
 
 from ..extensions import db
 from ..owned import owned_classes
@@ -114,21 +131,38 @@ class Plan:
 
 
 def _encode(value: Any) -> Any:
+    """JSON for the values the driver hands back that JSON lacks (PostgreSQL's dates and decimals)."""
     if isinstance(value, datetime | date):
-        return value.isoformat()
+        return value.isoformat(" ")
     if isinstance(value, Decimal):
         return str(value)
-    return value
+    raise TypeError(f"cannot snapshot {type(value).__name__}")
+
+
+def _json_value(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _decoder(column: Column[Any]) -> Any:
-    if isinstance(column.type, DateTime):
+    """From a snapshot's JSON value back to what the column type binds (dates, decimals, JSON, booleans)."""
+    kind = column.type
+    if isinstance(kind, DateTime):
         return datetime.fromisoformat
-    if isinstance(column.type, Date):
+    if isinstance(kind, Date):
         return date.fromisoformat
-    if isinstance(column.type, Numeric) and column.type.asdecimal:
-        return Decimal
+    if isinstance(kind, Numeric) and kind.asdecimal:
+        return lambda v: Decimal(str(v))
+    if isinstance(kind, JSON):
+        return _json_value
+    if isinstance(kind, Boolean):
+        return bool
     return None
+
+
+def _raw(table: Table) -> Any:
+    # Driver values as they are (no result processing): SQLite's are already JSON, and a snapshot of a
+    # whole class is tens of thousands of rows.
+    return select(*(type_coerce(c, NullType()).label(c.name) for c in table.columns))
 
 
 def take_snapshot(conn: Connection, plan: Plan) -> tuple[bytes, int]:
@@ -138,16 +172,15 @@ def take_snapshot(conn: Connection, plan: Plan) -> tuple[bytes, int]:
     count = 0
     for name, where in [*plan.records.items(), *plan.children.items()]:
         table = tables[name]
-        rows = conn.execute(select(table).where(where)).all()
+        rows = conn.execute(_raw(table).where(where)).all()
         if rows:
-            data["tables"][name] = {"columns": list(table.c.keys()),
-                                    "rows": [[_encode(v) for v in row] for row in rows]}
+            data["tables"][name] = {"columns": list(table.c.keys()), "rows": [tuple(row) for row in rows]}
             count += len(rows)
     for column, where in plan.outside_references():
         table = column.table
         for row_id, value in conn.execute(select(table.c.id, column).where(where)):
             data["references"].append([table.name, column.name, row_id, value])
-    return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 1), count
+    return zlib.compress(json.dumps(data, separators=(",", ":"), default=_encode).encode(), 1), count
 
 
 def delete_scope(conn: Connection, plan: Plan) -> int:

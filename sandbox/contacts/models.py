@@ -27,7 +27,7 @@ class Contact(Owned, db.Model):
     birthday: Mapped[date | None]
     address: Mapped[str | None] = mapped_column(String(300))
     contact_method: Mapped[str | None] = mapped_column(String(40))
-    reports_to_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    reports_to_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
     source: Mapped[str | None] = mapped_column(String(40))
     description: Mapped[str | None] = mapped_column(String(4000))
 

@@ -34,9 +34,9 @@ class Lead(Owned, db.Model):
     description: Mapped[str | None] = mapped_column(String(4000))
     converted_at: Mapped[datetime | None]
     # What the conversion produced (links both ways: those records point back through these).
-    converted_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
-    converted_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
-    converted_opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunities.id"))
+    converted_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    converted_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    converted_opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunities.id"), index=True)
 
     @property
     def audit_label(self) -> str:

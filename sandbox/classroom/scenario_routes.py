@@ -1,0 +1,162 @@
+"""/scenarios/: the scenarios on offer, and loading, resetting and undoing them for a class."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import to_utc
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from seed import ScenarioError, scenario_files
+from seed import load_scenario as read_file
+
+from ..extensions import db
+from ..org.models import Role
+from . import scenarios_bp as bp
+from .permissions import class_or_404, default_class, writable_classes
+from .runs import class_runs, class_students, current_class_run
+from .scenario_forms import LoadForm, ResetForm, UndoForm
+from .services import LoadResult, ScenarioLoadError, can_undo, latest_run, load_scenario, reset_scenario, scenario_dir
+from .services import undo_reset as undo_service
+
+
+def _require_staff() -> None:
+    if current_user.role not in (Role.ADMIN, Role.INSTRUCTOR):
+        abort(403)
+
+
+def catalogue() -> tuple[list[tuple[str, Any]], list[tuple[str, list[str]]]]:
+    """(name, scenario) of every valid file, and (name, problems) of the invalid ones."""
+    good, bad = [], []
+    for path in scenario_files(scenario_dir()):
+        try:
+            good.append((path.stem, read_file(path)))
+        except ScenarioError as exc:
+            bad.append((path.stem, exc.lines()))
+    return good, bad
+
+
+def _forms(klass: Any, load: LoadForm | None = None, reset: ResetForm | None = None,
+           undo: UndoForm | None = None) -> tuple[LoadForm, ResetForm, UndoForm]:
+    good, _bad = catalogue()
+    load = load or LoadForm(formdata=None, class_id=klass.id)
+    load.scenario.choices = [(name, s.title.zh if _zh() else s.title.en) for name, s in good]
+    reset = reset or ResetForm(formdata=None, class_id=klass.id)
+    reset.student_id.choices = [(0, _("The whole class"))] + [
+        (s.id, f"{s.display_name} ({s.username})") for s in class_students(klass.id)]
+    undo = undo or UndoForm(formdata=None, class_id=klass.id)
+    latest = latest_run(klass.id)
+    for form in (load, reset, undo):
+        form.class_id.data = klass.id
+        form.expected_run.data = str(latest.id if latest else 0)
+    return load, reset, undo
+
+
+def _zh() -> bool:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "").startswith("zh")
+
+
+def _page(klass: Any, status: int = 200, **forms: Any) -> tuple[str, int]:
+    load, reset, undo = _forms(klass, **forms)
+    good, bad = catalogue()
+    return render_template(
+        "classroom/scenarios.html", klass=klass, classes=writable_classes(current_user), scenarios=good, invalid=bad,
+        run=current_class_run(klass.id), runs=class_runs(klass.id), undoable=can_undo(klass.id),
+        students=len(class_students(klass.id)), load_form=load, reset_form=reset, undo_form=undo, zh=_zh(),
+        url_endpoints=set(current_app.view_functions),
+    ), status
+
+
+@bp.get("/")
+def index() -> Any:
+    """Scenarios on offer and the chosen class's runs."""
+    _require_staff()
+    class_id = request.args.get("class_id", type=int)
+    klass = class_or_404(class_id, write=True) if class_id else default_class(write=True)
+    if klass is None:
+        good, bad = catalogue()
+        return render_template("classroom/scenarios.html", klass=None, classes=[], scenarios=good, invalid=bad,
+                               zh=_zh(), url_endpoints=set(current_app.view_functions))
+    return _page(klass)
+
+
+def _done(result: LoadResult, message: str) -> Response:
+    flash(message, "success")
+    for warning in result.warnings:
+        flash(warning, "warning")
+    return redirect(url_for("scenarios.index", class_id=result.run.class_id))
+
+
+def _refused(klass: Any, exc: ScenarioLoadError, form: Any, key: str) -> tuple[str, int]:
+    db.session.rollback()
+    target = getattr(form, exc.field, None) if exc.field else None
+    if target is not None:
+        target.errors = [*target.errors, exc.message, *exc.details]
+    else:
+        form.form_errors.append(exc.message)
+        form.form_errors.extend(exc.details)
+    return _page(klass, 400, **{key: form})
+
+
+@bp.post("/load")
+def load() -> Any:
+    """Load a scenario into a class (a new class run for every student)."""
+    _require_staff()
+    form = LoadForm()
+    klass = class_or_404(form.class_id.data, write=True)
+    good, _bad = catalogue()
+    form.scenario.choices = [(name, name) for name, _s in good]
+    if not form.validate():
+        return _page(klass, 400, load=form)
+    deadline = to_utc(form.deadline.data) if form.deadline.data else None
+    try:
+        result = load_scenario(klass, form.scenario.data, deadline=deadline, expected_run_id=form.expected())
+        db.session.commit()
+    except ScenarioLoadError as exc:
+        return _refused(klass, exc, form, "load")
+    return _done(result, _("Loaded %(scenario)s into %(klass)s: %(rows)s records for %(students)s students in "
+                           "%(seconds)s s.", scenario=form.scenario.data, klass=klass.name, rows=f"{result.rows:,}",
+                           students=len(class_students(klass.id)), seconds=f"{result.seconds:.1f}"))
+
+
+@bp.post("/reset")
+def reset() -> Any:
+    """Start the current scenario again, for the whole class or one student."""
+    _require_staff()
+    form = ResetForm()
+    klass = class_or_404(form.class_id.data, write=True)
+    students = {s.id: s for s in class_students(klass.id)}
+    form.student_id.choices = [(0, "")] + [(sid, "") for sid in students]
+    if not form.validate():
+        return _page(klass, 400, reset=form)
+    student = students.get(form.student_id.data)
+    try:
+        result = reset_scenario(klass, student, expected_run_id=form.expected())
+        db.session.commit()
+    except ScenarioLoadError as exc:
+        return _refused(klass, exc, form, "reset")
+    who = student.display_name if student else klass.name
+    return _done(result, _("Reset %(who)s: %(rows)s records in %(seconds)s s; a new run has started.", who=who,
+                           rows=f"{result.rows:,}", seconds=f"{result.seconds:.1f}"))
+
+
+@bp.post("/undo")
+def undo() -> Any:
+    """Put back the data the latest load or reset replaced."""
+    _require_staff()
+    form = UndoForm()
+    klass = class_or_404(form.class_id.data, write=True)
+    if not form.validate():
+        return _page(klass, 400, undo=form)
+    try:
+        run = undo_service(klass, expected_run_id=form.expected())
+        db.session.commit()
+    except ScenarioLoadError as exc:
+        return _refused(klass, exc, form, "undo")
+    flash(_("Run #%(id)s was undone: the data from before it is back.", id=run.id), "success")
+    return redirect(url_for("scenarios.index", class_id=klass.id))
