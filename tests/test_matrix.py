@@ -76,7 +76,8 @@ class Access:
 
     kind: public | signed_in | changer (signed in and may change data) | staff | admin |
           staff_object (an admin object of class A, by id) | record (a business record, by id) |
-          class_reader (a teaching page of class A by class_id: its staff and its observer read, others 404)
+          class_reader (a teaching page of class A by class_id: its staff and its observer read, others 404) |
+          teaching_reader (like class_reader, but refused to students by their role: 403, as staff pages are)
     target: the record type (record) or the admin object kind (staff_object)
     write: for records, whether even the GET is a write (edit and transfer forms, clone)
     """
@@ -111,6 +112,7 @@ CHANGER = Access("changer")
 STAFF_ONLY = Access("staff")
 ADMIN_ONLY = Access("admin")
 CLASS_READER = Access("class_reader")
+TEACHING_READER = Access("teaching_reader")
 
 
 def record(kind: str, write: bool = False) -> Access:
@@ -171,6 +173,17 @@ ROUTES: dict[str, Access] = {
     "scenarios.undo": staff_object("class"),
     # Teaching pages of class A (classroom/permissions.py): students have no readable class, so 404.
     "grading.activity": CLASS_READER,
+    # The gradebook of class A, a student's evidence page and the exports (grading_routes.py): students have
+    # /me/progress instead and get 403 by role; class A's observer reads; another instructor gets 404.
+    "grading.index": TEACHING_READER,
+    "grading.student": TEACHING_READER,
+    "grading.export_csv": TEACHING_READER,
+    "grading.export_xlsx": TEACHING_READER,
+    # Overrides and extensions for studentA: class A's staff only (observers and students 403 before any lookup).
+    "grading.override": staff_object("student"),
+    "grading.clear_override": staff_object("student"),
+    "grading.extend": staff_object("student"),
+    "me.progress": SIGNED_IN,
 }
 
 
@@ -258,6 +271,10 @@ def expected(access: Access, persona: str, visit: Visit, owner: str = "studentA"
             return 403
         return visit.ok if persona in CLASS_A_STAFF else 404
     if access.kind == "class_reader":
+        return visit.ok if persona in CLASS_A_READERS else 404
+    if access.kind == "teaching_reader":
+        if persona not in STAFF and persona != "readonlyA":
+            return 403
         return visit.ok if persona in CLASS_A_READERS else 404
     if access.kind == "record":
         # Every type is private by default, so the owner alone decides who reads and writes.
@@ -659,6 +676,10 @@ def visits(w: World, endpoint: str, method: str, persona: str) -> Visit:
         return scenario_visit(w, view, method)
     if key == ("grading.activity", "GET"):
         return Visit(f"/grading/activity?class_id={w.class_a.id}")
+    if blueprint == "grading":
+        return grading_visit(w, view, method)
+    if key == ("me.progress", "GET"):
+        return Visit("/me/progress")
     if key == ("admin.code_value_delete", "POST"):
         value = w.new_code_value()
         return Visit(f"/admin/code-tables/{value.id}/delete", data={}, ok=302, unchanged=w.exists(CodeValue, value.id))
@@ -857,6 +878,28 @@ def scenario_visit(w: World, view: str, method: str) -> Visit:
     ok = 302 if view == "load" or latest is not None else 400
     return Visit(f"/scenarios/{view}", data=data, ok=ok,
                  unchanged=lambda: db.session.scalar(select(func.count()).select_from(Run)) == runs)
+
+
+def grading_visit(w: World, view: str, method: str) -> Visit:
+    """Gradebook pages of class A and grading actions on studentA. Class A has no scenario run here, so the
+    exports and the actions send the allowed persona back with a message (302); with a run they answer 200
+    and change grades (tests/test_gradebook_pages.py)."""
+    from sandbox.classroom.models import DeadlineExtension, GradeOverride
+
+    student = w.uid("studentA")
+    if view == "index":
+        return Visit(f"/grading/?class_id={w.class_a.id}")
+    if view == "student":
+        return Visit(f"/grading/students/{student}")
+    if view in ("export_csv", "export_xlsx"):
+        return Visit(f"/grading/export.{view[-4:].lstrip('_')}?class_id={w.class_a.id}", ok=302)
+    action = {"override": "override", "clear_override": "clear-override", "extend": "extension"}[view]
+    data = {"objective_id": "visit-notes", "points": "5", "comment": "Matrix", "deadline": "2031-01-01T10:00"}
+
+    def unchanged() -> bool:
+        return all(db.session.scalar(select(func.count()).select_from(m)) == 0 for m in (GradeOverride, DeadlineExtension))
+
+    return Visit(f"/grading/students/{student}/{action}", data=data, ok=302, unchanged=unchanged)
 
 
 def _no_activity_about(related_type: str, related_id: int) -> Callable[[], bool]:

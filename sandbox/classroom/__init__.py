@@ -22,3 +22,5 @@ BLUEPRINTS = (scenarios_bp, grading_bp, me_bp)
 # isort: off
 from . import activity_routes  # noqa: E402,F401
 from . import scenario_routes  # noqa: E402,F401
+from . import grading_routes  # noqa: E402,F401
+from . import progress_routes  # noqa: E402,F401
