@@ -132,8 +132,10 @@ class Plan:
 
 def _encode(value: Any) -> Any:
     """JSON for the values the driver hands back that JSON lacks (PostgreSQL's dates and decimals)."""
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
         return value.isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"cannot snapshot {type(value).__name__}")

@@ -8,6 +8,7 @@ all of it back, so the class keeps its previous data.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -168,13 +169,18 @@ def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, stude
     _ceiling(scenario, len(roster))
     _lock(klass, expected_run_id)
     now = utcnow().replace(microsecond=0)
+    actor = current_actor()
+    owner_id = getattr(actor, "id", None) or _class_owner(klass)
+    # Generating the books is pure CPU work; it runs while the database snapshots and deletes the old data.
+    pool = ThreadPoolExecutor(max_workers=1)
+    books = pool.submit(generate, scenario, _roster(roster), now, class_id=klass.id, class_owner_id=owner_id)
+    pool.shutdown(wait=False)
     plan = scopes.Plan(scopes.Scope(klass.id, student.id if student else None))
     snapshot = _snapshot(plan)
     if progress:
         progress("snapshot", snapshot.rows)
     replaced = scopes.delete_scope(db.session.connection(), plan)
     faults.checkpoint("reset.deleted")
-    actor = current_actor()
     run = Run(class_id=klass.id, student_id=student.id if student else None, parent_id=parent.id if parent else None,
               scenario_name=name, scenario_text=text, seed=scenario.seed, started_at=now,
               deadline=deadline or (parent.deadline if parent else now + scenario.default_deadline),
@@ -183,8 +189,7 @@ def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, stude
     db.session.flush()
     snapshot.run_id = run.id
     db.session.add(snapshot)
-    rows = generate(scenario, _roster(roster), now, class_id=klass.id, class_owner_id=getattr(actor, "id", None)
-                    or _class_owner(klass))
+    rows = books.result()
     known = _catalogue_ids(klass, rows) if student is not None else {}
     try:
         inserted = insert_rows(db.session.connection(), rows, known=known,
