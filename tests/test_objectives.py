@@ -165,8 +165,9 @@ def test_log_count_zero_partial_full(app, classroom):
     assert len(part.entry_ids) == 2 and part.records and part.records[0][0] == "activity"
     calls(student, 5, lead)
     full = outcome(run, student, "log-calls")
-    assert (full.done, full.fraction, full.points) == (7, 1.0, Decimal("10.00"))  # capped at the points
-    assert full.reason == "7 of 5 calls logged" and len(full.entry_ids) == 5  # the entries that met it
+    # Counting stops where the points do: 7 calls meet "5 calls" as 5 do.
+    assert (full.done, full.fraction, full.points) == (5, 1.0, Decimal("10.00"))
+    assert full.reason == "5 of 5 calls logged" and len(full.entry_ids) == 5  # the entries that met it
 
 
 def test_log_count_field_and_new_value(app, classroom):
@@ -360,3 +361,46 @@ def test_batch_matches_one_by_one(app, classroom, shop):
     by_name = {row.student.username: row for row in book.rows}
     assert by_name["studentA"].total == Decimal("6.00") + Decimal("5.00") + Decimal("10.00")
     assert by_name["peerA"].total == Decimal("10.00") + Decimal("5.00") + Decimal("11.25")  # a call: step 1 of 2
+
+
+def test_reading_the_run_in_slices_changes_nothing(app, classroom, monkeypatch):
+    """Sequences read a long run in id slices and drop students who are done; the outcome is the same."""
+    from sandbox.classroom import objectives_sequence
+
+    run = make_run(classroom, text=with_objectives("""
+  - {id: call-convert, title: {zh: 升级, en: Convert}, points: 10,
+     check: {kind: sequence, steps: [activity.log_call, lead.convert]}}
+  - {id: two, title: {zh: 两条, en: Two}, points: 10,
+     check: {kind: sequence, steps: [activity.log_call, lead.convert], count: 2}}
+  - {id: stages, title: {zh: 阶段, en: Stages}, points: 10,
+     check: {kind: sequence, steps: [opportunity.stage_change, opportunity.stage_change]}}
+  - {id: stream, title: {zh: 流, en: Stream}, points: 10,
+     check: {kind: sequence, steps: [lead.create, activity.log_call], same_record: false}}
+"""))
+    student, peer = classroom.user("studentA"), classroom.user("peerA")
+    convert(student, calls(student, 1))  # done early, then more work
+    deal = opportunity(student)
+    stages(student, deal, "qualification")
+    calls(peer, 2)
+    stages(student, deal, "needs_analysis", "value_proposition")
+    convert(student, calls(student, 2))
+    calls(peer, 1)
+
+    def shown(evidence: bool) -> dict:
+        book = gradebook(run, evidence=evidence)
+        return {(row.student.username, key): (cell.points, cell.outcome.reason, cell.outcome.entry_ids,
+                                              cell.outcome.records)
+                for row in book.rows for key, cell in row.cells.items()}
+
+    whole = shown(False), shown(True)
+    monkeypatch.setattr(objectives_sequence, "SLICED_FROM", 0)
+    assert len(objectives_sequence._slices(make_context_for(run))) > 2
+    assert (shown(False), shown(True)) == whole
+    assert whole[0][("studentA", "two")][0] == Decimal("10.00") and whole[0][("peerA", "call-convert")][0] == Decimal("5.00")
+
+
+def make_context_for(run: Run) -> Any:
+    from sandbox.classroom.grading import make_context
+    from sandbox.classroom.runs import class_students
+
+    return make_context(run, [s.id for s in class_students(run.class_id)])

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, case, false, func, literal, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from seed.schema import LogCount, Objective
@@ -23,6 +23,7 @@ from seed.schema import LogCount, Objective
 from ..extensions import db
 from ..i18n import N_
 from ..oplog import LogEntry
+from ..org.models import User
 from .models import Run
 
 CENT = Decimal("0.01")
@@ -76,6 +77,7 @@ class Context:
     run_ids: dict[int, int]
     deadlines: dict[int, datetime]
     evidence: bool = False
+    cutoffs: dict[datetime, int] = field(default_factory=dict)  # deadline → id cutoff (see cutoff())
 
 
 class CheckKind:
@@ -117,22 +119,59 @@ def scored(objective: Objective, done: int, needed: int, fraction: float, reason
     return Outcome(objective.id, done, needed, fraction, points, reason, **evidence)
 
 
+def cutoff(ctx: Context, deadline: datetime) -> int:
+    """The highest entry id below which every entry of the class is at or before `deadline` (cached per context).
+
+    Ids grow with time, so `id <= cutoff` answers the deadline from the index (entry ids are in every
+    SQLite index) and only the few entries past the cutoff are read to compare their time. The first
+    entry after the deadline bounds it exactly, whatever the order in which concurrent requests wrote.
+    """
+    if deadline not in ctx.cutoffs:
+        # id + 0: SQLite would otherwise walk the table by id instead of the (class_id, at) index.
+        first_after = db.session.scalar(select(func.min(LogEntry.id + 0)).where(
+            LogEntry.class_id == ctx.class_run.class_id, LogEntry.at > deadline))
+        newest = db.session.scalar(select(func.max(LogEntry.id))) or 0
+        ctx.cutoffs[deadline] = first_after - 1 if first_after is not None else newest
+    return ctx.cutoffs[deadline]
+
+
+def before(deadline: datetime, safe_id: Any) -> ColumnElement[bool]:
+    """SQL: an entry at or before the deadline (the time is only read past the id cutoff)."""
+    return case((LogEntry.id <= safe_id, true()), else_=LogEntry.at <= deadline)
+
+
 def counted(ctx: Context, students: list[int] | None = None) -> ColumnElement[bool]:
     """SQL: a log entry that counts as student work: own, in the student's run, not after their deadline.
 
     Students are grouped by (run, deadline), so a class with a few re-runs and extensions stays a short
-    OR of index-friendly `run_id = ? AND actor_id IN (...) AND at <= ?` terms.
+    OR of index-friendly `run_id = ? AND actor_id IN (...)` terms. Staff never act as students, so their
+    entries (overrides included) are never among these actors'.
     """
     groups: dict[tuple[int, datetime], list[int]] = defaultdict(list)
     for student in ctx.student_ids if students is None else students:
         groups[(ctx.run_ids[student], ctx.deadlines[student])].append(student)
     terms = [
-        and_(LogEntry.run_id == run_id, LogEntry.actor_id.in_(sorted(ids)), LogEntry.at <= deadline)
+        and_(LogEntry.run_id == run_id, LogEntry.actor_id.in_(sorted(ids)), before(deadline, cutoff(ctx, deadline)))
         for (run_id, deadline), ids in sorted(groups.items())
     ]
-    if not terms:
-        return false()
-    return and_(or_(*terms), LogEntry.as_teacher == false())
+    return or_(*terms) if terms else false()
+
+
+def _by_student(column: Any, values: dict[int, Any], default: Any) -> Any:
+    """SQL: `values[column]` for the students who differ from `default` (a CASE on the student id)."""
+    special = {student: value for student, value in values.items() if value != default}
+    return case(special, value=column, else_=literal(default)) if special else literal(default)
+
+
+def counted_for(ctx: Context, student: Any) -> ColumnElement[bool]:
+    """SQL: counted() for the student of an outer query row (`student` is its id column), for correlated reads."""
+    class_run = ctx.class_run
+    safe = {s: cutoff(ctx, d) for s, d in ctx.deadlines.items()}
+    return and_(
+        LogEntry.run_id == _by_student(student, ctx.run_ids, class_run.id),
+        LogEntry.actor_id == student,
+        before(_by_student(student, ctx.deadlines, class_run.deadline),
+               _by_student(student, safe, cutoff(ctx, class_run.deadline))))
 
 
 def new_value_is(path: tuple[str, ...], value: Any) -> ColumnElement[bool]:
@@ -162,18 +201,32 @@ def log_conditions(check: LogCount) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def verb_phrase(verb: str) -> str:
+class Phrases:
+    """Translations looked up once per evaluation: flask-babel's gettext costs ~50 µs a call, and a reason is
+    written for every student. Messages are marked with N_ where they are written, so they are extracted."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, str] = {}
+
+    def __call__(self, message: str, **values: Any) -> str:
+        text = self._found.get(message)
+        if text is None:
+            text = self._found[message] = _(message)
+        return text % values if values else text
+
+
+def verb_phrase(verb: str, tr: Phrases) -> str:
     """"leads converted" for lead.convert; a neutral phrase for verbs without one."""
     phrase = VERB_PHRASES.get(verb)
-    return _(phrase) if phrase else _("matching actions (%(verb)s)", verb=verb)
+    return tr(phrase) if phrase else tr(N_("matching actions (%(verb)s)"), verb=verb)
 
 
-def count_reason(done: int, needed: int, what: str) -> str:
+def count_reason(done: int, needed: int, what: str, tr: Phrases) -> str:
     """"2 of 3 leads converted; 1 more needed" (or just the count when met)."""
     if done >= needed:
-        return _("%(done)d of %(needed)d %(what)s", done=done, needed=needed, what=what)
-    return _("%(done)d of %(needed)d %(what)s; %(left)d more needed", done=done, needed=needed, what=what,
-             left=needed - done)
+        return tr(N_("%(done)d of %(needed)d %(what)s"), done=done, needed=needed, what=what)
+    return tr(N_("%(done)d of %(needed)d %(what)s; %(left)d more needed"), done=done, needed=needed, what=what,
+              left=needed - done)
 
 
 @register_check
@@ -185,15 +238,18 @@ class LogCountCheck(CheckKind):
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
         check = objective.check
         conditions = log_conditions(check)
-        rows = db.session.execute(
-            select(LogEntry.actor_id, func.count()).where(counted(ctx), *conditions).group_by(LogEntry.actor_id))
-        counts = dict(rows.all())
-        what = verb_phrase(check.verb) if not check.field else _("%(what)s changing %(field)s", what=verb_phrase(
-            check.verb), field=check.field if check.to is None else f"{check.field} → {check.to}")
+        # Counting stops at `count` per student (a correlated LIMIT): points are capped there anyway, and a
+        # class that has met the objective costs a few index probes per student instead of a pass over the run.
+        found = select(LogEntry.id).where(counted_for(ctx, User.id), *conditions).limit(check.count)
+        capped = select(func.count()).select_from(found.correlate(User).subquery()).scalar_subquery()
+        counts = dict(db.session.execute(select(User.id, capped).where(User.id.in_(ctx.student_ids))).all())
+        tr = Phrases()
+        what = verb_phrase(check.verb, tr) if not check.field else tr(N_("%(what)s changing %(field)s"), what=verb_phrase(
+            check.verb, tr), field=check.field if check.to is None else f"{check.field} → {check.to}")
         result: dict[int, Outcome] = {}
         for student in ctx.student_ids:
             done = counts.get(student, 0)
-            result[student] = make_outcome(objective, done, check.count, count_reason(done, check.count, what))
+            result[student] = make_outcome(objective, done, check.count, count_reason(done, check.count, what, tr))
         if ctx.evidence:
             self._evidence(result, conditions, ctx, check.count)
         return result

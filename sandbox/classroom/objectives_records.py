@@ -23,7 +23,17 @@ from ..extensions import db
 from ..i18n import N_
 from ..oplog import LogEntry
 from ..owned import owned_classes
-from .objectives import EVIDENCE_LIMIT, CheckKind, Context, Outcome, count_reason, counted, make_outcome, register_check
+from .objectives import (
+    EVIDENCE_LIMIT,
+    CheckKind,
+    Context,
+    Outcome,
+    Phrases,
+    count_reason,
+    counted,
+    make_outcome,
+    register_check,
+)
 
 RECORD_PHRASES = {"lead": N_("leads"), "account": N_("accounts"), "contact": N_("contacts"),
                   "opportunity": N_("opportunities"), "product": N_("products"), "competitor": N_("competitors"),
@@ -144,9 +154,10 @@ class RecordCountCheck(CheckKind):
             steps.append(touched_step(model, check.record_type, ctx))
         base = _base(model, ctx, ctx.student_ids)
         counts = _counts(model, base + [cond for _d, cond in steps])
-        what = _("%(records)s meeting all the conditions", records=_(RECORD_PHRASES[check.record_type]))
+        tr = Phrases()
+        what = tr(N_("%(records)s meeting all the conditions"), records=tr(RECORD_PHRASES[check.record_type]))
         result = {s: make_outcome(objective, counts.get(s, 0), check.count,
-                                  count_reason(counts.get(s, 0), check.count, what)) for s in ctx.student_ids}
+                                  count_reason(counts.get(s, 0), check.count, what, tr)) for s in ctx.student_ids}
         if ctx.evidence:
             self._explain(result, model, check, base, steps)
             self._evidence(result, model, check, ctx, base + [cond for _d, cond in steps])
