@@ -28,8 +28,8 @@ from sandbox.leads.routes import views as lead_views
 from sandbox.org.models import User
 from sandbox.records.extras import list_extras
 
+from . import gradebook, workbench
 from . import reset as reset_bench
-from . import workbench
 from .data import FULL, PASSWORD, QUICK, Size, build, create_schema
 from .routes import set_baseline
 
@@ -231,6 +231,10 @@ def run_all(as_json: bool = False, quick: bool = False, verbose: bool = False) -
         cap = app.config["LIST_COUNT_CAP"]
         with app.app_context():
             db.engine.dispose()
+        # The gradebook over a class run's log (bench/gradebook.py), in a database of its own.
+        graded, graded_table = gradebook.run(Path(folder), Measure, quick, lambda msg: _say(f"bench: {msg}"))
+        more.append((graded, None))
+        more_table += "\n\n" + graded_table
     # Reset of a class (bench/reset.py), on its own database.
     resets, reset_table = reset_bench.run(Measure, quick, _say)
     more += [(m, None) for m in resets]
