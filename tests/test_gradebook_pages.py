@@ -471,3 +471,11 @@ def test_cli_export_to_an_unwritable_path(app, classroom, graded, tmp_path):
     result = cli(app, "--class", "Class A", "-o", str(tmp_path / "missing" / "dir" / "grades.csv"))
     assert result.exit_code != 0 and "cannot write" in result.stderr
     assert count(LogEntry, LogEntry.verb == "grade.export") == 0
+
+
+def test_briefing_paragraphs_join_wrapped_lines_and_keep_list_items():
+    from sandbox.classroom.grading_view import paragraphs
+
+    text = "You have just joined\nthe company.\n\nIn two weeks:\n1. call your\n   leads;\n2. win.\n"
+    assert paragraphs(text) == [["You have just joined the company."], ["In two weeks:", "1. call your leads;", "2. win."]]
+    assert paragraphs("你刚加入杭州\n龙坞茶业。\n- 打电话\n") == [["你刚加入杭州龙坞茶业。", "- 打电话"]]

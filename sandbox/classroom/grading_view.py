@@ -6,6 +6,7 @@ Bad query values never fail the page: each becomes a message and the default is 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -185,6 +186,33 @@ def entry_url(entry: Any, student_id: int) -> str:
     return record_url(entry.object_type, entry.object_id) or url_for("log.index", actor=student_id, verb=entry.verb)
 
 
+_ITEM = re.compile(r"^\s*(\d+[.)]\s+|\d+、|[-*•·]\s+)")
+
+
+def _cjk(ch: str) -> bool:
+    return "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" or "\u3000" <= ch <= "\u303f"
+
+
+def paragraphs(text: str) -> list[list[str]]:
+    """A scenario text (YAML, hard-wrapped) as paragraphs of lines: wrapped lines joined, list items kept apart."""
+    out = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines: list[str] = []
+        for raw in block.splitlines():
+            line = raw.strip()
+            if not line:
+                continue
+            if lines and not _ITEM.match(line):
+                # Chinese runs on without a space; other languages get one.
+                glue = "" if _cjk(lines[-1][-1]) or _cjk(line[0]) else " "
+                lines[-1] = f"{lines[-1]}{glue}{line}"
+            else:
+                lines.append(line)
+        if lines:
+            out.append(lines)
+    return out
+
+
 def state(points: Decimal, maximum: int) -> str:
     """done, partial or todo: how a cell or checklist item is drawn."""
     if points >= maximum:
@@ -194,4 +222,5 @@ def state(points: Decimal, maximum: int) -> str:
 
 # Functions the grading templates call (passed to render_template, not installed app-wide).
 TEMPLATE_HELPERS = {"pick": pick, "points": format_points, "percent": percent, "bar_step": bar_step, "state": state,
-                    "record_url": record_url, "entry_url": entry_url}
+                    "record_url": record_url, "entry_url": entry_url,
+                    "paragraphs": paragraphs}
