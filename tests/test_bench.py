@@ -28,7 +28,7 @@ def test_bench_quick_json_lines(tmp_path: Path) -> None:
     measures = [json.loads(line) for line in lines]  # every stdout line is one JSON object
     assert VIEWERS <= {m["name"] for m in measures}
     assert WORKBENCH <= {m["name"] for m in measures}
-    assert {"reset.class_10", "reset.insert_10"} <= {m["name"] for m in measures}
+    assert {"reset.class_10", "reset.insert_10", "gradebook"} <= {m["name"] for m in measures}
     for m in measures:
         assert set(m) == KEYS
         assert m["value"] > 0 and m["baseline"] > 0 and m["ratio"] > 0
