@@ -258,3 +258,61 @@ def test_a_deadline_in_the_past_loads_with_a_warning(app, classroom):
 
 def test_expected_run_any_is_the_cli_default():
     assert ANY == -1
+
+
+@pytest.mark.parametrize("name", [p.stem for p in __import__("seed").scenario_files()])
+def test_every_shipped_scenario_loads_and_grades(app, classroom, name):
+    from sandbox.classroom.grading import gradebook
+
+    run = load(classroom, name).run
+    book = gradebook(run)
+    assert [r.student.username for r in book.rows] == ["managerA", "studentA", "peerA", "studentA2"] or \
+        {r.student.username for r in book.rows} == {"managerA", "studentA", "peerA", "studentA2"}
+    assert book.max_total == run.scenario.total_points
+    # Generated data meets no objective: every student starts from zero.
+    assert all(r.total == 0 for r in book.rows)
+    assert count(Lead, Lead.owner_id == classroom.user("studentA").id) == run.scenario.volumes.per_student.leads
+
+
+def test_two_resets_of_one_class_at_once_never_interleave(app, classroom):
+    """Two instructors press Reset on the same page at the same moment: one wins, the other is refused."""
+    import threading
+
+    first = load(classroom).run
+    class_id = classroom.classes["A"].id
+    teacher_id = classroom.user("teacher").id
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def press() -> None:
+        with app.app_context():
+            from sandbox.oplog import set_actor
+
+            teacher = db.session.get(User, teacher_id)
+            act_as(teacher)
+            set_actor(teacher)
+            klass = db.session.get(Position, class_id)
+            barrier.wait()
+            try:
+                reset_scenario(klass, expected_run_id=first.id)
+                db.session.commit()
+                outcomes.append("done")
+            except ScenarioLoadError as exc:
+                db.session.rollback()
+                outcomes.append(exc.message)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=press) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert outcomes.count("done") == 1, outcomes
+    refusal = next(o for o in outcomes if o != "done")
+    assert "while you were deciding" in refusal or "Another reset of this class is running" in refusal
+    # Exactly one new run, and exactly one book per student (nothing doubled or half-replaced).
+    assert count(Run) == 2
+    assert count(Lead, Lead.class_id == class_id) == 400
+    for name in ("managerA", "studentA", "peerA", "studentA2"):
+        assert count(Lead, Lead.owner_id == classroom.user(name).id) == 100
