@@ -63,7 +63,8 @@ class Run(db.Model):
 
 
 class RunSnapshot(db.Model):
-    """The business data a reset replaced (zlib-compressed JSON), kept so the reset can be undone."""
+    """What a reset replaced, kept so the reset can be undone: the rows are SnapshotRows; `data` holds the
+    references from outside the reset into it (zlib-compressed JSON), which the undo sets back."""
 
     __tablename__ = "run_snapshots"
 
@@ -72,6 +73,17 @@ class RunSnapshot(db.Model):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     rows: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SnapshotRow(db.Model):
+    """One replaced row as JSON, written by the database itself (INSERT ... SELECT json_object / row_to_json)."""
+
+    __tablename__ = "snapshot_rows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("run_snapshots.id"), index=True)
+    table_name: Mapped[str] = mapped_column(String(64))
+    data: Mapped[str] = mapped_column(Text)
 
 
 class DeadlineExtension(db.Model):

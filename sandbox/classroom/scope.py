@@ -24,15 +24,17 @@ from sqlalchemy import (
     DateTime,
     Numeric,
     Table,
+    Text,
     and_,
     bindparam,
+    cast,
     delete,
+    func,
+    literal,
     or_,
     select,
-    type_coerce,
     update,
 )
-from sqlalchemy.types import NullType
 
 from ..extensions import db
 from ..owned import owned_classes
@@ -130,17 +132,6 @@ class Plan:
         return found
 
 
-def _encode(value: Any) -> Any:
-    """JSON for the values the driver hands back that JSON lacks (PostgreSQL's dates and decimals)."""
-    if isinstance(value, datetime):
-        return value.isoformat(" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"cannot snapshot {type(value).__name__}")
-
-
 def _json_value(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
@@ -161,28 +152,34 @@ def _decoder(column: Column[Any]) -> Any:
     return None
 
 
-def _raw(table: Table) -> Any:
-    # Driver values as they are (no result processing): SQLite's are already JSON, and a snapshot of a
-    # whole class is tens of thousands of rows.
-    return select(*(type_coerce(c, NullType()).label(c.name) for c in table.columns))
+def _row_json(conn: Connection, table: Table) -> Any:
+    """A SQL expression for one row of `table` as JSON text, built by the database (no Python per row)."""
+    if conn.dialect.name == "postgresql":
+        return cast(func.row_to_json(table.table_valued()), Text)
+    return func.json_object(*(arg for c in table.columns for arg in (literal(c.name), c)))
 
 
-def take_snapshot(conn: Connection, plan: Plan) -> tuple[bytes, int]:
-    """The scope's rows (and outside references into it) as compressed JSON; returns (data, row count)."""
-    tables = _tables()
-    data: dict[str, Any] = {"tables": {}, "references": []}
+def take_snapshot(conn: Connection, plan: Plan, snapshot_id: int) -> tuple[bytes, int]:
+    """Copy the scope's rows into snapshot_rows (one INSERT ... SELECT per table); returns the outside
+    references into the scope (compressed JSON, for RunSnapshot.data) and the number of rows copied."""
+    rows = _tables()["snapshot_rows"]
     count = 0
     for name, where in [*plan.records.items(), *plan.children.items()]:
-        table = tables[name]
-        rows = conn.execute(_raw(table).where(where)).all()
-        if rows:
-            data["tables"][name] = {"columns": list(table.c.keys()), "rows": [tuple(row) for row in rows]}
-            count += len(rows)
+        table = _tables()[name]
+        copy = select(literal(snapshot_id), literal(name), _row_json(conn, table)).where(where)
+        count += conn.execute(rows.insert().from_select(["snapshot_id", "table_name", "data"], copy)).rowcount or 0
+    references = []
     for column, where in plan.outside_references():
         table = column.table
         for row_id, value in conn.execute(select(table.c.id, column).where(where)):
-            data["references"].append([table.name, column.name, row_id, value])
-    return zlib.compress(json.dumps(data, separators=(",", ":"), default=_encode).encode(), 1), count
+            references.append([table.name, column.name, row_id, value])
+    return zlib.compress(json.dumps(references).encode()), count
+
+
+def drop_snapshot_rows(conn: Connection, snapshot_ids: Any) -> None:
+    """Forget the rows of snapshots (an undone reset's, or the oldest ones)."""
+    rows = _tables()["snapshot_rows"]
+    conn.execute(delete(rows).where(rows.c.snapshot_id.in_(snapshot_ids)))
 
 
 def delete_scope(conn: Connection, plan: Plan) -> int:
@@ -202,36 +199,39 @@ def _self_references(table: Table) -> list[str]:
     return [c.name for c in table.columns for fk in c.foreign_keys if fk.column.table is table]
 
 
-def restore_snapshot(conn: Connection, blob: bytes) -> int:
+def restore_snapshot(conn: Connection, snapshot_id: int, references: bytes) -> int:
     """Insert a snapshot's rows back with their ids (parents first), then its outside references. Returns rows."""
-    data = json.loads(zlib.decompress(blob))
     tables = _tables()
+    stored = tables["snapshot_rows"]
+    by_table: dict[str, list[dict[str, Any]]] = {}
+    for name, data in conn.execute(select(stored.c.table_name, stored.c.data)
+                                   .where(stored.c.snapshot_id == snapshot_id).order_by(stored.c.id)):
+        by_table.setdefault(name, []).append(json.loads(data))
     count = 0
-    order = [t.name for t in db.metadata.sorted_tables if t.name in data["tables"]]
-    for name in order:
-        table, part = tables[name], data["tables"][name]
-        decoders = [(i, d) for i, key in enumerate(part["columns"]) if (d := _decoder(table.c[key]))]
+    for table in db.metadata.sorted_tables:
+        part = by_table.get(table.name)
+        if not part:
+            continue
+        decoders = [(c.name, d) for c in table.columns if (d := _decoder(c))]
         selfrefs = _self_references(table)
-        rows, later = [], []
-        for values in part["rows"]:
-            for i, decode in decoders:
-                if values[i] is not None:
-                    values[i] = decode(values[i])
-            row = dict(zip(part["columns"], values, strict=True))
+        later = []
+        for row in part:
+            for key, decode in decoders:
+                if row.get(key) is not None:
+                    row[key] = decode(row[key])
             # A row may point at a sibling inserted after it: insert without, then set it.
-            pending = {c: row.pop(c) for c in selfrefs if row.get(c) is not None}
+            pending = {c: row[c] for c in selfrefs if row.get(c) is not None}
             row.update({c: None for c in selfrefs})
             if pending:
                 later.append({"_id": row["id"], **{f"_{c}": v for c, v in pending.items()}})
-            rows.append(row)
-        conn.execute(table.insert(), rows)
+        conn.execute(table.insert(), part)
         for column in selfrefs:
             batch = [r for r in later if f"_{column}" in r]
             if batch:
                 stmt = update(table).where(table.c.id == bindparam("_id")).values({column: bindparam(f"_{column}")})
                 conn.execute(stmt, [{"_id": r["_id"], f"_{column}": r[f"_{column}"]} for r in batch])
-        count += len(rows)
-    for name, column, row_id, value in data["references"]:
+        count += len(part)
+    for name, column, row_id, value in json.loads(zlib.decompress(references)):
         table = tables[name]
         conn.execute(update(table).where(table.c.id == row_id).values({column: value}))
     return count

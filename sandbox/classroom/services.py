@@ -142,18 +142,23 @@ def _catalogue_ids(klass: Position, rows: dict[str, list[dict[str, Any]]]) -> di
     return known
 
 
-def _snapshot(plan: scopes.Plan) -> RunSnapshot:
-    data, count = scopes.take_snapshot(db.session.connection(), plan)
-    snapshot = RunSnapshot(data=data, rows=count)
+def _snapshot(run: Run, plan: scopes.Plan) -> RunSnapshot:
+    snapshot = RunSnapshot(run_id=run.id, data=b"", rows=0)
+    db.session.add(snapshot)
+    db.session.flush()
+    snapshot.data, snapshot.rows = scopes.take_snapshot(db.session.connection(), plan, snapshot.id)
     return snapshot
 
 
 def _prune_snapshots(class_id: int) -> None:
     keep = int(current_app.config.get("SNAPSHOTS_KEPT", 3))
     recent = select(Run.id).where(Run.class_id == class_id).order_by(Run.id.desc()).limit(keep)
-    db.session.execute(delete(RunSnapshot).where(
+    old = list(db.session.scalars(select(RunSnapshot.id).where(
         RunSnapshot.run_id.in_(select(Run.id).where(Run.class_id == class_id)),
-        RunSnapshot.run_id.not_in(recent.scalar_subquery())))
+        RunSnapshot.run_id.not_in(recent.scalar_subquery()))))
+    if old:
+        scopes.drop_snapshot_rows(db.session.connection(), old)
+        db.session.execute(delete(RunSnapshot).where(RunSnapshot.id.in_(old)))
 
 
 def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, student: User | None,
@@ -175,20 +180,18 @@ def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, stude
     pool = ThreadPoolExecutor(max_workers=1)
     books = pool.submit(generate, scenario, _roster(roster), now, class_id=klass.id, class_owner_id=owner_id)
     pool.shutdown(wait=False)
-    plan = scopes.Plan(scopes.Scope(klass.id, student.id if student else None))
-    snapshot = _snapshot(plan)
-    if progress:
-        progress("snapshot", snapshot.rows)
-    replaced = scopes.delete_scope(db.session.connection(), plan)
-    faults.checkpoint("reset.deleted")
     run = Run(class_id=klass.id, student_id=student.id if student else None, parent_id=parent.id if parent else None,
               scenario_name=name, scenario_text=text, seed=scenario.seed, started_at=now,
               deadline=deadline or (parent.deadline if parent else now + scenario.default_deadline),
               started_by_id=getattr(actor, "id", None))
     db.session.add(run)
     db.session.flush()
-    snapshot.run_id = run.id
-    db.session.add(snapshot)
+    plan = scopes.Plan(scopes.Scope(klass.id, student.id if student else None))
+    snapshot = _snapshot(run, plan)
+    if progress:
+        progress("snapshot", snapshot.rows)
+    replaced = scopes.delete_scope(db.session.connection(), plan)
+    faults.checkpoint("reset.deleted")
     rows = books.result()
     known = _catalogue_ids(klass, rows) if student is not None else {}
     try:
@@ -261,11 +264,12 @@ def undo_reset(klass: Position, expected_run_id: int = ANY) -> Run:
     conn = db.session.connection()
     scopes.delete_scope(conn, plan)
     try:
-        restored = scopes.restore_snapshot(conn, snapshot.data)
+        restored = scopes.restore_snapshot(conn, snapshot.id, snapshot.data)
     except IntegrityError as exc:
         raise ScenarioLoadError(_("The saved data no longer fits the class (%(error)s); it cannot be restored.",
                                   error=str(exc.orig).splitlines()[0][:200])) from None
     run.undone_at, run.undone_by_id = utcnow(), getattr(current_actor(), "id", None)
+    scopes.drop_snapshot_rows(conn, [snapshot.id])
     db.session.delete(snapshot)
     op = current_op()
     op.run_id, op.class_id = run.id, klass.id
