@@ -208,7 +208,7 @@ def test_sequence_call_before_convert(app, classroom):
     run = make_run(classroom)
     student = classroom.user("studentA")
     assert outcome(run, student, "call-before-convert").reason == (
-        "0 of 2 steps done (activity.log_call → lead.convert).")
+        "0 of 2 steps done (call logged → lead converted).")
     called = calls(student, 1)
     other = as_user(student, create_record, Lead, {"name": "Converted cold", "status": "new"})
     convert(student, other)  # converted without a call first: no credit on that lead
@@ -277,7 +277,7 @@ def test_stream_sequence_partial_credit(app, classroom):
     as_user(student, create_record, Lead, {"name": "Next", "status": "new"})
     got = outcome(run, student, "stream")
     assert (got.done, got.needed) == (1, 2) and got.fraction == pytest.approx((1 + 1 / 3) / 2)
-    assert got.points == Decimal("6.67") and "next: activity.log_call" in got.reason
+    assert got.points == Decimal("6.67") and "next: call logged" in got.reason
     assert len(got.entry_ids) == 4
 
 

@@ -233,16 +233,14 @@ def _title(run: Run, objective_id: str) -> str:
 
 @grading_bp.app_context_processor
 def teaching_nav() -> dict[str, Any]:
-    """`teaching_links()` for base.html: My progress (students); Gradebook (staff, observers); Scenarios (staff)."""
+    """`teaching_links()` for base.html: My progress (students); Gradebook (staff, observers). Staff find
+    Scenarios and Class activity in the Classroom menu (base.html), which keeps the bar on one line."""
 
     def links() -> list[tuple[str, str]]:
         if not current_user.is_authenticated:
             return []
         if current_user.role == Role.STUDENT:
             return [(_("My progress"), url_for("me.progress"))]
-        found = [(_("Gradebook"), url_for("grading.index"))]
-        if current_user.role in (Role.ADMIN, Role.INSTRUCTOR) and "scenarios.index" in current_app.view_functions:
-            found.append((_("Scenarios"), url_for("scenarios.index")))
-        return found
+        return [(_("Gradebook"), url_for("grading.index"))]
 
     return {"teaching_links": links}

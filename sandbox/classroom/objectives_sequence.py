@@ -97,6 +97,38 @@ def _labels(entry_ids: set[int]) -> dict[int, str]:
             for ident, verb, label, params in rows}
 
 
+# How a step reads in a reason ("call logged → lead converted"); other verbs show as they are.
+STEP_NAMES = {
+    "activity.log_call": N_("call logged"),
+    "activity.create": N_("activity created"),
+    "activity.complete": N_("task completed"),
+    "lead.create": N_("lead created"),
+    "lead.update": N_("lead edited"),
+    "lead.convert": N_("lead converted"),
+    "account.create": N_("account created"),
+    "contact.create": N_("contact created"),
+    "opportunity.create": N_("opportunity created"),
+    "opportunity.update": N_("opportunity edited"),
+    "opportunity.stage_change": N_("stage changed"),
+    "opportunity.add_line": N_("product line added"),
+    "opportunity.add_competitor": N_("competitor recorded"),
+    "opportunity.add_contact_role": N_("contact role added"),
+    "note.create": N_("note written"),
+}
+
+
+def step_names(steps: list[str], tr: Phrases) -> str:
+    """The steps in words, repeats folded: "call logged → lead converted", "stage changed ×4"."""
+    parts: list[list[Any]] = []
+    for step in steps:
+        if parts and parts[-1][0] == step:
+            parts[-1][1] += 1
+        else:
+            parts.append([step, 1])
+    words = [(tr(STEP_NAMES[step]) if step in STEP_NAMES else step) + (f" ×{n}" if n > 1 else "") for step, n in parts]
+    return " → ".join(words)
+
+
 def _reason_same_record(check: Sequence, full: int, best: int, label: str, tr: Phrases) -> str:
     n, needed = len(check.steps), check.count
     if full >= needed:
@@ -104,7 +136,7 @@ def _reason_same_record(check: Sequence, full: int, best: int, label: str, tr: P
             return tr(N_("All %(steps)d steps done on “%(label)s”."), steps=n, label=label)
         return tr(N_("All %(steps)d steps done on %(done)d of %(needed)d records."), steps=n, done=full, needed=needed)
     if best == 0 and full == 0:
-        return tr(N_("0 of %(steps)d steps done (%(sequence)s)."), steps=n, sequence=" → ".join(check.steps))
+        return tr(N_("0 of %(steps)d steps done (%(sequence)s)."), steps=n, sequence=step_names(list(check.steps), tr))
     if needed == 1:
         return tr(N_("Best: %(done)d of %(steps)d steps on “%(label)s”."), done=best, steps=n, label=label)
     text = tr(N_("All steps done on %(done)d of %(needed)d records."), done=full, needed=needed)
@@ -230,7 +262,7 @@ class SequenceCheck(CheckKind):
             else:
                 reason = tr(N_("The steps were done in order %(done)d of %(needed)d times; next: %(next)s "
                                "(%(steps)d of %(all)d steps of the next run done)."), done=done, needed=needed,
-                            next=steps[partial], steps=partial, all=n)
+                            next=step_names([steps[partial]], tr), steps=partial, all=n)
             outcome = scored(objective, done, needed, fraction, reason)
             if ctx.evidence:
                 outcome.entry_ids = (state.used + (state.stream.entry_ids if done < needed else []))[:EVIDENCE_LIMIT]
