@@ -11,10 +11,15 @@ from ..org.models import Position, PositionKind, Role, User
 from ..org.scope import managed_classes
 
 
+def _by_name(classes: list[Position]) -> list[Position]:
+    # The tree's materialised paths sort "/1/2/10/" before "/1/2/4/"; people look for their class by name.
+    return sorted(classes, key=lambda c: (c.name, c.id))
+
+
 def readable_classes(user: User) -> list[Position]:
     """Classes whose gradebook and activity the user may read: staff their subtree's, an observer their own class."""
     if user.role in (Role.ADMIN, Role.INSTRUCTOR):
-        return managed_classes(user)
+        return _by_name(managed_classes(user))
     if user.role == Role.READONLY and user.class_id is not None:
         return list(db.session.scalars(select(Position).where(Position.id == user.class_id)))
     return []
@@ -22,7 +27,7 @@ def readable_classes(user: User) -> list[Position]:
 
 def writable_classes(user: User) -> list[Position]:
     """Classes the user may load, reset, grade and extend: instructors over them, and admins."""
-    return managed_classes(user) if user.role in (Role.ADMIN, Role.INSTRUCTOR) else []
+    return _by_name(managed_classes(user)) if user.role in (Role.ADMIN, Role.INSTRUCTOR) else []
 
 
 def class_or_404(class_id: int | None, write: bool = False) -> Position:
