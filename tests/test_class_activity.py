@@ -300,13 +300,14 @@ def test_the_page_shows_chart_inactive_students_and_hints_to_staff_and_observer(
     assert default.status_code == 200 and "Class A" in default.get_data(as_text=True)
 
 
-def test_other_classes_staff_and_students_get_404(app, classroom):
+def test_other_classes_staff_get_404_and_students_403(app, classroom):
     _page_world(classroom)
     klass = classroom.classes["A"]
-    for who in ("teacher2", "studentA", "managerA"):
+    assert classroom.client_for(app, "teacher2").get(f"/grading/activity?class_id={klass.id}").status_code == 404
+    for who in ("studentA", "managerA"):
         client = classroom.client_for(app, who)
-        assert client.get(f"/grading/activity?class_id={klass.id}").status_code == 404, who
-    assert classroom.client_for(app, "studentA").get("/grading/activity").status_code == 404
+        assert client.get(f"/grading/activity?class_id={klass.id}").status_code == 403, who
+        assert client.get("/grading/activity").status_code == 403, who
     assert classroom.client_for(app, "teacher").get("/grading/activity?class_id=abc").status_code == 404
 
 

@@ -76,8 +76,8 @@ class Access:
 
     kind: public | signed_in | changer (signed in and may change data) | staff | admin |
           staff_object (an admin object of class A, by id) | record (a business record, by id) |
-          class_reader (a teaching page of class A by class_id: its staff and its observer read, others 404) |
-          teaching_reader (like class_reader, but refused to students by their role: 403, as staff pages are)
+          teaching_reader (a teaching page of class A by class_id: its staff and its observer read, students are
+          refused by role with 403 as on staff pages, other staff get 404)
     target: the record type (record) or the admin object kind (staff_object)
     write: for records, whether even the GET is a write (edit and transfer forms, clone)
     """
@@ -111,7 +111,6 @@ SIGNED_IN = Access("signed_in")
 CHANGER = Access("changer")
 STAFF_ONLY = Access("staff")
 ADMIN_ONLY = Access("admin")
-CLASS_READER = Access("class_reader")
 TEACHING_READER = Access("teaching_reader")
 
 
@@ -172,7 +171,7 @@ ROUTES: dict[str, Access] = {
     "scenarios.reset": staff_object("class"),
     "scenarios.undo": staff_object("class"),
     # Teaching pages of class A (classroom/permissions.py): students have no readable class, so 404.
-    "grading.activity": CLASS_READER,
+    "grading.activity": TEACHING_READER,
     # The gradebook of class A, a student's evidence page and the exports (grading_routes.py): students have
     # /me/progress instead and get 403 by role; class A's observer reads; another instructor gets 404.
     "grading.index": TEACHING_READER,
@@ -270,8 +269,6 @@ def expected(access: Access, persona: str, visit: Visit, owner: str = "studentA"
         if persona not in STAFF:
             return 403
         return visit.ok if persona in CLASS_A_STAFF else 404
-    if access.kind == "class_reader":
-        return visit.ok if persona in CLASS_A_READERS else 404
     if access.kind == "teaching_reader":
         if persona not in STAFF and persona != "readonlyA":
             return 403

@@ -14,7 +14,7 @@ from .activity import BUCKET_MINUTES, activity_series, class_log, heat_levels, i
 from .activity import summary as activity_summary
 from .integrity import BURST_GAP, BURST_MIN, COMMON_BOOKS, TEXT_MIN
 from .models import Run
-from .permissions import class_or_404, default_class, readable_classes
+from .permissions import class_or_404, default_class, readable_classes, refuse_students
 from .runs import class_runs, class_students, current_class_run
 
 DEFAULT_MINUTES = 15
@@ -55,6 +55,7 @@ def _labels(buckets: list[datetime]) -> list[str]:
 @grading_bp.get("/activity")
 def activity() -> str:
     """The class activity page of one class run."""
+    refuse_students()
     problems: list[str] = []
     if request.args.get("class_id", "").strip():
         klass = class_or_404(request.args.get("class_id", type=int))

@@ -24,14 +24,8 @@ from .grading_forms import ClearOverrideForm, ExtensionForm, OverrideForm, add_e
 from .grading_services import GradingError, clear_override, extend_deadline, set_override
 from .grading_view import TEMPLATE_HELPERS, format_points, load_book, pick, pick_run, read_query
 from .models import DeadlineExtension, Run
-from .permissions import student_or_404, writable_classes
+from .permissions import refuse_students, student_or_404, writable_classes
 from .runs import class_runs, department_of
-
-
-def _refuse_students() -> None:
-    """Students have no gradebook pages: 403 before any lookup (their page is /me/progress)."""
-    if current_user.role == Role.STUDENT:
-        abort(403)
 
 
 def _refuse_readers() -> None:
@@ -43,7 +37,7 @@ def _refuse_readers() -> None:
 @grading_bp.get("/")
 def index() -> str:
     """The gradebook of one class run."""
-    _refuse_students()
+    refuse_students()
     query = read_query(request.args)
     book = load_book(query)
     return render_template("classroom/gradebook.html", q=query, book=book,
@@ -52,7 +46,7 @@ def index() -> str:
 
 
 def _export(fmt: str) -> Response:
-    _refuse_students()
+    refuse_students()
     query = read_query(request.args)
     book = load_book(query)
     if book is None:
@@ -130,7 +124,7 @@ def _student_page(student: User, raw_run: str | None, failed: tuple[str, str, An
 @grading_bp.get("/students/<int:student_id>")
 def student(student_id: int) -> tuple[str, int]:
     """One student's points per objective with the evidence, their deadline and their action timeline."""
-    _refuse_students()
+    refuse_students()
     return _student_page(student_or_404(student_id), request.args.get("run"))
 
 

@@ -177,9 +177,11 @@ class RecordCountCheck(CheckKind):
             for student in sorted(short):
                 if after.get(student, 0) < min(before.get(student, 0), check.count):
                     outcome = result[student]
-                    outcome.reason += ". " + _(
+                    missing = _(
                         "Missing: %(condition)s (%(have)d of your %(records)s meet the conditions before it).",
                         condition=description, have=before.get(student, 0), records=_(RECORD_PHRASES[check.record_type]))
+                    # Two sentences joined the way the language joins them (Chinese ends a sentence with 。).
+                    outcome.reason = _("%(sentence)s. %(next)s", sentence=outcome.reason, next=missing)
                     short.discard(student)
             before = after
 

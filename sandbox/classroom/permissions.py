@@ -16,6 +16,12 @@ def _by_name(classes: list[Position]) -> list[Position]:
     return sorted(classes, key=lambda c: (c.name, c.id))
 
 
+def refuse_students() -> None:
+    """Students have no class-wide teaching pages: 403 before any lookup (their page is /me/progress)."""
+    if current_user.role == Role.STUDENT:
+        abort(403)
+
+
 def readable_classes(user: User) -> list[Position]:
     """Classes whose gradebook and activity the user may read: staff their subtree's, an observer their own class."""
     if user.role in (Role.ADMIN, Role.INSTRUCTOR):
