@@ -161,6 +161,13 @@ def test_demo_builds_a_classroom_with_one_password(app):
     owners = db.session.execute(select(Lead.class_id, User.class_id, User.role).join(User, User.id == Lead.owner_id)
                                 .execution_options(skip_visibility=True)).all()
     assert all(lead_class == user_class and role == "student" for lead_class, user_class, role in owners)
+    # Each class has Sales basics loaded: one run, and a book of its own for every student of the class.
+    from sandbox.classroom.models import Run
+
+    runs = list(db.session.scalars(select(Run)))
+    assert sorted(r.class_id for r in runs) == sorted(c.id for c in classes)
+    assert {r.scenario_name for r in runs} == {"sales-basics"}
+    assert count(Lead, Lead.owner_id == db.session.scalar(select(User.id).where(User.username == "a_s01"))) == 100
     client = app.test_client()
     assert login(client, "a_s01", "Demo2026x").status_code == 302
     assert client.get("/leads/").status_code == 200
