@@ -28,7 +28,7 @@ def english(app):
 def leads(class_id: int) -> list[tuple[int, str]]:
     db.session.expire_all()
     return list(db.session.execute(select(Lead.id, Lead.name).where(Lead.class_id == class_id).order_by(Lead.id)
-                                   .execution_options(skip_visibility=True)).tuples())
+                                   .execution_options(skip_visibility=True)).all())
 
 
 def runs() -> list[Run]:
