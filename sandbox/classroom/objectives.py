@@ -50,6 +50,23 @@ VERB_PHRASES = {
 }
 
 
+def field_change(check: LogCount) -> str:
+    """The field a log_count watches, as the record's form names it, with its target value's label: "Status → Qualified"."""
+    from seed.fields import RECORD_FIELDS
+
+    from ..codes.services import label
+    from ..records.extras import find_views
+
+    noun = check.object_type or check.verb.split(".", 1)[0]
+    views = find_views(noun)
+    name = views.field_label(check.field) if views is not None else check.field
+    if check.to is None:
+        return name
+    kind = RECORD_FIELDS.get(noun, {}).get(check.field or "", "")
+    value = label(kind[5:], str(check.to)) if kind.startswith("code:") else str(check.to)
+    return f"{name} → {value}"
+
+
 @dataclass
 class Outcome:
     """What one student achieved on one objective, with partial credit and (optionally) the evidence."""
@@ -245,7 +262,7 @@ class LogCountCheck(CheckKind):
         counts = dict(db.session.execute(select(User.id, capped).where(User.id.in_(ctx.student_ids))).all())
         tr = Phrases()
         what = verb_phrase(check.verb, tr) if not check.field else tr(N_("%(what)s changing %(field)s"), what=verb_phrase(
-            check.verb, tr), field=check.field if check.to is None else f"{check.field} → {check.to}")
+            check.verb, tr), field=field_change(check))
         result: dict[int, Outcome] = {}
         for student in ctx.student_ids:
             done = counts.get(student, 0)

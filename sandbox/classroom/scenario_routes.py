@@ -42,7 +42,10 @@ def catalogue() -> tuple[list[tuple[str, Any]], list[tuple[str, list[str]]]]:
 def _forms(klass: Any, load: LoadForm | None = None, reset: ResetForm | None = None,
            undo: UndoForm | None = None) -> tuple[LoadForm, ResetForm, UndoForm]:
     good, _bad = catalogue()
-    load = load or LoadForm(formdata=None, class_id=klass.id)
+    if load is None:
+        load = LoadForm(formdata=None, class_id=klass.id)
+        current = current_class_run(klass.id)
+        load.scenario.data = current.scenario_name if current else None  # offer the class's scenario first
     load.scenario.choices = [(name, s.title.zh if _zh() else s.title.en) for name, s in good]
     reset = reset or ResetForm(formdata=None, class_id=klass.id)
     reset.student_id.choices = [(0, _("The whole class"))] + [
