@@ -182,3 +182,36 @@ def test_killing_the_process_mid_reset_leaves_the_previous_data(app, classroom):
     assert len(runs()) == 1
     # And the class can be reset normally afterwards (no lock left behind).
     assert cli(app, "scenario", "reset", "--class", "JOINA").exit_code == 0
+
+
+def test_the_log_filters_by_scenario_run_including_students_re_runs(app, classroom, make_lead):
+    from sandbox.classroom.services import load_scenario, reset_scenario
+    from tests.conftest import act_as
+
+    klass = classroom.classes["A"]
+    act_as(classroom.user("teacher"))
+    first = load_scenario(klass, "sales-basics").run
+    db.session.commit()
+    make_lead(classroom.user("studentA"), name="In the first run")
+    act_as(classroom.user("teacher"))
+    reset_scenario(klass, classroom.user("studentA"))  # a re-run inside the first class run
+    db.session.commit()
+    make_lead(classroom.user("studentA"), name="In the re-run")
+    act_as(classroom.user("teacher"))
+    second = reset_scenario(klass).run
+    db.session.commit()
+    make_lead(classroom.user("studentA"), name="In the second run")
+    teacher = classroom.client_for(app, "teacher")
+    page = teacher.get(f"/log/?run={first.id}").get_data(as_text=True)
+    assert "In the first run" in page and "In the re-run" in page and "In the second run" not in page
+    assert f'<option value="{second.id}"' in page
+    page = teacher.get(f"/log/?run={second.id}").get_data(as_text=True)
+    assert "In the second run" in page and "In the first run" not in page
+    exported = teacher.get(f"/log/export.csv?run={second.id}").get_data(as_text=True)
+    assert "In the second run" in exported and "In the re-run" not in exported and "run_id" in exported
+    # A student filters their own log by run as well; a bad value is explained, not fatal.
+    student = classroom.client_for(app, "studentA")
+    page = student.get(f"/log/?run={first.id}").get_data(as_text=True)
+    assert "In the re-run" in page and "In the second run" not in page
+    response = student.get("/log/?run=abc")
+    assert response.status_code == 200 and "is not a scenario run" in response.get_data(as_text=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import g
 from sqlalchemy import or_, select
@@ -63,6 +64,19 @@ def class_students(class_id: int) -> list[User]:
         select(User).join(Position, Position.id == User.position_id, isouter=True)
         .where(User.class_id == class_id, User.role == Role.STUDENT, User.status == Status.ACTIVE)
         .order_by(Position.path, User.username)))
+
+
+def runs_for_log(class_ids: list[int]) -> list[Run]:
+    """Class runs of these classes, newest first: the log page's run filter."""
+    if not class_ids:
+        return []
+    return list(db.session.scalars(
+        select(Run).where(Run.class_id.in_(class_ids), Run.parent_id.is_(None)).order_by(Run.id.desc())))
+
+
+def run_family(run_id: int) -> Any:
+    """SQL for the ids of a class run and of the students' re-runs inside it (their entries belong to it too)."""
+    return select(Run.id).where(or_(Run.id == run_id, Run.parent_id == run_id))
 
 
 def department_of(user: User) -> Position | None:

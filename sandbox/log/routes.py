@@ -9,9 +9,12 @@ from typing import Any
 
 from flask import Response, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import Select, func, select
 
 from ..access import current_viewer, log_criterion
+from ..classroom.permissions import readable_classes
+from ..classroom.runs import run_family, runs_for_log
 from ..extensions import db
 from ..oplog import VERBS, LogEntry
 from ..records.export import safe_cell
@@ -37,6 +40,12 @@ def filtered(args: Any) -> tuple[Select, list[str]]:
         stmt = stmt.where(LogEntry.verb == verb)
     if object_type := args.get("object_type"):
         stmt = stmt.where(LogEntry.object_type == object_type)
+    raw_run = (args.get("run") or "").strip()
+    if raw_run:
+        if raw_run.isdigit():
+            stmt = stmt.where(LogEntry.run_id.in_(run_family(int(raw_run))))
+        else:
+            problems.append(_("“%(v)s” is not a scenario run; the run filter was ignored.", v=raw_run[:40]))
     for key, op in (("from", "ge"), ("to", "lt")):
         raw = args.get(key)
         if raw:
@@ -63,8 +72,16 @@ def index() -> str:
     )
     return render_template(
         "log/index.html", entries=entries, total=total, page=page, size=PAGE, problems=problems,
-        actors=actors, verbs=sorted(VERBS), types=types,
+        actors=actors, verbs=sorted(VERBS), types=types, runs=_runs(),
     )
+
+
+def _runs() -> list[Any]:
+    """Scenario runs the viewer can filter by: their class's, or the classes they teach or observe."""
+    classes = [c.id for c in readable_classes(current_user)]
+    if current_user.class_id is not None and current_user.class_id not in classes:
+        classes.append(current_user.class_id)
+    return runs_for_log(classes)
 
 
 @bp.get("/export.csv")
@@ -73,11 +90,12 @@ def export_csv() -> Response:
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
     writer = csv.writer(out)
-    writer.writerow(["id", "at", "actor", "role", "verb", "summary", "object_type", "object_id", "class_id", "ip", "changes"])
+    writer.writerow(["id", "at", "actor", "role", "verb", "summary", "object_type", "object_id", "class_id", "run_id", "ip",
+                     "changes"])
     for e in db.session.scalars(stmt.order_by(LogEntry.id).limit(200_000)):
         writer.writerow([safe_cell(v) for v in (
             e.id, e.at.isoformat(timespec="seconds"), e.actor_label or "", e.actor_role or "", e.verb, e.summary,
-            e.object_type or "", e.object_id or "", e.class_id or "", e.ip or "",
+            e.object_type or "", e.object_id or "", e.class_id or "", e.run_id or "", e.ip or "",
             "" if not e.changes else str(e.changes.get("fields", "")),
         )])
     return Response(
