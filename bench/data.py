@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from faker import Faker
 from flask import Flask
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from werkzeug.security import generate_password_hash
 
 from sandbox.extensions import db
@@ -70,6 +71,16 @@ def create_schema(app: Flask) -> None:
     with app.app_context():
         upgrade(directory=str(MIGRATIONS))
         db.engine.dispose()
+
+
+@contextmanager
+def bulk_connection() -> Iterator[Connection]:
+    """A connection set for bulk loading (inside an app context): nothing a benchmark builds must survive a crash."""
+    with db.engine.connect() as conn:
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-262144", "foreign_keys=OFF"):
+            conn.exec_driver_sql(f"PRAGMA {pragma}")
+        conn.commit()
+        yield conn
 
 
 class _Tree:
@@ -174,11 +185,7 @@ def build(app: Flask, size: Size, seed: int = 20240901, progress: Progress | Non
     tree, owners, viewers = _tree(size, fake)
     built = Built(usernames=viewers, users=len(tree.users), positions=len(tree.positions))
     with app.app_context():
-        with db.engine.connect() as conn:
-            # Bulk-load settings on this connection only: nothing here needs to survive a crash.
-            for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-262144", "foreign_keys=OFF"):
-                conn.exec_driver_sql(f"PRAGMA {pragma}")
-            conn.commit()
+        with bulk_connection() as conn:
             with conn.begin():
                 conn.execute(insert(Organization.__table__), [{"name": "Bench School"}])
                 conn.execute(insert(Position.__table__), tree.positions)

@@ -35,7 +35,7 @@ from sandbox.opportunities.related_models import OpportunityCompetitor, Opportun
 from sandbox.org.models import Organization, Position, PositionKind, Role, User, utcnow
 from sandbox.products.models import Product
 
-from .data import PASSWORD, _Tree, create_schema
+from .data import PASSWORD, _Tree, bulk_connection, create_schema
 
 FULL_ENTRIES = 1_000_000
 QUICK_ENTRIES = 20_000
@@ -248,10 +248,7 @@ def build(app: Flask, entries: int, seed: int = 20241201, say: Say | None = None
                    "granted_by_id": teacher, "created_at": now} for s in rng.sample(students, 5)]
     opps, lines, rivals = _records(world, klass, began)
     with app.app_context():
-        with db.engine.connect() as conn:
-            for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-262144", "foreign_keys=OFF"):
-                conn.exec_driver_sql(f"PRAGMA {pragma}")
-            conn.commit()
+        with bulk_connection() as conn:
             with conn.begin():
                 conn.execute(insert(Organization.__table__), [{"name": "Bench School"}])
                 conn.execute(insert(Position.__table__), tree.positions)

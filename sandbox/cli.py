@@ -198,16 +198,11 @@ def register_cli(app: Flask) -> None:
     @click.option("--class", "class_name", required=True, help="Class name or join code.")
     def scenario_undo(class_name: str) -> None:
         """Put back the data the class's latest load or reset replaced."""
-        from .classroom.services import ScenarioLoadError, undo_reset
+        from .classroom.services import undo_reset
 
         system_session()
         klass = find_class(class_name)
-        try:
-            run = undo_reset(klass)
-            db.session.commit()
-        except ScenarioLoadError as exc:
-            db.session.rollback()
-            fail("\n".join([exc.message, *exc.details]))
+        run = commit_or_fail(lambda: undo_reset(klass))
         click.echo(f"undid run #{run.id} ({run.scenario_name}) of {klass.name}")
 
     grades = click.Group("grades", help="Grades of a class's scenario run: export as CSV or XLSX.")
@@ -254,20 +249,26 @@ def _deadline(value: str | None) -> Any:
     return None
 
 
-def run_scenario_command(action: Callable[[Callable[[str, int], None]], Any]) -> None:
-    """Run a load or reset with a progress line per table; commit, or report the refusal on stderr."""
+def commit_or_fail(action: Callable[[], Any]) -> Any:
+    """Run a scenario service and commit; a refusal goes to stderr (nothing changed) with a non-zero exit."""
     from .classroom.services import ScenarioLoadError
 
-    def progress(step: str, rows: int) -> None:
-        click.echo(f"  {step}: {rows:,} rows", err=True)
-
     try:
-        result = action(progress)
+        result = action()
         db.session.commit()
     except ScenarioLoadError as exc:
         db.session.rollback()
         fail("\n".join([exc.message, *exc.details]))
-        return
+    return result
+
+
+def run_scenario_command(action: Callable[[Callable[[str, int], None]], Any]) -> None:
+    """Run a load or reset with a progress line per table; commit, or report the refusal on stderr."""
+
+    def progress(step: str, rows: int) -> None:
+        click.echo(f"  {step}: {rows:,} rows", err=True)
+
+    result = commit_or_fail(lambda: action(progress))
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     run = result.run

@@ -33,10 +33,10 @@ def test_bench_quick_json_lines(tmp_path: Path) -> None:
         assert set(m) == KEYS
         assert m["value"] > 0 and m["baseline"] > 0 and m["ratio"] > 0
         if m["unit"] == "ms":  # a time: lower is better, ratio = baseline ÷ value
-            assert m["ratio"] == pytest.approx(m["baseline"] / m["value"], rel=0.01)
+            assert m["ratio"] == pytest.approx(m["baseline"] / m["value"], rel=0.01, abs=0.001)  # ratios are rounded to 3 places
         else:  # a rate: higher is better, ratio = value ÷ baseline
             assert m["unit"] == "rows/s"
-            assert m["ratio"] == pytest.approx(m["value"] / m["baseline"], rel=0.01)
+            assert m["ratio"] == pytest.approx(m["value"] / m["baseline"], rel=0.01, abs=0.001)  # ratios are rounded to 3 places
 
 
 def test_baseline_routes_only_when_enabled(tmp_path: Path) -> None:

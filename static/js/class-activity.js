@@ -8,23 +8,8 @@
   // Distinct colours for any number of students: hues spread by the golden angle, two lightness levels.
   const colour = (i) => `hsl(${Math.round((i * 137.508) % 360)}, 62%, ${i % 2 ? 58 : 46}%)`;
   const many = spec.datasets.length > 24;
-  const emptyNote = {
-    id: "emptyNote",
-    afterDraw(chart) {
-      if (chart.data.datasets.some((d) => d.data.some((v) => v > 0))) { return; }
-      const { ctx, chartArea: area } = chart;
-      ctx.save();
-      ctx.fillStyle = "#6c757d";
-      ctx.font = "14px system-ui, sans-serif";
-      ctx.textAlign = "center";
-      ctx.textBaseline = "middle";
-      ctx.fillText(canvas.dataset.empty || "", (area.left + area.right) / 2, (area.top + area.bottom) / 2);
-      ctx.restore();
-    },
-  };
   canvas.chart = new Chart(canvas, {
     type: "bar",
-    plugins: [emptyNote],
     data: {
       labels: spec.labels,
       datasets: spec.datasets.map((d, i) => ({ ...d, backgroundColor: colour(i), borderWidth: 0, maxBarThickness: 48 })),
