@@ -83,6 +83,13 @@ def bulk_connection() -> Iterator[Connection]:
         yield conn
 
 
+def insert_tree(conn: Connection, tree: _Tree) -> None:
+    """The organisation, the positions and the users of a built tree, in bulk."""
+    conn.execute(insert(Organization.__table__), [{"name": "Bench School"}])
+    conn.execute(insert(Position.__table__), tree.positions)
+    conn.execute(insert(User.__table__), tree.users)
+
+
 class _Tree:
     """Positions and users with ids assigned here, so paths are known before inserting."""
 
@@ -187,9 +194,7 @@ def build(app: Flask, size: Size, seed: int = 20240901, progress: Progress | Non
     with app.app_context():
         with bulk_connection() as conn:
             with conn.begin():
-                conn.execute(insert(Organization.__table__), [{"name": "Bench School"}])
-                conn.execute(insert(Position.__table__), tree.positions)
-                conn.execute(insert(User.__table__), tree.users)
+                insert_tree(conn, tree)
                 for batch in _lead_rows(size, owners, fake, rng):
                     conn.execute(insert(Lead.__table__), batch)
                     built.leads += len(batch)

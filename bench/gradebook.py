@@ -32,10 +32,10 @@ from sandbox.competitors.models import Competitor
 from sandbox.extensions import db
 from sandbox.opportunities.models import Opportunity
 from sandbox.opportunities.related_models import OpportunityCompetitor, OpportunityLine
-from sandbox.org.models import Organization, Position, PositionKind, Role, User, utcnow
+from sandbox.org.models import PositionKind, Role, utcnow
 from sandbox.products.models import Product
 
-from .data import PASSWORD, _Tree, bulk_connection, create_schema
+from .data import PASSWORD, _Tree, bulk_connection, create_schema, insert_tree
 
 FULL_ENTRIES = 1_000_000
 QUICK_ENTRIES = 20_000
@@ -250,9 +250,7 @@ def build(app: Flask, entries: int, seed: int = 20241201, say: Say | None = None
     with app.app_context():
         with bulk_connection() as conn:
             with conn.begin():
-                conn.execute(insert(Organization.__table__), [{"name": "Bench School"}])
-                conn.execute(insert(Position.__table__), tree.positions)
-                conn.execute(insert(User.__table__), tree.users)
+                insert_tree(conn, tree)
                 conn.execute(insert(Run.__table__), run_rows)
                 conn.execute(insert(DeadlineExtension.__table__), extensions)
                 owned = {"owner_id": teacher, "class_id": klass, "created_by_id": teacher, "created_at": began,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from sandbox import access, create_app
@@ -30,7 +30,7 @@ from sandbox.extensions import db
 from sandbox.oplog import set_actor
 from sandbox.org.models import Position, Role, User
 
-from .data import PASSWORD, _Tree, create_schema
+from .data import PASSWORD, _Tree, create_schema, insert_tree
 
 TARGET = 0.3
 SCENARIO = "sales-basics"
@@ -56,9 +56,8 @@ def _classroom(app: Flask, students: int) -> None:
     for i in range(students):
         tree.user(f"s{i + 1:03d}", f"Student {i + 1}", Role.STUDENT, seats[i % 3], klass, pw)
     with app.app_context():
-        db.session.execute(insert(Position), tree.positions)
-        db.session.execute(insert(User), tree.users)
-        db.session.commit()
+        with db.engine.begin() as conn:
+            insert_tree(conn, tree)
         db.engine.dispose()  # closing the last connection checkpoints the WAL, so the file can be copied
 
 

@@ -16,6 +16,7 @@ from seed import load_scenario as read_file
 from ..extensions import db
 from ..org.models import Role
 from . import scenarios_bp as bp
+from .grading_view import TEMPLATE_HELPERS, pick
 from .permissions import class_or_404, default_class, writable_classes
 from .runs import class_runs, class_students, current_class_run
 from .scenario_forms import LoadForm, ResetForm, UndoForm
@@ -46,7 +47,7 @@ def _forms(klass: Any, load: LoadForm | None = None, reset: ResetForm | None = N
         load = LoadForm(formdata=None, class_id=klass.id)
         current = current_class_run(klass.id)
         load.scenario.data = current.scenario_name if current else None  # offer the class's scenario first
-    load.scenario.choices = [(name, s.title.zh if _zh() else s.title.en) for name, s in good]
+    load.scenario.choices = [(name, pick(s.title)) for name, s in good]
     reset = reset or ResetForm(formdata=None, class_id=klass.id)
     reset.student_id.choices = [(0, _("The whole class"))] + [
         (s.id, f"{s.display_name} ({s.username})") for s in class_students(klass.id)]
@@ -58,19 +59,13 @@ def _forms(klass: Any, load: LoadForm | None = None, reset: ResetForm | None = N
     return load, reset, undo
 
 
-def _zh() -> bool:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "").startswith("zh")
-
-
 def _page(klass: Any, status: int = 200, **forms: Any) -> tuple[str, int]:
     load, reset, undo = _forms(klass, **forms)
     good, bad = catalogue()
     return render_template(
         "classroom/scenarios.html", klass=klass, classes=writable_classes(current_user), scenarios=good, invalid=bad,
         run=current_class_run(klass.id), runs=class_runs(klass.id), undoable=can_undo(klass.id),
-        students=len(class_students(klass.id)), load_form=load, reset_form=reset, undo_form=undo, zh=_zh(),
+        students=len(class_students(klass.id)), load_form=load, reset_form=reset, undo_form=undo, **TEMPLATE_HELPERS,
         url_endpoints=set(current_app.view_functions),
     ), status
 
@@ -84,7 +79,7 @@ def index() -> Any:
     if klass is None:
         good, bad = catalogue()
         return render_template("classroom/scenarios.html", klass=None, classes=[], scenarios=good, invalid=bad,
-                               zh=_zh(), url_endpoints=set(current_app.view_functions))
+                               url_endpoints=set(current_app.view_functions), **TEMPLATE_HELPERS)
     return _page(klass)
 
 
