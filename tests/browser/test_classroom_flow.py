@@ -135,8 +135,11 @@ def test_register_approve_lead_visibility_and_log(pages: Pages, classroom: Any) 
     assert "below yours" in why and "subordinates" in why, why
 
     # 7. The lead's creation is in the instructor's operation log, by the student.
-    teacher.locator("nav").get_by_role("link", name="Operation log").click()
+    # The click only starts the navigation: wait for the log page before counting its rows.
+    with teacher.expect_navigation(url=re.compile(r"/log/")):
+        teacher.locator("nav").get_by_role("link", name="Operation log").click()
     log_row = teacher.get_by_test_id("log-table").locator("tr", has_text=f"created lead {LEAD_NAME}")
+    log_row.first.wait_for()
     assert log_row.count() == 1
     assert "Chen Xiaoyu" in log_row.inner_text()
 
