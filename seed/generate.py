@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -142,9 +143,11 @@ def _class_id(roster: Roster, class_id: int | None) -> int | None:
     return next(iter(classes), None)
 
 
-def generate(scenario: Scenario, roster: Roster, run_started_at: datetime, *, class_id: int | None = None,
-             class_owner_id: int | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Rows per table for the class (catalogue, competitors) and each roster member's own book."""
+def generate_parts(scenario: Scenario, roster: Roster, run_started_at: datetime, *, class_id: int | None = None,
+                   class_owner_id: int | None = None, students_per_part: int = 10) -> Iterator[dict[str, list[dict[str, Any]]]]:
+    """generate() in parts: the first holds the class's rows and the first students' books, each next one
+    only the books of the next `students_per_part` students (a loader can insert a part while the next is
+    being built). Concatenating the parts table by table gives exactly generate()'s rows."""
     if run_started_at.tzinfo is not None:
         run_started_at = run_started_at.astimezone(UTC).replace(tzinfo=None)
     run_started_at = run_started_at.replace(microsecond=0)
@@ -165,8 +168,24 @@ def generate(scenario: Scenario, roster: Roster, run_started_at: datetime, *, cl
     shared = Shared(scenario=scenario, names=names, codes=codes, now=run_started_at,
                     weighted=weighted_codes(codes, scenario.language), competitors=[r["key"] for r in rows["competitors"]],
                     markets=markets, market_weights=weights)
-    for member in roster:
-        rng = Dice(student_seed(scenario.seed, member["username"]))
-        Book(shared, member, rng, rows).build()
-    return rows
+    step = max(1, students_per_part)
+    for start in range(0, max(len(roster), 1), step):
+        for member in roster[start:start + step]:
+            rng = Dice(student_seed(scenario.seed, member["username"]))
+            Book(shared, member, rng, rows).build()
+        yield rows
+        rows = {table: [] for table in TABLE_ORDER}
 
+
+def part_count(students: int, students_per_part: int = 10) -> int:
+    """How many parts generate_parts() yields for a roster of `students`."""
+    step = max(1, students_per_part)
+    return max(1, -(-students // step))
+
+
+def generate(scenario: Scenario, roster: Roster, run_started_at: datetime, *, class_id: int | None = None,
+             class_owner_id: int | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Rows per table for the class (catalogue, competitors) and each roster member's own book."""
+    parts = generate_parts(scenario, roster, run_started_at, class_id=class_id, class_owner_id=class_owner_id,
+                           students_per_part=len(roster))
+    return next(parts)

@@ -155,6 +155,61 @@ def test_undo_of_a_one_student_reset_restores_references_from_classmates(app, cl
     assert rows(Contact, Contact.id == contact_id)[0].account_id == account_id
 
 
+def test_a_load_in_parts_of_one_student_gives_the_same_books(app, classroom, monkeypatch):
+    load(classroom)
+    klass = classroom.classes["A"]
+    whole = {name: [(r.name, r.company) for r in rows(Lead, Lead.owner_id == classroom.user(name).id)]
+             for name in ("managerA", "studentA", "peerA", "studentA2")}
+    monkeypatch.setattr(services, "STUDENTS_PER_PART", 1)
+    progress: list[tuple[str, int]] = []
+    act_as(classroom.user("teacher"))
+    result = reset_scenario(klass, progress=lambda table, n: progress.append((table, n)))
+    db.session.commit()
+    for name, books in whole.items():
+        assert [(r.name, r.company) for r in rows(Lead, Lead.owner_id == classroom.user(name).id)] == books
+    assert count(Product, Product.class_id == klass.id) == 15  # the catalogue once, from the first part
+    # Every opportunity line points at this class's catalogue, and every contact at its owner's account.
+    from sandbox.contacts.models import Contact
+    from sandbox.opportunities.related_models import OpportunityLine
+
+    products = {p.id for p in rows(Product, Product.class_id == klass.id)}
+    lines = rows(OpportunityLine, OpportunityLine.opportunity_id.in_(
+        select(Opportunity.id).where(Opportunity.class_id == klass.id)))
+    assert lines and {line.product_id for line in lines} <= products
+    owners = {a.id: a.owner_id for a in rows(Account, Account.class_id == klass.id)}
+    assert all(owners[c.account_id] == c.owner_id for c in rows(Contact, Contact.class_id == klass.id))
+    # Progress is one line per table for the whole load, not one per part.
+    tables = [table for table, _n in progress]
+    assert len(tables) == len(set(tables)) and dict(progress)["leads"] == 400
+    assert result.rows == sum(n for table, n in progress if table != "snapshot")
+
+
+def test_snapshots_are_arrays_and_an_older_snapshot_of_objects_still_restores(app, classroom):
+    import json
+    import zlib
+
+    from sandbox.classroom.models import SnapshotRow
+
+    load(classroom)
+    before = fingerprint(classroom.classes["A"].id)
+    act_as(classroom.user("teacher"))
+    run = reset_scenario(classroom.classes["A"]).run
+    db.session.commit()
+    snapshot = db.session.scalar(select(RunSnapshot).where(RunSnapshot.run_id == run.id))
+    meta = json.loads(zlib.decompress(snapshot.data))
+    stored = rows(SnapshotRow, SnapshotRow.snapshot_id == snapshot.id)
+    assert len(stored) == snapshot.rows and all(json.loads(r.data).__class__ is list for r in stored)
+    assert meta["columns"]["leads"][:1] == ["id"] or "id" in meta["columns"]["leads"]
+    # Rewrite it the way the first release stored snapshots: one object per row, the references alone.
+    for row in stored:
+        row.data = json.dumps(dict(zip(meta["columns"][row.table_name], json.loads(row.data), strict=True)))
+    snapshot.data = zlib.compress(json.dumps(meta["references"]).encode())
+    db.session.commit()
+    undo_reset(classroom.classes["A"])
+    db.session.commit()
+    assert fingerprint(classroom.classes["A"].id) == before
+
+
 def test_a_failed_reset_leaves_the_class_as_it_was(app, classroom, monkeypatch):
     load(classroom)
     before = fingerprint(classroom.classes["A"].id)

@@ -11,7 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from seed import SCENARIO_DIR, TABLE_ORDER, ScenarioError, generate, load_scenario, parse_scenario, scenario_files
+from seed import (
+    SCENARIO_DIR,
+    TABLE_ORDER,
+    ScenarioError,
+    generate,
+    generate_parts,
+    load_scenario,
+    parse_scenario,
+    part_count,
+    scenario_files,
+)
 from seed.checks import effective_codes
 from seed.fields import DEFAULT_CODES, INTERNAL_COLUMNS, RECORD_FIELDS, VERBS
 
@@ -98,6 +108,22 @@ def test_a_students_book_does_not_depend_on_the_rest_of_the_roster():
     together = generate(s, ROSTER, START)
     assert own(alone, ROSTER[1])["leads"]
     assert own(alone, ROSTER[1]) == own(together, ROSTER[1])
+
+
+@pytest.mark.parametrize("per_part", [1, 3, 4, 10])
+def test_parts_put_together_are_exactly_the_whole(per_part):
+    s = basics()
+    parts = list(generate_parts(s, ROSTER, START, students_per_part=per_part))
+    assert len(parts) == part_count(len(ROSTER), per_part)
+    joined = {table: [row for part in parts for row in part[table]] for table in TABLE_ORDER}
+    assert digest(joined) == digest(generate(s, ROSTER, START))
+    # The class's catalogue comes once, with the first part.
+    assert parts[0]["products"] and all(not part["products"] and not part["code_values"] for part in parts[1:])
+
+
+def test_an_empty_roster_is_one_part_with_the_catalogue():
+    parts = list(generate_parts(basics(), [], START, class_id=5, students_per_part=10))
+    assert part_count(0) == len(parts) == 1 and parts[0]["products"] and not parts[0]["leads"]
 
 
 def test_another_seed_or_start_gives_other_rows():

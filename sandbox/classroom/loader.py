@@ -77,8 +77,9 @@ def executemany(conn: Connection, table: Table, columns: list[str], values: list
 def insert_rows(conn: Connection, rows: dict[str, list[dict[str, Any]]], known: dict[str, int] | None = None,
                 skip: tuple[str, ...] = (), progress: Progress | None = None) -> int:
     """Insert generated rows in TABLE_ORDER; `known` maps keys of rows already in the database (the
-    class catalogue on a one-student reset) to their ids; tables in `skip` are not inserted. Returns rows."""
-    ids: dict[str, int] = dict(known or {})
+    class catalogue on a one-student reset, or an earlier part of the same load) to their ids, and gains
+    the keys inserted now; tables in `skip` are not inserted. Returns rows."""
+    ids: dict[str, int] = known if known is not None else {}
     total = 0
     for name in TABLE_ORDER:
         batch = rows.get(name) or []

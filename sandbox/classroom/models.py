@@ -63,8 +63,9 @@ class Run(db.Model):
 
 
 class RunSnapshot(db.Model):
-    """What a reset replaced, kept so the reset can be undone: the rows are SnapshotRows; `data` holds the
-    references from outside the reset into it (zlib-compressed JSON), which the undo sets back."""
+    """What a reset replaced, kept so the reset can be undone: the rows are SnapshotRows; `data` holds each
+    table's column order and the references from outside the reset into it (zlib-compressed JSON), which
+    the undo sets back."""
 
     __tablename__ = "run_snapshots"
 
@@ -76,7 +77,8 @@ class RunSnapshot(db.Model):
 
 
 class SnapshotRow(db.Model):
-    """One replaced row as JSON, written by the database itself (INSERT ... SELECT json_object / row_to_json)."""
+    """One replaced row as a JSON array, written by the database itself (INSERT ... SELECT json_array /
+    json_build_array); the column order is in its RunSnapshot's data."""
 
     __tablename__ = "snapshot_rows"
 

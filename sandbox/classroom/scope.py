@@ -153,27 +153,35 @@ def _decoder(column: Column[Any]) -> Any:
 
 
 def _row_json(conn: Connection, table: Table) -> Any:
-    """A SQL expression for one row of `table` as JSON text, built by the database (no Python per row)."""
-    if conn.dialect.name == "postgresql":
-        return cast(func.row_to_json(table.table_valued()), Text)
-    return func.json_object(*(arg for c in table.columns for arg in (literal(c.name), c)))
+    """A SQL expression for one row of `table` as a JSON array of its columns' values, built by the database
+    (no Python per row). Arrays rather than objects: the column names are kept once per table in the
+    snapshot's metadata instead of in every row, which halves what a reset writes."""
+    build = func.json_build_array if conn.dialect.name == "postgresql" else func.json_array
+    value = build(*table.columns)
+    return cast(value, Text) if conn.dialect.name == "postgresql" else value
 
 
 def take_snapshot(conn: Connection, plan: Plan, snapshot_id: int) -> tuple[bytes, int]:
-    """Copy the scope's rows into snapshot_rows (one INSERT ... SELECT per table); returns the outside
-    references into the scope (compressed JSON, for RunSnapshot.data) and the number of rows copied."""
+    """Copy the scope's rows into snapshot_rows (one INSERT ... SELECT per table). Returns the metadata
+    (compressed JSON, for RunSnapshot.data: each table's column order and the outside references into the
+    scope) and the number of rows copied."""
     rows = _tables()["snapshot_rows"]
     count = 0
+    columns: dict[str, list[str]] = {}
     for name, where in [*plan.records.items(), *plan.children.items()]:
         table = _tables()[name]
+        columns[name] = [c.name for c in table.columns]
         copy = select(literal(snapshot_id), literal(name), _row_json(conn, table)).where(where)
-        count += conn.execute(rows.insert().from_select(["snapshot_id", "table_name", "data"], copy)).rowcount or 0
+        insert = rows.insert().from_select(["snapshot_id", "table_name", "data"], copy)
+        # Without preserve_rowcount, psycopg's rowcount of an INSERT ... SELECT reads -1.
+        count += max(conn.execute(insert, execution_options={"preserve_rowcount": True}).rowcount, 0)
     references = []
     for column, where in plan.outside_references():
         table = column.table
         for row_id, value in conn.execute(select(table.c.id, column).where(where)):
             references.append([table.name, column.name, row_id, value])
-    return zlib.compress(json.dumps(references).encode()), count
+    meta = {"columns": columns, "references": references}
+    return zlib.compress(json.dumps(meta).encode()), count
 
 
 def drop_snapshot_rows(conn: Connection, snapshot_ids: Any) -> None:
@@ -203,10 +211,16 @@ def restore_snapshot(conn: Connection, snapshot_id: int, references: bytes) -> i
     """Insert a snapshot's rows back with their ids (parents first), then its outside references. Returns rows."""
     tables = _tables()
     stored = tables["snapshot_rows"]
+    meta = json.loads(zlib.decompress(references))
+    if isinstance(meta, list):  # written before rows were arrays: objects, and the references alone
+        meta = {"columns": {}, "references": meta}
+    columns: dict[str, list[str]] = meta["columns"]
     by_table: dict[str, list[dict[str, Any]]] = {}
     for name, data in conn.execute(select(stored.c.table_name, stored.c.data)
                                    .where(stored.c.snapshot_id == snapshot_id).order_by(stored.c.id)):
-        by_table.setdefault(name, []).append(json.loads(data))
+        value = json.loads(data)
+        by_table.setdefault(name, []).append(dict(zip(columns[name], value, strict=True))
+                                             if isinstance(value, list) else value)
     count = 0
     for table in db.metadata.sorted_tables:
         part = by_table.get(table.name)
@@ -231,7 +245,7 @@ def restore_snapshot(conn: Connection, snapshot_id: int, references: bytes) -> i
                 stmt = update(table).where(table.c.id == bindparam("_id")).values({column: bindparam(f"_{column}")})
                 conn.execute(stmt, [{"_id": r["_id"], f"_{column}": r[f"_{column}"]} for r in batch])
         count += len(part)
-    for name, column, row_id, value in json.loads(zlib.decompress(references)):
+    for name, column, row_id, value in meta["references"]:
         table = tables[name]
         conn.execute(update(table).where(table.c.id == row_id).values({column: value}))
     return count
