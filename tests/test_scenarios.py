@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sandbox.accounts.models import Account
-from sandbox.classroom import services
+from sandbox.classroom import generation, services
 from sandbox.classroom.models import Run, RunSnapshot
 from sandbox.classroom.runs import current_class_run, current_run
 from sandbox.classroom.services import ANY, ScenarioLoadError, latest_run, load_scenario, reset_scenario, undo_reset
@@ -160,7 +160,7 @@ def test_a_load_in_parts_of_one_student_gives_the_same_books(app, classroom, mon
     klass = classroom.classes["A"]
     whole = {name: [(r.name, r.company) for r in rows(Lead, Lead.owner_id == classroom.user(name).id)]
              for name in ("managerA", "studentA", "peerA", "studentA2")}
-    monkeypatch.setattr(services, "STUDENTS_PER_PART", 1)
+    monkeypatch.setattr(generation, "STUDENTS_PER_PART", 1)
     progress: list[tuple[str, int]] = []
     act_as(classroom.user("teacher"))
     result = reset_scenario(klass, progress=lambda table, n: progress.append((table, n)))
@@ -224,6 +224,28 @@ def test_a_failed_reset_leaves_the_class_as_it_was(app, classroom, monkeypatch):
     with pytest.raises(RuntimeError):
         reset_scenario(classroom.classes["A"])
     db.session.rollback()
+    assert fingerprint(classroom.classes["A"].id) == before
+    assert (count(Run), count(LogEntry)) == (runs, entries)
+
+
+def test_a_generator_that_fails_midway_leaves_the_class_as_it_was(app, classroom, monkeypatch):
+    load(classroom)
+    before = fingerprint(classroom.classes["A"].id)
+    runs, entries = count(Run), count(LogEntry)
+    real = generation.generate_parts
+
+    def fails_after_the_first_part(*args, **kwargs):
+        parts = real(*args, **kwargs)
+        yield next(parts)
+        raise KeyError("industry")
+
+    monkeypatch.setattr(generation, "STUDENTS_PER_PART", 1)  # several parts: the forked child builds them
+    monkeypatch.setattr(generation, "generate_parts", fails_after_the_first_part)
+    act_as(classroom.user("teacher"))
+    with pytest.raises(ScenarioLoadError) as refused:
+        reset_scenario(classroom.classes["A"])
+    db.session.rollback()
+    assert "could not be generated" in refused.value.message and "KeyError" in refused.value.message
     assert fingerprint(classroom.classes["A"].id) == before
     assert (count(Run), count(LogEntry)) == (runs, entries)
 

@@ -9,6 +9,7 @@ each table is one executemany at the driver's full speed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Table, func, select, text
@@ -59,58 +60,92 @@ def _sqlite_converter(column: Any, dialect: Any) -> Callable[[Any], Any] | None:
     return column.type._cached_bind_processor(dialect)
 
 
+@dataclass
+class Batch:
+    """One table's generated rows as driver-ready value lists: the `<name>_ref` slots still hold keys and
+    the id slot is empty until insert_rows() knows the ids."""
+
+    columns: list[str]
+    values: list[list[Any]]
+    refs: list[tuple[int, str]]  # (position in a row, ref column) for every reference
+    keys: list[str] | None  # each row's key, for tables that others reference
+
+
+Prepared = dict[str, Any]  # table name → Batch (code_values: the plain rows, upserted)
+
+
+def prepare(rows: dict[str, list[dict[str, Any]]], dialect: Any) -> Prepared:
+    """Generated rows → Batches, values converted the way the dialect binds them (SQLite: by hand, since
+    Core's per-row processing would cost more than the insert)."""
+    prepared: Prepared = {}
+    convert = dialect.name == "sqlite"
+    for name in TABLE_ORDER:
+        batch = rows.get(name) or []
+        if not batch or name == "code_values":
+            if batch:
+                prepared[name] = batch
+            continue
+        table = db.metadata.tables[name]
+        refs = _refs(batch[0])
+        plain = [k for k in batch[0] if k != "key" and not k.endswith("_ref")]
+        keyed = "key" in batch[0]
+        converters = [(i, f) for i, c in enumerate(plain) if (f := _sqlite_converter(table.c[c], dialect))] \
+            if convert else []
+        ref_names = [ref for ref, _column in refs]
+        values = []
+        for row in batch:
+            item = [row[k] for k in plain]
+            for i, converter in converters:
+                if item[i] is not None:
+                    item[i] = converter(item[i])
+            item.extend(row[ref] for ref in ref_names)
+            if keyed:
+                item.append(None)
+            values.append(item)
+        prepared[name] = Batch(columns=plain + [column for _ref, column in refs] + (["id"] if keyed else []),
+                               values=values, refs=[(len(plain) + i, ref) for i, ref in enumerate(ref_names)],
+                               keys=[row["key"] for row in batch] if keyed else None)
+    return prepared
+
+
 def executemany(conn: Connection, table: Table, columns: list[str], values: list[list[Any]]) -> None:
-    """One bulk insert. On SQLite the driver gets ready tuples (Core's per-row dict handling and type
-    processing would cost more than the insert itself); elsewhere Core's executemany."""
+    """One bulk insert of prepared values: on SQLite straight to the driver, elsewhere Core's executemany."""
     if conn.dialect.name != "sqlite":
         conn.execute(table.insert(), [dict(zip(columns, v, strict=True)) for v in values])
         return
-    converters = [(i, f) for i, c in enumerate(columns) if (f := _sqlite_converter(table.c[c], conn.dialect))]
-    for item in values:
-        for i, convert in converters:
-            if item[i] is not None:
-                item[i] = convert(item[i])
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     conn.exec_driver_sql(sql, [tuple(v) for v in values])
 
 
-def insert_rows(conn: Connection, rows: dict[str, list[dict[str, Any]]], known: dict[str, int] | None = None,
+def insert_rows(conn: Connection, generated: dict[str, list[dict[str, Any]]], known: dict[str, int] | None = None,
                 skip: tuple[str, ...] = (), progress: Progress | None = None) -> int:
-    """Insert generated rows in TABLE_ORDER; `known` maps keys of rows already in the database (the
-    class catalogue on a one-student reset, or an earlier part of the same load) to their ids, and gains
-    the keys inserted now; tables in `skip` are not inserted. Returns rows."""
+    """Insert generated rows in TABLE_ORDER; `known` maps keys of rows already in the database (the class
+    catalogue on a one-student reset, or an earlier part of the same load) to their ids, and gains the keys
+    inserted now; tables in `skip` are not inserted. Returns rows."""
+    rows = prepare(generated, conn.dialect)
     ids: dict[str, int] = known if known is not None else {}
     total = 0
     for name in TABLE_ORDER:
-        batch = rows.get(name) or []
+        batch = rows.get(name)
         if name in skip or not batch:
             continue
         if name == "code_values":
             total += _upsert_codes(conn, batch)
             continue
         table = db.metadata.tables[name]
-        refs = _refs(batch[0])
-        plain = [k for k in batch[0] if k != "key" and not k.endswith("_ref")]
-        keyed = "key" in batch[0]
-        columns = plain + [column for _ref, column in refs] + (["id"] if keyed else [])
-        new_ids = allocate_ids(conn, table, len(batch)) if keyed else []
-        values = []
-        for i, row in enumerate(batch):
-            item = [row[k] for k in plain]
-            for ref, _column in refs:
-                key = row[ref]
-                if key is None:
-                    item.append(None)
-                elif key in ids:
-                    item.append(ids[key])
-                else:
-                    raise LoadError(f"{name}: {ref} points at {key!r}, which is neither generated nor in the class")
-            if keyed:
-                item.append(new_ids[i])
-                ids[row["key"]] = new_ids[i]
-            values.append(item)
-        executemany(conn, table, columns, values)
-        total += len(values)
+        new_ids = allocate_ids(conn, table, len(batch.values)) if batch.keys is not None else []
+        for i, item in enumerate(batch.values):
+            for position, ref in batch.refs:
+                key = item[position]
+                if key is not None:
+                    if key not in ids:
+                        raise LoadError(f"{name}: {ref} points at {key!r}, which is neither generated nor in the class")
+                    item[position] = ids[key]
+            if batch.keys is not None:
+                item[-1] = new_ids[i]
+                ids[batch.keys[i]] = new_ids[i]
+        executemany(conn, table, batch.columns, batch.values)
+        total += len(batch.values)
         if progress is not None:
-            progress(name, len(values))
+            progress(name, len(batch.values))
     return total

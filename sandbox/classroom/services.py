@@ -8,7 +8,6 @@ all of it back, so the class keeps its previous data.
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from seed import SCENARIO_DIR, Scenario, ScenarioError, generate_parts, parse_scenario, part_count, scenario_files
+from seed import SCENARIO_DIR, Scenario, ScenarioError, parse_scenario, scenario_files
 from seed.checks import volume_parts
 from seed.generate import CLASS_TABLES as SEED_CLASS_TABLES
 
@@ -30,13 +29,12 @@ from ..oplog import current_actor, current_op, operation, register_verbs
 from ..org.models import Position, User, utcnow
 from ..org.scope import manages
 from . import scope as scopes
+from .generation import Books, GenerationError
 from .loader import LoadError, Progress, insert_rows
 from .models import Run, RunSnapshot
 from .runs import class_students, current_class_run, forget_run_ids
 
 ANY = -1  # expected_run_id when the caller does not care which run is current (the CLI)
-# Students per generated part: small enough that inserting starts early, large enough to keep statements few.
-STUDENTS_PER_PART = 10
 
 register_verbs({
     "scenario.load": N_("loaded scenario %(scenario)s for %(students)s students (%(rows)s records, %(seconds)s s)"),
@@ -163,20 +161,7 @@ def _prune_snapshots(class_id: int) -> None:
         db.session.execute(delete(RunSnapshot).where(RunSnapshot.id.in_(old)))
 
 
-def _generate_in_background(scenario: Scenario, roster: list[User], now: datetime, class_id: int,
-                             owner_id: int) -> list[Future[dict[str, list[dict[str, Any]]]]]:
-    """Futures of generate_parts()'s parts, built in order by one worker thread."""
-    books = generate_parts(scenario, _roster(roster), now, class_id=class_id, class_owner_id=owner_id,
-                           students_per_part=STUDENTS_PER_PART)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenario-generate")
-    try:
-        return [pool.submit(next, books) for _ in range(part_count(len(roster), STUDENTS_PER_PART))]
-    finally:
-        pool.shutdown(wait=False)
-
-
-def _insert_parts(klass: Position, parts: list[Future[dict[str, list[dict[str, Any]]]]], *, one_student: bool,
-                  progress: Progress | None) -> int:
+def _insert_parts(klass: Position, books: Books, *, one_student: bool, progress: Progress | None) -> int:
     """Insert the parts in order as they are ready; progress is reported per table once all are in."""
     conn = db.session.connection()
     known: dict[str, int] = {}
@@ -186,8 +171,7 @@ def _insert_parts(klass: Position, parts: list[Future[dict[str, list[dict[str, A
         counts[table] = counts.get(table, 0) + rows
 
     inserted = 0
-    for i, part in enumerate(parts):
-        rows = part.result()
+    for i, rows in enumerate(books):
         if i == 0 and one_student:
             known.update(_catalogue_ids(klass, rows))
         # The first part of a class load brings the catalogue; a one-student reset keeps the class's.
@@ -218,9 +202,9 @@ def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, stude
     now = utcnow().replace(microsecond=0)
     actor = current_actor()
     owner_id = getattr(actor, "id", None) or _class_owner(klass)
-    # Generating the books is pure CPU work: a worker builds them part by part while the database
-    # snapshots and deletes the old data, and then inserts each part while the next one is built.
-    parts = _generate_in_background(scenario, roster, now, klass.id, owner_id)
+    # The books are built part by part beside this transaction (generation.py) while the database
+    # snapshots and deletes the old data, then each part is inserted while the next one is built.
+    books = Books(scenario, _roster(roster), now, klass.id, owner_id)
     try:
         run = Run(class_id=klass.id, student_id=student.id if student else None,
                   parent_id=parent.id if parent else None, scenario_name=name, scenario_text=text, seed=scenario.seed,
@@ -234,10 +218,12 @@ def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, stude
             progress("snapshot", snapshot.rows)
         replaced = scopes.delete_scope(db.session.connection(), plan)
         faults.checkpoint("reset.deleted")
-        inserted = _insert_parts(klass, parts, one_student=student is not None, progress=progress)
+        inserted = _insert_parts(klass, books, one_student=student is not None, progress=progress)
+    except GenerationError as exc:
+        raise ScenarioLoadError(_("The scenario's data could not be generated (%(error)s). Nothing was changed.",
+                                  error=str(exc)[:200]), field="scenario") from None
     finally:
-        for part in parts:
-            part.cancel()
+        books.close()
     faults.checkpoint("reset.inserted")
     seconds = time.perf_counter() - started
     run.rows, run.duration_ms = inserted, int(seconds * 1000)
