@@ -393,3 +393,52 @@ def test_two_resets_of_one_class_at_once_never_interleave(app, classroom):
     assert count(Lead, Lead.class_id == class_id) == 400
     for name in ("managerA", "studentA", "peerA", "studentA2"):
         assert count(Lead, Lead.owner_id == classroom.user(name).id) == 100
+
+
+def _attach(classroom, app, owner: str, name: str):
+    from pathlib import Path
+
+    from sandbox.records import notes
+
+    act_as(classroom.user(owner))
+    lead = rows(Lead, Lead.owner_id == classroom.user(owner).id)[0]
+    att = notes.upload_attachment(lead, name, b"quote for " + name.encode())
+    db.session.commit()
+    return Path(app.config["UPLOAD_FOLDER"]) / "attachments" / att.stored_name
+
+
+def test_an_attachments_file_lives_as_long_as_an_undo_could_bring_it_back(app, classroom):
+    app.config["SNAPSHOTS_KEPT"] = 2
+    load(classroom)
+    before_reset = _attach(classroom, app, "studentA", "quote-1.pdf")
+    act_as(classroom.user("teacher"))
+    reset_scenario(classroom.classes["A"])
+    db.session.commit()
+    assert before_reset.is_file()  # its row is in the reset's snapshot
+    after_reset = _attach(classroom, app, "studentA", "quote-2.pdf")
+    act_as(classroom.user("teacher"))
+    undo_reset(classroom.classes["A"])
+    db.session.commit()
+    assert before_reset.is_file()  # restored with its row
+    assert not after_reset.exists()  # attached during the undone run: no snapshot holds it
+    # The next reset's snapshot holds quote-1 again; the file goes when that snapshot is pruned, two
+    # resets later (SNAPSHOTS_KEPT = 2), and not before.
+    for still_there in (True, True, False):
+        act_as(classroom.user("teacher"))
+        reset_scenario(classroom.classes["A"])
+        db.session.commit()
+        assert before_reset.is_file() == still_there
+
+
+def test_a_rolled_back_change_keeps_the_files_it_would_have_removed(app, classroom):
+    from sandbox.records.notes import remove_files_after_commit
+
+    load(classroom)
+    path = _attach(classroom, app, "studentA", "keep.pdf")
+    remove_files_after_commit([path.name])
+    db.session.rollback()
+    db.session.commit()
+    assert path.is_file()
+    remove_files_after_commit([path.name])
+    db.session.commit()
+    assert not path.exists()

@@ -184,6 +184,39 @@ def take_snapshot(conn: Connection, plan: Plan, snapshot_id: int) -> tuple[bytes
     return zlib.compress(json.dumps(meta).encode()), count
 
 
+def _meta(data: bytes) -> dict[str, Any]:
+    meta = json.loads(zlib.decompress(data))
+    if isinstance(meta, list):  # written before rows were arrays: objects, and the references alone
+        meta = {"columns": {}, "references": meta}
+    return meta
+
+
+def scope_files(conn: Connection, plan: Plan) -> set[str]:
+    """Stored file names of the attachments in the scope now."""
+    table = _tables()["attachments"]
+    where = plan.children.get("attachments")
+    return set(conn.scalars(select(table.c.stored_name).where(where))) if where is not None else set()
+
+
+def snapshot_files(conn: Connection, snapshots: list[tuple[int, bytes]]) -> set[str]:
+    """Stored file names of the attachments kept in these snapshots (id, data)."""
+    stored = _tables()["snapshot_rows"]
+    names: set[str] = set()
+    for snapshot_id, data in snapshots:
+        columns = _meta(data)["columns"].get("attachments", [])
+        for (value,) in conn.execute(select(stored.c.data).where(stored.c.snapshot_id == snapshot_id,
+                                                                 stored.c.table_name == "attachments")):
+            row = json.loads(value)
+            names.add((dict(zip(columns, row, strict=True)) if isinstance(row, list) else row)["stored_name"])
+    return names
+
+
+def live_files(conn: Connection, names: set[str]) -> set[str]:
+    """Those of `names` that an attachment row still uses."""
+    table = _tables()["attachments"]
+    return set(conn.scalars(select(table.c.stored_name).where(table.c.stored_name.in_(names)))) if names else set()
+
+
 def drop_snapshot_rows(conn: Connection, snapshot_ids: Any) -> None:
     """Forget the rows of snapshots (an undone reset's, or the oldest ones)."""
     rows = _tables()["snapshot_rows"]
@@ -211,9 +244,7 @@ def restore_snapshot(conn: Connection, snapshot_id: int, references: bytes) -> i
     """Insert a snapshot's rows back with their ids (parents first), then its outside references. Returns rows."""
     tables = _tables()
     stored = tables["snapshot_rows"]
-    meta = json.loads(zlib.decompress(references))
-    if isinstance(meta, list):  # written before rows were arrays: objects, and the references alone
-        meta = {"columns": {}, "references": meta}
+    meta = _meta(references)
     columns: dict[str, list[str]] = meta["columns"]
     by_table: dict[str, list[dict[str, Any]]] = {}
     for name, data in conn.execute(select(stored.c.table_name, stored.c.data)

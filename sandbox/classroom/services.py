@@ -28,6 +28,7 @@ from ..i18n import N_
 from ..oplog import current_actor, current_op, operation, register_verbs
 from ..org.models import Position, User, utcnow
 from ..org.scope import manages
+from ..records.notes import remove_files_after_commit
 from . import scope as scopes
 from .generation import Books, GenerationError
 from .loader import LoadError, Progress, insert_rows
@@ -157,7 +158,12 @@ def _prune_snapshots(class_id: int) -> None:
         RunSnapshot.run_id.in_(select(Run.id).where(Run.class_id == class_id)),
         RunSnapshot.run_id.not_in(recent.scalar_subquery()))))
     if old:
-        scopes.drop_snapshot_rows(db.session.connection(), old)
+        conn = db.session.connection()
+        # Attachments kept only for an undo that can no longer happen: their files go with the snapshot.
+        kept = scopes.snapshot_files(conn, list(db.session.execute(
+            select(RunSnapshot.id, RunSnapshot.data).where(RunSnapshot.id.in_(old))).tuples()))
+        remove_files_after_commit(kept - scopes.live_files(conn, kept))
+        scopes.drop_snapshot_rows(conn, old)
         db.session.execute(delete(RunSnapshot).where(RunSnapshot.id.in_(old)))
 
 
@@ -286,12 +292,15 @@ def undo_reset(klass: Position, expected_run_id: int = ANY) -> Run:
     _lock(klass, expected_run_id)
     plan = scopes.Plan(scopes.Scope(klass.id, run.student_id))
     conn = db.session.connection()
+    # Files attached during the undone run are not in any snapshot: they go when the undo commits.
+    doomed = scopes.scope_files(conn, plan) - scopes.snapshot_files(conn, [(snapshot.id, snapshot.data)])
     scopes.delete_scope(conn, plan)
     try:
         restored = scopes.restore_snapshot(conn, snapshot.id, snapshot.data)
     except IntegrityError as exc:
         raise ScenarioLoadError(_("The saved data no longer fits the class (%(error)s); it cannot be restored.",
                                   error=str(exc.orig).splitlines()[0][:200])) from None
+    remove_files_after_commit(doomed)
     run.undone_at, run.undone_by_id = utcnow(), getattr(current_actor(), "id", None)
     scopes.drop_snapshot_rows(conn, [snapshot.id])
     db.session.delete(snapshot)

@@ -134,8 +134,5 @@ class NoteViews:
         att = notes.child_or_404(Attachment, parent, attachment_id)
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        response, path = self._run(record_id, "attachments", lambda: notes.delete_attachment(parent, att),
-                                   _("Attachment removed."))
-        if path is not None:
-            path.unlink(missing_ok=True)  # only after the commit: a failed delete keeps the file
-        return response
+        return self._run(record_id, "attachments", lambda: notes.delete_attachment(parent, att),
+                         _("Attachment removed."))[0]

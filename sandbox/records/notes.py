@@ -9,12 +9,14 @@ from __future__ import annotations
 import mimetypes
 import re
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..i18n import N_
@@ -28,6 +30,7 @@ DEFAULT_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt",
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 NOTE_MAX = 4000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PENDING = "attachment_files_to_remove"
 
 
 def _writable_parent(parent: Owned) -> Any:
@@ -160,17 +163,34 @@ def upload_attachment(parent: Owned, filename: str, data: bytes) -> Attachment:
 
 
 @operation("attachment.delete")
-def delete_attachment(parent: Owned, att: Attachment) -> Path:
-    """Remove an attachment's row; returns its file, which the caller deletes once the change is committed."""
+def delete_attachment(parent: Owned, att: Attachment) -> None:
+    """Remove an attachment's row; its file goes once the change is committed."""
     _writable_parent(parent)
     _on_parent(parent, filename=att.filename)
-    path = upload_folder() / att.stored_name
+    remove_files_after_commit([att.stored_name])
     db.session.delete(att)
-    return path
 
 
 def stored_path(att: Attachment) -> Path:
     return upload_folder() / att.stored_name
+
+
+def remove_files_after_commit(stored_names: Iterable[str]) -> None:
+    """Delete these attachments' files when the session's transaction commits; a rollback keeps them
+    (the rows are back, so must the files be)."""
+    folder = upload_folder()
+    db.session.info.setdefault(_PENDING, set()).update(folder / name for name in stored_names)
+
+
+@event.listens_for(Session, "after_commit")
+def _remove_pending_files(session: Session) -> None:
+    for path in session.info.pop(_PENDING, ()):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_pending_files(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 register_verbs({
