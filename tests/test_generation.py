@@ -11,7 +11,9 @@ import pytest
 
 from sandbox.classroom import generation
 from sandbox.classroom.generation import Books, GenerationError
-from seed import SCENARIO_DIR, TABLE_ORDER, generate, load_scenario
+from sandbox.classroom.loader import Batch, prepare
+from sandbox.extensions import db
+from seed import SCENARIO_DIR, generate, generate_parts, load_scenario
 
 ROSTER = [{"user_id": 10 + i, "username": f"stu{i:02d}", "class_id": 5} for i in range(5)]
 START = datetime(2026, 3, 2, 1, 30)
@@ -21,35 +23,45 @@ def basics():
     return load_scenario(SCENARIO_DIR / "sales-basics.yaml")
 
 
-def joined(parts: list[dict]) -> dict:
-    return {table: [row for part in parts for row in part[table]] for table in TABLE_ORDER}
+@pytest.fixture
+def dialect(app):
+    with app.app_context():
+        yield db.engine.dialect
 
 
-def test_parts_from_the_child_are_the_rows_generate_gives():
-    books = Books(basics(), ROSTER, START, 5, 1, per_part=2)
+def expected(roster: list, per_part: int, dialect) -> list:
+    return [prepare(part, dialect) for part in generate_parts(basics(), roster, START, class_id=5, class_owner_id=1,
+                                                             students_per_part=per_part)]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_parts_from_the_children_are_the_prepared_rows_of_generate(dialect, workers):
+    books = Books(basics(), ROSTER, START, 5, 1, dialect, per_part=2, workers=workers)
     try:
-        assert books.count == 3 and books._process is not None  # really forked
+        assert books.count == 3 and len(books.processes) == workers  # really forked (two: parts 0, 2 and 1)
         parts = list(books)
     finally:
         books.close()
-    assert joined(parts) == generate(basics(), ROSTER, START, class_id=5, class_owner_id=1)
-    assert not books._process.is_alive() and books._process.exitcode == 0
+    assert parts == expected(ROSTER, 2, dialect)
+    assert sum(len(b.values) for part in parts for b in part.values() if isinstance(b, Batch)) == \
+        sum(len(rows) for name, rows in generate(basics(), ROSTER, START).items() if name != "code_values")
+    assert all(not p.is_alive() and p.exitcode == 0 for p in books.processes)
 
 
-def test_one_part_is_built_here_without_a_child():
-    books = Books(basics(), ROSTER[:1], START, 5, 1, per_part=10)
-    assert books.count == 1 and books._process is None
-    assert joined(list(books)) == generate(basics(), ROSTER[:1], START, class_id=5, class_owner_id=1)
+def test_one_part_is_built_here_without_a_child(dialect):
+    books = Books(basics(), ROSTER[:1], START, 5, 1, dialect, per_part=10)
+    assert books.count == 1 and not books.processes
+    assert list(books) == expected(ROSTER[:1], 10, dialect)
     books.close()
 
 
-def test_a_failure_in_the_child_is_reported_with_its_cause(monkeypatch):
+def test_a_failure_in_the_child_is_reported_with_its_cause(monkeypatch, dialect):
     def broken(*args, **kwargs):
         yield from ()
         raise ValueError("no such product category")
 
     monkeypatch.setattr(generation, "generate_parts", broken)
-    books = Books(basics(), ROSTER, START, 5, 1, per_part=2)
+    books = Books(basics(), ROSTER, START, 5, 1, dialect, per_part=2)
     try:
         with pytest.raises(GenerationError, match="ValueError: no such product category"):
             list(books)
@@ -57,7 +69,7 @@ def test_a_failure_in_the_child_is_reported_with_its_cause(monkeypatch):
         books.close()
 
 
-def test_a_child_that_dies_is_noticed_not_waited_for(monkeypatch):
+def test_a_child_that_dies_is_noticed_not_waited_for(monkeypatch, dialect):
     monkeypatch.setattr(generation, "POLL_SECONDS", 0.05)
 
     def stuck(*args, **kwargs):
@@ -65,8 +77,8 @@ def test_a_child_that_dies_is_noticed_not_waited_for(monkeypatch):
         yield from ()
 
     monkeypatch.setattr(generation, "generate_parts", stuck)
-    books = Books(basics(), ROSTER, START, 5, 1, per_part=2)
-    os.kill(books._process.pid, signal.SIGKILL)
+    books = Books(basics(), ROSTER, START, 5, 1, dialect, per_part=2)
+    os.kill(books.processes[0].pid, signal.SIGKILL)
     started = time.monotonic()
     try:
         with pytest.raises(GenerationError, match="ended before sending every part"):
@@ -76,12 +88,12 @@ def test_a_child_that_dies_is_noticed_not_waited_for(monkeypatch):
     assert time.monotonic() - started < 10
 
 
-def test_close_stops_a_child_still_working(monkeypatch):
+def test_close_stops_a_child_still_working(monkeypatch, dialect):
     def slow(*args, **kwargs):
         time.sleep(30)
         yield from ()
 
     monkeypatch.setattr(generation, "generate_parts", slow)
-    books = Books(basics(), ROSTER, START, 5, 1, per_part=2)
+    books = Books(basics(), ROSTER, START, 5, 1, dialect, per_part=2)
     books.close()  # the reset failed before reading any part
-    assert not books._process.is_alive()
+    assert books.processes and not any(p.is_alive() for p in books.processes)

@@ -121,6 +121,14 @@ def test_parts_put_together_are_exactly_the_whole(per_part):
     assert parts[0]["products"] and all(not part["products"] and not part["code_values"] for part in parts[1:])
 
 
+def test_workers_sharing_the_parts_build_each_part_once():
+    s = basics()
+    whole = list(generate_parts(s, ROSTER, START, students_per_part=1))
+    odd = list(generate_parts(s, ROSTER, START, students_per_part=1, only=range(1, 4, 2)))
+    even = list(generate_parts(s, ROSTER, START, students_per_part=1, only=range(0, 4, 2)))
+    assert [digest(p) for p in (even[0], odd[0], even[1], odd[1])] == [digest(p) for p in whole]
+
+
 def test_an_empty_roster_is_one_part_with_the_catalogue():
     parts = list(generate_parts(basics(), [], START, class_id=5, students_per_part=10))
     assert part_count(0) == len(parts) == 1 and parts[0]["products"] and not parts[0]["leads"]

@@ -117,12 +117,11 @@ def executemany(conn: Connection, table: Table, columns: list[str], values: list
     conn.exec_driver_sql(sql, [tuple(v) for v in values])
 
 
-def insert_rows(conn: Connection, generated: dict[str, list[dict[str, Any]]], known: dict[str, int] | None = None,
-                skip: tuple[str, ...] = (), progress: Progress | None = None) -> int:
-    """Insert generated rows in TABLE_ORDER; `known` maps keys of rows already in the database (the class
+def insert_rows(conn: Connection, rows: Prepared, known: dict[str, int] | None = None, skip: tuple[str, ...] = (),
+                progress: Progress | None = None) -> int:
+    """Insert prepare()d rows in TABLE_ORDER; `known` maps keys of rows already in the database (the class
     catalogue on a one-student reset, or an earlier part of the same load) to their ids, and gains the keys
     inserted now; tables in `skip` are not inserted. Returns rows."""
-    rows = prepare(generated, conn.dialect)
     ids: dict[str, int] = known if known is not None else {}
     total = 0
     for name in TABLE_ORDER:

@@ -31,7 +31,7 @@ from ..org.scope import manages
 from ..records.notes import remove_files_after_commit
 from . import scope as scopes
 from .generation import Books, GenerationError
-from .loader import LoadError, Progress, insert_rows
+from .loader import LoadError, Prepared, Progress, insert_rows
 from .models import Run, RunSnapshot
 from .runs import class_students, current_class_run, forget_run_ids
 
@@ -129,17 +129,21 @@ def _roster(students: list[User]) -> list[dict[str, Any]]:
     return [{"username": s.username, "user_id": s.id, "class_id": s.class_id} for s in students]
 
 
-def _catalogue_ids(klass: Position, rows: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+def _catalogue_ids(klass: Position, part: Prepared) -> dict[str, int]:
     """Keys of the generated catalogue → ids of the class's existing rows (a one-student reset keeps them)."""
     tables = db.metadata.tables
     known: dict[str, int] = {}
     for name, natural in (("product_categories", "name"), ("products", "code"), ("competitors", "name")):
+        batch = part.get(name)
+        if batch is None:
+            continue
         table = tables[name]
         have = dict(db.session.execute(
             select(table.c[natural], table.c.id).where(table.c.class_id == klass.id)).all())
-        for row in rows[name]:
-            if row[natural] in have:
-                known[row["key"]] = have[row[natural]]
+        at = batch.columns.index(natural)
+        for key, values in zip(batch.keys, batch.values, strict=True):
+            if values[at] in have:
+                known[key] = have[values[at]]
     return known
 
 
@@ -210,7 +214,8 @@ def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, stude
     owner_id = getattr(actor, "id", None) or _class_owner(klass)
     # The books are built part by part beside this transaction (generation.py) while the database
     # snapshots and deletes the old data, then each part is inserted while the next one is built.
-    books = Books(scenario, _roster(roster), now, klass.id, owner_id)
+    books = Books(scenario, _roster(roster), now, klass.id, owner_id, db.session.connection().dialect,
+                  workers=int(current_app.config.get("SCENARIO_GENERATORS", 1)))
     try:
         run = Run(class_id=klass.id, student_id=student.id if student else None,
                   parent_id=parent.id if parent else None, scenario_name=name, scenario_text=text, seed=scenario.seed,
