@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Container, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -145,11 +145,12 @@ def _class_id(roster: Roster, class_id: int | None) -> int | None:
 
 def generate_parts(scenario: Scenario, roster: Roster, run_started_at: datetime, *, class_id: int | None = None,
                    class_owner_id: int | None = None, students_per_part: int = 10,
-                   only: Container[int] | None = None) -> Iterator[dict[str, list[dict[str, Any]]]]:
+                   only: Iterable[int] | None = None) -> Iterator[dict[str, list[dict[str, Any]]]]:
     """generate() in parts: the first holds the class's rows and the first students' books, each next one
     only the books of the next `students_per_part` students (a loader can insert a part while the next is
     being built). Concatenating the parts table by table gives exactly generate()'s rows. `only`: the
-    indexes of the parts wanted (the others are not built), so several workers can share the parts."""
+    indexes of the parts wanted, in the order wanted (the others are not built), so that several workers
+    can share the parts; a part is the same whoever builds it."""
     if run_started_at.tzinfo is not None:
         run_started_at = run_started_at.astimezone(UTC).replace(tzinfo=None)
     run_started_at = run_started_at.replace(microsecond=0)
@@ -171,9 +172,9 @@ def generate_parts(scenario: Scenario, roster: Roster, run_started_at: datetime,
                     weighted=weighted_codes(codes, scenario.language), competitors=[r["key"] for r in rows["competitors"]],
                     markets=markets, market_weights=weights)
     step = max(1, students_per_part)
-    for index, start in enumerate(range(0, max(len(roster), 1), step)):
-        if only is not None and index not in only:
-            continue
+    starts = range(0, max(len(roster), 1), step)
+    for index in range(len(starts)) if only is None else only:
+        start = starts[index]
         part = rows if index == 0 else {table: [] for table in TABLE_ORDER}
         for member in roster[start:start + step]:
             rng = Dice(student_seed(scenario.seed, member["username"]))

@@ -45,7 +45,48 @@ def test_parts_from_the_children_are_the_prepared_rows_of_generate(dialect, work
     assert parts == expected(ROSTER, 2, dialect)
     assert sum(len(b.values) for part in parts for b in part.values() if isinstance(b, Batch)) == \
         sum(len(rows) for name, rows in generate(basics(), ROSTER, START).items() if name != "code_values")
-    assert all(not p.is_alive() and p.exitcode == 0 for p in books.processes)
+    # Done or stopped once this process had built the rest itself; reaped either way.
+    assert all(not p.is_alive() and p.exitcode in (0, -signal.SIGKILL) for p in books.processes)
+
+
+def in_the_child(monkeypatch, child_version):
+    """generate_parts as `child_version` in forked children, the real one in this process."""
+    parent, real = os.getpid(), generation.generate_parts
+
+    def switch(*args, **kwargs):
+        return real(*args, **kwargs) if os.getpid() == parent else child_version(real, *args, **kwargs)
+
+    monkeypatch.setattr(generation, "generate_parts", switch)
+
+
+def test_while_a_child_is_slow_this_process_builds_parts_from_the_end(monkeypatch, dialect):
+    built_here = []
+    parent = os.getpid()
+
+    def slow_child(real, *args, **kwargs):
+        for part in real(*args, **kwargs):
+            time.sleep(0.5)
+            yield part
+
+    in_the_child(monkeypatch, slow_child)
+    counting = generation.generate_parts
+
+    def count_here(*args, **kwargs):
+        for index, part in zip(kwargs["only"], counting(*args, **kwargs), strict=False):
+            if os.getpid() == parent:
+                built_here.append(index)
+            yield part
+
+    monkeypatch.setattr(generation, "generate_parts", count_here)
+    books = Books(basics(), ROSTER, START, 5, 1, dialect, per_part=1)
+    try:
+        parts = list(books)
+    finally:
+        books.close()
+    assert parts == expected(ROSTER, 1, dialect)  # the same rows, whoever built them, in order
+    # The child needs 0.5 s a part: meanwhile this process built the last ones, from the end.
+    assert built_here and built_here == [4, 3, 2, 1][:len(built_here)] and 0 not in built_here
+    assert not any(p.is_alive() for p in books.processes)
 
 
 def test_one_part_is_built_here_without_a_child(dialect):
@@ -72,15 +113,16 @@ def test_a_failure_in_the_child_is_reported_with_its_cause(monkeypatch, dialect)
 def test_a_child_that_dies_is_noticed_not_waited_for(monkeypatch, dialect):
     monkeypatch.setattr(generation, "POLL_SECONDS", 0.05)
 
-    def stuck(*args, **kwargs):
+    def stuck(real, *args, **kwargs):
         time.sleep(30)
         yield from ()
 
-    monkeypatch.setattr(generation, "generate_parts", stuck)
+    in_the_child(monkeypatch, stuck)
     books = Books(basics(), ROSTER, START, 5, 1, dialect, per_part=2)
     os.kill(books.processes[0].pid, signal.SIGKILL)
     started = time.monotonic()
     try:
+        # This process builds parts 2 and 1 itself, but part 0 (the catalogue) is the child's.
         with pytest.raises(GenerationError, match="ended before sending every part"):
             list(books)
     finally:

@@ -127,6 +127,8 @@ def test_workers_sharing_the_parts_build_each_part_once():
     odd = list(generate_parts(s, ROSTER, START, students_per_part=1, only=range(1, 4, 2)))
     even = list(generate_parts(s, ROSTER, START, students_per_part=1, only=range(0, 4, 2)))
     assert [digest(p) for p in (even[0], odd[0], even[1], odd[1])] == [digest(p) for p in whole]
+    backwards = list(generate_parts(s, ROSTER, START, students_per_part=1, only=range(3, 0, -1)))
+    assert [digest(p) for p in backwards] == [digest(p) for p in whole[:0:-1]]
 
 
 def test_an_empty_roster_is_one_part_with_the_catalogue():

@@ -3,8 +3,9 @@
 Generating is pure-Python CPU work, longer than the database needs to snapshot, delete and insert the
 class. In a thread it would fight the reset for the GIL, so a class of several parts is built by forked
 child processes (one by default; with two, one builds the even parts and the other the odd ones), each
-sending a part down its queue as soon as it is ready. The reset snapshots and deletes meanwhile, then inserts
-part 1 while the next ones are built. The children also turn each part into driver-ready values
+sending a part down its queue as soon as it is ready. The reset snapshots and deletes meanwhile, then
+inserts the parts in order; whenever the next one is not ready yet, the reset builds a part from the end
+itself rather than wait, so the children and the reset meet in the middle. The children also turn each part into driver-ready values
 (loader.prepare): lists of strings pickle four times faster than dicts of datetimes and Decimals, so
 that costs them little and takes the work off the reset's critical path. A child runs only that pure
 code (no database, no Flask context, no locks) and leaves with os._exit, so it never touches the
@@ -47,7 +48,7 @@ def _parts(scenario: Scenario, roster: list[dict[str, Any]], now: datetime, clas
 
 
 def _produce(parts: Any, only: range, *args: Any) -> None:
-    """A child: put ("part", prepared rows) per part of `only`, or ("error", text) once, then leave without
+    """A child: put ("part", index, prepared rows) per part of `only`, or ("error", -1, text) once, then leave without
     cleanup. The queue's feeder thread writes to the pipe, so building the next part never waits for the
     parent."""
     # Let go of the parent's terminal and log pipes: whoever waits for them to close (a supervisor, a
@@ -56,10 +57,10 @@ def _produce(parts: Any, only: range, *args: Any) -> None:
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     try:
-        for prepared in _parts(*args, only=only):
-            parts.put(("part", prepared))
+        for index, prepared in zip(only, _parts(*args, only=only), strict=False):
+            parts.put(("part", index, prepared))
     except BaseException as exc:  # noqa: BLE001 - the parent must hear about any failure
-        parts.put(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"))
+        parts.put(("error", -1, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"))
     finally:
         parts.close()
         parts.join_thread()  # every part is in the pipe (the parent may still be reading it)
@@ -75,7 +76,6 @@ class Books:
         self.count = part_count(len(roster), per_part)
         self._args = (scenario, roster, now, class_id, owner_id, per_part, dialect)
         self._workers: list[tuple[Any, Any]] = []  # (process, queue); worker k builds parts k, k + n, ...
-        self._delivered = False
         if self.count > 1 and "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
             n = max(1, min(workers or WORKERS, self.count))
@@ -97,30 +97,65 @@ class Books:
             except Exception as exc:
                 raise GenerationError(f"{type(exc).__name__}: {exc}") from exc
             return
-        for index in range(self.count):
-            kind, payload = self._next(*self._workers[index % len(self._workers)])
-            if kind == "error":
-                raise GenerationError(payload.splitlines()[0])
-            yield payload
-        self._delivered = True
+        # Parts go out in order (part 0 brings the catalogue the others point at). While the next one is
+        # not ready, this process builds parts from the end itself instead of waiting: with the children
+        # building from the start, the two meet in the middle whichever of them is faster.
+        mine = _parts(*self._args, only=range(self.count - 1, 0, -1))
+        built: dict[int, Prepared] = {}
+        low, high = 0, self.count - 1  # next part to hand out; highest part nobody here has built yet
+        while low < self.count:
+            if low in built:
+                part = built.pop(low)
+            elif high > low and not self._ready(low):
+                built[high] = self._own(mine)
+                high -= 1
+                continue
+            else:
+                part = self._take(low)
+            low += 1
+            if low > high:
+                self._stop()  # the children would only build parts this process already has
+            yield part
 
-    @staticmethod
-    def _next(process: Any, parts: Any) -> tuple[str, Any]:
+    def _worker(self, index: int) -> tuple[Any, Any]:
+        return self._workers[index % len(self._workers)]
+
+    def _ready(self, index: int) -> bool:
+        """Whether part `index` can be taken from its child without waiting."""
+        return not self._worker(index)[1].empty()
+
+    def _take(self, index: int) -> Prepared:
+        process, parts = self._worker(index)
         while True:
             try:
-                return parts.get(timeout=POLL_SECONDS)
+                kind, sent, payload = parts.get(timeout=POLL_SECONDS)
+                break
             except queue.Empty:
                 if not process.is_alive() and parts.empty():
                     raise GenerationError("the generating process ended before sending every part") from None
+        if kind == "error":
+            raise GenerationError(payload.splitlines()[0])
+        if sent != index:  # a child's parts are taken in the order it builds them: anything else is a bug
+            raise GenerationError(f"expected part {index}, the generating process sent part {sent}")
+        return payload  # type: ignore[no-any-return]
 
-    def close(self) -> None:
-        """Reap the children: those that delivered everything are leaving on their own; those still working
-        (a reset that failed midway) are stopped."""
-        for process, parts in self._workers:
-            if self._delivered:
-                process.join(JOIN_SECONDS)
+    @staticmethod
+    def _own(mine: Iterator[Prepared]) -> Prepared:
+        try:
+            return next(mine)
+        except Exception as exc:
+            raise GenerationError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _stop(self) -> None:
+        for process, _parts in self._workers:
             if process.is_alive():
                 process.kill()
+
+    def close(self) -> None:
+        """Stop the children still working (a reset that failed midway, or parts this process built) and
+        reap them."""
+        self._stop()
+        for process, parts in self._workers:
             process.join(JOIN_SECONDS)
             parts.close()
             parts.cancel_join_thread()
