@@ -5,12 +5,13 @@ class. In a thread it would fight the reset for the GIL, so a class of several p
 child processes (one by default; with two, one builds the even parts and the other the odd ones), each
 sending a part down its queue as soon as it is ready. The reset snapshots and deletes meanwhile, then
 inserts the parts in order; whenever the next one is not ready yet, the reset builds a part from the end
-itself rather than wait, so the children and the reset meet in the middle. The children also turn each part into driver-ready values
-(loader.prepare): lists of strings pickle four times faster than dicts of datetimes and Decimals, so
-that costs them little and takes the work off the reset's critical path. A child runs only that pure
-code (no database, no Flask context, no locks) and leaves with os._exit, so it never touches the
-parent's connections. Where fork is unavailable, or there is only one part, the parts are built in
-this process on demand.
+itself rather than wait, so the children and the reset meet in the middle.
+
+The children also turn each part into driver-ready values (loader.prepare): lists of strings pickle
+four times faster than dicts of datetimes and Decimals, so that costs them little and takes the work
+off the reset's critical path. A child runs only that pure code (no database, no Flask context, no
+locks) and leaves with os._exit, so it never touches the parent's connections. Where fork is
+unavailable, or there is only one part, the parts are built in this process on demand.
 """
 
 from __future__ import annotations
