@@ -11,15 +11,13 @@ import os
 import re
 import statistics
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from sandbox import access, create_app
 from sandbox.extensions import db
@@ -28,9 +26,10 @@ from sandbox.leads.routes import views as lead_views
 from sandbox.org.models import User
 from sandbox.records.extras import list_extras
 
-from . import gradebook, workbench
+from . import gradebook, pages, workbench
 from . import reset as reset_bench
 from .data import FULL, PASSWORD, QUICK, Size, build, create_schema
+from .pages import BenchError, timed_get
 from .routes import set_baseline
 
 # The issue's three viewers; the teacher (above all classes) shows the multi-class shape as well.
@@ -38,10 +37,6 @@ VIEWERS = ("student", "manager", "instructor", "teacher")
 TARGET = 0.4
 REAL_URL = "/leads/"
 BASE_URL = "/bench/leads/"
-
-
-class BenchError(RuntimeError):
-    """The benchmark could not measure what it claims to measure."""
 
 
 @dataclass
@@ -111,15 +106,6 @@ def sign_in(app: Flask, username: str) -> FlaskClient:
     return client
 
 
-def _get(client: FlaskClient, url: str) -> tuple[float, str]:
-    start = time.perf_counter()
-    response = client.get(url)
-    elapsed = time.perf_counter() - start
-    if response.status_code != 200:
-        raise BenchError(f"GET {url} answered {response.status_code}")
-    return elapsed, response.get_data(as_text=True)
-
-
 def _shown(html: str) -> tuple[str, ...]:
     parts = (
         re.search(r"<tbody>.*?</tbody>", html, re.S),
@@ -133,32 +119,13 @@ def _shown(html: str) -> tuple[str, ...]:
 
 def check_same_page(client: FlaskClient) -> None:
     """The baseline must show the rows, total and owner choices of the real page, or the ratio means nothing."""
-    if _shown(_get(client, REAL_URL)[1]) != _shown(_get(client, BASE_URL)[1]):
+    if _shown(timed_get(client, REAL_URL)[1]) != _shown(timed_get(client, BASE_URL)[1]):
         raise BenchError("the baseline does not render the same rows and total as the real page")
 
 
 def query_plans(app: Flask, client: FlaskClient) -> list[str]:
     """EXPLAIN QUERY PLAN of every statement on leads that one real page request runs."""
-    with app.app_context():
-        engine = db.engine
-    seen: list[tuple[str, Any]] = []
-
-    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        if re.search(r"\bleads\b", statement):
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", grab)
-    try:
-        _get(client, REAL_URL)
-    finally:
-        event.remove(engine, "before_cursor_execute", grab)
-    lines: list[str] = []
-    with engine.connect() as conn:
-        for statement, parameters in seen:
-            lines.append(" ".join(statement.split())[:160] + " …")
-            for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters):
-                lines.append(f"    {row[-1]}")
-    return lines
+    return pages.query_plans(app, client, REAL_URL, lambda statement: re.search(r"\bleads\b", statement))
 
 
 def measure_leads(app: Flask, key: str, username: str, rounds: int, warmup: int,
@@ -170,13 +137,13 @@ def measure_leads(app: Flask, key: str, username: str, rounds: int, warmup: int,
     if verbose:
         facts.plans = query_plans(app, client)
     for _ in range(warmup):
-        _get(client, REAL_URL)
-        _get(client, BASE_URL)
+        timed_get(client, REAL_URL)
+        timed_get(client, BASE_URL)
     real: list[float] = []
     base: list[float] = []
     for _ in range(rounds):
-        real.append(_get(client, REAL_URL)[0])
-        base.append(_get(client, BASE_URL)[0])
+        real.append(timed_get(client, REAL_URL)[0])
+        base.append(timed_get(client, BASE_URL)[0])
     value, baseline = statistics.median(real) * 1000, statistics.median(base) * 1000
     measure = Measure(f"leads_list.{key}", round(value, 3), "ms", round(baseline, 3), round(baseline / value, 3))
     return measure, facts

@@ -27,7 +27,7 @@ from unittest import mock
 from faker import Faker
 from flask import Flask, g
 from flask.testing import FlaskClient
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 import sandbox.records.views as record_views
 from sandbox.accounts.models import Account
@@ -41,6 +41,7 @@ from sandbox.opportunities.related_models import OpportunityCompetitor, Opportun
 from sandbox.org.models import Role, User, utcnow
 from sandbox.products.models import Product
 
+from .pages import query_plans, timed_get
 from .routes import set_detail_baseline, set_list_baseline
 
 FULL_RECORDS = 100_000
@@ -183,15 +184,6 @@ def _detail_rows(conn: Any, records: int, klass: int, student: int, now: Any) ->
     return opp_id
 
 
-def _get(client: FlaskClient, url: str) -> tuple[float, str]:
-    start = time.perf_counter()
-    response = client.get(url)
-    elapsed = time.perf_counter() - start
-    if response.status_code != 200:
-        raise RuntimeError(f"GET {url} answered {response.status_code}")
-    return elapsed, response.get_data(as_text=True)
-
-
 def capture(client: FlaskClient, url: str) -> dict[str, Any]:
     """One real request whose record-view render is wrapped: the context it built, its labels and activities."""
     real = record_views.render_template
@@ -205,7 +197,7 @@ def capture(client: FlaskClient, url: str) -> dict[str, Any]:
         return html
 
     with mock.patch.object(record_views, "render_template", grab):
-        _get(client, url)
+        timed_get(client, url)
     if "context" not in captured:
         raise RuntimeError(f"GET {url} did not render through the record views")
     return captured
@@ -221,44 +213,25 @@ def _main(html: str) -> str:
 def check_same(client: FlaskClient, real_url: str, base_url: str) -> None:
     """The bare page must show exactly what the real page shows, or the ratio means nothing."""
     # The bare list's own sort and page links point at itself.
-    bare = _main(_get(client, base_url)[1]).replace(base_url, real_url)
-    if _main(_get(client, real_url)[1]) != bare:
+    bare = _main(timed_get(client, base_url)[1]).replace(base_url, real_url)
+    if _main(timed_get(client, real_url)[1]) != bare:
         raise RuntimeError(f"the baseline {base_url} does not render the same page as {real_url}")
 
 
 def plans(app: Flask, client: FlaskClient, url: str) -> list[str]:
     """EXPLAIN QUERY PLAN of every statement one real request runs."""
-    with app.app_context():
-        engine = db.engine
-    seen: list[tuple[str, Any]] = []
-
-    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", grab)
-    try:
-        _get(client, url)
-    finally:
-        event.remove(engine, "before_cursor_execute", grab)
-    lines: list[str] = []
-    with engine.connect() as conn:
-        for statement, parameters in seen:
-            lines.append(" ".join(statement.split())[:160] + " …")
-            for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters):
-                lines.append(f"    {row[-1]}")
-    return lines
+    return query_plans(app, client, url, lambda statement: statement.lstrip().upper().startswith("SELECT"))
 
 
 def _timed(client: FlaskClient, real_url: str, base_url: str, rounds: int, warmup: int) -> tuple[float, float]:
     for _ in range(warmup):
-        _get(client, real_url)
-        _get(client, base_url)
+        timed_get(client, real_url)
+        timed_get(client, base_url)
     real: list[float] = []
     base: list[float] = []
     for _ in range(rounds):
-        real.append(_get(client, real_url)[0])
-        base.append(_get(client, base_url)[0])
+        real.append(timed_get(client, real_url)[0])
+        base.append(timed_get(client, base_url)[0])
     return statistics.median(real) * 1000, statistics.median(base) * 1000
 
 
