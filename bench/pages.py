@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,19 @@ def timed_get(client: FlaskClient, url: str) -> tuple[float, str]:
     if response.status_code != 200:
         raise BenchError(f"GET {url} answered {response.status_code}")
     return elapsed, response.get_data(as_text=True)
+
+
+def paired_medians(client: FlaskClient, real_url: str, base_url: str, rounds: int, warmup: int) -> tuple[float, float]:
+    """Median milliseconds of the real page and of its baseline, requested in turns (after `warmup` turns)."""
+    for _ in range(warmup):
+        timed_get(client, real_url)
+        timed_get(client, base_url)
+    real: list[float] = []
+    base: list[float] = []
+    for _ in range(rounds):
+        real.append(timed_get(client, real_url)[0])
+        base.append(timed_get(client, base_url)[0])
+    return statistics.median(real) * 1000, statistics.median(base) * 1000
 
 
 def query_plans(app: Flask, client: FlaskClient, url: str, keep: Callable[[str], Any]) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import statistics
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from sandbox.records.extras import list_extras
 from . import gradebook, pages, workbench
 from . import reset as reset_bench
 from .data import FULL, PASSWORD, QUICK, Size, build, create_schema
-from .pages import BenchError, timed_get
+from .pages import BenchError, paired_medians, timed_get
 from .routes import set_baseline
 
 # The three viewers; the teacher (above all classes) shows the multi-class shape as well.
@@ -136,15 +135,7 @@ def measure_leads(app: Flask, key: str, username: str, rounds: int, warmup: int,
     check_same_page(client)
     if verbose:
         facts.plans = query_plans(app, client)
-    for _ in range(warmup):
-        timed_get(client, REAL_URL)
-        timed_get(client, BASE_URL)
-    real: list[float] = []
-    base: list[float] = []
-    for _ in range(rounds):
-        real.append(timed_get(client, REAL_URL)[0])
-        base.append(timed_get(client, BASE_URL)[0])
-    value, baseline = statistics.median(real) * 1000, statistics.median(base) * 1000
+    value, baseline = paired_medians(client, REAL_URL, BASE_URL, rounds, warmup)
     measure = Measure(f"leads_list.{key}", round(value, 3), "ms", round(baseline, 3), round(baseline / value, 3))
     return measure, facts
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import random
 import re
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from sandbox.opportunities.related_models import OpportunityCompetitor, Opportun
 from sandbox.org.models import Role, User, utcnow
 from sandbox.products.models import Product
 
-from .pages import query_plans, timed_get
+from .pages import paired_medians, query_plans, timed_get
 from .routes import set_detail_baseline, set_list_baseline
 
 FULL_RECORDS = 100_000
@@ -223,18 +222,6 @@ def plans(app: Flask, client: FlaskClient, url: str) -> list[str]:
     return query_plans(app, client, url, lambda statement: statement.lstrip().upper().startswith("SELECT"))
 
 
-def _timed(client: FlaskClient, real_url: str, base_url: str, rounds: int, warmup: int) -> tuple[float, float]:
-    for _ in range(warmup):
-        timed_get(client, real_url)
-        timed_get(client, base_url)
-    real: list[float] = []
-    base: list[float] = []
-    for _ in range(rounds):
-        real.append(timed_get(client, real_url)[0])
-        base.append(timed_get(client, base_url)[0])
-    return statistics.median(real) * 1000, statistics.median(base) * 1000
-
-
 def run(app: Flask, sign_in: Callable[[Flask, str], FlaskClient], measure_cls: Any, quick: bool, rounds: int,
         warmup: int, verbose: bool, say: Say) -> tuple[list[tuple[Any, Facts]], str]:
     """Build the data, measure the three lists per viewer and the opportunity page; returns results and a table."""
@@ -259,7 +246,7 @@ def run(app: Flask, sign_in: Callable[[Flask, str], FlaskClient], measure_cls: A
             shown = (f"{len(items['lines'])} lines, {len(items['roles'])} roles, {len(items['competitors'])} comp., "
                      f"{sum(len(captured['activities'][k]) for k in ('tasks', 'events'))} act.")
         check_same(client, real_url, base_url)
-        value, baseline = _timed(client, real_url, base_url, rounds, warmup)
+        value, baseline = paired_medians(client, real_url, base_url, rounds, warmup)
         facts = Facts(real_url, shown, plans(app, client, real_url) if verbose else [])
         results.append((measure_cls(name, round(value, 3), "ms", round(baseline, 3), round(baseline / value, 3)),
                         facts))
