@@ -108,9 +108,6 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        # A reset deletes and inserts a whole class through every index of its tables; with SQLite's
-        # default 2 MB page cache those pages spill and are read back (measured: ~15% of a reset's SQL time).
-        cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
 
 
