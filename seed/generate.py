@@ -172,9 +172,8 @@ def generate_parts(scenario: Scenario, roster: Roster, run_started_at: datetime,
                     weighted=weighted_codes(codes, scenario.language), competitors=[r["key"] for r in rows["competitors"]],
                     markets=markets, market_weights=weights)
     step = max(1, students_per_part)
-    starts = range(0, max(len(roster), 1), step)
-    for index in range(len(starts)) if only is None else only:
-        start = starts[index]
+    for index in range(part_count(len(roster), step)) if only is None else only:
+        start = index * step
         part = rows if index == 0 else {table: [] for table in TABLE_ORDER}
         for member in roster[start:start + step]:
             rng = Dice(student_seed(scenario.seed, member["username"]))

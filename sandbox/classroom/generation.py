@@ -93,10 +93,9 @@ class Books:
 
     def __iter__(self) -> Iterator[Prepared]:
         if not self._workers:
-            try:
-                yield from _parts(*self._args)
-            except Exception as exc:
-                raise GenerationError(f"{type(exc).__name__}: {exc}") from exc
+            here = _parts(*self._args)
+            for _ in range(self.count):
+                yield self._own(here)
             return
         # Parts go out in order (part 0 brings the catalogue the others point at). While the next one is
         # not ready, this process builds parts from the end itself instead of waiting: with the children

@@ -81,9 +81,10 @@ def prepare(rows: dict[str, list[dict[str, Any]]], dialect: Any) -> Prepared:
     convert = dialect.name == "sqlite"
     for name in TABLE_ORDER:
         batch = rows.get(name) or []
-        if not batch or name == "code_values":
-            if batch:
-                prepared[name] = batch
+        if not batch:
+            continue
+        if name == "code_values":  # upserted from the plain rows
+            prepared[name] = batch
             continue
         table = db.metadata.tables[name]
         refs = _refs(batch[0])

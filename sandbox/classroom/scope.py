@@ -184,6 +184,12 @@ def take_snapshot(conn: Connection, plan: Plan, snapshot_id: int) -> tuple[bytes
     return zlib.compress(json.dumps(meta).encode()), count
 
 
+def _row_dict(columns: list[str], data: str) -> dict[str, Any]:
+    """A stored snapshot row as column → value (rows written before arrays are objects already)."""
+    value = json.loads(data)
+    return dict(zip(columns, value, strict=True)) if isinstance(value, list) else value
+
+
 def _meta(data: bytes) -> dict[str, Any]:
     meta = json.loads(zlib.decompress(data))
     if isinstance(meta, list):  # written before rows were arrays: objects, and the references alone
@@ -206,8 +212,7 @@ def snapshot_files(conn: Connection, snapshots: list[tuple[int, bytes]]) -> set[
         columns = _meta(data)["columns"].get("attachments", [])
         for (value,) in conn.execute(select(stored.c.data).where(stored.c.snapshot_id == snapshot_id,
                                                                  stored.c.table_name == "attachments")):
-            row = json.loads(value)
-            names.add((dict(zip(columns, row, strict=True)) if isinstance(row, list) else row)["stored_name"])
+            names.add(_row_dict(columns, value)["stored_name"])
     return names
 
 
@@ -249,9 +254,7 @@ def restore_snapshot(conn: Connection, snapshot_id: int, references: bytes) -> i
     by_table: dict[str, list[dict[str, Any]]] = {}
     for name, data in conn.execute(select(stored.c.table_name, stored.c.data)
                                    .where(stored.c.snapshot_id == snapshot_id).order_by(stored.c.id)):
-        value = json.loads(data)
-        by_table.setdefault(name, []).append(dict(zip(columns[name], value, strict=True))
-                                             if isinstance(value, list) else value)
+        by_table.setdefault(name, []).append(_row_dict(columns.get(name, []), data))
     count = 0
     for table in db.metadata.sorted_tables:
         part = by_table.get(table.name)

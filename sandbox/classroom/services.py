@@ -184,10 +184,10 @@ def _insert_parts(klass: Position, books: Books, *, one_student: bool, progress:
     for i, rows in enumerate(books):
         if i == 0 and one_student:
             known.update(_catalogue_ids(klass, rows))
-        # The first part of a class load brings the catalogue; a one-student reset keeps the class's.
-        skip = SEED_CLASS_TABLES[1:] if i == 0 and one_student else () if i == 0 else SEED_CLASS_TABLES
         try:
-            inserted += insert_rows(conn, rows, known=known, skip=skip, progress=count)
+            # Part 0 brings the catalogue (later parts have none); a one-student reset keeps the class's.
+            inserted += insert_rows(conn, rows, known=known, skip=SEED_CLASS_TABLES[1:] if one_student else (),
+                                    progress=count)
         except (LoadError, IntegrityError) as exc:
             raise ScenarioLoadError(_("The class catalogue no longer matches the scenario (%(error)s); reset the "
                                       "whole class instead.", error=str(exc).splitlines()[0][:200])) from None
