@@ -73,6 +73,8 @@ class LogEntry(db.Model):
     ip: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(40))
     as_teacher: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where the change came from: "ui" (a person at a form or the CLI), "import" (a file); grading counts ui by default.
+    source: Mapped[str | None] = mapped_column(String(16))
 
     @property
     def summary(self) -> str:
@@ -105,6 +107,7 @@ class Op:
     actor: Any = None
     class_id: int | None = None
     run_id: int | None = None
+    source: str | None = None  # None: inherited from the enclosing operation, else "ui"
     written: bool = False
 
     def target(self, obj: Any, **params: Any) -> None:
@@ -254,12 +257,21 @@ def _write_entry(op: Op) -> None:
         class_id=class_id,
         run_id=op.run_id if op.run_id is not None else _run_id(class_id, getattr(actor, "id", None)),
         as_teacher=getattr(actor, "is_staff", False),
+        source=_source(op),
     )
     if has_request_context():
         entry.ip = (request.remote_addr or "")[:64]
         entry.request_id = g.get("request_id") or uuid.uuid4().hex
     db.session.add(entry)
     op.written = True
+
+
+def _source(op: Op) -> str:
+    """The operation's own source, else the nearest enclosing one's (a create inside an import is an import)."""
+    for outer in reversed((*_stack.get(), op)):
+        if outer.source is not None:
+            return outer.source
+    return "ui"
 
 
 def _run_id(class_id: int | None, actor_id: int | None) -> int | None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
-from .fields import DEFAULT_CODES, RECORD_FIELDS, VERBS, WITH_CHILDREN, object_types, subject_types
+from .fields import CHILD_VERBS, DEFAULT_CODES, RECORD_FIELDS, VERBS, WITH_CHILDREN, object_types, subject_types
 from .schema import Category, LogCount, RecordCount, Scenario, Sequence
 
 # A student's book may not exceed this many records (worst case of the ranges): reset must stay fast.
@@ -185,6 +185,9 @@ def _objective_check(path: str, check: Any, codes: dict[str, list[str]]) -> Iter
         if check.object_type is not None and check.object_type not in allowed:
             yield f"{path}.object_type", _unknown(f"object type for {check.verb}", check.object_type, allowed)
             return
+        if check.per == "parent" and check.verb not in CHILD_VERBS:
+            yield f"{path}.per", (f"expected record: only verbs that add a child row ({', '.join(CHILD_VERBS)}) "
+                                  f"count per parent, not {check.verb}")
         noun = check.object_type or allowed[0]
         if check.field is not None and check.field not in RECORD_FIELDS[noun]:
             yield f"{path}.field", _unknown(f"field of {noun}", check.field, list(RECORD_FIELDS[noun]))

@@ -101,6 +101,10 @@ VERBS: tuple[str, ...] = tuple(
     [f"{noun}.{verb}" for noun in RECORD_FIELDS for verb in (*_GENERIC, *_EXTRA.get(noun, ()))] + list(_ON_PARENT)
 )
 
+# Verbs that add a child row to a record (or name one): `per: parent` counts the records instead of the rows.
+CHILD_VERBS = ("opportunity.add_line", "opportunity.add_competitor", "opportunity.add_contact_role",
+               "opportunity.set_primary_contact", "opportunity.add_partner", "note.create", "attachment.upload")
+
 # Records an activity can be about (sandbox/activities/services.py RELATED_TYPES).
 ACTIVITY_RELATED = ("lead", "account", "contact", "opportunity")
 

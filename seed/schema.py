@@ -12,6 +12,10 @@ from pydantic_core import PydanticCustomError
 
 LOCALES = ("zh_CN", "en_US")
 CHECK_KINDS = ("log_count", "record_count", "sequence", "manual")
+# Which entries count: typed in the UI (default), imported from a file, or both.
+Source = Literal["ui", "import", "any"]
+# Which records count: any, only those the scenario generated for the student, or only those made in class.
+Origin = Literal["any", "generated", "created"]
 
 
 def _fail(what: str) -> PydanticCustomError:
@@ -179,7 +183,8 @@ class Volumes(Strict):
 
 
 class LogCount(Strict):
-    """At least `count` log entries of `verb` in the run (optionally on `object_type`, changing `field` [to `to`])."""
+    """At least `count` distinct things the student did with `verb` in the run that still stand (optionally on
+    `object_type`, changing `field` [to `to`]); `per: parent` counts the records a child row was added to."""
 
     kind: Literal["log_count"]
     verb: Text
@@ -187,6 +192,9 @@ class LogCount(Strict):
     field: Text | None = None
     to: str | int | float | bool | None = None
     count: PositiveInt = 1
+    source: Source = "ui"
+    origin: Origin = "any"
+    per: Literal["record", "parent"] = "record"
 
 
 class RecordCount(Strict):
@@ -198,6 +206,8 @@ class RecordCount(Strict):
     with_: list[Text] = Field(default=[], alias="with")
     count: PositiveInt = 1
     touched_in_run: bool = True
+    source: Source = "ui"
+    origin: Origin = "any"
 
 
 class Sequence(Strict):
@@ -207,6 +217,7 @@ class Sequence(Strict):
     steps: Annotated[list[Text], Field(min_length=2)]
     same_record: bool = True
     count: PositiveInt = 1
+    source: Source = "ui"
 
 
 class Manual(Strict):

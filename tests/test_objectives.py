@@ -97,11 +97,11 @@ def reload(model: Any, ident: int) -> Any:
 
 
 def calls(user: User, n: int, record: Any = None) -> Any:
-    """Log n calls as `user` (on a new lead of theirs unless given a record)."""
-    record = record or as_user(user, create_record, Lead, {"name": "Callee", "company": "Tea Co.", "status": "new"})
+    """Log n calls as `user`: each on a new lead of theirs, or all on `record`; returns the last record called."""
     for _ in range(n):
-        as_user(user, log_call, reload(type(record), record.id))
-    return record
+        called = record or as_user(user, create_record, Lead, {"name": "Callee", "company": "Tea Co.", "status": "new"})
+        as_user(user, log_call, reload(type(called), called.id))
+    return called
 
 
 def convert(user: User, lead: Lead, **req: Any) -> Any:
@@ -157,17 +157,20 @@ def test_log_count_zero_partial_full(app, classroom):
     student = classroom.user("studentA")
     none = outcome(run, student, "log-calls")
     assert (none.done, none.needed, none.fraction, none.points) == (0, 5, 0.0, Decimal("0.00"))
-    assert none.reason == "0 of 5 calls logged; 5 more needed" and none.entry_ids == []
-    lead = calls(student, 2)
+    assert none.reason == "0 of 5 calls to different records; 5 more needed" and none.entry_ids == []
+    first, second = calls(student, 1), calls(student, 1)
     part = outcome(run, student, "log-calls")
     assert (part.done, part.fraction, part.points) == (2, 0.4, Decimal("4.00"))
-    assert part.reason == "2 of 5 calls logged; 3 more needed"
+    assert part.reason == "2 of 5 calls to different records; 3 more needed"
     assert len(part.entry_ids) == 2 and part.records and part.records[0][0] == "activity"
-    calls(student, 5, lead)
+    calls(student, 3, first)  # the same lead again: still two leads reached
+    again = outcome(run, student, "log-calls")
+    assert again.done == 2 and "3 of your actions did not count" in again.reason
+    assert second and [calls(student, 1) for _ in range(5)]
     full = outcome(run, student, "log-calls")
-    # Counting stops where the points do: 7 calls meet "5 calls" as 5 do.
+    # Counting stops where the points do: 7 leads called meet "5 calls" as 5 do.
     assert (full.done, full.fraction, full.points) == (5, 1.0, Decimal("10.00"))
-    assert full.reason == "5 of 5 calls logged" and len(full.entry_ids) == 5  # the entries that met it
+    assert full.reason == "5 of 5 calls to different records" and len(full.entry_ids) == 5  # the entries that met it
 
 
 def test_log_count_field_and_new_value(app, classroom):
@@ -333,7 +336,9 @@ def test_record_count_where_operators_partial_and_touched(app, classroom):
     warm = row.cells["warm"].outcome
     assert (warm.done, warm.fraction, warm.points) == (2, 0.5, Decimal("5.00"))
     assert {label for _t, _i, label in warm.records} == {"L0", "L1"}
-    as_user(student, update_record, reload(Lead, old.id), {"title": "Owner"})  # touched in the run now
+    as_user(student, update_record, reload(Lead, old.id), {"title": "Owner"})  # touched, but no condition set
+    assert outcome(run, student, "warm").done == 2
+    as_user(student, update_record, reload(Lead, old.id), {"employees": 60})  # the student met a condition now
     assert outcome(run, student, "warm").done == 3
 
 

@@ -24,6 +24,7 @@ from ..extensions import db
 from ..i18n import N_
 from ..oplog import LogEntry
 from ..org.models import User
+from .effects import effect_conditions, subject_key
 from .models import Run
 
 CENT = Decimal("0.01")
@@ -35,7 +36,7 @@ VERB_PHRASES = {
     "lead.convert": N_("leads converted"),
     "lead.create": N_("leads created"),
     "lead.update": N_("lead edits"),
-    "activity.log_call": N_("calls logged"),
+    "activity.log_call": N_("calls to different records"),
     "activity.create": N_("activities created"),
     "activity.complete": N_("tasks completed"),
     "opportunity.add_line": N_("product lines added"),
@@ -47,6 +48,14 @@ VERB_PHRASES = {
     "contact.create": N_("contacts created"),
     "opportunity.create": N_("opportunities created"),
     "note.create": N_("notes written"),
+}
+# The same verbs counted per parent record (`per: parent`).
+PARENT_PHRASES = {
+    "opportunity.add_line": N_("opportunities given product lines"),
+    "opportunity.add_competitor": N_("opportunities with a competitor recorded"),
+    "opportunity.add_contact_role": N_("opportunities with contact roles"),
+    "opportunity.add_partner": N_("opportunities with partners"),
+    "note.create": N_("records with notes"),
 }
 
 
@@ -246,44 +255,78 @@ def count_reason(done: int, needed: int, what: str, tr: Phrases) -> str:
               left=needed - done)
 
 
+def log_effects(check: LogCount) -> list[ColumnElement[bool]]:
+    """SQL: the entry still stands, came from an allowed source and is about a record of the wanted origin."""
+    return effect_conditions(check.verb, object_type=check.object_type, field=check.field, to=check.to,
+                             source=check.source, origin=check.origin)
+
+
+def count_phrase(check: LogCount, tr: Phrases) -> str:
+    """What a log_count counts, in words: "leads converted", "opportunities with a competitor recorded"."""
+    if check.per == "parent" and check.verb in PARENT_PHRASES:
+        return tr(PARENT_PHRASES[check.verb])
+    what = verb_phrase(check.verb, tr)
+    return tr(N_("%(what)s changing %(field)s"), what=what, field=field_change(check)) if check.field else what
+
+
 @register_check
 class LogCountCheck(CheckKind):
-    """At least `count` entries of a verb (on a record type, changing a field, to a value)."""
+    """At least `count` distinct standing effects of a verb (on a record type, changing a field, to a value).
+
+    Distinct: five calls to one lead reach one lead; the same lead qualified five times is one lead.
+    Standing: a removed line, a deleted record, a value set back earns nothing (see effects.py).
+    """
 
     name = "log_count"
 
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
         check = objective.check
-        conditions = log_conditions(check)
-        # Counting stops at `count` per student (a correlated LIMIT): points are capped there anyway, and a
-        # class that has met the objective costs a few index probes per student instead of a pass over the run.
-        found = select(LogEntry.id).where(counted_for(ctx, User.id), *conditions).limit(check.count)
+        conditions = log_conditions(check) + log_effects(check)
+        key = subject_key(check.verb, check.per)
+        # Distinct subjects, capped at `count` per student (a correlated DISTINCT … LIMIT): points stop there
+        # anyway, and a student who has met the objective costs a few index probes instead of a pass over the run.
+        found = (select(key.label("subject")).where(counted_for(ctx, User.id), *conditions)
+                 .distinct().limit(check.count))
         capped = select(func.count()).select_from(found.correlate(User).subquery()).scalar_subquery()
-        counts = dict(db.session.execute(select(User.id, capped).where(User.id.in_(ctx.student_ids))).all())
+        counts = dict(db.session.execute(
+            select(User.id, capped).where(User.id.in_(ctx.student_ids)).execution_options(skip_visibility=True)).all())
         tr = Phrases()
-        what = verb_phrase(check.verb, tr) if not check.field else tr(N_("%(what)s changing %(field)s"), what=verb_phrase(
-            check.verb, tr), field=field_change(check))
+        what = count_phrase(check, tr)
         result: dict[int, Outcome] = {}
         for student in ctx.student_ids:
             done = counts.get(student, 0)
             result[student] = make_outcome(objective, done, check.count, count_reason(done, check.count, what, tr))
         if ctx.evidence:
-            self._evidence(result, conditions, ctx, check.count)
+            self._evidence(result, check, conditions, ctx, tr)
         return result
 
     @staticmethod
-    def _evidence(result: dict[int, Outcome], conditions: list[Any], ctx: Context, needed: int) -> None:
+    def _evidence(result: dict[int, Outcome], check: LogCount, conditions: list[Any], ctx: Context,
+                  tr: Phrases) -> None:
+        key = subject_key(check.verb, check.per)
         for student, outcome in result.items():
             rows = db.session.execute(
-                select(LogEntry.id, LogEntry.object_type, LogEntry.object_id, LogEntry.object_label)
+                select(LogEntry.id, LogEntry.object_type, LogEntry.object_id, LogEntry.object_label, key)
                 .where(counted(ctx, [student]), *conditions)
-                .order_by(LogEntry.at, LogEntry.id).limit(min(needed, EVIDENCE_LIMIT))).all()
-            outcome.entry_ids = [row.id for row in rows]
+                .order_by(LogEntry.at, LogEntry.id).limit(EVIDENCE_LIMIT).execution_options(skip_visibility=True)).all()
+            subjects: set[str] = set()
             seen: dict[tuple[str, int], str] = {}
             for row in rows:
+                if row[4] in subjects or len(subjects) >= check.count:
+                    continue
+                subjects.add(row[4])
+                outcome.entry_ids.append(row.id)
                 if row.object_type and row.object_id is not None:
                     seen.setdefault((row.object_type, row.object_id), row.object_label or "")
             outcome.records = [(kind, ident, label) for (kind, ident), label in seen.items()]
+            # Say what did not count, so a student who repeated or undid work knows why.
+            tried = db.session.scalar(select(func.count()).select_from(
+                select(LogEntry.id).where(counted(ctx, [student]), *log_conditions(check))
+                .limit(EVIDENCE_LIMIT).subquery()))
+            if tried and tried > outcome.done and outcome.done < check.count:
+                outcome.reason = tr(N_("%(sentence)s. %(next)s"), sentence=outcome.reason, next=tr(N_(
+                    "%(n)d of your actions did not count: repeated on the same record, undone since, or imported"),
+                    n=tried - outcome.done))
 
 
 @register_check

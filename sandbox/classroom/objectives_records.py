@@ -122,7 +122,8 @@ def with_steps(model: Any, children: list[str]) -> list[Step]:
 
 
 def touched_step(model: Any, record_type: str, ctx: Context) -> Step:
-    """The record has an entry by its owner in their run before their deadline (so seeded data never counts)."""
+    """The record has an entry by its owner in their run before their deadline (seeded data untouched by the
+    student never counts); used to explain what is missing."""
     entry = select(LogEntry.id).where(
         LogEntry.object_type == record_type, LogEntry.object_id == model.id, LogEntry.actor_id == model.owner_id,
         counted(ctx))
@@ -140,9 +141,66 @@ def _counts(model: Any, conditions: list[ColumnElement[bool]]) -> dict[int, int]
     return dict(rows.all())
 
 
+# Entries that move or file a record without working on it: a transfer in earns nothing.
+NOT_WORK = ("transfer", "export", "delete", "restore")
+
+
+def _counts_for(ctx: Context, student: int, row: Any, source: str) -> bool:
+    """Does this entry (id, actor, run, at, verb, changes, source) count as `student`'s own work?"""
+    if row.actor_id != student or row.run_id != ctx.run_ids.get(student):
+        return False
+    if row.at > ctx.deadlines[student]:
+        return False
+    return source == "any" or (row.source or "ui") == source
+
+
+def credited_students(check: RecordCount, ctx: Context, record_type: str, records: list[Any]) -> dict[int, set[int]]:
+    """Record id → the students who earned it: credit follows the actor in the log, not the current owner.
+
+    With `where` fields, the students whose counted entry last set one of those fields (the deal's win, its
+    amount) earned it; a transfer never sets them, so taking over a won deal earns nothing and the student who
+    won it keeps it. Without `where`, every student who worked on the record in the run earned it. With
+    `touched_in_run: false`, the record's owner before any transfer earns it as well.
+    """
+    fields = list(check.where)
+    ids = [r.id for r in records]
+    entries: dict[int, list[Any]] = {}
+    for start in range(0, len(ids), 500):
+        rows = db.session.execute(
+            select(LogEntry.id, LogEntry.object_id, LogEntry.actor_id, LogEntry.run_id, LogEntry.at, LogEntry.verb,
+                   LogEntry.changes, LogEntry.source)
+            .where(LogEntry.object_type == record_type, LogEntry.object_id.in_(ids[start:start + 500]),
+                   LogEntry.class_id == ctx.class_run.class_id)
+            .order_by(LogEntry.id)).all()
+        for row in rows:
+            entries.setdefault(row.object_id, []).append(row)
+    students = set(ctx.student_ids)
+    credit: dict[int, set[int]] = {}
+    for record in records:
+        earned: set[int] = set()
+        history = entries.get(record.id, [])
+        if fields:
+            for name in fields:
+                last = next((e for e in reversed(history) if name in ((e.changes or {}).get("fields") or {})), None)
+                if last is not None and last.actor_id in students and _counts_for(ctx, last.actor_id, last, check.source):
+                    earned.add(last.actor_id)
+        else:
+            earned = {e.actor_id for e in history if e.actor_id in students and e.verb.rsplit(".", 1)[-1] not in NOT_WORK
+                      and _counts_for(ctx, e.actor_id, e, check.source)}
+        if not check.touched_in_run:
+            transfers = [e for e in history if e.verb.endswith(".transfer")]
+            first_owner = ((transfers[0].changes or {}).get("fields", {}).get("owner_id") or [record.owner_id])[0] \
+                if transfers else record.owner_id
+            if first_owner in students:
+                earned.add(first_owner)
+        if earned:
+            credit[record.id] = earned
+    return credit
+
+
 @register_check
 class RecordCountCheck(CheckKind):
-    """At least `count` of the student's current records match `where` and have the `with` children."""
+    """At least `count` records of the class match `where` and have the `with` children, earned by the student."""
 
     name = "record_count"
 
@@ -150,26 +208,42 @@ class RecordCountCheck(CheckKind):
         check: RecordCount = objective.check
         model = record_model(check.record_type)
         steps = where_steps(model, check.record_type, check.where) + with_steps(model, check.with_)
-        if check.touched_in_run:
-            steps.append(touched_step(model, check.record_type, ctx))
-        base = _base(model, ctx, ctx.student_ids)
-        counts = _counts(model, base + [cond for _d, cond in steps])
+        records = db.session.execute(
+            select(model.id, model.owner_id, model).where(*_class_base(model, ctx), *[cond for _d, cond in steps])
+            .order_by(model.id).execution_options(skip_visibility=True)).all()
+        credit = credited_students(check, ctx, check.record_type, records)
+        if check.origin != "any":
+            made = _made_in_class(check.record_type, list(credit), ctx)
+            credit = {rid: who for rid, who in credit.items() if (rid in made) == (check.origin == "created")}
+        earned: dict[int, list[Any]] = {}
+        for row in records:
+            for student in sorted(credit.get(row.id, ())):
+                earned.setdefault(student, []).append(row)
         tr = Phrases()
         what = tr(N_("%(records)s meeting all the conditions"), records=tr(RECORD_PHRASES[check.record_type]))
-        result = {s: make_outcome(objective, counts.get(s, 0), check.count,
-                                  count_reason(counts.get(s, 0), check.count, what, tr)) for s in ctx.student_ids}
+        result = {s: make_outcome(objective, len(earned.get(s, [])), check.count,
+                                  count_reason(len(earned.get(s, [])), check.count, what, tr)) for s in ctx.student_ids}
         if ctx.evidence:
-            self._explain(result, model, check, base, steps)
-            self._evidence(result, model, check, ctx, base + [cond for _d, cond in steps])
+            base = _base(model, ctx, ctx.student_ids)
+            self._explain(result, model, check, base, steps, ctx)
+            for student, rows in earned.items():
+                outcome = result[student]
+                outcome.records = [(check.record_type, row.id, row[2].audit_label) for row in rows[:EVIDENCE_LIMIT]]
+                outcome.entry_ids = list(db.session.scalars(
+                    select(LogEntry.id).where(LogEntry.object_type == check.record_type,
+                                              LogEntry.object_id.in_([row.id for row in rows[:EVIDENCE_LIMIT]]),
+                                              counted(ctx, [student]))
+                    .order_by(LogEntry.at, LogEntry.id).limit(EVIDENCE_LIMIT)))
         return result
 
     @staticmethod
-    def _explain(result: dict[int, Outcome], model: Any, check: RecordCount, base: list[Any], steps: list[Step]) -> None:
-        """Say what is missing: the first condition that drops a record the student needed."""
+    def _explain(result: dict[int, Outcome], model: Any, check: RecordCount, base: list[Any], steps: list[Step],
+                 ctx: Context) -> None:
+        """Say what is missing: the first condition that drops a record the student needed (their own records)."""
         short = {s for s, o in result.items() if o.done < check.count}
         conditions = list(base)
         before = _counts(model, conditions)
-        for description, condition in steps:
+        for description, condition in [*steps, *([touched_step(model, check.record_type, ctx)] if check.touched_in_run else [])]:
             if not short:
                 return
             conditions.append(condition)
@@ -185,21 +259,21 @@ class RecordCountCheck(CheckKind):
                     short.discard(student)
             before = after
 
-    @staticmethod
-    def _evidence(result: dict[int, Outcome], model: Any, check: RecordCount, ctx: Context,
-                  conditions: list[Any]) -> None:
-        records = db.session.scalars(
-            select(model).where(*conditions).order_by(model.id).execution_options(skip_visibility=True)).all()
-        for obj in records:
-            outcome = result[obj.owner_id]
-            if len(outcome.records) < EVIDENCE_LIMIT:
-                outcome.records.append((check.record_type, obj.id, obj.audit_label))
-        if not check.touched_in_run:
-            return
-        for student, outcome in result.items():
-            ids = [ident for _t, ident, _l in outcome.records]
-            if ids:
-                outcome.entry_ids = list(db.session.scalars(
-                    select(LogEntry.id).where(LogEntry.object_type == check.record_type, LogEntry.object_id.in_(ids),
-                                              counted(ctx, [student]))
-                    .order_by(LogEntry.at, LogEntry.id).limit(EVIDENCE_LIMIT)))
+
+def _class_base(model: Any, ctx: Context) -> list[ColumnElement[bool]]:
+    return [model.class_id == ctx.class_run.class_id, model.deleted_at.is_(None)]
+
+
+def _made_in_class(record_type: str, ids: list[int], ctx: Context) -> set[int]:
+    """Which of these records someone made in the class (typed, imported, converted) rather than the scenario."""
+    if not ids:
+        return set()
+    made = set(db.session.scalars(select(LogEntry.object_id).where(
+        LogEntry.class_id == ctx.class_run.class_id, LogEntry.object_type == record_type,
+        LogEntry.verb == f"{record_type}.create", LogEntry.object_id.in_(ids))))
+    for params in db.session.scalars(select(LogEntry.params).where(
+            LogEntry.class_id == ctx.class_run.class_id, LogEntry.verb == f"{record_type}.import")):
+        first, last = (params or {}).get("first_id"), (params or {}).get("last_id")
+        if first is not None and last is not None:
+            made.update(i for i in ids if first <= i <= last)
+    return made

@@ -84,7 +84,7 @@ def add_line(opp: Opportunity, product: Product, quantity: Any, unit_price: Any 
     db.session.add(line)
     db.session.flush()
     recompute_amount(opp)
-    current_op().target(opp, **_params(product, line))
+    current_op().target(opp, **_params(product, line), child_id=line.id)
     return line
 
 

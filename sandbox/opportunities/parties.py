@@ -46,7 +46,8 @@ def add_contact_role(opp: Opportunity, contact: Contact, role: str, is_primary: 
             other.is_primary = False
     row = OpportunityContactRole(opportunity_id=opp.id, contact_id=contact.id, role=role, is_primary=primary)
     db.session.add(row)
-    current_op().target(opp, contact=contact.name, role=label("contact_role", role))
+    db.session.flush()
+    current_op().target(opp, contact=contact.name, role=label("contact_role", role), child_id=row.id)
     return row
 
 
@@ -56,7 +57,7 @@ def set_primary_contact(opp: Opportunity, row: OpportunityContactRole, contact_n
     check_writable(opp)
     for other in contact_roles(opp):
         other.is_primary = other.id == row.id
-    current_op().target(opp, contact=contact_name)
+    current_op().target(opp, contact=contact_name, child_id=row.id)
 
 
 @operation("opportunity.remove_contact_role")
@@ -85,7 +86,8 @@ def add_partner(opp: Opportunity, account: Account, note: str | None = None) -> 
         raise RecordError(_("%(name)s is a partner on this opportunity already.", name=account.name), "account_id")
     row = OpportunityPartner(opportunity_id=opp.id, account_id=account.id, note=(note or "").strip() or None)
     db.session.add(row)
-    current_op().target(opp, partner=account.name)
+    db.session.flush()
+    current_op().target(opp, partner=account.name, child_id=row.id)
     return row
 
 
@@ -107,7 +109,8 @@ def add_competitor(opp: Opportunity, competitor: Competitor, note: str | None = 
     row = OpportunityCompetitor(opportunity_id=opp.id, competitor_id=competitor.id,
                                 note=(note or "").strip() or None)
     db.session.add(row)
-    current_op().target(opp, competitor=competitor.name)
+    db.session.flush()
+    current_op().target(opp, competitor=competitor.name, child_id=row.id)
     return row
 
 

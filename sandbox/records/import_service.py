@@ -42,6 +42,7 @@ def import_rows(v: Any, rows: list[tuple[int, dict[str, Any]]], label: str,
     if not actor.can_change:
         raise services.NotAllowed("read-only")
     op = current_op()
+    op.source = "import"  # the rows' own create entries inherit it: grading tells imported work from typed work
     ids: list[int] = []
     refused: list[RowError] = []
     if v.create_service is services.create_record:

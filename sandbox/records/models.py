@@ -24,6 +24,9 @@ class Note(db.Model):
     body: Mapped[str] = mapped_column(Text)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Soft delete: a deleted note stays evidence for the instructor (a manual objective may be graded on it).
+    deleted_at: Mapped[datetime | None] = mapped_column()
+    deleted_by_id: Mapped[int | None] = mapped_column()
 
     author: Mapped[User | None] = relationship(User, lazy="joined")
 
@@ -49,6 +52,8 @@ class Attachment(db.Model):
     content_type: Mapped[str] = mapped_column(String(100))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+    deleted_by_id: Mapped[int | None] = mapped_column()
 
     uploaded_by: Mapped[User | None] = relationship(User, lazy="joined")
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ..extensions import db
 from ..i18n import N_
 from ..oplog import current_op, operation, register_verbs
+from ..org.models import utcnow
 from ..owned import Owned
 from .models import Attachment, Note
 from .services import NotAllowed, RecordError, _acting_user, _check_write
@@ -52,14 +53,18 @@ def _on_parent(parent: Owned, **params: Any) -> None:
 
 
 def notes_of(parent: Owned) -> list[Note]:
+    """The record's notes, newest first (deleted ones are kept as evidence but not shown here)."""
     return list(db.session.scalars(
-        select(Note).where(Note.record_type == parent.__audit_type__, Note.record_id == parent.id)
+        select(Note).where(Note.record_type == parent.__audit_type__, Note.record_id == parent.id,
+                           Note.deleted_at.is_(None))
         .order_by(Note.created_at.desc(), Note.id.desc())))
 
 
 def attachments_of(parent: Owned) -> list[Attachment]:
+    """The record's attachments, newest first (deleted ones are kept as evidence but not shown here)."""
     return list(db.session.scalars(
-        select(Attachment).where(Attachment.record_type == parent.__audit_type__, Attachment.record_id == parent.id)
+        select(Attachment).where(Attachment.record_type == parent.__audit_type__, Attachment.record_id == parent.id,
+                                 Attachment.deleted_at.is_(None))
         .order_by(Attachment.created_at.desc(), Attachment.id.desc())))
 
 
@@ -67,8 +72,8 @@ def child_or_404(model: type, parent: Owned, ident: int) -> Any:
     """A note or attachment of this very parent (an id of another record's child is not found)."""
     from flask import abort
 
-    obj = db.session.get(model, ident)
-    if obj is None or obj.record_type != parent.__audit_type__ or obj.record_id != parent.id:
+    obj = db.session.get(model, ident) if 0 < ident < 2**31 else None
+    if obj is None or obj.record_type != parent.__audit_type__ or obj.record_id != parent.id or obj.deleted_at:
         abort(404)
     return obj
 
@@ -84,16 +89,19 @@ def add_note(parent: Owned, body: str) -> Note:
         raise RecordError(_("At most %(n)d characters.", n=NOTE_MAX), "body")
     note = Note(record_type=parent.__audit_type__, record_id=parent.id, body=body, author_id=actor.id)
     db.session.add(note)
-    _on_parent(parent, note=note.audit_label)
+    db.session.flush()
+    _on_parent(parent, note=note.audit_label, note_id=note.id)
     return note
 
 
 @operation("note.delete")
 def delete_note(parent: Owned, note: Note) -> None:
-    """Delete a note of a record."""
-    _writable_parent(parent)
-    _on_parent(parent, note=note.audit_label)
-    db.session.delete(note)
+    """Delete a note of a record: it leaves the record's page but stays in the instructor's evidence."""
+    actor = _writable_parent(parent)
+    if note.deleted_at is not None:
+        raise RecordError(_("This note was already deleted."))
+    _on_parent(parent, note=note.audit_label, note_id=note.id)
+    note.deleted_at, note.deleted_by_id = utcnow(), actor.id
 
 
 def upload_folder() -> Path:
@@ -158,17 +166,19 @@ def upload_attachment(parent: Owned, filename: str, data: bytes) -> Attachment:
     except OSError as exc:
         current_app.logger.error("attachment not stored: %s", exc)
         raise RecordError(_("The file could not be stored; nothing was saved. Tell your instructor."), "file") from exc
-    _on_parent(parent, filename=name)
+    _on_parent(parent, filename=name, attachment_id=att.id)
     return att
 
 
 @operation("attachment.delete")
 def delete_attachment(parent: Owned, att: Attachment) -> None:
-    """Remove an attachment's row; its file goes once the change is committed."""
-    _writable_parent(parent)
-    _on_parent(parent, filename=att.filename)
-    remove_files_after_commit([att.stored_name])
-    db.session.delete(att)
+    """Take an attachment off the record's page; row and file stay as the instructor's evidence (a reset or
+    the snapshot pruning removes them)."""
+    actor = _writable_parent(parent)
+    if att.deleted_at is not None:
+        raise RecordError(_("This attachment was already removed."))
+    _on_parent(parent, filename=att.filename, attachment_id=att.id)
+    att.deleted_at, att.deleted_by_id = utcnow(), actor.id
 
 
 def stored_path(att: Attachment) -> Path:
