@@ -42,7 +42,11 @@ def test_note_added_shown_and_logged_on_the_parent(app, classroom, make_lead):
     assert owner.post(f"/leads/{lead.id}/notes", data={"body": "   "}).status_code == 302
     assert _count(Note) == 1
     assert owner.post(f"/leads/{lead.id}/notes/{note.id}/delete", data={}).status_code == 302
-    assert _count(Note) == 0
+    # Soft-deleted: off the record's page, kept (with who and when) as the instructor's evidence.
+    db.session.expire_all()
+    assert _count(Note) == 1 and note.deleted_at is not None and note.deleted_by_id == classroom.user("studentA").id
+    assert "Called, wants a quote\nby Friday" not in owner.get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert owner.post(f"/leads/{lead.id}/notes/{note.id}/delete", data={}).status_code == 404
     assert db.session.scalar(select(func.count()).select_from(LogEntry).where(LogEntry.verb == "note.delete")) == 1
 
 
@@ -83,7 +87,11 @@ def test_attachment_upload_download_delete(app, classroom, make_lead):
     assert _count(Attachment) == 1
 
     assert owner.post(f"/leads/{lead.id}/attachments/{att.id}/delete", data={}).status_code == 302
-    assert _count(Attachment) == 0 and not stored.exists()
+    # Soft-deleted: the student no longer finds it; the instructor still downloads it as evidence.
+    db.session.expire_all()
+    assert _count(Attachment) == 1 and att.deleted_at is not None and stored.exists()
+    assert owner.get(f"/leads/{lead.id}/attachments/{att.id}").status_code == 404
+    assert classroom.client_for(app, "teacher").get(f"/leads/{lead.id}/attachments/{att.id}").data == b"%PDF-1.4 quote"
 
 
 @pytest.mark.parametrize("name", ["run.exe", "page.html", "noextension", "script.svg"])

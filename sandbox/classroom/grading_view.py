@@ -170,15 +170,29 @@ def is_reader_only() -> bool:
     return current_user.role == Role.STUDENT
 
 
-def record_url(record_type: str | None, record_id: int | None) -> str | None:
-    """The detail page of a business record (lead → /leads/<id>), or None for other objects."""
-    if not record_type or record_id is None:
+def _blueprint(record_type: str | None) -> str | None:
+    """The blueprint serving a business record type's pages (lead → leads, opportunity → opportunities)."""
+    if not record_type:
         return None
     views = current_app.view_functions
     for name in (record_type, f"{record_type}s", f"{record_type[:-1]}ies" if record_type.endswith("y") else ""):
         if name and f"{name}.detail" in views:
-            return url_for(f"{name}.detail", record_id=record_id)
+            return name
     return None
+
+
+def record_url(record_type: str | None, record_id: int | None) -> str | None:
+    """The detail page of a business record (lead → /leads/<id>), or None for other objects."""
+    name = _blueprint(record_type)
+    return url_for(f"{name}.detail", record_id=record_id) if name and record_id is not None else None
+
+
+def attachment_url(doc: Any) -> str | None:
+    """Download link of an attachment shown as evidence (deleted ones stay downloadable for instructors)."""
+    name = _blueprint(doc.parent_type)
+    if name is None or f"{name}.download_attachment" not in current_app.view_functions:
+        return None
+    return url_for(f"{name}.download_attachment", record_id=doc.parent_id, attachment_id=doc.ident)
 
 
 def entry_url(entry: Any, student_id: int) -> str:
@@ -222,5 +236,5 @@ def state(points: Decimal, maximum: int) -> str:
 
 # Functions the grading templates call (passed to render_template, not installed app-wide).
 TEMPLATE_HELPERS = {"pick": pick, "points": format_points, "percent": percent, "bar_step": bar_step, "state": state,
-                    "record_url": record_url, "entry_url": entry_url,
+                    "record_url": record_url, "entry_url": entry_url, "attachment_url": attachment_url,
                     "paragraphs": paragraphs}

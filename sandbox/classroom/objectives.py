@@ -77,6 +77,21 @@ def field_change(check: LogCount) -> str:
 
 
 @dataclass
+class Document:
+    """A note or attachment the student wrote in the run: what a manual objective is scored on."""
+
+    kind: str  # note | attachment
+    ident: int
+    text: str
+    parent_type: str
+    parent_id: int
+    parent_label: str
+    at: datetime
+    deleted_at: datetime | None = None
+    deleted_by: str | None = None
+
+
+@dataclass
 class Outcome:
     """What one student achieved on one objective, with partial credit and (optionally) the evidence."""
 
@@ -88,6 +103,7 @@ class Outcome:
     reason: str
     entry_ids: list[int] = field(default_factory=list)
     records: list[tuple[str, int, str]] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
 
     @property
     def met(self) -> bool:
@@ -331,13 +347,49 @@ class LogCountCheck(CheckKind):
 
 @register_check
 class ManualCheck(CheckKind):
-    """Scored by the instructor: no automatic points, only an override gives them."""
+    """Scored by the instructor: no automatic points, only an override gives them. The evidence is what the
+    student wrote in the run, deleted notes and attachments included (marked), so deleting a student's note
+    never takes away what the instructor grades."""
 
     name = "manual"
 
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
         reason = _("Awaiting the instructor's score.")
-        return {student: make_outcome(objective, 0, 1, reason) for student in ctx.student_ids}
+        result = {student: make_outcome(objective, 0, 1, reason) for student in ctx.student_ids}
+        if ctx.evidence:
+            for student, outcome in result.items():
+                outcome.documents = written_documents(ctx, student)
+        return result
+
+
+def written_documents(ctx: Context, student: int) -> list[Document]:
+    """The notes and attachments `student` added in their run, oldest first, with who deleted them and when."""
+    from ..records.models import Attachment, Note
+
+    rows = db.session.execute(
+        select(LogEntry.verb, LogEntry.object_type, LogEntry.object_id, LogEntry.object_label, LogEntry.params)
+        .where(counted(ctx, [student]), LogEntry.verb.in_(("note.create", "attachment.upload")))
+        .order_by(LogEntry.at, LogEntry.id).limit(EVIDENCE_LIMIT)).all()
+    wanted = {"note": {}, "attachment": {}}
+    for verb, kind, ident, label, params in rows:
+        key = "note" if verb == "note.create" else "attachment"
+        child = (params or {}).get(f"{key}_id")
+        if child is not None:
+            wanted[key][child] = (kind, ident, label or "")
+    deleters: dict[int, str] = {}
+    found: list[Document] = []
+    for key, model, text in (("note", Note, Note.body), ("attachment", Attachment, Attachment.filename)):
+        if not wanted[key]:
+            continue
+        for ident, body, at, deleted_at, deleted_by in db.session.execute(
+                select(model.id, text, model.created_at, model.deleted_at, model.deleted_by_id)
+                .where(model.id.in_(list(wanted[key])))):
+            kind, parent_id, label = wanted[key][ident]
+            if deleted_by is not None and deleted_by not in deleters:
+                deleters[deleted_by] = db.session.scalar(select(User.display_name).where(User.id == deleted_by)) or ""
+            found.append(Document(key, ident, body, kind, parent_id, label, at, deleted_at,
+                                  deleters.get(deleted_by) if deleted_by is not None else None))
+    return sorted(found, key=lambda d: (d.at, d.kind, d.ident))
 
 
 from . import objectives_records, objectives_sequence  # noqa: E402,F401  (they register their kinds)

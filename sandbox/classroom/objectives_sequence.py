@@ -14,20 +14,65 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, func, null, select
+from sqlalchemy import and_, case, func, null, or_, select
 
+from seed.fields import DEFAULT_CODES
 from seed.schema import Objective, Sequence
 
 from ..activities.models import Activity
 from ..extensions import db
 from ..i18n import N_
 from ..oplog import LogEntry
+from .effects import source_condition, standing
 from .objectives import EVIDENCE_LIMIT, CheckKind, Context, Outcome, Phrases, counted, register_check, scored
 
 Subject = tuple[str, int]
 # Slice ends as shares of the run's id range: small first (most students finish early), then doubling.
 SLICES = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2)
 SLICED_FROM = 10_000  # a run spanning fewer ids is read in one go
+STAGE_CHANGE = "opportunity.stage_change"
+_STAGES = DEFAULT_CODES["opportunity_stage"]
+# Won and lost are both the end of the road: moving from one to the other is not progress.
+STAGE_RANK = {code: min(i, _STAGES.index("closed_won")) for i, code in enumerate(_STAGES)}
+
+
+def forward_moves(ctx: Context, students: list[int]) -> set[int]:
+    """Ids of the students' stage changes that moved a deal forward and were not undone by a later move back.
+
+    Per student and opportunity, the stages reached form a rising stack: a move back (a stage change, a reopen,
+    an edit of the stage) pops every stage at or above where the deal lands. What is left on the stack is the
+    deal's net progress, so qualification → prospecting → qualification → prospecting leaves nothing.
+    """
+    before = LogEntry.changes[("fields", "stage", 0)].as_string()
+    after = LogEntry.changes[("fields", "stage", 1)].as_string()
+    rows = db.session.execute(
+        select(LogEntry.id, LogEntry.actor_id, LogEntry.object_id, LogEntry.verb, before, after)
+        .where(counted(ctx, students), LogEntry.object_type == "opportunity",
+               LogEntry.changes[("fields", "stage")].as_string().is_not(None))
+        .order_by(LogEntry.id)).all()
+    top = len(_STAGES)
+    stacks: dict[tuple[int, int], list[tuple[int, int | None]]] = {}
+    for ident, actor, opp, verb, old, new in rows:
+        stack = stacks.setdefault((actor, opp), [])
+        rank_new = STAGE_RANK.get(new, top)
+        rank_old = STAGE_RANK.get(old, top) if old is not None else None
+        if not stack and rank_old is not None:
+            stack.append((rank_old, None))
+        while stack and stack[-1][0] >= rank_new:
+            stack.pop()
+        forward = verb == STAGE_CHANGE and rank_old is not None and rank_new > rank_old
+        stack.append((rank_new, ident if forward else None))
+    return {ident for stack in stacks.values() for _rank, ident in stack if ident is not None}
+
+
+def step_conditions(steps: list[str], source: str) -> list[Any]:
+    """SQL: an entry of one of the steps whose effect still stands, from an allowed source."""
+    terms = []
+    for verb in sorted(set(steps)):
+        holds = standing(verb)
+        terms.append(and_(LogEntry.verb == verb, holds) if holds is not None else LogEntry.verb == verb)
+    allowed = source_condition(source)
+    return [or_(*terms), *([allowed] if allowed is not None else [])]
 
 
 @dataclass
@@ -155,7 +200,10 @@ class SequenceCheck(CheckKind):
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
         check: Sequence = objective.check
         states = {student: _Student() for student in ctx.student_ids}
+        moves = forward_moves(ctx, ctx.student_ids) if STAGE_CHANGE in check.steps else None
         for rows in self._rows(check, ctx, states):
+            if moves is not None:
+                rows = [row for row in rows if row[2] != STAGE_CHANGE or row[0] in moves]
             self._feed(check, states, rows)
         if check.same_record:
             return self._score_subjects(objective, check, ctx, states)
@@ -172,7 +220,7 @@ class SequenceCheck(CheckKind):
             if not active:
                 return
             stmt = select(LogEntry.id, LogEntry.actor_id, LogEntry.verb, subject_type, subject_id).where(
-                counted(ctx, active), LogEntry.verb.in_(sorted(set(check.steps))))
+                counted(ctx, active), LogEntry.verb.in_(sorted(set(check.steps))), *step_conditions(check.steps, check.source))
             if low is not None:
                 stmt = stmt.where(LogEntry.id > low)
             if high is not None:

@@ -120,7 +120,8 @@ class NoteViews:
 
     def download(self, record_id: int, attachment_id: int) -> Any:
         parent = self._parent(record_id, write=False)
-        att = notes.child_or_404(Attachment, parent, attachment_id)
+        att = notes.child_or_404(Attachment, parent, attachment_id,
+                                 include_deleted=bool(getattr(current_user, "is_staff", False)))
         path = notes.stored_path(att)
         if not path.is_file():
             abort(404)

@@ -68,12 +68,14 @@ def attachments_of(parent: Owned) -> list[Attachment]:
         .order_by(Attachment.created_at.desc(), Attachment.id.desc())))
 
 
-def child_or_404(model: type, parent: Owned, ident: int) -> Any:
-    """A note or attachment of this very parent (an id of another record's child is not found)."""
+def child_or_404(model: type, parent: Owned, ident: int, include_deleted: bool = False) -> Any:
+    """A note or attachment of this very parent (an id of another record's child is not found; a deleted one
+    only when asked, for the instructor's evidence)."""
     from flask import abort
 
     obj = db.session.get(model, ident) if 0 < ident < 2**31 else None
-    if obj is None or obj.record_type != parent.__audit_type__ or obj.record_id != parent.id or obj.deleted_at:
+    if obj is None or obj.record_type != parent.__audit_type__ or obj.record_id != parent.id or (
+            obj.deleted_at and not include_deleted):
         abort(404)
     return obj
 
