@@ -122,6 +122,11 @@ class Shop:
 
 @pytest.fixture
 def shop(classroom) -> Shop:
+    return make_shop(classroom)
+
+
+def make_shop(classroom: Any) -> Shop:
+    """A class-A product at 60,000 and studentA's competitor."""
     product = as_user(classroom.user("teacher"), create_product, Product, {
         "class_id": classroom.classes["A"].id, "code": "TEA-1", "name": "Tea hall fit-out",
         "list_price": Decimal("60000"), "active": True})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import insert, select
 
 from sandbox.competitors.models import Competitor
@@ -30,12 +31,18 @@ from tests.test_objectives import (
     calls,
     convert,
     make_run,
+    make_shop,
     opportunity,
     outcome,
     reload,
-    shop,  # noqa: F401  (fixture)
     stages,
 )
+
+
+@pytest.fixture
+def shop(classroom):
+    return make_shop(classroom)
+
 
 KEY_ACCOUNTS = (SCENARIOS / "key-accounts.yaml").read_text(encoding="utf-8")
 
