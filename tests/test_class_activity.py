@@ -328,3 +328,27 @@ def test_a_class_without_a_run_shows_the_way_to_scenarios(app, classroom):
     response = classroom.client_for(app, "teacher2").get(f"/grading/activity?class_id={classroom.classes['C'].id}")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and 'data-testid="no-run"' in html and 'href="/scenarios/"' in html
+
+
+def test_undo_and_redo_is_a_hint_and_ordinary_corrections_are_not(app, classroom):
+    u = classroom.user
+    run = make_run(classroom)
+    statuses = ["new", "qualified", "contacted", "qualified", "contacted", "qualified"]
+    for i, (old, new) in enumerate(zip(statuses, statuses[1:], strict=False)):  # a minute apart: no burst
+        entry(u("studentA"), at(10 + i), run, changes={"fields": {"status": [old, new]}})
+    for i, verb in enumerate(["opportunity.add_line", "opportunity.remove_line", "opportunity.add_line"]):
+        e = entry(u("studentA"), at(30 + i), run, verb=verb)
+        e.object_type, e.object_id = "opportunity", 7
+    # peerA corrects a typo once and moves a lead forward: ordinary work.
+    entry(u("peerA"), at(10), run, changes={"fields": {"phone": ["0571-1", "0571-2"]}})
+    entry(u("peerA"), at(11), run, changes={"fields": {"phone": ["0571-2", "0571-1"]}})
+    entry(u("peerA"), at(12), run, changes={"fields": {"status": ["new", "contacted"]}})
+    db.session.commit()
+
+    hints = [h for h in integrity_hints(run, students_of_a(classroom)) if h.kind == "undo_redo"]
+
+    assert [[s.username for s in h.students] for h in hints] == [["studentA"]]
+    assert hints[0].params == {"count": 4, "records": 2}  # qualified, contacted, qualified again; a line removed
+    assert "took back 4 of their own changes on 2 records" in hints[0].explanation
+    assert "Undo and redo" in classroom.client_for(app, "teacher").get(
+        f"/grading/activity?class_id={classroom.classes['A'].id}&lang=en").get_data(as_text=True)

@@ -34,6 +34,15 @@ if TYPE_CHECKING:
 # filling a form needs seconds; even one-click buttons take a second between page loads.
 BURST_GAP = timedelta(seconds=1)
 BURST_MIN = 5
+# Undo and redo: this many take-backs by one student (a value set back, a row added then removed, a record
+# created then deleted, a deal moved back) are worth a look; one or two are ordinary corrections.
+UNDO_MIN = 3
+# Verb pairs where the second takes the first back on the same record.
+TAKE_BACKS = {"opportunity.remove_line": "opportunity.add_line",
+              "opportunity.remove_contact_role": "opportunity.add_contact_role",
+              "opportunity.remove_competitor": "opportunity.add_competitor",
+              "opportunity.remove_partner": "opportunity.add_partner", "note.delete": "note.create",
+              "attachment.delete": "attachment.upload"}
 # Free text shorter than this ("Call back", "OK") is too likely to coincide by chance.
 TEXT_MIN = 20
 # A value found in this many books or more is common vocabulary (a frequent name, a template sentence).
@@ -73,7 +82,7 @@ class Evidence:
 class Hint:
     """Something worth a look: its kind, the students it names, the entries behind it."""
 
-    kind: str  # burst | same_text | foreign_value
+    kind: str  # burst | same_text | foreign_value | undo_redo
     students: list[User]
     evidence: list[Evidence] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
@@ -91,6 +100,11 @@ class Hint:
                      "previous one: faster than a person usually clicks. It may be a script, several tabs or a form "
                      "sent twice; worth a look, not proof of anything.",
                      name=self.students[0].display_name, count=p["count"], seconds=p["seconds"])
+        if self.kind == "undo_redo":
+            return _("%(name)s took back %(count)d of their own changes on %(records)d records (a value set back, "
+                     "a row added and removed, a record created and deleted, a deal moved back). Undone work earns "
+                     "no points; a pattern like this may be an attempt to collect them, or honest corrections.",
+                     name=self.students[0].display_name, count=p["count"], records=p["records"])
         if self.kind == "same_text":
             return _("%(names)s wrote the same text of %(length)d characters. They may have worked together or been "
                      "given the sentence; compare the entries before drawing any conclusion.",
@@ -130,14 +144,14 @@ def normalise(kind: str, value: Any) -> str | None:
 def find_hints(log: ClassLog) -> list[Hint]:
     """Every hint of the class log: values from another book first, then shared text, then bursts."""
     books = generated_books(log)
-    found = foreign_values(log, books) + same_texts(log, books) + bursts(log)
+    found = foreign_values(log, books) + same_texts(log, books) + undo_redo(log) + bursts(log)
     ids = {e.entry_id for h in found for e in h.evidence}
     entries = {e.id: e for e in db.session.scalars(select(LogEntry).where(LogEntry.id.in_(ids)))} if ids else {}
     for hint in found:
         for e in hint.evidence:
             e.entry = entries.get(e.entry_id)
         hint.evidence = [e for e in hint.evidence if e.entry is not None]
-    order = {"foreign_value": 0, "same_text": 1, "burst": 2}
+    order = {"foreign_value": 0, "same_text": 1, "undo_redo": 2, "burst": 3}
     return sorted((h for h in found if h.evidence), key=lambda h: (order[h.kind], h.at))
 
 
@@ -160,6 +174,50 @@ def bursts(log: ClassLog) -> list[Hint]:
                 streak = []
             streak.append(action)
         close(sid, streak)
+    return hints
+
+
+def undo_redo(log: ClassLog) -> list[Hint]:
+    """Students who took back UNDO_MIN+ of their own changes: a field set back to an earlier value of the same
+    record, a child row or note removed after they added one, a record deleted after they created it."""
+    hints = []
+    by_student: dict[int, list[Any]] = defaultdict(list)
+    for row in log.rows:
+        by_student[row.actor_id].append(row)
+    for sid, rows in by_student.items():
+        seen: dict[tuple[Any, ...], list[Any]] = defaultdict(list)  # (record, field) -> values it had, in order
+        done: dict[tuple[Any, ...], int] = defaultdict(int)  # (record, verb) -> times done, not yet taken back
+        backs: list[int] = []
+        records: set[tuple[Any, Any]] = set()
+        for row in rows:
+            record = (row.object_type, row.object_id)
+            noun, _dot, verb = (row.verb or "").partition(".")
+            taken = TAKE_BACKS.get(row.verb)
+            if taken and done[(*record, taken)] > 0:
+                done[(*record, taken)] -= 1
+                backs.append(row.id)
+                records.add(record)
+                continue
+            if verb == "delete" and done[(*record, f"{noun}.create")] > 0:
+                backs.append(row.id)
+                records.add(record)
+                continue
+            done[(*record, row.verb)] += 1
+            changes = row.changes if isinstance(row.changes, dict) else {}
+            for name, pair in (changes.get("fields") or {}).items():
+                if not isinstance(pair, list | tuple) or len(pair) != 2 or name in ("updated_at", "version"):
+                    continue
+                history = seen[(*record, name)]
+                if not history:
+                    history.append(pair[0])
+                elif pair[1] in history[:-1]:
+                    backs.append(row.id)
+                    records.add(record)
+                history.append(pair[1])
+        if len(backs) >= UNDO_MIN:
+            student = log.students[sid]
+            hints.append(Hint("undo_redo", [student], [Evidence(i, student) for i in dict.fromkeys(backs)][:50],
+                              {"count": len(backs), "records": len(records)}))
     return hints
 
 
