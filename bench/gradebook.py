@@ -26,10 +26,12 @@ from sqlalchemy import insert, text
 from werkzeug.security import generate_password_hash
 
 from sandbox import access, create_app
+from sandbox.activities.models import Activity
 from sandbox.classroom.grading import gradebook
 from sandbox.classroom.models import DeadlineExtension, Run
 from sandbox.competitors.models import Competitor
 from sandbox.extensions import db
+from sandbox.leads.models import Lead
 from sandbox.opportunities.models import Opportunity
 from sandbox.opportunities.related_models import OpportunityCompetitor, OpportunityLine
 from sandbox.org.models import PositionKind, Role, utcnow
@@ -94,6 +96,31 @@ class _World:
         self.stage = {o: 0 for ops in self.opps.values() for o in ops}
         self.at_lead = dict.fromkeys(students, 0)
         self.at_opp = dict.fromkeys(students, 0)
+        # The records the entries are about, as they stand at the end (grading checks that effects still stand).
+        self.lead_status = {lead: "new" for leads in self.leads.values() for lead in leads}
+        self.activities: list[dict[str, Any]] = []
+        self.lines: list[dict[str, Any]] = []
+        self.rivals: dict[tuple[int, int], int] = {}  # (opportunity, competitor) -> row id
+
+    def activity(self, student: int, klass: int, event: str | None, related: tuple[str, int], at: Any) -> int:
+        """A new activity row of the student's (ids follow each other, as the database gives them)."""
+        ident = len(self.activities) + 1
+        self.activities.append({"id": ident, "owner_id": student, "class_id": klass, "created_by_id": student,
+                                "created_at": at, "updated_at": at, "deleted_at": None, "version": 1,
+                                "kind": "event" if event else "task", "subject": "电话联系", "event_type": event,
+                                "related_type": related[0], "related_id": related[1], "start_at": at, "end_at": at})
+        return ident
+
+    def line(self, opp: int, at: Any) -> int:
+        ident = len(self.lines) + 1
+        amount = Decimal(self.rng.randint(1, 9) * 10_000)
+        self.lines.append({"id": ident, "opportunity_id": opp, "product_id": self.rng.randint(1, 5),
+                           "quantity": Decimal(1), "unit_price": amount, "discount": Decimal(0), "total": amount,
+                           "created_at": at})
+        return ident
+
+    def rival(self, opp: int, competitor: int) -> int:
+        return self.rivals.setdefault((opp, competitor), len(self.rivals) + 1)
 
     def lead(self, student: int, move: bool = False) -> int:
         """One of the leads the student is working on (the next one after a create or a conversion)."""
@@ -119,15 +146,17 @@ def _entry(world: _World, student: int, verb: str, at: Any, run_id: int, klass: 
         ident = world.lead(student, move=verb in ("lead.create", "lead.convert"))
         label = f"线索 {ident}"
         if verb == "lead.update":
-            if rng.random() < 0.5:
-                fields = {"status": [rng.choice(STATUSES[:2]), rng.choices(STATUSES[1:], [3, 5, 2])[0]]}
+            if rng.random() < 0.5 and world.lead_status[ident] != "converted":
+                fields = {"status": [world.lead_status[ident], rng.choices(STATUSES[1:], [3, 5, 2])[0]]}
+                world.lead_status[ident] = fields["status"][1]
             else:
                 fields = {rng.choice(["title", "phone", "email"]): ["旧值", "新值"]}
         elif verb == "lead.create":
             fields = {"name": [None, label], "company": [None, "杭州茶业有限公司"], "status": [None, "new"],
                       "phone": [None, "13800000000"], "owner_id": [None, student], "class_id": [None, klass]}
         elif verb == "lead.convert":
-            fields = {"status": ["qualified", "converted"], "converted_at": [None, at.isoformat()]}
+            fields = {"status": [world.lead_status[ident], "converted"], "converted_at": [None, at.isoformat()]}
+            world.lead_status[ident] = "converted"
             related = [{"type": "account", "id": ident, "action": "create"},
                        {"type": "contact", "id": ident, "action": "create"}]
         elif verb == "lead.export":
@@ -141,19 +170,23 @@ def _entry(world: _World, student: int, verb: str, at: Any, run_id: int, klass: 
             fields = {"stage": [STAGES[step], STAGES[world.stage[ident]]], "probability": [10 * step, 10 * step + 10]}
         elif verb in ("opportunity.update", "opportunity.add_line"):
             fields = {"amount": [f"{rng.randint(1, 90) * 1000}.00", f"{rng.randint(1, 90) * 1000}.00"]}
-            params = {"product": "产品 1", "quantity": "2"} if verb == "opportunity.add_line" else None
+            if verb == "opportunity.add_line":
+                params = {"product": "产品 1", "quantity": "2", "child_id": world.line(ident, at)}
         elif verb == "opportunity.create":
             fields = {"name": [None, label], "stage": [None, "prospecting"], "amount": [None, "10000.00"]}
         else:
-            params = {"competitor": "竞争对手 1"}
+            competitor = rng.randint(1, 5)
+            params = {"competitor": f"竞争对手 {competitor}", "child_id": world.rival(ident, competitor)}
     elif noun == "activity":
-        kind, ident = "activity", rng.randint(1, 10**6)
         on = rng.choices(["lead", "opportunity", "account"], [6, 3, 1])[0]
         rid = world.lead(student) if on == "lead" else world.opp(student) if on == "opportunity" else rng.randint(1, 9999)
         label = "电话联系"
         params = {"related": f"{on} {rid}", "related_type": on, "related_id": rid}
+        event = "call" if verb == "activity.log_call" else rng.choice(["meeting", "visit", "call", "demo"])
+        kind = "activity"
+        ident = (world.activity(student, klass, event, (on, rid), at) if verb != "activity.complete" or not
+                 world.activities else rng.randint(1, len(world.activities)))
         if verb != "activity.complete":
-            event = "call" if verb == "activity.log_call" else rng.choice(["meeting", "visit", "call", "demo"])
             fields = {"kind": [None, "event"], "event_type": [None, event], "subject": [None, label],
                       "related_type": [None, on], "related_id": [None, rid]}
         else:
@@ -195,10 +228,23 @@ def _entries(world: _World, total: int, start: Any, runs: dict[int, tuple[int, A
         yield batch
 
 
-def _records(world: _World, klass: int, now: Any) -> tuple[list[dict], list[dict], list[dict]]:
-    """Each student's opportunities; about a quarter won, many with lines and competitors."""
+def _insert_records(conn: Any, world: _World, klass: int, now: Any) -> None:
+    """The leads, activities, lines and competitor rows the entries are about, as they stand at the end."""
+    owned = {"class_id": klass, "created_at": now, "updated_at": now, "deleted_at": None, "version": 1}
+    leads = [{**owned, "id": lead, "owner_id": student, "created_by_id": student, "name": f"线索 {lead}",
+              "status": world.lead_status[lead]} for student, ids in world.leads.items() for lead in ids]
+    for table, rows in ((Lead.__table__, leads), (Activity.__table__, world.activities),
+                        (OpportunityLine.__table__, world.lines),
+                        (OpportunityCompetitor.__table__, [{"id": ident, "opportunity_id": opp, "competitor_id": c,
+                                                            "created_at": now} for (opp, c), ident in world.rivals.items()])):
+        for start in range(0, len(rows), BATCH):
+            conn.execute(insert(table), rows[start:start + BATCH])
+
+
+def _records(world: _World, klass: int, now: Any) -> list[dict]:
+    """Each student's opportunities; about a quarter won, many with lines and competitors (kept in `world`)."""
     rng = world.rng
-    opps, lines, rivals = [], [], []
+    opps: list[dict] = []
     for student, ids in world.opps.items():
         for ident in ids:
             won = rng.random() < 0.25
@@ -208,11 +254,10 @@ def _records(world: _World, klass: int, now: Any) -> tuple[list[dict], list[dict
                          "name": f"项目 {ident}", "stage": "closed_won" if won else rng.choice(STAGES[:5]),
                          "probability": 100 if won else 30, "amount": amount, "type": "new_business"})
             if rng.random() < 0.6:
-                lines.append({"opportunity_id": ident, "product_id": rng.randint(1, 5), "quantity": Decimal(1),
-                              "unit_price": amount, "discount": Decimal(0), "total": amount, "created_at": now})
+                world.line(ident, now)
             if rng.random() < 0.4:
-                rivals.append({"opportunity_id": ident, "competitor_id": rng.randint(1, 5), "created_at": now})
-    return opps, lines, rivals
+                world.rival(ident, rng.randint(1, 5))
+    return opps
 
 
 def build(app: Flask, entries: int, seed: int = 20241201, say: Say | None = None) -> tuple[int, float]:
@@ -246,7 +291,7 @@ def build(app: Flask, entries: int, seed: int = 20241201, say: Say | None = None
                  for s, (rid, at) in reruns.items()]
     extensions = [{"run_id": 1, "student_id": s, "deadline": now + timedelta(days=2), "reason": "ill",
                    "granted_by_id": teacher, "created_at": now} for s in rng.sample(students, 5)]
-    opps, lines, rivals = _records(world, klass, began)
+    opps = _records(world, klass, began)
     with app.app_context():
         with bulk_connection() as conn:
             with conn.begin():
@@ -260,8 +305,6 @@ def build(app: Flask, entries: int, seed: int = 20241201, say: Say | None = None
                 conn.execute(insert(Competitor.__table__), [{**owned, "id": c, "name": f"竞争对手 {c}"}
                                                             for c in range(1, 6)])
                 conn.execute(insert(Opportunity.__table__), opps)
-                conn.execute(insert(OpportunityLine.__table__), lines)
-                conn.execute(insert(OpportunityCompetitor.__table__), rivals)
                 # Plain DBAPI executemany with the indexes dropped and rebuilt after: a bulk load, not app code.
                 indexes = conn.exec_driver_sql(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'log_entries' "
@@ -274,6 +317,7 @@ def build(app: Flask, entries: int, seed: int = 20241201, say: Say | None = None
                     conn.exec_driver_sql(sql, batch)
                     done += len(batch)
                     say(f"log entries: {done:,} / {entries:,}")
+                _insert_records(conn, world, klass, began)
                 say("log entries: indexing …")
                 for _name, index_sql in indexes:
                     conn.exec_driver_sql(index_sql)

@@ -145,13 +145,16 @@ def _counts(model: Any, conditions: list[ColumnElement[bool]]) -> dict[int, int]
 NOT_WORK = ("transfer", "export", "delete", "restore")
 
 
-def _counts_for(ctx: Context, student: int, row: Any, source: str) -> bool:
-    """Does this entry (id, actor, run, at, verb, changes, source) count as `student`'s own work?"""
-    if row.actor_id != student or row.run_id != ctx.run_ids.get(student):
-        return False
-    if row.at > ctx.deadlines[student]:
+def _counts_for(ctx: Context, row: Any, source: str) -> bool:
+    """Does this entry (actor_id, run_id, at, source) count as its actor's own work in the graded run?"""
+    student = row.actor_id
+    if student not in ctx.deadlines or row.run_id != ctx.run_ids.get(student) or row.at > ctx.deadlines[student]:
         return False
     return source == "any" or (row.source or "ui") == source
+
+
+def _chunks(ids: list[int], size: int = 500) -> Any:
+    return (ids[start:start + size] for start in range(0, len(ids), size))
 
 
 def credited_students(check: RecordCount, ctx: Context, record_type: str, records: list[Any]) -> dict[int, set[int]]:
@@ -162,39 +165,43 @@ def credited_students(check: RecordCount, ctx: Context, record_type: str, record
     won it keeps it. Without `where`, every student who worked on the record in the run earned it. With
     `touched_in_run: false`, the record's owner before any transfer earns it as well.
     """
-    fields = list(check.where)
     ids = [r.id for r in records]
-    entries: dict[int, list[Any]] = {}
-    for start in range(0, len(ids), 500):
-        rows = db.session.execute(
-            select(LogEntry.id, LogEntry.object_id, LogEntry.actor_id, LogEntry.run_id, LogEntry.at, LogEntry.verb,
-                   LogEntry.changes, LogEntry.source)
-            .where(LogEntry.object_type == record_type, LogEntry.object_id.in_(ids[start:start + 500]),
-                   LogEntry.class_id == ctx.class_run.class_id)
-            .order_by(LogEntry.id)).all()
-        for row in rows:
-            entries.setdefault(row.object_id, []).append(row)
-    students = set(ctx.student_ids)
+    on_records = (LogEntry.object_type == record_type, LogEntry.class_id == ctx.class_run.class_id)
     credit: dict[int, set[int]] = {}
-    for record in records:
-        earned: set[int] = set()
-        history = entries.get(record.id, [])
-        if fields:
-            for name in fields:
-                last = next((e for e in reversed(history) if name in ((e.changes or {}).get("fields") or {})), None)
-                if last is not None and last.actor_id in students and _counts_for(ctx, last.actor_id, last, check.source):
-                    earned.add(last.actor_id)
-        else:
-            earned = {e.actor_id for e in history if e.actor_id in students and e.verb.rsplit(".", 1)[-1] not in NOT_WORK
-                      and _counts_for(ctx, e.actor_id, e, check.source)}
-        if not check.touched_in_run:
-            transfers = [e for e in history if e.verb.endswith(".transfer")]
-            first_owner = ((transfers[0].changes or {}).get("fields", {}).get("owner_id") or [record.owner_id])[0] \
-                if transfers else record.owner_id
-            if first_owner in students:
-                earned.add(first_owner)
-        if earned:
-            credit[record.id] = earned
+    if check.where:
+        last: set[int] = set()
+        for name in check.where:
+            for chunk in _chunks(ids):
+                last.update(db.session.scalars(
+                    select(func.max(LogEntry.id)).where(*on_records, LogEntry.object_id.in_(chunk),
+                                                        LogEntry.changes[("fields", name)].as_string().is_not(None))
+                    .group_by(LogEntry.object_id)))
+        for chunk in _chunks(sorted(last)):
+            for row in db.session.execute(select(LogEntry.object_id, LogEntry.actor_id, LogEntry.run_id, LogEntry.at,
+                                                 LogEntry.source).where(LogEntry.id.in_(chunk))):
+                if _counts_for(ctx, row, check.source):
+                    credit.setdefault(row.object_id, set()).add(row.actor_id)
+    else:
+        work = [~LogEntry.verb.endswith(f".{verb}") for verb in NOT_WORK]
+        for chunk in _chunks(ids):
+            for row in db.session.execute(
+                    select(LogEntry.object_id, LogEntry.actor_id, LogEntry.run_id, LogEntry.at, LogEntry.source)
+                    .where(*on_records, LogEntry.object_id.in_(chunk), counted(ctx), *work).distinct()):
+                if _counts_for(ctx, row, check.source):
+                    credit.setdefault(row.object_id, set()).add(row.actor_id)
+    if not check.touched_in_run:
+        first_owner = {r.id: r.owner_id for r in records}
+        for chunk in _chunks(ids):
+            for object_id, changes in db.session.execute(
+                    select(LogEntry.object_id, LogEntry.changes).where(
+                        *on_records, LogEntry.object_id.in_(chunk), LogEntry.verb == f"{record_type}.transfer")
+                    .order_by(LogEntry.id.desc())):
+                before = ((changes or {}).get("fields") or {}).get("owner_id")
+                if before:
+                    first_owner[object_id] = before[0]  # the earliest transfer is read last
+        for record_id, owner in first_owner.items():
+            if owner in ctx.deadlines:
+                credit.setdefault(record_id, set()).add(owner)
     return credit
 
 

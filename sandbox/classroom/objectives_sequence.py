@@ -31,6 +31,7 @@ Subject = tuple[str, int]
 SLICES = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2)
 SLICED_FROM = 10_000  # a run spanning fewer ids is read in one go
 STAGE_CHANGE = "opportunity.stage_change"
+STAGE_VERBS = (STAGE_CHANGE, "opportunity.reopen", "opportunity.update")  # the verbs that can set the stage
 _STAGES = DEFAULT_CODES["opportunity_stage"]
 # Won and lost are both the end of the road: moving from one to the other is not progress.
 STAGE_RANK = {code: min(i, _STAGES.index("closed_won")) for i, code in enumerate(_STAGES)}
@@ -40,29 +41,22 @@ def forward_moves(ctx: Context, students: list[int]) -> set[int]:
     """Ids of the students' stage changes that moved a deal forward and were not undone by a later move back.
 
     Per student and opportunity, the stages reached form a rising stack: a move back (a stage change, a reopen,
-    an edit of the stage) pops every stage at or above where the deal lands. What is left on the stack is the
-    deal's net progress, so qualification → prospecting → qualification → prospecting leaves nothing.
+    an edit of the stage) pops every stage at or above where the deal lands, so a forward move stands exactly
+    when every later move of that deal lands higher. qualification → prospecting → qualification → prospecting
+    leaves nothing. One window query: the lowest stage any later move of the same deal lands on.
     """
-    before = LogEntry.changes[("fields", "stage", 0)].as_string()
-    after = LogEntry.changes[("fields", "stage", 1)].as_string()
-    rows = db.session.execute(
-        select(LogEntry.id, LogEntry.actor_id, LogEntry.object_id, LogEntry.verb, before, after)
-        .where(counted(ctx, students), LogEntry.object_type == "opportunity",
-               LogEntry.changes[("fields", "stage")].as_string().is_not(None))
-        .order_by(LogEntry.id)).all()
     top = len(_STAGES)
-    stacks: dict[tuple[int, int], list[tuple[int, int | None]]] = {}
-    for ident, actor, opp, verb, old, new in rows:
-        stack = stacks.setdefault((actor, opp), [])
-        rank_new = STAGE_RANK.get(new, top)
-        rank_old = STAGE_RANK.get(old, top) if old is not None else None
-        if not stack and rank_old is not None:
-            stack.append((rank_old, None))
-        while stack and stack[-1][0] >= rank_new:
-            stack.pop()
-        forward = verb == STAGE_CHANGE and rank_old is not None and rank_new > rank_old
-        stack.append((rank_new, ident if forward else None))
-    return {ident for stack in stacks.values() for _rank, ident in stack if ident is not None}
+    new = case(STAGE_RANK, value=LogEntry.changes[("fields", "stage", 1)].as_string(), else_=top)
+    old = case(STAGE_RANK, value=LogEntry.changes[("fields", "stage", 0)].as_string(), else_=None)
+    later = func.min(new).over(partition_by=(LogEntry.actor_id, LogEntry.object_id), order_by=LogEntry.id,
+                               rows=(1, None))
+    moves = (select(LogEntry.id, LogEntry.verb, new.label("new"), old.label("old"), later.label("later"))
+             .where(counted(ctx, students), LogEntry.verb.in_(STAGE_VERBS), LogEntry.object_type == "opportunity",
+                    LogEntry.changes[("fields", "stage")].as_string().is_not(None))
+             .subquery())
+    return set(db.session.scalars(select(moves.c.id).where(
+        moves.c.verb == STAGE_CHANGE, moves.c.old.is_not(None), moves.c.new > moves.c.old,
+        or_(moves.c.later.is_(None), moves.c.new < moves.c.later))))
 
 
 def step_conditions(steps: list[str], source: str) -> list[Any]:
