@@ -32,7 +32,7 @@ from sandbox.classroom.models import DeadlineExtension, Run
 from sandbox.competitors.models import Competitor
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
-from sandbox.opportunities.models import Opportunity
+from sandbox.opportunities.models import Opportunity, StageHistory
 from sandbox.opportunities.related_models import OpportunityCompetitor, OpportunityLine
 from sandbox.org.models import PositionKind, Role, utcnow
 from sandbox.products.models import Product
@@ -101,6 +101,7 @@ class _World:
         self.activities: list[dict[str, Any]] = []
         self.lines: list[dict[str, Any]] = []
         self.rivals: dict[tuple[int, int], int] = {}  # (opportunity, competitor) -> row id
+        self.history: list[dict[str, Any]] = []  # stage history rows, one per stage change
 
     def activity(self, student: int, klass: int, event: str | None, related: tuple[str, int], at: Any) -> int:
         """A new activity row of the student's (ids follow each other, as the database gives them)."""
@@ -168,6 +169,8 @@ def _entry(world: _World, student: int, verb: str, at: Any, run_id: int, klass: 
             step = world.stage[ident]
             world.stage[ident] = min(step + 1, len(STAGES) - 1)
             fields = {"stage": [STAGES[step], STAGES[world.stage[ident]]], "probability": [10 * step, 10 * step + 10]}
+            world.history.append({"opportunity_id": ident, "from_stage": STAGES[step],
+                                  "to_stage": STAGES[world.stage[ident]], "changed_by_id": student, "changed_at": at})
         elif verb in ("opportunity.update", "opportunity.add_line"):
             fields = {"amount": [f"{rng.randint(1, 90) * 1000}.00", f"{rng.randint(1, 90) * 1000}.00"]}
             if verb == "opportunity.add_line":
@@ -234,6 +237,7 @@ def _insert_records(conn: Any, world: _World, klass: int, now: Any) -> None:
     leads = [{**owned, "id": lead, "owner_id": student, "created_by_id": student, "name": f"线索 {lead}",
               "status": world.lead_status[lead]} for student, ids in world.leads.items() for lead in ids]
     for table, rows in ((Lead.__table__, leads), (Activity.__table__, world.activities),
+                        (StageHistory.__table__, world.history),
                         (OpportunityLine.__table__, world.lines),
                         (OpportunityCompetitor.__table__, [{"id": ident, "opportunity_id": opp, "competitor_id": c,
                                                             "created_at": now} for (opp, c), ident in world.rivals.items()])):

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import case, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from seed.fields import RECORD_FIELDS, WITH_CHILDREN
@@ -169,13 +169,15 @@ def credited_students(check: RecordCount, ctx: Context, record_type: str, record
     on_records = (LogEntry.object_type == record_type, LogEntry.class_id == ctx.class_run.class_id)
     credit: dict[int, set[int]] = {}
     if check.where:
+        # One pass over the records' entries: per record, the newest entry that set each `where` field.
+        newest = [func.max(case((LogEntry.changes[("fields", name)].as_string().is_not(None), LogEntry.id)))
+                  for name in check.where]
         last: set[int] = set()
-        for name in check.where:
-            for chunk in _chunks(ids):
-                last.update(db.session.scalars(
-                    select(func.max(LogEntry.id)).where(*on_records, LogEntry.object_id.in_(chunk),
-                                                        LogEntry.changes[("fields", name)].as_string().is_not(None))
-                    .group_by(LogEntry.object_id)))
+        for chunk in _chunks(ids):
+            for _object_id, *found in db.session.execute(
+                    select(LogEntry.object_id, *newest).where(*on_records, LogEntry.object_id.in_(chunk))
+                    .group_by(LogEntry.object_id)):
+                last.update(ident for ident in found if ident is not None)
         for chunk in _chunks(sorted(last)):
             for row in db.session.execute(select(LogEntry.object_id, LogEntry.actor_id, LogEntry.run_id, LogEntry.at,
                                                  LogEntry.source).where(LogEntry.id.in_(chunk))):

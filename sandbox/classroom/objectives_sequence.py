@@ -23,6 +23,7 @@ from ..activities.models import Activity
 from ..extensions import db
 from ..i18n import N_
 from ..oplog import LogEntry
+from ..opportunities.models import StageHistory
 from .effects import source_condition, standing
 from .objectives import EVIDENCE_LIMIT, CheckKind, Context, Outcome, Phrases, counted, register_check, scored
 
@@ -31,7 +32,7 @@ Subject = tuple[str, int]
 SLICES = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2)
 SLICED_FROM = 10_000  # a run spanning fewer ids is read in one go
 STAGE_CHANGE = "opportunity.stage_change"
-STAGE_VERBS = (STAGE_CHANGE, "opportunity.reopen", "opportunity.update")  # the verbs that can set the stage
+STAGE_VERBS = (STAGE_CHANGE, "opportunity.reopen")  # an edit of the stage is logged as a stage change
 _STAGES = DEFAULT_CODES["opportunity_stage"]
 # Won and lost are both the end of the road: moving from one to the other is not progress.
 STAGE_RANK = {code: min(i, _STAGES.index("closed_won")) for i, code in enumerate(_STAGES)}
@@ -57,6 +58,35 @@ def forward_moves(ctx: Context, students: list[int]) -> set[int]:
     return set(db.session.scalars(select(moves.c.id).where(
         moves.c.verb == STAGE_CHANGE, moves.c.old.is_not(None), moves.c.new > moves.c.old,
         or_(moves.c.later.is_(None), moves.c.new < moves.c.later))))
+
+
+def moves_standing(ctx: Context, moves: list[int]) -> set[int]:
+    """Which of these stage changes (log entry ids) moved their deal forward and still stand: forward_moves() for
+    a done student's decisive moves, read from the deals' stage history (a small table, one index probe per
+    deal) instead of a pass over the log: a later move by the same student landing at or below a move's stage
+    takes it back."""
+    top = len(_STAGES)
+    entries = db.session.execute(
+        select(LogEntry.id, LogEntry.actor_id, LogEntry.object_id, LogEntry.at,
+               LogEntry.changes[("fields", "stage", 0)].as_string(), LogEntry.changes[("fields", "stage", 1)].as_string())
+        .where(LogEntry.id.in_(moves))).all()
+    history: dict[int, list[Any]] = {}
+    for row in db.session.execute(
+            select(StageHistory.opportunity_id, StageHistory.to_stage, StageHistory.changed_by_id,
+                   StageHistory.changed_at)
+            .where(StageHistory.opportunity_id.in_({e.object_id for e in entries}))):
+        history.setdefault(row.opportunity_id, []).append(row)
+    stands: set[int] = set()
+    for ident, actor, opp, at, old, new in entries:
+        rank = STAGE_RANK.get(new, top)
+        if old is None or rank <= STAGE_RANK.get(old, top):
+            continue
+        deadline = ctx.deadlines.get(actor)
+        later = (STAGE_RANK.get(h.to_stage, top) for h in history.get(opp, ())
+                 if h.changed_by_id == actor and at < h.changed_at and (deadline is None or h.changed_at <= deadline))
+        if all(landed > rank for landed in later):
+            stands.add(ident)
+    return stands
 
 
 def step_conditions(steps: list[str], source: str) -> list[Any]:
@@ -193,28 +223,69 @@ class SequenceCheck(CheckKind):
 
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
         check: Sequence = objective.check
-        states = {student: _Student() for student in ctx.student_ids}
-        moves = forward_moves(ctx, ctx.student_ids) if STAGE_CHANGE in check.steps else None
-        for rows in self._rows(check, ctx, states):
-            if moves is not None:
-                rows = [row for row in rows if row[2] != STAGE_CHANGE or row[0] in moves]
-            self._feed(check, states, rows)
+        # Two passes: the fast one reads the steps as logged, dropping students once they are done; then only the
+        # entries that decided a student's points are checked (still standing, allowed source, a stage move not
+        # undone). Students whose decisive entries fail, and those still short, are matched again exactly.
+        states = self._match(check, ctx, ctx.student_ids, exact=False)
+        again = self._unsure(check, ctx, states)
+        if again:
+            states.update(self._match(check, ctx, sorted(again), exact=True))
         if check.same_record:
             return self._score_subjects(objective, check, ctx, states)
         return self._score_stream(objective, check, ctx, states)
 
-    def _rows(self, check: Sequence, ctx: Context, states: dict[int, _Student]) -> Iterator[list[Any]]:
-        """The step verbs' entries slice by slice, without the students who have met the objective."""
+    def _match(self, check: Sequence, ctx: Context, students: list[int], exact: bool) -> dict[int, _Student]:
+        states = {student: _Student() for student in students}
+        moves = forward_moves(ctx, students) if exact and STAGE_CHANGE in check.steps else None
+        for rows in self._rows(check, ctx, states, exact):
+            if moves is not None:
+                rows = [row for row in rows if row[2] != STAGE_CHANGE or row[0] in moves]
+            self._feed(check, states, rows)
+        return states
+
+    @staticmethod
+    def _decisive(check: Sequence, state: _Student) -> list[int]:
+        """The entries a done student's points rest on: the first `count` completed records (or runs)."""
+        if not check.same_record:
+            return state.used[: len(check.steps) * check.count]
+        n = len(check.steps)
+        full = sorted((p for p in state.subjects.values() if p.steps >= n), key=lambda p: p.entry_ids[-1])
+        return [ident for p in full[: check.count] for ident in p.entry_ids]
+
+    def _unsure(self, check: Sequence, ctx: Context, states: dict[int, _Student]) -> set[int]:
+        """Students to match exactly: those still short, and those whose decisive entries no longer stand."""
+        again = {student for student, state in states.items() if state.full < check.count}
+        decisive = {ident: student for student, state in states.items() if student not in again
+                    for ident in self._decisive(check, state)}
+        if not decisive:
+            return again
+        ids = sorted(decisive)
+        good = and_(*step_conditions(check.steps, check.source))
+        for start in range(0, len(ids), 500):
+            failed = db.session.scalars(select(LogEntry.id).where(LogEntry.id.in_(ids[start:start + 500]), ~good))
+            again.update(decisive[ident] for ident in failed)
+        if STAGE_CHANGE in check.steps:
+            moved = [ident for ident, verb in db.session.execute(
+                select(LogEntry.id, LogEntry.verb).where(LogEntry.id.in_(ids), LogEntry.verb == STAGE_CHANGE))]
+            if moved:
+                stands = moves_standing(ctx, moved)
+                again.update(decisive[ident] for ident in moved if ident not in stands)
+        return again
+
+    def _rows(self, check: Sequence, ctx: Context, states: dict[int, _Student], exact: bool) -> Iterator[list[Any]]:
+        """The step verbs' entries slice by slice, without the students who have met the objective (in the exact
+        pass: only entries that still stand, and nobody drops out)."""
         # The stream needs no subject: then the index (run_id, actor_id, verb) answers without reading entries.
         subject_type, subject_id = _subject_columns(check.steps) if check.same_record else (
             null().label("subject_type"), null().label("subject_id"))
         for low, high in _slices(ctx):
             # Evidence wants every matched entry of a met objective, so nobody drops out then.
-            active = [s for s, state in states.items() if ctx.evidence or state.full < check.count]
+            active = [s for s, state in states.items() if exact or ctx.evidence or state.full < check.count]
             if not active:
                 return
             stmt = select(LogEntry.id, LogEntry.actor_id, LogEntry.verb, subject_type, subject_id).where(
-                counted(ctx, active), LogEntry.verb.in_(sorted(set(check.steps))), *step_conditions(check.steps, check.source))
+                counted(ctx, active), LogEntry.verb.in_(sorted(set(check.steps))),
+                *(step_conditions(check.steps, check.source) if exact else ()))
             if low is not None:
                 stmt = stmt.where(LogEntry.id > low)
             if high is not None:
