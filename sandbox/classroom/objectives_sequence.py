@@ -10,6 +10,7 @@ slices: a class that did the work early costs a small part of the run.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,21 +71,30 @@ def moves_standing(ctx: Context, moves: list[int]) -> set[int]:
         select(LogEntry.id, LogEntry.actor_id, LogEntry.object_id, LogEntry.at,
                LogEntry.changes[("fields", "stage", 0)].as_string(), LogEntry.changes[("fields", "stage", 1)].as_string())
         .where(LogEntry.id.in_(moves))).all()
-    history: dict[int, list[Any]] = {}
-    for row in db.session.execute(
+    # Per deal and student: the times of their moves and, from each one on, the lowest stage landed on.
+    landings: dict[tuple[int, int], list[tuple[Any, int]]] = {}
+    for opp, stage, actor, at in db.session.execute(
             select(StageHistory.opportunity_id, StageHistory.to_stage, StageHistory.changed_by_id,
                    StageHistory.changed_at)
             .where(StageHistory.opportunity_id.in_({e.object_id for e in entries}))):
-        history.setdefault(row.opportunity_id, []).append(row)
+        deadline = ctx.deadlines.get(actor)
+        if deadline is None or at <= deadline:
+            landings.setdefault((opp, actor), []).append((at, STAGE_RANK.get(stage, top)))
+    lowest_after: dict[tuple[int, int], tuple[list[Any], list[int]]] = {}
+    for key, moves_of in landings.items():
+        moves_of.sort()
+        lows = [rank for _at, rank in moves_of]
+        for i in range(len(lows) - 2, -1, -1):
+            lows[i] = min(lows[i], lows[i + 1])
+        lowest_after[key] = ([at for at, _rank in moves_of], lows)
     stands: set[int] = set()
     for ident, actor, opp, at, old, new in entries:
         rank = STAGE_RANK.get(new, top)
         if old is None or rank <= STAGE_RANK.get(old, top):
             continue
-        deadline = ctx.deadlines.get(actor)
-        later = (STAGE_RANK.get(h.to_stage, top) for h in history.get(opp, ())
-                 if h.changed_by_id == actor and at < h.changed_at and (deadline is None or h.changed_at <= deadline))
-        if all(landed > rank for landed in later):
+        times, lows = lowest_after.get((opp, actor), ([], []))
+        later = bisect_right(times, at)
+        if later == len(times) or lows[later] > rank:
             stands.add(ident)
     return stands
 
