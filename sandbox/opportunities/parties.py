@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..accounts.models import Account
-from ..codes.services import choices, label
+from ..codes.services import choices
 from ..competitors.models import Competitor
 from ..contacts.models import Contact
 from ..extensions import db
@@ -46,7 +46,7 @@ def add_contact_role(opp: Opportunity, contact: Contact, role: str, is_primary: 
             other.is_primary = False
     row = OpportunityContactRole(opportunity_id=opp.id, contact_id=contact.id, role=role, is_primary=primary)
     db.session.add(row)
-    current_op().target(opp, contact=contact.name, role=label("contact_role", role))
+    current_op().target(opp, contact=contact.name, role=role)  # a code: rendered when read
     return row
 
 
