@@ -69,4 +69,9 @@ def test_the_timeline_reads_in_the_viewers_language(pages: Pages, classroom: Any
             assert text in shown, (locale, shown)
         assert not RAW.search(shown), (locale, RAW.search(shown), shown)
         page.screenshot(path=str(ARTIFACTS / f"timeline-{locale}.png"), full_page=True)
+        # The operation log page renders the same entries the same way.
+        page.goto("/log/")
+        table = " ".join(page.get_by_test_id("log-table").inner_text().split())
+        assert wanted[0] in table and not RAW.search(table), (locale, table)
+        page.screenshot(path=str(ARTIFACTS / f"log-{locale}.png"), full_page=True)
     assert not pages.problems, pages.problems
