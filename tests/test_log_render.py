@@ -151,3 +151,10 @@ def test_the_convert_page_suggests_a_translated_opportunity_name(app, classroom,
     client = classroom.client_for(app, "studentA")
     assert "Hangzhou Tea Co. · 新业务" in client.get(f"/leads/{lead.id}/convert?lang=zh_Hans_CN").get_data(as_text=True)
     assert "Hangzhou Tea Co. · new business" in client.get(f"/leads/{lead.id}/convert?lang=en").get_data(as_text=True)
+
+
+def test_the_dashboard_lists_recent_changes_with_labels(app, classroom, won):
+    client = classroom.client_for(app, "studentA")
+    english = text(client.get("/?lang=en").get_data(as_text=True))
+    assert "Stage: Negotiation → Closed won" in english and "Account: Tea House → Lakeside Hotel" in english
+    assert "closed_won" not in english and not MICROSECONDS.search(english)
