@@ -179,6 +179,12 @@ def _register_hooks(app: Flask) -> None:
             "role_label": labels.role_label, "status_label": labels.status_label, "kind_label": labels.kind_label,
         }
 
+    @app.template_filter("money")
+    def money_filter(amount: Any, where: Any = None, whole: bool = False) -> str:
+        from .money import money_of
+
+        return money_of(amount, where, whole=whole)
+
     @app.template_filter("datetime")
     def datetime_filter(value: Any, fmt: str = "medium") -> str:
         from datetime import UTC

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
 from flask import g, has_request_context, request
-from flask_babel import gettext
 from sqlalchemy import JSON, Boolean, Index, String, event, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -78,15 +77,10 @@ class LogEntry(db.Model):
 
     @property
     def summary(self) -> str:
-        """The readable summary in the current UI language."""
-        template = VERBS.get(self.verb)
-        values = {"label": self.object_label or "", **(self.params or {})}
-        if template is None:
-            return f"{self.verb} {self.object_label or ''}".strip()
-        try:
-            return gettext(template, **values)
-        except (KeyError, ValueError, TypeError):
-            return template
+        """The readable summary in the current UI language, rendered now from the verb and params."""
+        from .log.render import summary  # the renderer reads the registry of record types, built later
+
+        return summary(self)
 
 
 @dataclass

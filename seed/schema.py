@@ -254,6 +254,7 @@ class Scenario(Strict):
     volumes: Volumes
     objectives: Annotated[list[Objective], Field(min_length=1)]
     default_deadline: Duration = timedelta(days=14)
+    currency: Literal["CNY", "USD", "EUR", "GBP", "JPY", "HKD"] = "CNY"
 
     @property
     def language(self) -> str:

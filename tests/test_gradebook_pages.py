@@ -225,7 +225,10 @@ def test_evidence_page_lists_entries_records_and_timeline(app, classroom, graded
     assert "1 of 3 leads converted" in convert and re.search(r'href="/leads/(\d+)"', convert)
     assert int(re.search(r'href="/leads/(\d+)"', convert).group(1)) in lead_ids
     timeline = page.split('data-testid="timeline"')[1].split("</ul>")[0]
-    assert timeline.count("<li") >= 6 and "activity.log_call" in timeline and "lead.convert" in timeline
+    # Actions read as labels, never verb codes; evidence kinds are translated badges.
+    assert timeline.count("<li") >= 6 and "Activity · log a call" in timeline and "Lead · convert" in timeline
+    assert "activity.log_call" not in timeline
+    assert 'data-kind="lead">Lead</span>' in convert
     assert 'data-testid="override-form"' in page and 'data-testid="extension-form"' in page
     assert "10 / 10" in page
     # An observer reads the same evidence, without forms.

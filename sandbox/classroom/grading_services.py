@@ -153,6 +153,7 @@ def extend_deadline(class_run: Run, student: User, deadline: datetime, reason: s
     extension.deadline, extension.reason = deadline, reason
     extension.granted_by_id = actor.id if actor is not None else None
     _scope(class_run)
+    # UTC, as stored; the log shows it in the reader's time zone.
     current_op().target(extension, student=student.audit_label, deadline=deadline.strftime("%Y-%m-%d %H:%M"))
     return extension
 
@@ -160,5 +161,5 @@ def extend_deadline(class_run: Run, student: User, deadline: datetime, reason: s
 register_verbs({
     "grade.override": N_("set %(points)s of %(max)s points on objective %(objective)s for %(student)s"),
     "grade.clear_override": N_("cleared the override on objective %(objective)s for %(student)s"),
-    "grade.extend_deadline": N_("extended the deadline of %(student)s to %(deadline)s (UTC)"),
+    "grade.extend_deadline": N_("extended the deadline of %(student)s to %(deadline)s"),
 })

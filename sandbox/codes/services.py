@@ -139,3 +139,13 @@ register_verbs({
     "code_value.update": N_("edited picklist value %(label)s"),
     "code_value.delete": N_("deleted picklist value %(label)s"),
 })
+
+
+def code_for_label(table: str, text: str | None) -> str | None:
+    """The code whose Chinese or English label is `text` (older log entries stored labels), else None."""
+    if not text:
+        return None
+    for v in _all(table):
+        if text in (v.code, v.label_zh, v.label_en):
+            return v.code
+    return None

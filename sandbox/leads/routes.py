@@ -79,7 +79,7 @@ def convert(record_id: int) -> Any:
     if request.method == "GET":
         form.account_mode.data = "existing" if account_matches else "new"
         form.account_id.data = account_matches[0].id if account_matches else 0
-        form.opportunity_name.data = f"{lead.company or lead.name} · {_('new business')}"
+        form.opportunity_name.data = _("%(company)s · new business", company=lead.company or lead.name)
         form.close_date.data = date.today() + timedelta(days=30)
     if form.validate_on_submit():
         if form.account_mode.data == "existing" and visible_or_none(Account, form.account_id.data) is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from ..extensions import db
 from ..oplog import VERBS, LogEntry
 from ..records.export import safe_cell
 from . import bp
+from .render import iso_local, render_entries, type_label, verb_label
 
 PAGE = 100
 
@@ -68,11 +70,14 @@ def index() -> str:
     visible = select(LogEntry.actor_id, LogEntry.actor_label).where(log_criterion(current_viewer()))
     actors = db.session.execute(visible.where(LogEntry.actor_id.is_not(None)).distinct().order_by(LogEntry.actor_label)).all()
     types = sorted(
-        t for t in db.session.scalars(select(LogEntry.object_type).where(log_criterion(current_viewer())).distinct()) if t
+        ((t, type_label(t)) for t in db.session.scalars(
+            select(LogEntry.object_type).where(log_criterion(current_viewer())).distinct()) if t),
+        key=lambda pair: pair[1],
     )
+    verbs = sorted(((v, verb_label(v)) for v in VERBS), key=lambda pair: pair[1])
     return render_template(
         "log/index.html", entries=entries, total=total, page=page, size=PAGE, problems=problems,
-        actors=actors, verbs=sorted(VERBS), types=types, runs=_runs(),
+        actors=actors, verbs=verbs, types=types, runs=_runs(),
     )
 
 
@@ -90,14 +95,19 @@ def export_csv() -> Response:
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
     writer = csv.writer(out)
-    writer.writerow(["id", "at", "actor", "role", "verb", "summary", "object_type", "object_id", "class_id", "run_id", "ip",
-                     "changes"])
-    for e in db.session.scalars(stmt.order_by(LogEntry.id).limit(200_000)):
-        writer.writerow([safe_cell(v) for v in (
-            e.id, e.at.isoformat(timespec="seconds"), e.actor_label or "", e.actor_role or "", e.verb, e.summary,
-            e.object_type or "", e.object_id or "", e.class_id or "", e.run_id or "", e.ip or "",
-            "" if not e.changes else str(e.changes.get("fields", "")),
-        )])
+    # Machine-readable columns keep codes (verb, object_type, changes as JSON); `at` is ISO 8601 in the
+    # configured time zone with its offset; `action` and `summary` are rendered in the reader's language.
+    writer.writerow(["id", "at", "actor", "role", "verb", "action", "summary", "object_type", "object_id", "class_id",
+                     "run_id", "ip", "changes"])
+    entries = db.session.scalars(stmt.order_by(LogEntry.id).limit(200_000)).all()
+    for start in range(0, len(entries), 1000):  # names are looked up a thousand entries at a time
+        for r in render_entries(entries[start:start + 1000]):
+            e = r.entry
+            writer.writerow([safe_cell(v) for v in (
+                e.id, iso_local(e.at), e.actor_label or "", e.actor_role or "", e.verb, r.action, r.summary,
+                e.object_type or "", e.object_id or "", e.class_id or "", e.run_id or "", e.ip or "",
+                json.dumps(e.changes.get("fields", {}), ensure_ascii=False, sort_keys=True) if e.changes else "",
+            )])
     return Response(
         out.getvalue(), mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=operation-log.csv"},

@@ -6,6 +6,7 @@ through visibility and must belong to the opportunity's class, so a forged id an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -17,6 +18,7 @@ from ..accounts.models import Account
 from ..competitors.models import Competitor
 from ..contacts.models import Contact
 from ..extensions import db
+from ..money import money_of
 from ..products.models import Product
 from ..records.forms import ConfirmForm
 from ..records.lookups import visible_or_none
@@ -63,8 +65,10 @@ def _form_page(opp: Opportunity, form: Any, title: str, fields: list[str]) -> tu
         (400 if form.errors else 200)
 
 
-def _save(opp: Opportunity, form: Any, anchor: str, message: str, action: Any) -> Any:
-    """Run a service; on success commit and go back, on a refusal put the message next to its field."""
+def _save(opp: Opportunity, form: Any, anchor: str, message: str | Callable[[], str], action: Any) -> Any:
+    """Run a service; on success commit and go back, on a refusal put the message next to its field.
+
+    `message` may be a callable, for a flash that tells what the change did (read after the commit)."""
     try:
         action()
         db.session.commit()
@@ -76,7 +80,7 @@ def _save(opp: Opportunity, form: Any, anchor: str, message: str, action: Any) -
     except NotAllowed:
         db.session.rollback()
         abort(403)
-    flash(message, "success")
+    flash(message() if callable(message) else message, "success")
     return _back(opp, anchor)
 
 
@@ -105,12 +109,23 @@ def line_add(record_id: int) -> Any:
     form.product_id.choices = items.product_choices(opp)
     if form.validate_on_submit():
         product = _pick(Product, form.product_id.data, opp)
-        done = _save(opp, form, "lines", _("Product %(name)s added.", name=product.audit_label),
+        typed = lines.typed_amount(opp)
+        done = _save(opp, form, "lines", lambda: _line_added(opp, product, typed),
                      lambda: lines.add_line(opp, product, form.quantity.data, form.unit_price.data,
                                             form.discount.data))
         if done is not None:
             return done
     return _form_page(opp, form, _("Add a product"), ["product_id", "quantity", "unit_price", "discount"])
+
+
+def _line_added(opp: Opportunity, product: Product, typed: Any) -> str:
+    """The flash after adding a line: the new amount, and, as Salesforce says it, that a typed amount now
+    follows the lines."""
+    amount = money_of(opp.amount, opp)
+    if typed is not None:
+        return _("Product %(name)s added. The amount you had entered (%(typed)s) now follows the product lines: "
+                 "%(amount)s.", name=product.audit_label, typed=money_of(typed, opp), amount=amount)
+    return _("Product %(name)s added. Amount: %(amount)s.", name=product.audit_label, amount=amount)
 
 
 @bp.route("/<int:record_id>/lines/<int:line_id>/edit", methods=["GET", "POST"])

@@ -16,6 +16,7 @@ from ..accounts.models import Account
 from ..competitors.models import Competitor
 from ..contacts.models import Contact
 from ..extensions import db
+from ..money import money_of
 from ..products.models import Product
 from ..records.forms import ConfirmForm
 from .item_forms import ContactRoleForm, LineForm, OpportunityCompetitorForm, PartnerForm
@@ -51,7 +52,7 @@ def _taken(model: Any, fk: str, opp: Opportunity) -> set[int]:
 
 def product_choices(opp: Opportunity) -> list[tuple[int, str]]:
     rows = _class_records(Product, opp, Product.active.is_(True))
-    return _choices(rows, set(), lambda p: f"{p.code} {p.name} · {p.list_price}")
+    return _choices(rows, set(), lambda p: f"{p.code} {p.name} · {money_of(p.list_price, p)}")
 
 
 def contact_choices(opp: Opportunity, exclude: set[int] | None = None) -> list[tuple[int, str]]:

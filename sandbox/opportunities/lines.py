@@ -26,6 +26,15 @@ def has_lines(opp: Opportunity) -> bool:
         is not None
 
 
+def typed_amount(opp: Opportunity) -> Decimal | None:
+    """The amount a user typed, when there are no lines yet (the first line replaces it), else None.
+
+    Zero counts as none typed: there is nothing the user would miss."""
+    if not opp.amount or has_lines(opp):
+        return None
+    return Decimal(opp.amount)
+
+
 def line_total(quantity: Decimal, unit_price: Decimal, discount: Decimal) -> Decimal:
     """quantity × unit price × (100 − discount) / 100, rounded to the cent."""
     return (quantity * unit_price * (Decimal(100) - discount) / Decimal(100)).quantize(CENT, ROUND_HALF_UP)

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..accounts.models import Account
-from ..codes.services import choices, label
+from ..codes.services import choices
 from ..competitors.models import Competitor
 from ..contacts.models import Contact
 from ..extensions import db
@@ -47,7 +47,7 @@ def add_contact_role(opp: Opportunity, contact: Contact, role: str, is_primary: 
     row = OpportunityContactRole(opportunity_id=opp.id, contact_id=contact.id, role=role, is_primary=primary)
     db.session.add(row)
     db.session.flush()
-    current_op().target(opp, contact=contact.name, role=label("contact_role", role), child_id=row.id)
+    current_op().target(opp, contact=contact.name, role=role, child_id=row.id)  # a code: rendered when read
     return row
 
 

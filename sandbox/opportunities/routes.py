@@ -132,4 +132,6 @@ def pipeline() -> str:
             .order_by(Opportunity.close_date.asc(), Opportunity.id).limit(30)))
         count, amount = totals.get(code, (0, 0))
         columns.append({"code": code, "label": label, "cards": cards, "count": count, "amount": amount})
-    return render_template("opportunities/pipeline.html", columns=columns)
+    # Column totals read in the viewer's class currency (a teacher's: that of the classes they see).
+    board_class = current_user.class_id or next((c["cards"][0].class_id for c in columns if c["cards"]), None)
+    return render_template("opportunities/pipeline.html", columns=columns, board_class=board_class)

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from ..access import current_viewer
 from ..accounts.models import Account
-from ..codes.services import extra, label
+from ..codes.services import extra
 from ..extensions import db
 from ..i18n import N_
 from ..oplog import current_op, operation, register_verbs
@@ -95,7 +95,8 @@ def change_stage(opp: Opportunity, stage: str, lost_reason: str | None = None) -
     if is_closed(stage):
         opp.closed_at = utcnow()
     record_stage(opp, before, stage)
-    current_op().target(opp, from_stage=label("opportunity_stage", before), to_stage=label("opportunity_stage", stage))
+    # Codes, not labels: the log renders them in each reader's language (sandbox/log/render.py).
+    current_op().target(opp, from_stage=before, to_stage=stage)
     return opp
 
 
@@ -110,7 +111,7 @@ def reopen(opp: Opportunity) -> Opportunity:
     before = opp.stage
     opp.stage, opp.probability, opp.closed_at, opp.lost_reason = previous, default_probability(previous), None, None
     record_stage(opp, before, previous)
-    current_op().target(opp, to_stage=label("opportunity_stage", previous))
+    current_op().target(opp, to_stage=previous)
     return opp
 
 

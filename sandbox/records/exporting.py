@@ -158,7 +158,7 @@ def log_export(v: Any, fmt: str, count: int, filename: str) -> None:
     """Record an export (it changes nothing, but the log lists exports: SPEC §8.1)."""
     op = current_op()
     op.target(record_set(v.model.__audit_type__, filename))
-    op.params.update(count=count, format=fmt, type=str(v.plural))
+    op.params.update(count=count, format=fmt, type=v.model.__audit_type__)  # the type's name is rendered when read
 
 
 MIMETYPES = {"csv": "text/csv; charset=utf-8",

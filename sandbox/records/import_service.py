@@ -68,7 +68,7 @@ def import_rows(v: Any, rows: list[tuple[int, dict[str, Any]]], label: str,
         if refused:
             raise ImportAborted(refused)
     op.target(record_set(v.model.__audit_type__, label))
-    op.params.update(count=len(ids), type=str(v.plural), first_id=min(ids, default=None),
+    op.params.update(count=len(ids), type=v.model.__audit_type__, first_id=min(ids, default=None),
                      last_id=max(ids, default=None))
     op.class_id = actor.class_id
     return len(ids), refused

@@ -18,10 +18,13 @@ from markupsafe import Markup
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from seed.fields import RECORD_FIELDS
+
 from ..access import can_write, current_viewer, get_visible_or_404, why_visible
 from ..codes.services import choices as code_choices
 from ..codes.services import label as code_label
 from ..extensions import db
+from ..money import money_of
 from ..oplog import LogEntry
 from . import list_filters, services
 from .extras import detail_extras, list_extras, register_extras
@@ -46,6 +49,11 @@ class Filter:
     @property
     def choices(self) -> list[tuple[str, str]]:
         return code_choices(self.code)
+
+
+def is_money(model: Any, attr: str) -> bool:
+    """Whether a field of a record type holds an amount of money (seed/fields.py kinds)."""
+    return RECORD_FIELDS.get(getattr(model, "__audit_type__", ""), {}).get(attr) == "money"
 
 
 def like_pattern(text: str) -> str:
@@ -130,6 +138,8 @@ class RecordViews:
             return code_label(self.codes[attr], value)
         if attr in self.references:
             return self.reference_link(self.references[attr], value)
+        if is_money(self.model, attr):
+            return money_of(value, obj)
         if isinstance(value, Decimal):
             return format_decimal(value, format="#,##0.00")
         return str(value)
@@ -275,6 +285,8 @@ class RecordViews:
             return ""
         if rel.codes and attr in rel.codes:
             return code_label(rel.codes[attr], value)
+        if is_money(rel.model, attr):
+            return money_of(value, obj)
         return str(value)
 
     def _form_data(self, form: Any) -> dict[str, Any]:

@@ -102,7 +102,8 @@ def test_lead_to_closed_won_and_who_sees_the_deal(pages: Pages, classroom: Any) 
         lines.get_by_role("button", name="Add product").click()
     lines = student.get_by_test_id("opportunity-lines")
     assert PRODUCT_NAME in lines.inner_text()
-    assert Decimal(lines.get_by_test_id("lines-total").inner_text().replace(",", "")) == amount
+    # Class A has no scenario loaded: amounts are in the default currency, yuan ("CN¥" in English).
+    assert lines.get_by_test_id("lines-total").inner_text().strip() == f"CN¥{amount:,.2f}"
 
     competitors = student.get_by_test_id("opportunity-competitors")
     competitor_select = competitors.locator("select[name=competitor_id]")
@@ -131,7 +132,7 @@ def test_lead_to_closed_won_and_who_sees_the_deal(pages: Pages, classroom: Any) 
     student.wait_for_function(
         "() => document.getElementById('pipeline-chart')?.dataset.rendered === 'true'")
     assert student.locator("#pipeline-chart").get_attribute("data-rendered") == "true"
-    assert student.get_by_test_id("won-total").inner_text().strip() == f"¥{amount:,.0f}"
+    assert student.get_by_test_id("won-total").inner_text().strip() == f"CN¥{amount:,.0f}"
 
     # 7. The department manager sees the deal; a peer on the same position gets the 404 page.
     manager = pages.new()
