@@ -53,7 +53,7 @@ def spread_chart(totals: list[Decimal], max_total: int) -> dict[str, Any]:
     labels = [f"{i * step}–{(i + 1) * step}%" for i in range(BINS)]
     return {"type": "bar", "labels": labels,
             "datasets": [{"label": _("Students"), "data": counts}],
-            "title": _("Students by share of points")}
+            "title": _("Students by share of points"), "integer": True}
 
 
 def _scores(totals: list[Decimal], max_total: int) -> dict[str, Any]:
