@@ -163,7 +163,9 @@ def test_class_closed_for_registration_cannot_be_chosen_but_its_code_works(app, 
 def test_pending_user_is_told_the_account_awaits_approval(app, classroom, client):
     response = login(client, "pendingA")
     assert response.status_code == 401
-    assert "awaits approval" in field_error(text(response), "password")
+    # Information, not an error: an info alert, no red field.
+    assert re.search(r'class="alert alert-info[^"]*"[^>]*>[^<]*awaits approval', text(response))
+    assert field_error(text(response), "password") == "" and "alert-danger" not in text(response)
     assert client.get("/").status_code == 302  # not signed in
     failed = entries("auth.login_failed")[-1]
     assert failed.params["reason"] == "pending"

@@ -311,3 +311,30 @@ def test_detail_page_issues_a_fixed_number_of_queries(app, classroom, deal):
     assert db.session.scalar(select(func.count()).select_from(OpportunityLine)) == 20
     large = queries()
     assert large == small, f"{small} queries with 1 line, {large} with 20"
+
+
+def test_contact_picker_offers_the_accounts_contacts_first(app, classroom, deal):
+    import re
+
+    student = classroom.client_for(app, "studentA")
+    other = _as(classroom.user("studentA"), create_record, Account, {"name": "Another Co"})
+    _as(classroom.user("studentA"), create_record, Contact, {"name": "Aaron Stranger", "account_id": other.id})
+    _as(classroom.user("studentA"), create_record, Contact, {"name": "Abe Loose"})
+    url = f"/opportunities/{deal.opp.id}/contact-roles/new?lang=en"
+    assert student.post(url, data={"contact_id": str(deal.contacts[0].id), "role": "user"}).status_code == 302
+    for page in (student.get(url).get_data(as_text=True),
+                 student.get(f"/opportunities/{deal.opp.id}?lang=en").get_data(as_text=True)):
+        select_html = re.search(r'<select[^>]*name="contact_id".*?</select>', page, re.S).group(0)
+        groups = re.findall(r'<optgroup label="([^"]*)">(.*?)</optgroup>', select_html, re.S)
+        assert [label for label, _body in groups] == ["Contacts of Tea House", "Other contacts"]
+        own = re.findall(r">([^<]+)</option>", groups[0][1])
+        assert own == ["—", *[f"Contact {i}" for i in range(1, 6)]]  # Contact 0 has a role already
+        rest = re.findall(r">([^<]+)</option>", groups[1][1])
+        assert "Aaron Stranger" in rest and "Abe Loose" in rest and not any(n.startswith("Contact ") for n in rest)
+    # A deal without an account keeps the plain list.
+    act_as(classroom.user("studentA"))
+    bare = create_opportunity(Opportunity, {"name": "No account", "stage": "proposal", "close_date": date(2030, 1, 1)})
+    db.session.commit()
+    act_as(None)
+    page = student.get(f"/opportunities/{bare.id}/contact-roles/new?lang=en").get_data(as_text=True)
+    assert "<optgroup" not in page and "Aaron Stranger" in page

@@ -73,6 +73,52 @@ def test_teacher_loads_resets_one_student_and_undoes_from_the_page(app, classroo
     assert runs()[-1].undone_at is not None
 
 
+def test_undo_is_offered_only_once_a_reset_exists(app, classroom):
+    """After a class's first load there is nothing from before to put back: no undo card until a reset."""
+    teacher = classroom.client_for(app, "teacher")
+    klass = classroom.classes["A"]
+    assert load_form(teacher, klass.id).status_code == 302
+    page = teacher.get(f"/scenarios/?class_id={klass.id}").get_data(as_text=True)
+    assert "Undo the last reset" not in page and 'data-testid="undo-form"' not in page
+    response = teacher.post("/scenarios/reset", data={"class_id": klass.id, "confirm": "y",
+                                                      "expected_run": expected_run(page)})
+    assert response.status_code == 302
+    page = teacher.get(f"/scenarios/?class_id={klass.id}").get_data(as_text=True)
+    assert "Undo the last reset" in page and 'data-testid="undo-form"' in page
+    response = teacher.post("/scenarios/undo", data={"class_id": klass.id, "confirm": "y",
+                                                     "expected_run": expected_run(page)})
+    assert response.status_code == 302
+    # The reset is undone; what is left is the first load again: no undo offered.
+    assert "Undo the last reset" not in teacher.get(f"/scenarios/?class_id={klass.id}").get_data(as_text=True)
+
+
+def test_one_student_runs_are_listed_under_their_class_run(app, classroom):
+    teacher = classroom.client_for(app, "teacher")
+    klass = classroom.classes["A"]
+    assert load_form(teacher, klass.id).status_code == 302
+    student = classroom.user("studentA")
+    page = teacher.get(f"/scenarios/?class_id={klass.id}").get_data(as_text=True)
+    assert 'data-testid="student-run"' not in page
+    response = teacher.post("/scenarios/reset", data={"class_id": klass.id, "student_id": student.id, "confirm": "y",
+                                                      "expected_run": expected_run(page)})
+    assert response.status_code == 302
+    page = teacher.get(f"/scenarios/?class_id={klass.id}").get_data(as_text=True)
+    table = page.split('data-testid="runs-table"')[1].split("</table>")[0]
+    rerun = runs()[-1]
+    assert rerun.student_id == student.id and rerun.parent_id == runs()[0].id
+    listed = re.findall(r'data-testid="student-run"><td[^>]*>↳ (\d+)</td>\s*<td>([^<]+)</td>', table)
+    assert listed == [(str(rerun.id), "Re-run for Studenta")]
+    # The re-run sits below its class run.
+    assert table.index(f"<td>{rerun.parent_id}</td>") < table.index(f"↳ {rerun.id}")
+    # Undone, it stays listed and says so.
+    page = teacher.get(f"/scenarios/?class_id={klass.id}").get_data(as_text=True)
+    assert teacher.post("/scenarios/undo", data={"class_id": klass.id, "confirm": "y",
+                                                 "expected_run": expected_run(page)}).status_code == 302
+    table = teacher.get(f"/scenarios/?class_id={klass.id}").get_data(as_text=True).split('data-testid="runs-table"')[1]
+    row = table.split('data-testid="student-run"')[1].split("</tr>")[0]
+    assert "undone" in row
+
+
 def test_the_page_refuses_bad_input_with_a_message_and_changes_nothing(app, classroom):
     teacher = classroom.client_for(app, "teacher")
     klass = classroom.classes["A"]

@@ -61,7 +61,11 @@ def login() -> Any:
         if message:
             services.record_failed_login(username, reason)
             db.session.commit()
-            form.password.errors.append(message)
+            if reason == "pending":
+                # Nothing typed wrong: where the registration stands, shown as information, not as a field error.
+                flash(message, "info")
+            else:
+                form.password.errors.append(message)
             return render_template("auth/login.html", form=form), 401
         # A fresh session at sign-in: nothing from before (fixation) survives.
         session.clear()

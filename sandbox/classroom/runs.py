@@ -34,6 +34,17 @@ def class_runs(class_id: int) -> list[Run]:
         select(Run).where(Run.class_id == class_id, Run.parent_id.is_(None)).order_by(Run.id.desc())))
 
 
+def student_reruns(class_id: int) -> dict[int, list[tuple[Run, User | None]]]:
+    """Class run id → its one-student re-runs (with the student), oldest first, undone ones included; one query."""
+    rows = db.session.execute(
+        select(Run, User).join(User, User.id == Run.student_id, isouter=True)
+        .where(Run.class_id == class_id, Run.parent_id.is_not(None)).order_by(Run.id))
+    found: dict[int, list[tuple[Run, User | None]]] = {}
+    for run, student in rows:
+        found.setdefault(run.parent_id, []).append((run, student))
+    return found
+
+
 def student_runs(class_run: Run) -> dict[int, int]:
     """Student id → the run id that counts for them in `class_run`: their newest re-run inside it, else the class run."""
     rows = db.session.execute(

@@ -8,6 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import to_utc
 from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from seed import ScenarioError, scenario_files
@@ -17,8 +18,9 @@ from ..extensions import db
 from ..org.models import Role
 from . import scenarios_bp as bp
 from .grading_view import TEMPLATE_HELPERS, pick
+from .models import Run
 from .permissions import class_or_404, default_class, writable_classes
-from .runs import class_runs, class_students, current_class_run
+from .runs import class_runs, class_students, current_class_run, student_reruns
 from .scenario_forms import LoadForm, ResetForm, UndoForm
 from .services import LoadResult, ScenarioLoadError, can_undo, latest_run, load_scenario, reset_scenario, scenario_dir
 from .services import undo_reset as undo_service
@@ -59,12 +61,24 @@ def _forms(klass: Any, load: LoadForm | None = None, reset: ResetForm | None = N
     return load, reset, undo
 
 
+def undoable_reset(class_id: int) -> Run | None:
+    """The reset an undo would take back. None after a class's first load: there is no earlier data to put back
+    (the CLI can still take a first load back)."""
+    run = can_undo(class_id)
+    if run is None or run.student_id is not None:
+        return run
+    earlier = db.session.scalar(select(Run.id).where(
+        Run.class_id == class_id, Run.id < run.id, Run.undone_at.is_(None)).limit(1))
+    return run if earlier is not None else None
+
+
 def _page(klass: Any, status: int = 200, **forms: Any) -> tuple[str, int]:
     load, reset, undo = _forms(klass, **forms)
     good, bad = catalogue()
     return render_template(
         "classroom/scenarios.html", klass=klass, classes=writable_classes(current_user), scenarios=good, invalid=bad,
-        run=current_class_run(klass.id), runs=class_runs(klass.id), undoable=can_undo(klass.id),
+        run=current_class_run(klass.id), runs=class_runs(klass.id), reruns=student_reruns(klass.id),
+        undoable=undoable_reset(klass.id),
         students=len(class_students(klass.id)), load_form=load, reset_form=reset, undo_form=undo, **TEMPLATE_HELPERS,
         url_endpoints=set(current_app.view_functions),
     ), status

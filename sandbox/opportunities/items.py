@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..accounts.models import Account
@@ -55,9 +56,21 @@ def product_choices(opp: Opportunity) -> list[tuple[int, str]]:
     return _choices(rows, set(), lambda p: f"{p.code} {p.name} · {money_of(p.list_price, p)}")
 
 
-def contact_choices(opp: Opportunity, exclude: set[int] | None = None) -> list[tuple[int, str]]:
+def contact_choices(opp: Opportunity, exclude: set[int] | None = None) -> list[tuple[int, str]] | dict[str, list]:
+    """Contacts for a role: the opportunity's account's own first (their own group), then the class's others."""
     taken = _taken(OpportunityContactRole, "contact_id", opp) if exclude is None else exclude
-    return _choices(_class_records(Contact, opp), taken)
+    others = _class_records(Contact, opp)
+    account = db.session.get(Account, opp.account_id) if opp.account_id else None  # None also when not visible
+    if account is None:
+        return _choices(others, taken)
+    own = _class_records(Contact, opp, Contact.account_id == account.id)
+    own_ids = {c.id for c in own}
+    first = _choices(own, taken)
+    if len(first) == 1:  # the account has no contact left to add
+        return _choices(others, taken)
+    rest = _choices(others, taken | own_ids)[1:]
+    groups = {_("Contacts of %(account)s", account=account.name): first}
+    return {**groups, _("Other contacts"): rest} if rest else groups
 
 
 def account_choices(opp: Opportunity, exclude: set[int] | None = None) -> list[tuple[int, str]]:

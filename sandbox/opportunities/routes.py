@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from ..access import can_write, current_viewer, get_visible_or_404
 from ..accounts.models import Account
-from ..codes.services import choices
+from ..codes.services import choices, extra
 from ..extensions import db
 from ..records.forms import ConfirmForm
 from ..records.services import NotAllowed, RecordError
@@ -26,8 +26,37 @@ FIELDS = ["name", "account_id", "type", "stage", "amount", "close_date", "next_s
           "description"]
 
 
+def is_won(stage: str | None) -> bool:
+    """A stage whose code-table extra says won (closed_won by default)."""
+    return bool(extra("opportunity_stage", stage).get("won"))
+
+
+def confirm_won(opp: Opportunity, action: str) -> tuple[str, int]:
+    """The step before a deal is marked won: the same POST again, its fields carried along, plus confirm_won=y.
+
+    Server-side, so it holds without JavaScript and for any client: no won stage without this answer.
+    """
+    fields = [(k, v) for k, v in request.form.items(multi=True) if k not in ("csrf_token", "confirm_won")]
+    return render_template("opportunities/confirm_won.html", opp=opp, action=action, fields=fields,
+                           form=ConfirmForm()), 200
+
+
+def _wants_unconfirmed_win(opp: Opportunity) -> bool:
+    # A closed deal is refused by the service with its own message: no point asking first.
+    return (is_won(request.form.get("stage")) and not services.is_closed(opp.stage)
+            and request.form.get("confirm_won") != "y")
+
+
 class OpportunityViews(RecordViews):
-    """Adds the stage path, history and the close-date warning to the generic pages."""
+    """Adds the stage path, history, the close-date warning and the confirmation of a win to the generic pages."""
+
+    def edit(self, record_id: int) -> Any:
+        if request.method == "POST":
+            self.require_changer()
+            opp = get_visible_or_404(Opportunity, record_id)
+            if can_write(opp, current_viewer()) and _wants_unconfirmed_win(opp):
+                return confirm_won(opp, url_for("opportunities.edit", record_id=record_id))
+        return super().edit(record_id)
 
     def detail(self, record_id: int) -> str:
         opp = get_visible_or_404(Opportunity, record_id, include_deleted=True)
@@ -93,6 +122,8 @@ def stage(record_id: int) -> Any:
     if target not in dict(choices("opportunity_stage")):
         flash(_("Unknown stage."), "danger")
     elif target != opp.stage:
+        if _wants_unconfirmed_win(opp):
+            return confirm_won(opp, url_for("opportunities.stage", record_id=record_id))
         try:
             services.change_stage(opp, target, request.form.get("lost_reason") or None)
             db.session.commit()

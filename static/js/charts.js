@@ -16,6 +16,8 @@
       options: {
         responsive: true, maintainAspectRatio: false,
         plugins: { title: { display: !!spec.title, text: spec.title }, legend: { display: round || !!spec.datasets } },
+        // Counts of people or records have no fractions on their axis.
+        ...(spec.integer ? { scales: { y: { ticks: { precision: 0 } } } } : {}),
       },
     });
     canvas.dataset.rendered = "true";
