@@ -98,7 +98,7 @@ _SUITE = {
     "lead": {
         **_SUITE_PERSON,
         "Account Name": "company", "accountName": "company", "Status": "status", "Industry": "industry",
-        "Website": "website", "Opportunity Amount": IGNORE, "Converted": IGNORE,
+        "Website": "website", "Opportunity Amount": IGNORE, "Converted": IGNORE, "Department": IGNORE,
     },
     "contact": {**_SUITE_PERSON, "Account Name": "account_id", "accountName": "account_id",
                 "Birthdate": "birthday", "Reports To": "reports_to_id"},

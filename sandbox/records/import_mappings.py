@@ -51,5 +51,6 @@ def remember_columns(user: Any, v: Any, columns: list[Column], exact: dict[str, 
     db.session.flush()
     op = current_op()
     op.target(user)
-    op.params.update(type=str(v.plural), columns=kept)
+    # Log params are scalars: the choices as one readable "Header=field; …" text.
+    op.params.update(type=str(v.plural), columns="; ".join(f"{h}={t}" for h, t in kept.items()))
     return len(kept)
