@@ -48,12 +48,10 @@ class ImportForm(FlaskForm):
 
 
 class MappingForm(FlaskForm):
-    """The mapping step; one `col_<n>` select per column of the file is added by `mapping_form`."""
+    """The mapping step; `mapping_form` adds one `col_<n>` select per column, the mode and the button."""
 
     token = HiddenField()
     step = HiddenField(default="map")
-    mode = RadioField(_l("If some rows have errors"), default="all", choices=MODES)
-    submit = SubmitField(_l("Import with these columns"))
 
 
 class AgainForm(FlaskForm):
@@ -140,6 +138,9 @@ def mapping_form(v: Any, columns: list[import_columns.Column], token: str, mode:
     ordered = sorted(columns, key=lambda c: (c.target is not None, c.index))
     fields = {f"col_{c.index}": SelectField(c.header or _("(no header)"), choices=choices, default=c.target or IGNORE,
                                             description=_describe(c)) for c in ordered}
+    # Created after the selects, so they render below them (WTForms orders fields by creation).
+    fields["mode"] = RadioField(_l("If some rows have errors"), default="all", choices=MODES)
+    fields["submit"] = SubmitField(_l("Import with these columns"))
     form_cls = type("ColumnsForm", (MappingForm,), fields)
     if bound:
         return form_cls()
