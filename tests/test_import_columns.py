@@ -67,7 +67,7 @@ def test_cli_reads_salesforce_csv_and_xlsx(app, classroom, tmp_path):
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(_salesforce_xlsx()[:500])
     result = run(app, "leads", str(broken), "--user", "studentA")
-    assert result.exit_code != 0 and "This .xlsx workbook cannot be read" in result.stderr
+    assert result.exit_code != 0 and "无法读取此 .xlsx 工作簿" in result.stderr  # the default UI language
 
 
 @pytest.mark.parametrize(("field", "parts", "whole", "expected"), [
