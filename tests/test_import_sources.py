@@ -243,3 +243,16 @@ def test_size_limit_and_old_kept_files(app, classroom):
     assert "The file is larger than 10 MB. Split it into smaller files." in response.get_data(as_text=True)
     post(client, UNKNOWN.encode(), "partner.csv")  # keeps an upload, and clears the old one
     assert not old.exists() and len(list(folder.iterdir())) == 2  # the new file and its facts
+
+
+def test_no_file_and_a_remembered_field_that_has_gone(app, classroom):
+    client = classroom.client_for(app, "studentA")
+    response = client.post("/leads/import?lang=en", data={"mode": "all"}, content_type="multipart/form-data")
+    assert response.status_code == 400 and "Choose a CSV or .xlsx file." in response.get_data(as_text=True)
+    # A choice remembered for a field this type no longer has is not applied: the column asks again.
+    db.session.add(ImportMapping(user_id=classroom.user("studentA").id, record_type="lead", header="firma",
+                                 target="fax_number"))
+    db.session.commit()
+    page = post(client, UNKNOWN.encode(), "partner.csv").get_data(as_text=True)
+    assert "“Firma”" in page.split("Unknown columns:", 1)[1].split("</div>", 1)[0]
+    assert selects(page)["Firma"] == "ignore"

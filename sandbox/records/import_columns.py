@@ -77,6 +77,7 @@ def resolve(v: Any, header: list[str], exact: dict[str, str], remembered: dict[s
             chosen: dict[int, str] | None = None) -> list[Column]:
     """The target of every column (`exact` holds the field names, labels and export columns)."""
     shipped = aliases(v)
+    valid = {value for value, _label in targets(v)}
     columns = []
     for i, text in enumerate(header):
         k = key(text)
@@ -84,8 +85,8 @@ def resolve(v: Any, header: list[str], exact: dict[str, str], remembered: dict[s
             target, how = chosen[i], "chosen"
         elif not k:
             target, how = IGNORE, "exact"
-        elif k in remembered:
-            target, how = remembered[k], "remembered"
+        elif remembered.get(k[:200]) in valid:  # a choice of a field that has since gone no longer applies
+            target, how = remembered[k[:200]], "remembered"
         elif k in exact:
             target, how = exact[k], "exact"
         elif k in shipped:

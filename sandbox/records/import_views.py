@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, SubmitField
 
 from ..extensions import db
@@ -37,14 +37,10 @@ MODES = [("all", _l("Import nothing; I will fix the file and upload it again")),
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("CSV or Excel (.xlsx) file"))
+    file = FileField(_l("CSV or Excel (.xlsx) file"), validators=[FileRequired(message=_l("Choose a CSV or .xlsx file."))])
     mode = RadioField(_l("If some rows have errors"), default="all", choices=MODES)
     review = BooleanField(_l("Let me check which field each column fills before importing"))
     submit = SubmitField(_l("Import"))
-
-    def validate_file(self, field: Any) -> None:
-        if not field.data or not getattr(field.data, "filename", ""):
-            raise ValueError(_("Choose a CSV or .xlsx file."))
 
 
 class MappingForm(FlaskForm):
