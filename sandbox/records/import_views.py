@@ -179,8 +179,9 @@ def _upload(v: Any) -> Any:
             table = import_files.read_table(data, filename)
             columns = importing.columns_of(v, table, known)
             token = import_files.keep(data, filename, current_user.id, v.model.__audit_type__)
+            problems = import_columns.problems(v, columns, importing.required_fields(v))
             return _columns_page(v, mapping_form(v, columns, token, form.mode.data, False), columns, filename,
-                                 len(table.rows), [], 200)
+                                 len(table.rows), problems, 200)
         result = import_file(v, data, filename, form.mode.data == "good", remembered_columns=known)
     except ColumnsNeeded as exc:
         token = import_files.keep(data, filename, current_user.id, v.model.__audit_type__)
@@ -191,7 +192,7 @@ def _upload(v: Any) -> Any:
         form.file.errors = [*form.file.errors, exc.message]
         return _page(v, form)
     token = ""
-    if result.errors and not result.imported and not result.good_rows_only:
+    if result.errors and not result.imported and not result.good_rows_only and result.bad_rows < result.total:
         token = import_files.keep(data, filename, current_user.id, v.model.__audit_type__)
     return _result(v, result, token)
 
