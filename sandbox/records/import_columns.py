@@ -42,7 +42,7 @@ def targets(v: Any) -> list[tuple[str, str]]:
     for name in v.form_fields:
         found.append((name, v.field_label(name)))
         for part in COMPOSED.get(name, ()):
-            found.append((f"{name}:{part}", f"{v.field_label(name)} ({part_label(part)})"))
+            found.append((f"{name}:{part}", _("%(field)s (%(part)s)", field=v.field_label(name), part=part_label(part))))
     return found
 
 
