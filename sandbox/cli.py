@@ -127,11 +127,13 @@ def register_cli(app: Flask) -> None:
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--user", "username", required=True, help="Who imports (and owns the new records).")
     @click.option("--good-rows-only", is_flag=True, help="Import the good rows even if others have errors.")
-    def import_records(record_type: str, file: Path, username: str, good_rows_only: bool) -> None:
-        """Import records of TYPE (e.g. leads) from a CSV file, checked like the web form."""
+    @click.option("--map", "maps", multiple=True, metavar='"HEADER=FIELD"',
+                  help="The field a column fills (or ignore), e.g. --map \"Lead Source=source\"; repeatable.")
+    def import_records(record_type: str, file: Path, username: str, good_rows_only: bool, maps: tuple[str, ...]) -> None:
+        """Import records of TYPE (e.g. leads) from a CSV or .xlsx file, checked like the web form."""
         from .records.import_cli import run_cli_import
 
-        run_cli_import(record_type, file, username, good_rows_only)
+        run_cli_import(record_type, file, username, good_rows_only, maps)
 
     scenario = click.Group("scenario", help="Scenarios (scenarios/*.yaml): list, validate, load, reset, undo.")
     app.cli.add_command(scenario)

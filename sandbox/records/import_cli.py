@@ -1,10 +1,15 @@
-"""`sandbox import TYPE FILE --user USERNAME`: the web import's checks and service, with progress bars."""
+"""`sandbox import TYPE FILE --user USERNAME [--map "HEADER=FIELD"]`: the web import's checks and service.
+
+Columns map as on the web (names, labels, the user's remembered choices, other CRMs' columns); `--map`
+settles the rest. Unknown columns are named with the columns this type knows, on stderr.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -14,8 +19,10 @@ from .. import access
 from ..extensions import db
 from ..oplog import set_actor
 from ..org.models import User
-from . import importing
+from . import import_columns, importing
 from .extras import REGISTRY, find_views
+from .import_files import read_table
+from .import_mappings import remembered
 from .import_views import finish
 from .services import NotAllowed
 
@@ -25,8 +32,42 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def run_cli_import(record_type: str, file: Path, username: str, good_rows_only: bool) -> None:
-    """Import a CSV as a user (owner of the new records); exits non-zero when nothing was imported."""
+def _known_columns(v: Any) -> str:
+    """The columns the type knows, for the message about unknown ones."""
+    lines = [f"known columns of {v.bp.name} (FIELD: label):"]
+    for c in importing.column_help(v):
+        lines.append(f"  {c['name']}: {c['label']}{' (required)' if c['required'] else ''}")
+    parts = [t for t, _label in import_columns.targets(v) if ":" in t]
+    lines.append(f"  parts that are joined into one field: {', '.join(parts)}")
+    lines.append('map a column with --map "HEADER=FIELD" (FIELD as above, or ignore); repeat --map for more columns')
+    return "\n".join(lines)
+
+
+def _chosen(v: Any, header: list[str], maps: tuple[str, ...]) -> dict[int, str]:
+    """--map "HEADER=FIELD" options as column index -> target; a clear error for anything else."""
+    valid = {t for t, _label in import_columns.targets(v)}
+    exact = importing.header_map(v)
+    chosen: dict[int, str] = {}
+    keys = [import_columns.key(h) for h in header]
+    for item in maps:
+        name, sep, target = item.rpartition("=")
+        if not sep or not name.strip():
+            _fail(f'--map {item!r}: write it as "HEADER=FIELD"')
+        target = target.strip()
+        if target not in valid:
+            target = exact.get(import_columns.key(target), target)
+        if target not in valid:
+            _fail(f"--map {item!r}: {target!r} is not a field of {v.bp.name}\n{_known_columns(v)}")
+        k = import_columns.key(name)
+        if k not in keys:
+            _fail(f"--map {item!r}: the file has no column {name.strip()!r}; its columns: {', '.join(header)}")
+        chosen.update({i: target for i, x in enumerate(keys) if x == k})
+    return chosen
+
+
+def run_cli_import(record_type: str, file: Path, username: str, good_rows_only: bool,
+                   maps: tuple[str, ...] = ()) -> None:
+    """Import a CSV or .xlsx file as a user (owner of the new records); exits non-zero when nothing was imported."""
     with current_app.test_request_context():
         v = find_views(record_type)
         if v is None:
@@ -39,8 +80,14 @@ def run_cli_import(record_type: str, file: Path, username: str, good_rows_only: 
         set_actor(user)
         access.use_viewer(access.viewer_for(user))
         started = time.perf_counter()
+        data = file.read_bytes()
         try:
-            parsed = importing.parse(v, file.read_bytes(), file.name)
+            chosen = _chosen(v, read_table(data, file.name).header, maps) if maps else None
+            parsed = importing.parse(v, data, file.name, remembered(user.id, v.model.__audit_type__), chosen)
+        except importing.ColumnsNeeded as exc:
+            if exc.unknown:
+                _fail(f"unknown columns: {', '.join(exc.unknown)}\n{_known_columns(v)}")
+            _fail(exc.message)
         except importing.ImportFileError as exc:
             _fail(exc.message)
         with click.progressbar(length=len(parsed.rows), label="checking rows ", file=sys.stderr) as bar:

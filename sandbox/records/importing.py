@@ -1,15 +1,14 @@
-"""CSV import for any record type: columns from its form, every row checked by the form's own rules.
+"""Import for any record type: columns from its form, every row checked by the form's own rules.
 
-`parse` reads the file (UTF-8, UTF-8 with BOM, GBK/GB18030) and maps the header (English field names,
-or the field labels in Chinese or English); `validate` runs each row through the record's form, so
+`parse` reads the file (CSV in UTF-8, UTF-8 with BOM or GBK/GB18030, or an .xlsx workbook; import_files.py)
+and maps the header (English field names, the field labels in Chinese or English, remembered choices and
+other CRMs' column names; import_columns.py); `validate` runs each row through the record's form, so
 required fields, email and phone formats, picklists and number ranges are exactly the web form's;
 `import_service.import_rows` writes the good rows in batches, as one logged operation.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,18 +20,13 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectField
 
 from ..extensions import db
+from . import import_columns
+from .import_aliases import IGNORE, VALUE_ALIASES
+from .import_files import ImportFileError, Table, read_table
 
-MAX_ROWS = 20_000
-IGNORED = "\0ignored"  # columns of our own export that are not form fields (ID, owner, created…)
+__all__ = ["ColumnsNeeded", "ImportCheck", "ImportFileError", "Parsed", "RowError", "column_help", "parse", "validate"]
 
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read (not CSV, wrong encoding, unknown columns…)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
+IGNORED = IGNORE  # columns of our own export that are not form fields (ID, owner, created…), and ignored ones
 
 @dataclass
 class RowError:
@@ -48,6 +42,7 @@ class Parsed:
     fields: list[str]
     rows: list[tuple[int, dict[str, str]]]
     ignored: list[str] = field(default_factory=list)
+    columns: list[import_columns.Column] = field(default_factory=list)
 
 
 @dataclass
@@ -78,28 +73,24 @@ def labels(v: Any, name: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _key(header: str) -> str:
-    return " ".join(header.replace("\ufeff", "").replace("*", "").replace("_", " ").split()).casefold()
-
-
 def header_map(v: Any) -> dict[str, str]:
     """Normalised header text -> field name (or IGNORED for export-only columns)."""
     result: dict[str, str] = {}
     extra = [a for a in v.detail_fields if a not in v.form_fields]
     for name in extra:
         for text in [name, *labels(v, name)]:
-            result[_key(text)] = IGNORED
+            result[import_columns.key(text)] = IGNORED
     for text in ("id", "owner", "created", "created at", "所有人", "负责人", "创建时间", "创建于"):
-        result[_key(text)] = IGNORED
+        result[import_columns.key(text)] = IGNORED
     from flask_babel import gettext
 
     for locale in ("zh_Hans_CN", "en"):
         with force_locale(locale):
-            result[_key(gettext("Owner"))] = IGNORED
-            result[_key(gettext("Created"))] = IGNORED
+            result[import_columns.key(gettext("Owner"))] = IGNORED
+            result[import_columns.key(gettext("Created"))] = IGNORED
     for name in v.form_fields:
         for text in [name, *labels(v, name)]:
-            result[_key(text)] = name
+            result[import_columns.key(text)] = name
     return result
 
 
@@ -120,63 +111,68 @@ def column_help(v: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def read_text(data: bytes, filename: str) -> str:
-    """The file's text; a clear refusal for workbooks, binaries, other extensions and unknown encodings."""
-    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-        raise ImportFileError(_("This is an Excel workbook, not a CSV file. In Excel choose “Save As” and the "
-                                "type “CSV UTF-8 (comma delimited)”, then upload that file."))
-    if b"\x00" in data[:8192]:
-        raise ImportFileError(_("This is not a CSV text file (it contains binary data). Upload a .csv file."))
-    name = (filename or "").lower()
-    if name and not name.endswith((".csv", ".txt")):
-        raise ImportFileError(_("Upload a .csv file (this one is “%(name)s”).", name=filename))
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ImportFileError(_("The file is neither UTF-8 nor GBK text. Save it from Excel as “CSV UTF-8”."))
-
-
-def parse(v: Any, data: bytes, filename: str) -> Parsed:
-    """Read the file and map its header; rows stay text (checked later by `validate`)."""
-    text = read_text(data, filename)
-    first = text.split("\n", 1)[0]
-    delimiter = max(",;\t", key=first.count) if any(d in first for d in ",;\t") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportFileError(_("The file is empty.")) from None
-    except csv.Error as exc:
-        raise ImportFileError(_("The file is not valid CSV: %(e)s", e=str(exc))) from None
-    known = header_map(v)
-    names = [known.get(_key(h)) if h.strip() else IGNORED for h in header]
-    unknown = [h for h, n in zip(header, names, strict=True) if n is None]
-    if unknown:
-        raise ImportFileError(_("Unknown columns: %(cols)s. Use the column names listed on this page.",
-                                cols=", ".join(f"“{h}”" for h in unknown)))
-    used = [n for n in names if n != IGNORED]
-    repeated = sorted({n for n in used if used.count(n) > 1})
-    if repeated:
-        raise ImportFileError(_("These columns appear twice: %(cols)s.", cols=", ".join(repeated)))
+def required_fields(v: Any) -> list[str]:
     form = new_form(v)
-    missing = [v.field_label(n) for n in v.form_fields if form[n].flags.required and n not in used]
-    if missing:
-        raise ImportFileError(_("Required columns are missing: %(cols)s.", cols=", ".join(missing)))
-    parsed = Parsed(used, [], [h for h, n in zip(header, names, strict=True) if n == IGNORED and h.strip()])
-    line = reader.line_num
-    try:
-        for raw in reader:
-            start, line = line + 1, reader.line_num
-            if not any(cell.strip() for cell in raw):
-                continue
-            if len(parsed.rows) >= MAX_ROWS:
-                raise ImportFileError(_("At most %(n)s rows per file; split the file.", n=f"{MAX_ROWS:,}"))
-            parsed.rows.append((start, {n: (raw[i].strip() if i < len(raw) else "")
-                                        for i, n in enumerate(names) if n != IGNORED}))
-    except csv.Error as exc:
-        raise ImportFileError(_("Line %(line)d is not valid CSV: %(e)s", line=line + 1, e=str(exc))) from None
+    return [n for n in v.form_fields if form[n].flags.required]
+
+
+class ColumnsNeeded(ImportFileError):
+    """Some columns are not mapped (or a field is filled twice, or a required one is missing).
+
+    The web import answers with its mapping step, the CLI with the columns it knows.
+    """
+
+    def __init__(self, problems: list[str], columns: list[import_columns.Column], filename: str) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = problems
+        self.columns = columns
+        self.filename = filename
+
+    @property
+    def unknown(self) -> list[str]:
+        return [c.header for c in self.columns if c.target is None]
+
+
+def columns_of(v: Any, table: Table, remembered: dict[str, str] | None = None,
+               chosen: dict[int, str] | None = None) -> list[import_columns.Column]:
+    """What each column of the file fills, with up to three sample values each."""
+    columns = import_columns.resolve(v, table.header, header_map(v), remembered or {}, chosen)
+    for column in columns:
+        for _line, cells in table.rows:
+            value = cells[column.index] if column.index < len(cells) else ""
+            if value and value not in column.samples:
+                column.samples.append(value[:60])
+                if len(column.samples) == 3:
+                    break
+    return columns
+
+
+def parse(v: Any, data: bytes, filename: str, remembered: dict[str, str] | None = None,
+          chosen: dict[int, str] | None = None) -> Parsed:
+    """Read the file (CSV or .xlsx) and map its header; rows stay text (checked later by `validate`).
+
+    Raises ColumnsNeeded when the mapping is incomplete, ImportFileError when the file is unusable.
+    """
+    table = read_table(data, filename)
+    columns = columns_of(v, table, remembered, chosen)
+    problems = import_columns.problems(v, columns, required_fields(v))
+    if problems:
+        raise ColumnsNeeded(problems, columns, filename)
+    plain = [(c.index, c.target) for c in columns if c.target != IGNORED and ":" not in str(c.target)]
+    parts = [(c.index, *str(c.target).split(":", 1)) for c in columns if ":" in str(c.target)]
+    composed = list(dict.fromkeys(f for _i, f, _p in parts))
+    fields = list(dict.fromkeys([str(t) for _i, t in plain] + composed))
+    ignored = [c.header for c in columns if c.target == IGNORED and c.header.strip()]
+    parsed = Parsed(fields, [], ignored, columns)
+    for line, raw in table.rows:
+        values = {name: (raw[i] if i < len(raw) else "") for i, name in plain}
+        if composed:
+            pieces: dict[str, dict[str, str]] = {f: {} for f in composed}
+            for i, name, part in parts:
+                pieces[name][part] = raw[i] if i < len(raw) else ""
+            for name in composed:
+                values[name] = import_columns.compose(name, pieces[name], values.get(name, ""))
+        parsed.rows.append((line, values))
     return parsed
 
 
@@ -194,6 +190,11 @@ class _Choices:
                 if val not in ("", 0):
                     self.lookup.setdefault(str(val).casefold(), str(val))
                     self.lookup.setdefault(str(label).strip().casefold(), str(val))
+        # Values as other CRMs export them (Salesforce's "Open - Not Contacted"…), when the code exists here.
+        codes = set(self.lookup.values())
+        for text, code in VALUE_ALIASES.get(v.codes.get(name, ""), {}).items():
+            if code in codes:
+                self.lookup.setdefault(text.casefold(), code)
 
     def _choices(self, form: Any, locale: str | None) -> list[tuple[Any, Any]]:
         if locale is None or self.name in self.v.references:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -60,3 +60,20 @@ class Attachment(db.Model):
     @property
     def audit_label(self) -> str:
         return self.filename
+
+
+class ImportMapping(db.Model):
+    """A column of an import file as one user mapped it for one record type, applied to the next import.
+
+    A preference, not a business record: changing it is logged as one `import.columns` operation.
+    """
+
+    __tablename__ = "import_mappings"
+    __table_args__ = (UniqueConstraint("user_id", "record_type", "header", name="uq_import_mappings_header"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    record_type: Mapped[str] = mapped_column(String(32))
+    header: Mapped[str] = mapped_column(String(200))  # as compared: import_columns.key()
+    target: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
