@@ -299,7 +299,8 @@ def test_record_count_first_won_deal(app, classroom, shop):
     deal = opportunity(student, "Big tea deal", amount="1000")
     stages(student, deal, "closed_won")
     small = outcome(run, student, "first-won-deal")
-    assert small.done == 0 and "Missing: amount ≥ 50,000 (1 of your opportunities" in small.reason
+    assert small.done == 0 and "Missing: Amount ≥ CN¥50,000 (1 of your opportunities" in small.reason
+    assert "Your closest opportunity's Amount is CN¥1,000; this objective needs ≥ CN¥50,000." in small.reason
     big = opportunity(student, "Bigger tea deal")
     as_user(student, add_line, reload(Opportunity, big.id), reload(Product, shop.product.id), 1)
     stages(student, big, "closed_won")
@@ -314,6 +315,21 @@ def test_record_count_first_won_deal(app, classroom, shop):
     assert full.records == [("opportunity", bigger.id, "Biggest tea deal")] and full.entry_ids
     as_user(student, delete_record, reload(Opportunity, bigger.id))  # the recycle bin does not count
     assert outcome(run, student, "first-won-deal").done == 0
+
+
+def test_feedback_speaks_the_students_language_and_currency(app, classroom):
+    """The reason names the field by its label, money in the scenario's currency, in the reader's language."""
+    english = (SCENARIOS / "sales-basics-en.yaml").read_text(encoding="utf-8")
+    run = make_run(classroom, text=english, name="sales-basics-en")
+    student = classroom.user("studentA")
+    stages(student, opportunity(student, "Small deal", amount="3832"), "closed_won")
+    got = outcome(run, student, "first-won-deal")
+    assert "Your closest opportunity's Amount is $3,832; this objective needs ≥ $5,000." in got.reason
+    from flask_babel import force_locale
+
+    with force_locale("zh_Hans_CN"):
+        got = outcome(run, student, "first-won-deal")
+    assert "你最接近的销售机会的金额是 US$3,832；这个目标需要 ≥ US$5,000。" in got.reason
 
 
 def test_record_count_where_operators_partial_and_touched(app, classroom):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import case, false, func, or_, select
@@ -21,6 +21,7 @@ from seed.schema import Objective, RecordCount
 from ..codes.services import label as code_label
 from ..extensions import db
 from ..i18n import N_
+from ..money import format_money
 from ..oplog import LogEntry
 from ..owned import owned_classes
 from .objectives import (
@@ -38,11 +39,13 @@ from .objectives import (
 RECORD_PHRASES = {"lead": N_("leads"), "account": N_("accounts"), "contact": N_("contacts"),
                   "opportunity": N_("opportunities"), "product": N_("products"), "competitor": N_("competitors"),
                   "activity": N_("activities")}
+RECORD_SINGULAR = {"lead": N_("lead"), "account": N_("account"), "contact": N_("contact"),
+                   "opportunity": N_("opportunity"), "product": N_("product"), "competitor": N_("competitor"),
+                   "activity": N_("activity")}
 CHILD_PHRASES = {"lines": N_("with product lines"), "competitors": N_("with competitors"),
                  "contact_roles": N_("with contact roles"), "partners": N_("with partners")}
 SYMBOLS = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "in": "∈"}
 
-Step = tuple[str, ColumnElement[bool]]
 
 
 def record_model(record_type: str) -> Any:
@@ -88,27 +91,57 @@ def _term(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     return {"gt": column > value, "gte": column >= value, "lt": column < value, "lte": column <= value}[op]
 
 
-def _shown(kind: str, value: Any) -> str:
+def _shown(kind: str, value: Any, currency: str | None = None) -> str:
     if isinstance(value, list):
-        return ", ".join(_shown(kind, v) for v in value)
+        return ", ".join(_shown(kind, v, currency) for v in value)
     if value is None:
         return "—"
     if kind.startswith("code:"):
         return code_label(kind[5:], value)
     if kind == "money":
-        return f"{Decimal(str(value)):,.2f}".rstrip("0").rstrip(".")
+        return format_money(value, currency, whole=Decimal(str(value)) == Decimal(str(value)).to_integral_value())
     return str(value)
 
 
-def where_steps(model: Any, record_type: str, where: dict[str, Any]) -> list[Step]:
-    """(description, SQL condition) of each `where` clause, in file order."""
+class Gap(NamedTuple):
+    """An ordered condition a student's record may fall short of, to say by how much."""
+
+    column: Any
+    op: str
+    kind: str
+    field: str
+    target: str
+
+
+class Step(NamedTuple):
+    """One condition of a record_count check: its words, its SQL and, for ordered fields, the gap to tell."""
+
+    description: str
+    condition: ColumnElement[bool]
+    gap: Gap | None = None
+
+
+def field_label(record_type: str, name: str) -> str:
+    """A field as the record's form names it (Amount, 金额), falling back to its name."""
+    from ..records.extras import find_views
+
+    views = find_views(record_type)
+    return views.field_label(name) if views is not None else name
+
+
+def where_steps(model: Any, record_type: str, where: dict[str, Any], currency: str | None = None) -> list[Step]:
+    """Each `where` clause in the reader's words ("Amount ≥ ¥50,000") with its SQL condition, in file order."""
     steps: list[Step] = []
     for name, condition in where.items():
         kind = RECORD_FIELDS[record_type][name]
+        label = field_label(record_type, name)
         ops = condition if isinstance(condition, dict) else {"in" if isinstance(condition, list) else "eq": condition}
         for op, raw in ops.items():
             value = [_typed(kind, v) for v in raw] if op == "in" else _typed(kind, raw)
-            steps.append((f"{name} {SYMBOLS[op]} {_shown(kind, raw)}", _term(getattr(model, name), op, value)))
+            target = f"{SYMBOLS[op]} {_shown(kind, raw, currency)}"
+            column = getattr(model, name)
+            gap = Gap(column, op, kind, label, target) if op in ("gt", "gte", "lt", "lte") else None
+            steps.append(Step(f"{label} {target}", _term(column, op, value), gap))
     return steps
 
 
@@ -117,7 +150,7 @@ def with_steps(model: Any, children: list[str]) -> list[Step]:
     steps: list[Step] = []
     for child in children:
         table = db.metadata.tables[WITH_CHILDREN[child]]
-        steps.append((_(CHILD_PHRASES[child]), select(table.c.id).where(table.c.opportunity_id == model.id).exists()))
+        steps.append(Step(_(CHILD_PHRASES[child]), select(table.c.id).where(table.c.opportunity_id == model.id).exists()))
     return steps
 
 
@@ -127,7 +160,7 @@ def touched_step(model: Any, record_type: str, ctx: Context) -> Step:
     entry = select(LogEntry.id).where(
         LogEntry.object_type == record_type, LogEntry.object_id == model.id, LogEntry.actor_id == model.owner_id,
         counted(ctx))
-    return _("worked on in this run"), entry.exists()
+    return Step(_("worked on in this run"), entry.exists())
 
 
 def _base(model: Any, ctx: Context, students: list[int]) -> list[ColumnElement[bool]]:
@@ -216,9 +249,10 @@ class RecordCountCheck(CheckKind):
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
         check: RecordCount = objective.check
         model = record_model(check.record_type)
-        steps = where_steps(model, check.record_type, check.where) + with_steps(model, check.with_)
+        steps = (where_steps(model, check.record_type, check.where, ctx.class_run.scenario.currency)
+                 + with_steps(model, check.with_))
         records = db.session.execute(
-            select(model.id, model.owner_id, model).where(*_class_base(model, ctx), *[cond for _d, cond in steps])
+            select(model.id, model.owner_id, model).where(*_class_base(model, ctx), *[step.condition for step in steps])
             .order_by(model.id).execution_options(skip_visibility=True)).all()
         credit = credited_students(check, ctx, check.record_type, records)
         if check.origin != "any":
@@ -248,25 +282,45 @@ class RecordCountCheck(CheckKind):
     @staticmethod
     def _explain(result: dict[int, Outcome], model: Any, check: RecordCount, base: list[Any], steps: list[Step],
                  ctx: Context) -> None:
+        currency = ctx.class_run.scenario.currency
         """Say what is missing: the first condition that drops a record the student needed (their own records)."""
         short = {s for s, o in result.items() if o.done < check.count}
         conditions = list(base)
         before = _counts(model, conditions)
-        for description, condition in [*steps, *([touched_step(model, check.record_type, ctx)] if check.touched_in_run else [])]:
+        for step in [*steps, *([touched_step(model, check.record_type, ctx)] if check.touched_in_run else [])]:
             if not short:
                 return
-            conditions.append(condition)
+            conditions.append(step.condition)
             after = _counts(model, conditions)
             for student in sorted(short):
                 if after.get(student, 0) < min(before.get(student, 0), check.count):
                     outcome = result[student]
                     missing = _(
                         "Missing: %(condition)s (%(have)d of your %(records)s meet the conditions before it).",
-                        condition=description, have=before.get(student, 0), records=_(RECORD_PHRASES[check.record_type]))
+                        condition=step.description, have=before.get(student, 0),
+                        records=_(RECORD_PHRASES[check.record_type]))
+                    closest = _closest(model, check.record_type, step.gap, conditions[:-1], student, currency)
+                    if closest:
+                        missing = _("%(sentence)s %(next)s", sentence=missing, next=closest)
                     # Two sentences joined the way the language joins them (Chinese ends a sentence with 。).
                     outcome.reason = _("%(sentence)s. %(next)s", sentence=outcome.reason, next=missing)
                     short.discard(student)
             before = after
+
+
+def _closest(model: Any, record_type: str, gap: Gap | None, conditions: list[Any], student: int,
+             currency: str | None) -> str | None:
+    """"Your closest opportunity's Amount is ¥38,320; this objective needs ≥ ¥50,000." (None: nothing to say)."""
+    if gap is None or gap.kind not in ("money", "int", "date", "datetime"):
+        return None
+    best = (func.max if gap.op in ("gt", "gte") else func.min)(gap.column)
+    value = db.session.scalar(select(best).where(*conditions, model.owner_id == student)
+                              .execution_options(skip_visibility=True))
+    if value is None:
+        return None
+    shown = _shown(gap.kind, value, currency)
+    return _("Your closest %(record)s's %(field)s is %(value)s; this objective needs %(target)s.",
+             record=_(RECORD_SINGULAR[record_type]), field=gap.field, value=shown, target=gap.target)
 
 
 def _class_base(model: Any, ctx: Context) -> list[ColumnElement[bool]]:
