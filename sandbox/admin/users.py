@@ -94,14 +94,19 @@ def roster() -> Any:
             errors = check.errors
             form.file.errors.append(_("Fix the rows listed below; nothing was imported."))
         else:
-            created = import_roster(actor(), klass, check)
+            try:
+                created = import_roster(actor(), klass, check)
+            except OrgError as exc:
+                db.session.rollback()
+                form.file.errors.append(exc.message)
+                return render_template("admin/roster.html", form=form, errors=errors), 400
             db.session.commit()
             sheet = io.StringIO()
             writer = csv.writer(sheet)
             writer.writerow(["username", "name", "student_number", "department", "initial_password"])
             for user, password in created:
                 writer.writerow([safe_cell(v) for v in (user.username, user.display_name, user.student_number or "",
-                                                        user.position.name if user.position else "", password)])
+                                                        user.position.path_label if user.position else "", password)])
             return render_template("admin/roster_done.html", klass=klass, created=created, sheet="\ufeff" + sheet.getvalue())
     return render_template("admin/roster.html", form=form, errors=errors), (400 if form.errors else 200)
 
