@@ -34,7 +34,7 @@ def students_without_book(class_run: Run, student_ids: list[int]) -> set[int]:
     reruns = student_runs(class_run)
     starts: dict[int, datetime] = {class_run.id: class_run.started_at}
     if reruns:
-        starts.update(db.session.execute(select(Run.id, Run.started_at).where(Run.id.in_(set(reruns.values())))).tuples())
+        starts.update(db.session.execute(select(Run.id, Run.started_at).where(Run.id.in_(set(reruns.values())))).all())
     by_start: dict[datetime, list[int]] = defaultdict(list)
     for sid in student_ids:
         by_start[starts.get(reruns.get(sid, class_run.id), class_run.started_at)].append(sid)

@@ -317,19 +317,26 @@ def undo_reset(klass: Position, expected_run_id: int = ANY) -> Run:
     return run
 
 
+def late_joiners(klass: Position, students: list[User]) -> list[User]:
+    """Those of `students` who join `klass` while a scenario runs there and need a book (active students of it)."""
+    if current_class_run(klass.id) is None:
+        return []
+    return [s for s in students if s.class_id == klass.id and s.role == "student" and s.status == "active"]
+
+
 @operation("scenario.join")
-def give_books(klass: Position, students: list[User]) -> LoadResult | None:
+def give_books(klass: Position, students: list[User]) -> LoadResult:
     """Late joiners: new students of a class with a running scenario get their books of the current class run.
 
     The books are generated as the class load would have made them (same scenario text, the run's start
     time), part by part in one Books as a reset does, and belong to the class run itself: the joiners' log
     entries count there, and a later reset or undo of the class treats them like everyone else. Nothing is
-    replaced, so there is no snapshot. None when the class has no scenario running or nobody to give to.
+    replaced, so there is no snapshot. Callers pick the students with late_joiners().
     """
     class_run = current_class_run(klass.id)
-    joiners = [s for s in students if s.class_id == klass.id and s.role == "student" and s.status == "active"]
+    joiners = late_joiners(klass, students)
     if class_run is None or not joiners:
-        return None
+        raise ScenarioLoadError(_("No scenario is running in %(name)s, or nobody there needs a book.", name=klass.name))
     _check_actor(klass)
     started = time.perf_counter()
     scenario = class_run.scenario
@@ -350,7 +357,7 @@ def give_books(klass: Position, students: list[User]) -> LoadResult | None:
     op = current_op()
     op.run_id, op.class_id = class_run.id, klass.id
     op.target(class_run, who=", ".join(s.display_name for s in joiners[:5]) + (" …" if len(joiners) > 5 else ""),
-              students=len(joiners), student_ids=[s.id for s in joiners], rows=f"{inserted:,}",
+              students=len(joiners), student_ids=",".join(str(s.id) for s in joiners), rows=f"{inserted:,}",
               seconds=f"{seconds:.1f}")
     return LoadResult(class_run, inserted, 0, seconds)
 

@@ -174,18 +174,18 @@ def give_late_books(klass_id: int | None, users: list[User]) -> int:
 
     Returns the number of records generated (0: no scenario running, or nobody who needs a book)."""
     # Imported here: the classroom builds on the organisation, not the other way round.
-    from ..classroom.services import ScenarioLoadError, give_books
+    from ..classroom.services import ScenarioLoadError, give_books, late_joiners
 
     klass = db.session.get(Position, klass_id) if klass_id else None
-    if klass is None or not users:
+    joiners = late_joiners(klass, users) if klass is not None else []
+    if not joiners:
         return 0
     db.session.flush()  # the approvals or new accounts are logged by their own operations, not by the join
     try:
-        result = give_books(klass, users)
+        return give_books(klass, joiners).rows
     except ScenarioLoadError as exc:
         raise OrgError(_("The students could not be given their books of the running scenario: %(error)s",
                          error=exc.message), "user_ids") from None
-    return result.rows if result else 0
 
 
 @operation("user.approve")
