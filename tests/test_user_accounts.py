@@ -273,3 +273,18 @@ def test_demo_accounts_list_positions_with_their_path(app):
     assert accounts["a_s01"][3] == "销售一部 › 销售代表"
     assert accounts["a_manager"][3] == "销售一部"
     assert accounts["teacher"][3] == "张老师教研室"
+
+
+def test_a_book_that_cannot_be_generated_refuses_the_new_user(app, classroom):
+    from sandbox.classroom.services import load_scenario
+
+    act_as(classroom.user("teacher"))
+    load_scenario(classroom.classes["A"], "sales-basics")
+    db.session.commit()
+    act_as(None)
+    app.config["SCENARIO_MAX_RECORDS"] = 10
+    teacher = classroom.client_for(app, "teacher")
+    response = new_user(teacher, position_id=classroom.positions["A1"].id)
+    assert response.status_code == 400
+    assert "could not be given their books" in field_error(text(response), "position_id")
+    assert by_username("newstudent") is None

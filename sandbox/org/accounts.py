@@ -81,7 +81,10 @@ def add_user(
     user = create_user(actor, username, display_name.strip(), password, role, position, email=email,
                        student_number=(student_number or "").strip() or None, must_change_password=generated is not None)
     db.session.flush()
-    give_late_books(user.class_id, [user])
+    try:
+        give_late_books(user.class_id, [user])
+    except OrgError as exc:
+        raise OrgError(exc.message, "position_id") from None  # shown next to the position that has the scenario
     return user, generated
 
 
