@@ -96,7 +96,8 @@ def viewer_for(user: User) -> Viewer:
     if below_ids:
         subordinates = frozenset(
             db.session.scalars(
-                select(User.id).where(User.position_id.in_(below_ids), User.status == Status.ACTIVE)
+                # Disabled (and deleted, i.e. anonymised) subordinates' records stay in their superiors' sight.
+                select(User.id).where(User.position_id.in_(below_ids), User.status.in_((Status.ACTIVE, Status.DISABLED)))
             )
         )
     groups: dict[int, set[int]] = {}

@@ -108,6 +108,7 @@ def register_cli(app: Flask) -> None:
     def roster_import(file: Path, class_name: str) -> None:
         """Create approved accounts from a CSV; prints the generated passwords once."""
         from .org.roster import check_roster, import_roster
+        from .org.services import OrgError
 
         system_session()
         klass = find_class(class_name)
@@ -116,11 +117,15 @@ def register_cli(app: Flask) -> None:
             for line, message in check.errors:
                 click.echo(f"{file.name}:{line}: {message}", err=True)
             fail(f"{len(check.errors)} problem(s); nothing was imported")
-        created = import_roster(None, klass, check)
+        try:
+            created = import_roster(None, klass, check)
+        except OrgError as exc:
+            db.session.rollback()
+            fail(exc.message)
         db.session.commit()
         click.echo("username, name, position, initial_password")
         for user, pw in created:
-            click.echo(f"{user.username}, {user.display_name}, {user.position.name if user.position else ''}, {pw}")
+            click.echo(f"{user.username}, {user.display_name}, {user.position.path_label if user.position else ''}, {pw}")
 
     @app.cli.command("import")
     @click.argument("record_type", metavar="TYPE")

@@ -30,7 +30,7 @@ def build_demo(password: str | None) -> list[tuple[str, ...]]:
     def account(username: str, name: str, role: str, position: Position, klass: str) -> User:
         pw = password or generate_password()
         user = create_user(None, username, name, pw, role, position, email=f"{username}@demo.school.cn")
-        rows.append((username, role, klass, position.name, pw))
+        rows.append((username, role, klass, position.path_label, pw))
         return user
 
     root = db.session.scalar(select(Position).where(Position.parent_id.is_(None)))

@@ -128,7 +128,7 @@ def test_bulk_approval_places_everyone_on_the_position_with_the_role(app, classr
     teacher = classroom.client_for(app, "teacher")
     response = decide(teacher, users, position=classroom.positions["A2"])
     page = flashed(teacher, response)
-    assert "3 user(s) approved onto Sales." in page
+    assert "3 user(s) approved onto Class A › A2 › Sales." in page  # the position with its path
     assert "Nobody is waiting" in page
     for user in users:
         user = fresh(user)

@@ -136,8 +136,19 @@ def test_inactive_students_by_threshold(app, classroom):
     # Never acted (and the run began 37 minutes ago) first, then the longest quiet.
     assert [(s.username, last) for s, last in quiet] == [("managerA", None), ("studentA2", None), ("studentA", at(9))]
     assert inactive_students(run, students, 5, now=now)[-1][0].username == "peerA"
-    # A threshold longer than the run so far: nobody is inactive yet.
-    assert inactive_students(run, students, 60, now=now) == []
+    # A threshold longer than the run so far: those who acted are not inactive; those who never acted still are.
+    assert [s.username for s, _last in inactive_students(run, students, 60, now=now)] == ["managerA", "studentA2"]
+
+
+def test_students_who_never_acted_are_inactive_from_the_start(app, classroom):
+    run = make_run(classroom, started_at=utcnow() - timedelta(minutes=2))
+    entry(classroom.user("studentA"), utcnow() - timedelta(minutes=1), run)
+    db.session.commit()
+
+    quiet = inactive_students(run, students_of_a(classroom), 15)
+
+    assert {s.username for s, _last in quiet} == {"managerA", "peerA", "studentA2"}
+    assert all(last is None for _s, last in quiet)
 
 
 # ---- integrity hints ----------------------------------------------------------------------------------------

@@ -164,6 +164,8 @@ ROUTES: dict[str, Access] = {
     "admin.group_delete": staff_object("sharing_group"),
     "admin.user_edit": staff_object("user"),
     "admin.user_password_reset": staff_object("user"),
+    "admin.user_new": STAFF_ONLY,
+    "admin.user_delete": staff_object("user"),
     # Scenarios: loaded, reset and undone by the class's instructors (the POSTs act on class B, also the teacher's,
     # so that replacing its data does not disturb the class A records the other rules visit).
     "scenarios.index": staff_object("class"),
@@ -644,6 +646,14 @@ def visits(w: World, endpoint: str, method: str, persona: str) -> Visit:
                      overrides={"teacher2": 302}, unchanged=_no_group_named(name))
     if key == ("admin.users", "GET"):
         return Visit("/admin/users")
+    if key == ("admin.user_new", "GET"):
+        return Visit("/admin/users/new")
+    if key == ("admin.user_new", "POST"):
+        username = f"added{w.fresh(persona).replace('-', '')}"
+        data = {"username": username, "display_name": "Added Student", "role": "student", "position_id": str(a2.id)}
+        # Another instructor's form refuses class A's position (400); the account is made with a generated password.
+        return Visit("/admin/users/new", data=data, ok=200, overrides={"teacher2": 400},
+                     unchanged=lambda: db.session.scalar(select(User.id).where(User.username == username)) is None)
     if key == ("admin.roster", "GET"):
         return Visit("/admin/roster")
     if key == ("admin.roster", "POST"):
@@ -711,6 +721,10 @@ def visits(w: World, endpoint: str, method: str, persona: str) -> Visit:
         data = {"display_name": name, "role": "student", "position_id": str(a2.id), "status": "active"}
         return Visit(f"/admin/users/{w.victim.id}", data=data, ok=302,
                      unchanged=lambda: _reload_user(w.victim.id).display_name != name)
+    if key == ("admin.user_delete", "POST"):
+        doomed = w.new_pending(persona)  # a user of class A of their own: the allowed delete anonymises them
+        return Visit(f"/admin/users/{doomed.id}/delete", data={}, ok=302,
+                     unchanged=lambda: _reload_user(doomed.id).username == doomed.username)
     if key == ("admin.user_password_reset", "POST"):
         version = _reload_user(w.victim.id).session_version
         return Visit(f"/admin/users/{w.victim.id}/password-reset", data={}, ok=200,

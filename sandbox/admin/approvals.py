@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..org.models import Position, Role, Status, User
 from ..org.scope import managed_users
-from ..org.services import OrgError, approve_user, reject_user
+from ..org.services import OrgError, approve_users, reject_user
 from . import bp
 from .common import actor, as_id, position_choices
 from .forms import ROLE_CHOICES, ApprovalForm
@@ -36,9 +36,11 @@ def approvals() -> Any:
                 position = db.session.get(Position, as_id(form.position_id.data))
                 if position is None:
                     raise OrgError(_("Choose the position to place the students on."), "position_id")
-                for user in users:
-                    approve_user(actor(), user, position, form.role.data)
-                message = _("%(n)d user(s) approved onto %(p)s.", n=len(users), p=position.name)
+                books = approve_users(actor(), users, position, form.role.data)
+                message = _("%(n)d user(s) approved onto %(p)s.", n=len(users), p=position.full_label)
+                if books:
+                    message += " " + _("They joined the running scenario with their books (%(rows)s records).",
+                                       rows=f"{books:,}")
             else:
                 for user in users:
                     reject_user(actor(), user, form.reason.data or "")

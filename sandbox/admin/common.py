@@ -23,14 +23,9 @@ def actor() -> User:
 
 
 def position_choices(placeable_only: bool = False) -> list[tuple[int, str]]:
-    """Positions of the actor's subtree, indented by depth, for select fields."""
-    choices = []
-    for p in db.session.scalars(managed_positions(actor())):
-        if placeable_only and p.class_id is None:
-            continue
-        depth = p.path.count("/") - 2
-        choices.append((p.id, "\u2003" * depth + p.name))
-    return choices
+    """Positions of the actor's subtree in tree order, each with its path and class, for select fields."""
+    nodes = list(db.session.scalars(managed_positions(actor())))  # loads every ancestor a label needs
+    return [(p.id, p.full_label) for p in nodes if not (placeable_only and p.class_id is None)]
 
 
 def managed_position_or_404(position_id: int) -> Position:

@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     IntegerField,
+    PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -48,6 +49,18 @@ class UserForm(FlaskForm):
     position_id = SelectField(_l("Position"), coerce=int, validators=[Optional()])
     status = SelectField(_l("Status"), choices=[("active", _l("Active")), ("disabled", _l("Disabled"))])
     submit = SubmitField(_l("Save"))
+
+
+class NewUserForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
+    student_number = StringField(_l("Student number"), validators=[Optional(), Length(max=32)])
+    email = EmailField(_l("Email"), validators=[Optional(), Email(check_deliverability=False), Length(max=255)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    position_id = SelectField(_l("Position"), coerce=int, validators=[Optional()])
+    password = PasswordField(_l("Initial password (empty: generate one, shown once)"),
+                             validators=[Optional(), Length(max=200)])
+    submit = SubmitField(_l("Add user"))
 
 
 class RosterForm(FlaskForm):

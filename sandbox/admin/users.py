@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from ..extensions import db
+from ..org.accounts import add_user, delete_user
 from ..org.models import Position, Role, Status, User
 from ..org.roster import check_roster, import_roster
 from ..org.scope import managed_classes, managed_users
@@ -20,7 +21,7 @@ from ..records.forms import ConfirmForm
 from ..records.views import like_pattern
 from . import bp
 from .common import actor, as_id, managed_user_or_404, position_choices
-from .forms import ROLE_CHOICES, OrganizationForm, RosterForm, UserForm
+from .forms import ROLE_CHOICES, NewUserForm, OrganizationForm, RosterForm, UserForm
 
 
 @bp.get("/users")
@@ -66,6 +67,54 @@ def user_edit(user_id: int) -> Any:
     )
 
 
+@bp.route("/users/new", methods=["GET", "POST"])
+def user_new() -> Any:
+    form = NewUserForm()
+    form.role.choices = ROLE_CHOICES if actor().role == Role.ADMIN else ROLE_CHOICES[:2]
+    form.position_id.choices = [(0, "—")] + position_choices()
+    if request.method == "POST":
+        # The service checks the position: one outside the actor's subtree gets its reason, not "not a choice".
+        form.position_id.pre_validate = lambda _form: None  # type: ignore[method-assign]
+    if form.validate_on_submit():
+        try:
+            user, generated = add_user(
+                actor(), form.username.data, form.display_name.data, form.role.data,
+                db.session.get(Position, as_id(form.position_id.data)), email=form.email.data,
+                student_number=form.student_number.data, password=form.password.data or None)
+            db.session.commit()
+        except OrgError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "username", form.username).errors.append(exc.message)
+        else:
+            flash(_("User %(name)s added on %(position)s.", name=user.display_name, position=user.position.full_label),
+                  "success")
+            if generated:
+                return render_template("admin/password_issued.html", user=user, temporary=generated)
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+    return render_template("admin/user_new.html", form=form), (400 if form.errors else 200)
+
+
+@bp.post("/users/<int:user_id>/delete")
+def user_delete(user_id: int) -> Any:
+    user = managed_user_or_404(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    name = user.display_name
+    try:
+        removed = delete_user(actor(), user)
+        db.session.commit()
+    except OrgError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for("admin.user_edit", user_id=user_id))
+    if removed:
+        flash(_("User %(name)s deleted.", name=name), "success")
+    else:
+        flash(_("%(name)s appears in the operation log or owns records, so the account was disabled and anonymised "
+                "instead: their grades, records and log entries stay.", name=name), "success")
+    return redirect(url_for("admin.users"))
+
+
 @bp.post("/users/<int:user_id>/password-reset")
 def user_password_reset(user_id: int) -> Any:
     user = managed_user_or_404(user_id)
@@ -94,14 +143,19 @@ def roster() -> Any:
             errors = check.errors
             form.file.errors.append(_("Fix the rows listed below; nothing was imported."))
         else:
-            created = import_roster(actor(), klass, check)
+            try:
+                created = import_roster(actor(), klass, check)
+            except OrgError as exc:
+                db.session.rollback()
+                form.file.errors.append(exc.message)
+                return render_template("admin/roster.html", form=form, errors=errors), 400
             db.session.commit()
             sheet = io.StringIO()
             writer = csv.writer(sheet)
             writer.writerow(["username", "name", "student_number", "department", "initial_password"])
             for user, password in created:
                 writer.writerow([safe_cell(v) for v in (user.username, user.display_name, user.student_number or "",
-                                                        user.position.name if user.position else "", password)])
+                                                        user.position.path_label if user.position else "", password)])
             return render_template("admin/roster_done.html", klass=klass, created=created, sheet="\ufeff" + sheet.getvalue())
     return render_template("admin/roster.html", form=form, errors=errors), (400 if form.errors else 200)
 

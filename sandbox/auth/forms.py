@@ -9,7 +9,7 @@ from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitF
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
 from ..extensions import db
-from ..org.models import Position, User
+from ..org.models import Position, Status, User
 from .passwords import password_problem
 
 USERNAME = Regexp(r"^[A-Za-z0-9_.\-]{3,64}$", message=_l("Use 3–64 letters, digits, dots, dashes or underscores."))
@@ -42,12 +42,15 @@ class RegisterForm(FlaskForm):
         self.class_id.choices = [("", "—")] + [(str(p.id), p.name) for p in open_classes]
 
     def validate_username(self, field) -> None:
-        taken = db.session.scalar(select(User.id).where(func.lower(User.username) == field.data.lower()))
+        # A rejected registration gives its username and email up to a new one (org.services.release_rejected).
+        taken = db.session.scalar(select(User.id).where(func.lower(User.username) == field.data.lower(),
+                                                        User.status != Status.REJECTED))
         if taken:
             raise ValidationError(_l("This username is taken; choose another."))
 
     def validate_email(self, field) -> None:
-        taken = db.session.scalar(select(User.id).where(func.lower(User.email) == field.data.strip().lower()))
+        taken = db.session.scalar(select(User.id).where(func.lower(User.email) == field.data.strip().lower(),
+                                                        User.status != Status.REJECTED))
         if taken:
             raise ValidationError(_l("An account with this email exists already."))
 

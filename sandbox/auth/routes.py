@@ -54,7 +54,8 @@ def login() -> Any:
         elif user.status == Status.PENDING:
             message, reason = _("Your account awaits approval by your instructor. Try again once approved."), "pending"
         elif user.status == Status.REJECTED:
-            message = _("Your registration was rejected: %(reason)s", reason=user.reject_reason or _("no reason given"))
+            message = _("Your registration was rejected: %(reason)s. You may register again with the same username "
+                        "and email.", reason=user.reject_reason or _("no reason given"))
             reason = "rejected"
         elif user.status == Status.DISABLED:
             message, reason = _("This account is disabled. Ask your instructor."), "disabled"

@@ -20,7 +20,10 @@ class AccountError(ValueError):
 def register_user(
     username: str, display_name: str, email: str, password: str, klass: Position, student_number: str | None
 ) -> User:
-    """Create a pending student who asked to join `klass`."""
+    """Create a pending student who asked to join `klass` (a rejected student may register again)."""
+    from ..org.accounts import release_rejected  # org's services build on auth's passwords: import when used
+
+    release_rejected(username, email)
     user = User(
         username=username.strip(),
         display_name=display_name.strip(),

@@ -124,13 +124,14 @@ def activity_series(class_run: Run, students: list[User], bucket_minutes: int = 
 
 def inactive_students(class_run: Run, students: list[User], minutes: int, now: datetime | None = None,
                       log: ClassLog | None = None) -> list[tuple[User, datetime | None]]:
-    """Students with no action for `minutes` (or none at all since their run began that long ago), quietest first."""
+    """Students with no action for `minutes`, and every student who has not acted at all in the run, quietest first."""
     log = log or class_log(class_run, students)
     cutoff = (now or utcnow()) - timedelta(minutes=minutes)
     quiet = []
     for student in students:
         last = log.last_at(student.id)
-        if (last or log.starts.get(student.id, class_run.started_at)) < cutoff:
+        # Never having acted counts however recently the run began: the teacher wants to know who has not started.
+        if last is None or last < cutoff:
             quiet.append((student, last))
     return sorted(quiet, key=lambda pair: (pair[1] is not None, pair[1] or datetime.min, pair[0].display_name))
 

@@ -6,7 +6,7 @@ the re-runs and one for the extensions: the cost does not grow with the number o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -51,6 +51,8 @@ class Gradebook:
     objectives: list[Objective]
     rows: list[Row]
     max_total: int
+    # Students of the run in force who have no generated book (grading_view fills it; flagged on the page).
+    without_book: set[int] = field(default_factory=set)
 
 
 def class_run_of(run: Run) -> Run:

@@ -16,10 +16,12 @@ from flask import current_app, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from pypinyin import lazy_pinyin
 from sqlalchemy import select
 
 from ..extensions import db
-from ..org.models import Position, PositionKind, Role
+from ..org.models import Position, PositionKind, Role, User
+from .books import students_without_book
 from .grading import Gradebook, Row, gradebook
 from .models import Run
 from .permissions import class_or_404, default_class, readable_classes
@@ -148,12 +150,28 @@ def load_book(query: BookQuery) -> Gradebook | None:
         students = [s for s in students if (dept := department_of(s)) is not None and dept.id == query.department.id]
     book = gradebook(query.run, students)
     book.rows = sort_rows(book.rows, query.sort, query.desc)
+    current = current_class_run(query.klass.id)
+    if current is not None and current.id == query.run.id:
+        # Only the run in force: an older run's books were replaced by the resets that followed it.
+        book.without_book = students_without_book(query.run, [s.id for s in students])
     return book
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def roster_key(student: User) -> tuple[Any, ...]:
+    """Student number first (numbers in numeric order, students without one last), then the name in pinyin
+    order (英文 names sort as they are), then the username."""
+    number = (student.student_number or "").strip()
+    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p.casefold()) for p in _DIGITS.split(number) if p)
+    name = "".join(lazy_pinyin(student.display_name or "")).casefold()
+    return (not number, parts, name, student.username.casefold())
+
+
 def sort_rows(rows: list[Row], sort: str, desc: bool) -> list[Row]:
-    """Rows by name, total, department or one objective's points; ties by name."""
-    rows = sorted(rows, key=lambda r: (r.student.display_name.casefold(), r.student.username))
+    """Rows by student number and name, total, department or one objective's points; ties by student number and name."""
+    rows = sorted(rows, key=lambda r: roster_key(r.student))
     if sort == "name":
         return list(reversed(rows)) if desc else rows
     if sort == "total":

@@ -41,6 +41,7 @@ register_verbs({
     "scenario.load": N_("loaded scenario %(scenario)s for %(students)s students (%(rows)s records, %(seconds)s s)"),
     "scenario.reset": N_("reset scenario %(scenario)s for %(who)s (%(rows)s records, %(seconds)s s)"),
     "scenario.undo": N_("undid run %(label)s (%(rows)s records restored)"),
+    "scenario.join": N_("gave %(who)s their books of run %(label)s (%(rows)s records, %(seconds)s s)"),
 })
 
 
@@ -171,7 +172,7 @@ def _prune_snapshots(class_id: int) -> None:
         db.session.execute(delete(RunSnapshot).where(RunSnapshot.id.in_(old)))
 
 
-def _insert_parts(klass: Position, books: Books, *, one_student: bool, progress: Progress | None) -> int:
+def _insert_parts(klass: Position, books: Books, *, keep_catalogue: bool, progress: Progress | None) -> int:
     """Insert the parts in order as they are ready; progress is reported per table once all are in."""
     conn = db.session.connection()
     known: dict[str, int] = {}
@@ -182,11 +183,11 @@ def _insert_parts(klass: Position, books: Books, *, one_student: bool, progress:
 
     inserted = 0
     for i, rows in enumerate(books):
-        if i == 0 and one_student:
+        if i == 0 and keep_catalogue:
             known.update(_catalogue_ids(klass, rows))
         try:
             # Part 0 brings the catalogue (later parts have none); a one-student reset keeps the class's.
-            inserted += insert_rows(conn, rows, known=known, skip=SEED_CLASS_TABLES[1:] if one_student else (),
+            inserted += insert_rows(conn, rows, known=known, skip=SEED_CLASS_TABLES[1:] if keep_catalogue else (),
                                     progress=count)
         except (LoadError, IntegrityError) as exc:
             raise ScenarioLoadError(_("The class catalogue no longer matches the scenario (%(error)s); reset the "
@@ -229,7 +230,7 @@ def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, stude
             progress("snapshot", snapshot.rows)
         replaced = scopes.delete_scope(db.session.connection(), plan)
         faults.checkpoint("reset.deleted")
-        inserted = _insert_parts(klass, books, one_student=student is not None, progress=progress)
+        inserted = _insert_parts(klass, books, keep_catalogue=student is not None, progress=progress)
     except GenerationError as exc:
         raise ScenarioLoadError(_("The scenario's data could not be generated (%(error)s). Nothing was changed.",
                                   error=str(exc)[:200]), field="scenario") from None
@@ -314,6 +315,51 @@ def undo_reset(klass: Position, expected_run_id: int = ANY) -> Run:
     op.target(run, rows=f"{restored:,}")
     forget_run_ids()
     return run
+
+
+def late_joiners(klass: Position, students: list[User]) -> list[User]:
+    """Those of `students` who join `klass` while a scenario runs there and need a book (active students of it)."""
+    if current_class_run(klass.id) is None:
+        return []
+    return [s for s in students if s.class_id == klass.id and s.role == "student" and s.status == "active"]
+
+
+@operation("scenario.join")
+def give_books(klass: Position, students: list[User]) -> LoadResult:
+    """Late joiners: new students of a class with a running scenario get their books of the current class run.
+
+    The books are generated as the class load would have made them (same scenario text, the run's start
+    time), part by part in one Books as a reset does, and belong to the class run itself: the joiners' log
+    entries count there, and a later reset or undo of the class treats them like everyone else. Nothing is
+    replaced, so there is no snapshot. Callers pick the students with late_joiners().
+    """
+    class_run = current_class_run(klass.id)
+    joiners = late_joiners(klass, students)
+    if class_run is None or not joiners:
+        raise ScenarioLoadError(_("No scenario is running in %(name)s, or nobody there needs a book.", name=klass.name))
+    _check_actor(klass)
+    started = time.perf_counter()
+    scenario = class_run.scenario
+    _ceiling(scenario, len(joiners))
+    _lock(klass, ANY)
+    actor = current_actor()
+    owner_id = getattr(actor, "id", None) or _class_owner(klass)
+    books = Books(scenario, _roster(joiners), class_run.started_at, klass.id, owner_id, db.session.connection().dialect,
+                  workers=int(current_app.config.get("SCENARIO_GENERATORS", 1)))
+    try:
+        inserted = _insert_parts(klass, books, keep_catalogue=True, progress=None)
+    except GenerationError as exc:
+        raise ScenarioLoadError(_("The scenario's data could not be generated (%(error)s). Nothing was changed.",
+                                  error=str(exc)[:200]), field="scenario") from None
+    finally:
+        books.close()
+    seconds = time.perf_counter() - started
+    op = current_op()
+    op.run_id, op.class_id = class_run.id, klass.id
+    op.target(class_run, who=", ".join(s.display_name for s in joiners[:5]) + (" …" if len(joiners) > 5 else ""),
+              students=len(joiners), student_ids=",".join(str(s.id) for s in joiners), rows=f"{inserted:,}",
+              seconds=f"{seconds:.1f}")
+    return LoadResult(class_run, inserted, 0, seconds)
 
 
 def can_undo(class_id: int) -> Run | None:

@@ -74,6 +74,33 @@ class Position(db.Model):
     def audit_label(self) -> str:
         return self.name
 
+    SEPARATOR = " › "
+
+    def ancestry(self) -> list[Position]:
+        """The nodes from the root down to this one (identity-map hits once the tree is loaded)."""
+        ids = [int(i) for i in self.path.strip("/").split("/") if i]
+        nodes = [db.session.get(Position, i) for i in ids[:-1]] if ids else []
+        return [n for n in nodes if n is not None] + [self]
+
+    @property
+    def path_label(self) -> str:
+        """How a position is shown: its path below its class (销售一部 › 销售代表); a class or a node above one,
+        its path below the organisation (Teacher Li › Class A)."""
+        nodes = self.ancestry()
+        if self.class_id is not None and self.class_id != self.id:
+            below = [n for n in nodes if n.class_id == self.class_id and n.id != self.class_id]
+        else:
+            below = [n for n in nodes if n.parent_id is not None] or [self]
+        return self.SEPARATOR.join(n.name for n in below)
+
+    @property
+    def full_label(self) -> str:
+        """The path with its class in front (Class A › 销售一部 › 销售代表): for pickers that span several classes."""
+        if self.class_id is None or self.class_id == self.id:
+            return self.path_label
+        klass = db.session.get(Position, self.class_id)
+        return f"{klass.name}{self.SEPARATOR}{self.path_label}" if klass else self.path_label
+
     def is_within(self, other: Position) -> bool:
         """True when this node is `other` or lies below it."""
         return self.path.startswith(other.path)

@@ -14,7 +14,7 @@ from ..auth.passwords import generate_password
 from ..extensions import db
 from ..oplog import current_op, operation
 from .models import Position, Role, User
-from .services import OrgError, create_user
+from .services import OrgError, create_user, give_late_books
 
 # Accepted headers, English or Chinese, mapped to field names.
 HEADERS = {
@@ -153,4 +153,6 @@ def import_roster(actor: User | None, klass: Position, check: RosterCheck) -> li
         )
         created.append((user, password))
     current_op().target(klass, count=len(created))
+    # Late joiners: with a scenario running, every imported student gets their book in this same step.
+    give_late_books(klass.id, [user for user, _password in created])
     return created

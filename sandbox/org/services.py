@@ -169,9 +169,29 @@ def _check_placement(actor: User, position: Position | None, role: str) -> Posit
     return position
 
 
+def give_late_books(klass_id: int | None, users: list[User]) -> int:
+    """Give students who join a class with a running scenario their books, in the caller's transaction.
+
+    Returns the number of records generated (0: no scenario running, or nobody who needs a book)."""
+    # Imported here: the classroom builds on the organisation, not the other way round.
+    from ..classroom.services import ScenarioLoadError, give_books, late_joiners
+
+    klass = db.session.get(Position, klass_id) if klass_id else None
+    joiners = late_joiners(klass, users) if klass is not None else []
+    if not joiners:
+        return 0
+    db.session.flush()  # the approvals or new accounts are logged by their own operations, not by the join
+    try:
+        return give_books(klass, joiners).rows
+    except ScenarioLoadError as exc:
+        raise OrgError(_("The students could not be given their books of the running scenario: %(error)s",
+                         error=exc.message), "user_ids") from None
+
+
 @operation("user.approve")
-def approve_user(actor: User, user: User, position: Position, role: str) -> User:
-    """Activate a pending user on a position with a role."""
+def approve_user(actor: User, user: User, position: Position, role: str, give_book: bool = True) -> User:
+    """Activate a pending user on a position with a role; a student joining a class with a running scenario
+    gets their book in the same step (give_book=False: the caller gives the books of several at once)."""
     if user.status != Status.PENDING:
         raise OrgError(_("%(name)s was already decided (%(status)s).", name=user.display_name, status=user.status), "user_ids")
     _check_placement(actor, position, role)
@@ -179,8 +199,19 @@ def approve_user(actor: User, user: User, position: Position, role: str) -> User
     user.position_id = position.id
     user.class_id = position.class_id
     user.role = role
-    current_op().target(user, position=position.name)
+    current_op().target(user, position=position.path_label)
+    if give_book:
+        db.session.flush()
+        give_late_books(user.class_id, [user])
     return user
+
+
+def approve_users(actor: User, users: list[User], position: Position, role: str) -> int:
+    """Approve several pending users onto one position; the students get their books together (one generation).
+    Returns the number of records generated for them."""
+    for user in users:
+        approve_user(actor, user, position, role, give_book=False)
+    return give_late_books(position.class_id, users)
 
 
 @operation("user.reject")
