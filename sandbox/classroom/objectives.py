@@ -341,7 +341,8 @@ class LogCountCheck(CheckKind):
                 .limit(EVIDENCE_LIMIT).subquery()))
             if tried and tried > outcome.done and outcome.done < check.count:
                 outcome.reason = tr(N_("%(sentence)s. %(next)s"), sentence=outcome.reason, next=tr(N_(
-                    "%(n)d of your actions did not count: repeated on the same record, undone since, or imported"),
+                    "%(n)d of your actions did not count: repeated on the same record, undone since, imported, or on records "
+                    "this objective does not count"),
                     n=tried - outcome.done))
 
 

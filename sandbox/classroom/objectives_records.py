@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import case, false, func, or_, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from seed.fields import RECORD_FIELDS, WITH_CHILDREN
@@ -198,18 +198,21 @@ def credited_students(check: RecordCount, ctx: Context, record_type: str, record
     won it keeps it. Without `where`, every student who worked on the record in the run earned it. With
     `touched_in_run: false`, the record's owner before any transfer earns it as well.
     """
+    model = record_model(record_type)
     ids = [r.id for r in records]
     on_records = (LogEntry.object_type == record_type, LogEntry.class_id == ctx.class_run.class_id)
     credit: dict[int, set[int]] = {}
     if check.where:
-        # One pass over the records' entries: per record, the newest entry that set each `where` field.
-        newest = [func.max(case((LogEntry.changes[("fields", name)].as_string().is_not(None), LogEntry.id)))
+        # Per record and field, the newest entry that set it: read backwards along the record's index, so a
+        # record with a long history costs the few entries since its last stage move, not all of them.
+        newest = [select(LogEntry.id).where(*on_records, LogEntry.object_id == model.id,
+                                            LogEntry.changes[("fields", name)].as_string().is_not(None))
+                  .order_by(LogEntry.id.desc()).limit(1).correlate(model).scalar_subquery()
                   for name in check.where]
         last: set[int] = set()
         for chunk in _chunks(ids):
-            for _object_id, *found in db.session.execute(
-                    select(LogEntry.object_id, *newest).where(*on_records, LogEntry.object_id.in_(chunk))
-                    .group_by(LogEntry.object_id)):
+            for _record_id, *found in db.session.execute(
+                    select(model.id, *newest).where(model.id.in_(chunk)).execution_options(skip_visibility=True)):
                 last.update(ident for ident in found if ident is not None)
         for chunk in _chunks(sorted(last)):
             for row in db.session.execute(select(LogEntry.object_id, LogEntry.actor_id, LogEntry.run_id, LogEntry.at,
