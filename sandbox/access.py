@@ -96,7 +96,10 @@ def viewer_for(user: User) -> Viewer:
     if below_ids:
         subordinates = frozenset(
             db.session.scalars(
-                select(User.id).where(User.position_id.in_(below_ids), User.status == Status.ACTIVE)
+                # Disabled users keep their records, and their superiors keep seeing them (only
+                # pending and rejected users, who own nothing, are left out).
+                select(User.id).where(User.position_id.in_(below_ids),
+                                      User.status.in_([Status.ACTIVE, Status.DISABLED]))
             )
         )
     groups: dict[int, set[int]] = {}
