@@ -315,6 +315,16 @@ def assignable_users_query(class_id: int | None) -> Any:
     )
 
 
+def about_record(obj: Owned, type_column: Any, id_column: Any, class_column: Any) -> ColumnElement[bool]:
+    """Rows about one record (its log entries, notes, attachments): its type, its id *and its class*.
+
+    The class is part of the rule so a row of another class never shows on this record's page, even if
+    an id were ever taken again (an undone reset's rows, a restored backup): the class stays sealed.
+    """
+    same_class = class_column.is_(None) if obj.class_id is None else class_column == obj.class_id
+    return and_(type_column == obj.__audit_type__, id_column == obj.id, same_class)
+
+
 def log_criterion(viewer: Any) -> ColumnElement[bool]:
     """Which operation-log entries the viewer may read: own; staff also their classes'; admin all."""
     from .oplog import LogEntry

@@ -2,7 +2,7 @@
 
 seed.generate() returns rows that point at each other by temporary `key` (`account_ref` = the key of
 an account row). Ids are allocated up front (PostgreSQL: from the table's sequence; SQLite: after the
-highest id, safe because the reset already holds the write lock), so no insert needs RETURNING and
+highest id ever given, safe because the reset already holds the write lock), so no insert needs RETURNING and
 each table is one executemany at the driver's full speed.
 """
 
@@ -32,7 +32,10 @@ def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
     if conn.dialect.name == "postgresql":
         seq = conn.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name})
         return list(conn.scalars(text("SELECT nextval(:s) FROM generate_series(1, :n)"), {"s": seq, "n": n}))
-    start = (conn.scalar(select(func.max(table.c.id))) or 0) + 1
+    # After the highest id ever given (AUTOINCREMENT's sqlite_sequence), not the highest id left: rows a
+    # reset or an undo deleted keep their ids. Safe without a lock of its own: the reset holds the write lock.
+    given = conn.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": table.name}) or 0
+    start = max(conn.scalar(select(func.max(table.c.id))) or 0, given) + 1
     return list(range(start, start + n))
 
 

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..access import can_write, current_viewer, get_visible_or_404, why_visible
+from ..access import about_record, can_write, current_viewer, get_visible_or_404, why_visible
 from ..codes.services import choices as code_choices
 from ..codes.services import label as code_label
 from ..extensions import db
@@ -248,7 +248,7 @@ class RecordViews:
         obj = get_visible_or_404(self.model, record_id, include_deleted=True)
         timeline = db.session.scalars(
             select(LogEntry)
-            .where(LogEntry.object_type == self.model.__audit_type__, LogEntry.object_id == obj.id)
+            .where(about_record(obj, LogEntry.object_type, LogEntry.object_id, LogEntry.class_id))
             .order_by(LogEntry.at.desc(), LogEntry.id.desc())
             .limit(50)
         ).all()
