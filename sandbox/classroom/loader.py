@@ -45,11 +45,12 @@ def _refs(sample: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _upsert_codes(conn: Connection, rows: list[dict[str, Any]]) -> int:
-    """Add the scenario's codes that are missing; an instructor's own edits of existing codes are kept."""
+    """Add the scenario's codes missing from the school's defaults; edits of existing codes (the admin's
+    defaults, the instructors' class overrides) are kept."""
     if not rows:
         return 0
     table = db.metadata.tables["code_values"]
-    have = set(conn.execute(select(table.c.table_name, table.c.code)))
+    have = set(conn.execute(select(table.c.table_name, table.c.code).where(table.c.class_id.is_(None))))
     new = [r for r in rows if (r["table_name"], r["code"]) not in have]
     if new:
         conn.execute(table.insert(), new)

@@ -128,8 +128,8 @@ class RecordViews:
         value = getattr(obj, attr, None)
         if value is None or value == "":
             return ""
-        if attr in self.codes:
-            return code_label(self.codes[attr], value)
+        if attr in self.codes:  # named as the record's class names it (its instructor may override labels)
+            return code_label(self.codes[attr], value, getattr(obj, "class_id", None))
         if attr in self.references:
             return self.reference_link(self.references[attr], value)
         if isinstance(value, Decimal):
@@ -276,7 +276,7 @@ class RecordViews:
         if value is None or value == "":
             return ""
         if rel.codes and attr in rel.codes:
-            return code_label(rel.codes[attr], value)
+            return code_label(rel.codes[attr], value, getattr(obj, "class_id", None))
         return str(value)
 
     def _form_data(self, form: Any) -> dict[str, Any]:
