@@ -99,3 +99,20 @@ def test_every_table_a_reset_empties_never_gives_an_id_twice(app):
             for name in tables:
                 sql = conn.scalar(text("SELECT sql FROM sqlite_master WHERE type='table' AND name=:n"), {"n": name})
                 assert "AUTOINCREMENT" in sql, f"{name} may give a deleted row's id again (no AUTOINCREMENT)"
+
+
+def test_a_student_moved_to_another_class_keeps_the_notes_on_their_records(app, classroom, make_lead):
+    from sandbox.org.services import update_user
+
+    lead = make_lead(classroom.user("studentA"), name="Moving lead")
+    owner = classroom.client_for(app, "studentA")
+    assert owner.post(f"/leads/{lead.id}/notes", data={"body": "travels along"}).status_code == 302
+    student = classroom.user("studentA")
+    act_as(classroom.user("teacher"))
+    update_user(classroom.user("teacher"), student, display_name=student.display_name, email=student.email,
+                role=student.role, position=classroom.positions["B1"], status=student.status)
+    db.session.commit()
+    act_as(None)
+    assert db.session.scalar(select(Note.class_id).where(Note.body == "travels along")) == classroom.classes["B"].id
+    page = classroom.client_for(app, "studentA").get(f"/leads/{lead.id}?lang=en").get_data(as_text=True)
+    assert "Moving lead" in page and "travels along" in page
