@@ -96,8 +96,10 @@ def viewer_for(user: User) -> Viewer:
     if below_ids:
         subordinates = frozenset(
             db.session.scalars(
-                # Disabled (and deleted, i.e. anonymised) subordinates' records stay in their superiors' sight.
-                select(User.id).where(User.position_id.in_(below_ids), User.status.in_((Status.ACTIVE, Status.DISABLED)))
+                # Disabled users keep their records, and their superiors keep seeing them (only
+                # pending and rejected users, who own nothing, are left out).
+                select(User.id).where(User.position_id.in_(below_ids),
+                                      User.status.in_([Status.ACTIVE, Status.DISABLED]))
             )
         )
     groups: dict[int, set[int]] = {}
@@ -311,6 +313,16 @@ def assignable_users_query(class_id: int | None) -> Any:
         )
         .order_by(User.display_name)
     )
+
+
+def about_record(obj: Owned, type_column: Any, id_column: Any, class_column: Any) -> ColumnElement[bool]:
+    """Rows about one record (its log entries, notes, attachments): its type, its id *and its class*.
+
+    The class is part of the rule so a row of another class never shows on this record's page, even if
+    an id were ever taken again (an undone reset's rows, a restored backup): the class stays sealed.
+    """
+    same_class = class_column.is_(None) if obj.class_id is None else class_column == obj.class_id
+    return and_(type_column == obj.__audit_type__, id_column == obj.id, same_class)
 
 
 def log_criterion(viewer: Any) -> ColumnElement[bool]:

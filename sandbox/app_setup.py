@@ -18,10 +18,9 @@ from . import access, labels
 from .config import ASSETS, Config, instance_secret_key
 from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 from .i18n import select_locale
+from .numbers import DB_INT_MAX
 from .oplog import set_actor
 
-# The largest id a database integer column holds (PostgreSQL `integer`).
-DB_INT_MAX = 2**31 - 1
 # Endpoints anyone may open without signing in.
 PUBLIC_ENDPOINTS = {"auth.login", "auth.register", "auth.language", "static", "bootstrap.static", "health"}
 # Endpoints a user who must change a generated password may still open.

@@ -10,6 +10,11 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from .org.models import User, utcnow
 
+# Table options of every table a reset deletes from and re-inserts into: an id, once given, is never
+# given again (SQLite AUTOINCREMENT; PostgreSQL sequences never go back), so log entries, notes and
+# attachments that name a record by its id can never be read as another record's.
+NEVER_REUSED_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
 
 class Owned:
     """Mixin for business records; access.py filters every query of its subclasses."""
@@ -44,6 +49,7 @@ class Owned:
             Index(f"ix_{name}_owner_list", "owner_id", "deleted_at", "class_id", "created_at", "id"),
             Index(f"ix_{name}_class_list", "class_id", "deleted_at", "created_at", "id", "owner_id"),
             Index(f"ix_{name}_recent_list", "deleted_at", "created_at", "id", "class_id", "owner_id"),
+            NEVER_REUSED_IDS,
         )
 
     @declared_attr.directive

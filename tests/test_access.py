@@ -227,6 +227,27 @@ def test_why_visible_is_shown_on_the_record_page(app, classroom, leads):
     assert "superiors see their subordinates" in page
 
 
+def test_disabled_subordinates_records_stay_with_their_superiors(app, classroom, leads):
+    from sandbox.org.models import Status
+    from sandbox.org.services import update_user
+
+    student = classroom.user("studentA")
+    act_as(classroom.user("teacher"))
+    update_user(classroom.user("teacher"), student, display_name=student.display_name, email=student.email,
+                role=student.role, position=student.position, status=Status.DISABLED)
+    db.session.commit()
+    lead = leads["studentA"]
+    assert sees(classroom, "managerA", lead) and writes(classroom, "managerA", lead)
+    assert not sees(classroom, "peerA", lead)
+    with force_locale("en"):
+        assert access.why_visible(lead, viewer(classroom, "managerA")) == [
+            "Its owner holds a position below yours (superiors see their subordinates)."]
+    manager = classroom.client_for(app, "managerA")
+    assert "Lead of studentA" in manager.get("/leads/?lang=en").get_data(as_text=True)
+    page = manager.get(f"/leads/{lead.id}?lang=en").get_data(as_text=True)
+    assert "superiors see their subordinates" in page
+
+
 # ---- every kind of query is filtered --------------------------------------------------------------
 
 def test_counts_are_filtered(classroom, leads):

@@ -5,10 +5,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DecimalField,
     EmailField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -19,6 +17,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from ..codes.services import choices
 from ..leads.forms import PHONE
+from ..numbers import BoundedDecimalField, BoundedIntegerField
 from ..records.lookups import visible_choices
 
 
@@ -36,8 +35,9 @@ class AccountForm(FlaskForm):
     website = URLField(_l("Website"), validators=[Optional(), Length(max=255)])
     billing_address = StringField(_l("Billing address"), validators=[Optional(), Length(max=300)])
     shipping_address = StringField(_l("Shipping address"), validators=[Optional(), Length(max=300)])
-    employees = IntegerField(_l("Employees"), validators=[Optional(), NumberRange(min=0, message=_l("Must not be negative."))])
-    annual_revenue = DecimalField(
+    employees = BoundedIntegerField(_l("Employees"),
+                                    validators=[Optional(), NumberRange(min=0, message=_l("Must not be negative."))])
+    annual_revenue = BoundedDecimalField(
         _l("Annual revenue"), places=2, validators=[Optional(), NumberRange(min=0, message=_l("Must not be negative."))]
     )
     parent_id = SelectField(_l("Parent account"), coerce=int, validators=[Optional()])

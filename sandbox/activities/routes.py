@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from ..access import can_write, current_viewer, get_visible_or_404
 from ..extensions import db
+from ..numbers import db_id
 from ..records.forms import ConfirmForm
 from ..records.services import NotAllowed, RecordError
 from ..records.views import Column, Filter, RecordViews
@@ -84,7 +85,7 @@ class ActivityViews(RecordViews):
         if args.get("kind") in KINDS:
             where.append(Activity.kind == args["kind"])
         related = services.related_model(args.get("related_type"))
-        related_id = args.get("related_id", type=int)
+        related_id = args.get("related_id", type=db_id)
         if related is not None and related_id:
             where += [Activity.related_type == args["related_type"], Activity.related_id == related_id]
         view = args.get("view")
@@ -160,7 +161,7 @@ def log_call() -> Any:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     model = services.related_model(request.form.get("related_type"))
-    related_id = request.form.get("related_id", type=int)
+    related_id = request.form.get("related_id", type=db_id)
     if model is None or not related_id:
         abort(404)
     record = get_visible_or_404(model, related_id)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import N_
+from ..numbers import db_id
 from ..org.models import (
     SHARING_TYPES,
     Position,
@@ -63,7 +64,7 @@ def sharing() -> Any:
     classes = managed_classes(actor())
     if not classes:
         return render_template("admin/sharing.html", klass=None, classes=[])
-    klass = _class_or_404(request.values.get("class_id", type=int))
+    klass = _class_or_404(request.values.get("class_id", type=db_id))
     if request.method == "POST":
         if not ConfirmForm().validate_on_submit():
             abort(400)
@@ -122,7 +123,7 @@ def group_create() -> Any:
 def group_add_member(group_id: int) -> Any:
     group = _group_or_404(group_id)
     form = MemberForm()
-    user = db.session.get(User, as_id(request.form.get("user_id", type=int)))
+    user = db.session.get(User, as_id(request.form.get("user_id", type=db_id)))
     if not ConfirmForm().validate_on_submit() or user is None:
         flash(_("Choose a student of this class."), "danger")
         return redirect(url_for("admin.sharing", class_id=group.class_id))

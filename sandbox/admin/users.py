@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from ..extensions import db
+from ..numbers import db_id
 from ..org.accounts import add_user, delete_user
 from ..org.models import Position, Role, Status, User
 from ..org.roster import check_roster, import_roster
@@ -30,7 +31,7 @@ def users() -> str:
     status = request.args.get("status", "")
     if status in set(Status):
         stmt = stmt.where(User.status == status)
-    if class_id := as_id(request.args.get("class_id", type=int)):
+    if class_id := as_id(request.args.get("class_id", type=db_id)):
         stmt = stmt.where(User.class_id == class_id)
     if q := request.args.get("q", "").replace("\x00", "").strip()[:64]:  # PostgreSQL text cannot hold NUL
         pattern = like_pattern(q)

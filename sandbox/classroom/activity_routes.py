@@ -9,6 +9,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..numbers import db_id
 from . import grading_bp
 from .activity import BUCKET_MINUTES, activity_series, class_log, heat_levels, inactive_students, integrity_hints, is_live
 from .activity import summary as activity_summary
@@ -58,7 +59,7 @@ def activity() -> str:
     refuse_students()
     problems: list[str] = []
     if request.args.get("class_id", "").strip():
-        klass = class_or_404(request.args.get("class_id", type=int))
+        klass = class_or_404(request.args.get("class_id", type=db_id))
     else:
         klass = default_class() or abort(404)
     minutes = _minutes(request.args.get("minutes"), problems)

@@ -2,7 +2,7 @@
 
 seed.generate() returns rows that point at each other by temporary `key` (`account_ref` = the key of
 an account row). Ids are allocated up front (PostgreSQL: from the table's sequence; SQLite: after the
-highest id, safe because the reset already holds the write lock), so no insert needs RETURNING and
+highest id ever given, safe because the reset already holds the write lock), so no insert needs RETURNING and
 each table is one executemany at the driver's full speed.
 """
 
@@ -32,7 +32,10 @@ def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
     if conn.dialect.name == "postgresql":
         seq = conn.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name})
         return list(conn.scalars(text("SELECT nextval(:s) FROM generate_series(1, :n)"), {"s": seq, "n": n}))
-    start = (conn.scalar(select(func.max(table.c.id))) or 0) + 1
+    # After the highest id ever given (AUTOINCREMENT's sqlite_sequence), not the highest id left: rows a
+    # reset or an undo deleted keep their ids. Safe without a lock of its own: the reset holds the write lock.
+    given = conn.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": table.name}) or 0
+    start = max(conn.scalar(select(func.max(table.c.id))) or 0, given) + 1
     return list(range(start, start + n))
 
 
@@ -42,11 +45,12 @@ def _refs(sample: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _upsert_codes(conn: Connection, rows: list[dict[str, Any]]) -> int:
-    """Add the scenario's codes that are missing; an instructor's own edits of existing codes are kept."""
+    """Add the scenario's codes missing from the school's defaults; edits of existing codes (the admin's
+    defaults, the instructors' class overrides) are kept."""
     if not rows:
         return 0
     table = db.metadata.tables["code_values"]
-    have = set(conn.execute(select(table.c.table_name, table.c.code)))
+    have = set(conn.execute(select(table.c.table_name, table.c.code).where(table.c.class_id.is_(None))))
     new = [r for r in rows if (r["table_name"], r["code"]) not in have]
     if new:
         conn.execute(table.insert(), new)

@@ -15,6 +15,7 @@ from seed import ScenarioError, scenario_files
 from seed import load_scenario as read_file
 
 from ..extensions import db
+from ..numbers import db_id
 from ..org.models import Role
 from . import scenarios_bp as bp
 from .grading_view import TEMPLATE_HELPERS, pick
@@ -88,7 +89,7 @@ def _page(klass: Any, status: int = 200, **forms: Any) -> tuple[str, int]:
 def index() -> Any:
     """Scenarios on offer and the chosen class's runs."""
     _require_staff()
-    class_id = request.args.get("class_id", type=int)
+    class_id = request.args.get("class_id", type=db_id)
     klass = class_or_404(class_id, write=True) if class_id else default_class(write=True)
     if klass is None:
         good, bad = catalogue()

@@ -245,8 +245,10 @@ def _self_references(table: Table) -> list[str]:
     return [c.name for c in table.columns for fk in c.foreign_keys if fk.column.table is table]
 
 
-def restore_snapshot(conn: Connection, snapshot_id: int, references: bytes) -> int:
-    """Insert a snapshot's rows back with their ids (parents first), then its outside references. Returns rows."""
+def restore_snapshot(conn: Connection, snapshot_id: int, references: bytes, class_id: int | None = None) -> int:
+    """Insert a snapshot's rows back with their ids (parents first), then its outside references. Returns rows.
+    Every row of a scope is in `class_id`: rows saved before their table had a class_id (notes, attachments)
+    get it back."""
     tables = _tables()
     stored = tables["snapshot_rows"]
     meta = _meta(references)
@@ -264,6 +266,8 @@ def restore_snapshot(conn: Connection, snapshot_id: int, references: bytes) -> i
         selfrefs = _self_references(table)
         later = []
         for row in part:
+            if class_id is not None and "class_id" in table.c:
+                row.setdefault("class_id", class_id)
             for key, decode in decoders:
                 if row.get(key) is not None:
                     row[key] = decode(row[key])

@@ -302,7 +302,7 @@ def undo_reset(klass: Position, expected_run_id: int = ANY) -> Run:
     doomed = scopes.scope_files(conn, plan) - scopes.snapshot_files(conn, [(snapshot.id, snapshot.data)])
     scopes.delete_scope(conn, plan)
     try:
-        restored = scopes.restore_snapshot(conn, snapshot.id, snapshot.data)
+        restored = scopes.restore_snapshot(conn, snapshot.id, snapshot.data, klass.id)
     except IntegrityError as exc:
         raise ScenarioLoadError(_("The saved data no longer fits the class (%(error)s); it cannot be restored.",
                                   error=str(exc.orig).splitlines()[0][:200])) from None

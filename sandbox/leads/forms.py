@@ -7,10 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     EmailField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -20,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 
 from ..codes.services import choices
+from ..numbers import BoundedDecimalField, BoundedIntegerField
 
 PHONE = Regexp(r"^\+?[0-9][0-9 ()\-]{5,24}$", message=_l("Enter a phone number of digits, spaces and dashes."))
 
@@ -37,10 +36,11 @@ class LeadForm(FlaskForm):
     source = SelectField(_l("Source"), validators=[Optional()])
     status = SelectField(_l("Status"))
     rating = SelectField(_l("Rating"), validators=[Optional()])
-    annual_revenue = DecimalField(
+    annual_revenue = BoundedDecimalField(
         _l("Annual revenue"), places=2, validators=[Optional(), NumberRange(min=0, message=_l("Must not be negative."))]
     )
-    employees = IntegerField(_l("Employees"), validators=[Optional(), NumberRange(min=0, message=_l("Must not be negative."))])
+    employees = BoundedIntegerField(_l("Employees"),
+                                    validators=[Optional(), NumberRange(min=0, message=_l("Must not be negative."))])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     version = HiddenField()
     submit = SubmitField(_l("Save"))
@@ -61,7 +61,7 @@ class ConvertForm(FlaskForm):
     contact_id = SelectField(_l("Contact"), coerce=int, validators=[Optional()])
     create_opportunity = BooleanField(_l("Also create an opportunity"), default=True)
     opportunity_name = StringField(_l("Opportunity name"), validators=[Optional(), Length(max=200)])
-    amount = DecimalField(_l("Amount"), places=2,
+    amount = BoundedDecimalField(_l("Amount"), places=2,
                           validators=[Optional(), NumberRange(min=0, message=_l("Must not be negative."))])
     close_date = DateField(_l("Close date"), validators=[Optional()])
     stage = SelectField(_l("Stage"))

@@ -17,6 +17,7 @@ from ..access import current_viewer, log_criterion
 from ..classroom.permissions import readable_classes
 from ..classroom.runs import run_family, runs_for_log
 from ..extensions import db
+from ..numbers import db_id, page_number
 from ..oplog import VERBS, LogEntry
 from ..records.export import safe_cell
 from . import bp
@@ -36,7 +37,7 @@ def filtered(args: Any) -> tuple[Select, list[str]]:
     """The viewer's entries narrowed by the query string; bad values are reported, not fatal."""
     stmt = select(LogEntry).where(log_criterion(current_viewer()))
     problems: list[str] = []
-    if actor := args.get("actor", type=int):
+    if actor := args.get("actor", type=db_id):
         stmt = stmt.where(LogEntry.actor_id == actor)
     if verb := args.get("verb"):
         stmt = stmt.where(LogEntry.verb == verb)
@@ -44,7 +45,7 @@ def filtered(args: Any) -> tuple[Select, list[str]]:
         stmt = stmt.where(LogEntry.object_type == object_type)
     raw_run = (args.get("run") or "").strip()
     if raw_run:
-        if raw_run.isdigit():
+        if raw_run.isdigit() and len(raw_run) < 10:
             stmt = stmt.where(LogEntry.run_id.in_(run_family(int(raw_run))))
         else:
             problems.append(_("“%(v)s” is not a scenario run; the run filter was ignored.", v=raw_run[:40]))
@@ -64,7 +65,7 @@ def filtered(args: Any) -> tuple[Select, list[str]]:
 @bp.get("/")
 def index() -> str:
     stmt, problems = filtered(request.args)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_number(request.args)
     entries = db.session.scalars(stmt.order_by(LogEntry.id.desc()).limit(PAGE).offset((page - 1) * PAGE)).all()
     total = db.session.scalar(select(func.count()).select_from(stmt.limit(10_001).subquery())) or 0
     visible = select(LogEntry.actor_id, LogEntry.actor_label).where(log_criterion(current_viewer()))

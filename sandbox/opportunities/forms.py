@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..codes.services import choices
+from ..numbers import BoundedDecimalField
 from ..records.lookups import visible_choices
 
 
@@ -16,7 +17,7 @@ class OpportunityForm(FlaskForm):
     account_id = SelectField(_l("Account"), coerce=int, validators=[Optional()])
     type = SelectField(_l("Type"), validators=[Optional()])
     stage = SelectField(_l("Stage"))
-    amount = DecimalField(_l("Amount"), places=2,
+    amount = BoundedDecimalField(_l("Amount"), places=2,
                           validators=[Optional(), NumberRange(min=0, message=_l("Must not be negative."))])
     close_date = DateField(_l("Close date"), validators=[DataRequired()])
     next_step = StringField(_l("Next step"), validators=[Optional(), Length(max=300)])

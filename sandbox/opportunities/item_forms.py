@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..codes.services import choices
+from ..numbers import BoundedDecimalField
 
 NOT_NEGATIVE = NumberRange(min=0, message=_l("Must not be negative."))
 PERCENT = NumberRange(min=0, max=100, message=_l("The discount is a percentage from 0 to 100."))
@@ -23,11 +24,11 @@ def _picker(label: str | object) -> SelectField:
 
 
 class LineValuesForm(FlaskForm):
-    quantity = DecimalField(_l("Quantity"), places=2, validators=[InputRequired(), NumberRange(
+    quantity = BoundedDecimalField(_l("Quantity"), digits=10, places=2, validators=[InputRequired(), NumberRange(
         min=0.01, message=_l("The quantity must be more than zero."))])
-    unit_price = DecimalField(_l("Unit price"), places=2, validators=[Optional(), NOT_NEGATIVE],
+    unit_price = BoundedDecimalField(_l("Unit price"), places=2, validators=[Optional(), NOT_NEGATIVE],
                               description=_l("Leave empty for the product's list price."))
-    discount = DecimalField(_l("Discount (%)"), places=2, default=0, validators=[Optional(), PERCENT])
+    discount = BoundedDecimalField(_l("Discount (%)"), digits=3, places=2, default=0, validators=[Optional(), PERCENT])
     submit = SubmitField(_l("Save"))
 
 

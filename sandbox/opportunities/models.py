@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..codes.services import register_usage
 from ..extensions import db
 from ..org.models import User, utcnow
-from ..owned import Owned
+from ..owned import NEVER_REUSED_IDS, Owned
 
 
 class Opportunity(Owned, db.Model):
@@ -46,6 +46,7 @@ class StageHistory(db.Model):
 
     __tablename__ = "opportunity_stage_history"
     __audit_type__ = "stage_history"
+    __table_args__ = (NEVER_REUSED_IDS,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id"), index=True)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..org.models import utcnow
+from ..owned import NEVER_REUSED_IDS
 
 
 class OpportunityLine(db.Model):
@@ -25,6 +26,7 @@ class OpportunityLine(db.Model):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
         CheckConstraint("discount >= 0 AND discount <= 100", name="discount_percent"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,7 +48,7 @@ class OpportunityContactRole(db.Model):
 
     __tablename__ = "opportunity_contact_roles"
     __audit_type__ = "opportunity_contact_role"
-    __table_args__ = (UniqueConstraint("opportunity_id", "contact_id"),)
+    __table_args__ = (UniqueConstraint("opportunity_id", "contact_id"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id"), index=True)
@@ -65,7 +67,7 @@ class OpportunityPartner(db.Model):
 
     __tablename__ = "opportunity_partners"
     __audit_type__ = "opportunity_partner"
-    __table_args__ = (UniqueConstraint("opportunity_id", "account_id"),)
+    __table_args__ = (UniqueConstraint("opportunity_id", "account_id"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id"), index=True)
@@ -83,7 +85,7 @@ class OpportunityCompetitor(db.Model):
 
     __tablename__ = "opportunity_competitors"
     __audit_type__ = "opportunity_competitor"
-    __table_args__ = (UniqueConstraint("opportunity_id", "competitor_id"),)
+    __table_args__ = (UniqueConstraint("opportunity_id", "competitor_id"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id"), index=True)

@@ -254,7 +254,16 @@ def update_user(
         user.status = status
         user.session_version += 1  # a disabled user's open session ends at the next request
     if old_class != user.class_id:
+        from ..records.models import Attachment, Note
+
         for cls in owned_classes():
+            # Notes and attachments are read with their record's class (access.about_record): they move too.
+            for child in (Note, Attachment):
+                db.session.execute(
+                    update(child).where(child.record_type == cls.__audit_type__,
+                                        child.record_id.in_(select(cls.id).where(cls.owner_id == user.id)))
+                    .values(class_id=user.class_id).execution_options(synchronize_session=False)
+                )
             db.session.execute(
                 update(cls).where(cls.owner_id == user.id).values(class_id=user.class_id)
                 .execution_options(synchronize_session=False)

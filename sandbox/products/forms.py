@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from ..numbers import BoundedDecimalField, BoundedIntegerField
 
 NOT_NEGATIVE = NumberRange(min=0, message=_l("Must not be negative."))
 
@@ -38,11 +40,11 @@ class ProductForm(FlaskForm):
     name = StringField(_l("Product name"), validators=[DataRequired(), Length(max=200)])
     category_id = SelectField(_l("Category"), coerce=int, validators=[Optional()])
     unit = StringField(_l("Unit"), validators=[Optional(), Length(max=20)])
-    list_price = DecimalField(_l("List price"), places=2, validators=[DataRequired(), NOT_NEGATIVE])
-    cost = DecimalField(_l("Cost"), places=2, validators=[Optional(), NOT_NEGATIVE])
+    list_price = BoundedDecimalField(_l("List price"), places=2, validators=[DataRequired(), NOT_NEGATIVE])
+    cost = BoundedDecimalField(_l("Cost"), places=2, validators=[Optional(), NOT_NEGATIVE])
     active = BooleanField(_l("Active (offered on opportunities)"), default=True)
-    stock_on_hand = IntegerField(_l("Stock on hand"), default=0, validators=[Optional(), NOT_NEGATIVE])
-    reorder_level = IntegerField(_l("Reorder level"), default=0, validators=[Optional(), NOT_NEGATIVE])
+    stock_on_hand = BoundedIntegerField(_l("Stock on hand"), default=0, validators=[Optional(), NOT_NEGATIVE])
+    reorder_level = BoundedIntegerField(_l("Reorder level"), default=0, validators=[Optional(), NOT_NEGATIVE])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     version = HiddenField()
     submit = SubmitField(_l("Save"))

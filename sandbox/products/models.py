@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from ..extensions import db
 from ..org.models import utcnow
-from ..owned import Owned
+from ..owned import NEVER_REUSED_IDS, Owned
 
 
 class ProductCategory(db.Model):
@@ -19,6 +19,7 @@ class ProductCategory(db.Model):
 
     __tablename__ = "product_categories"
     __audit_type__ = "product_category"
+    __table_args__ = (NEVER_REUSED_IDS,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -50,8 +51,8 @@ class Product(Owned, db.Model):
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
         # Owned's list indexes, plus: a code names one product within a class.
-        owned = Owned.__dict__["__table_args__"].fget(cls)
-        return (*owned, UniqueConstraint("class_id", "code"))
+        *owned, options = Owned.__dict__["__table_args__"].fget(cls)
+        return (*owned, UniqueConstraint("class_id", "code"), options)
 
     @property
     def audit_label(self) -> str:

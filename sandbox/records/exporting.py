@@ -72,7 +72,7 @@ def _value(v: Any, obj: Any, attr: str) -> Any:
     if value is None or value == "":
         return None
     if attr in v.codes:
-        return code_label(v.codes[attr], value)
+        return code_label(v.codes[attr], value, getattr(obj, "class_id", None))
     if attr in v.references:
         from flask import g
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..org.models import User, utcnow
+from ..owned import NEVER_REUSED_IDS
 
 
 class Note(db.Model):
@@ -16,11 +17,13 @@ class Note(db.Model):
 
     __tablename__ = "notes"
     __audit_type__ = "note"
-    __table_args__ = (Index("ix_notes_record", "record_type", "record_id", "created_at"),)
+    __table_args__ = (Index("ix_notes_record", "record_type", "record_id", "created_at"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     record_type: Mapped[str] = mapped_column(String(32))
     record_id: Mapped[int] = mapped_column()
+    # The parent's class: read only together with it (access.about_record), so a class stays sealed.
+    class_id: Mapped[int | None] = mapped_column()
     body: Mapped[str] = mapped_column(Text)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -41,11 +44,14 @@ class Attachment(db.Model):
 
     __tablename__ = "attachments"
     __audit_type__ = "attachment"
-    __table_args__ = (Index("ix_attachments_record", "record_type", "record_id", "created_at"),)
+    __table_args__ = (Index("ix_attachments_record", "record_type", "record_id", "created_at"),
+                      NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     record_type: Mapped[str] = mapped_column(String(32))
     record_id: Mapped[int] = mapped_column()
+    # The parent's class: read only together with it (access.about_record), so a class stays sealed.
+    class_id: Mapped[int | None] = mapped_column()
     filename: Mapped[str] = mapped_column(String(255))
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column()

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from ..access import about_record
 from ..extensions import db
 from ..i18n import N_
 from ..oplog import current_op, operation, register_verbs
@@ -52,19 +53,21 @@ def _on_parent(parent: Owned, **params: Any) -> None:
     op.class_id = parent.class_id
 
 
+def _of(model: Any, parent: Owned) -> Any:
+    return about_record(parent, model.record_type, model.record_id, model.class_id)
+
+
 def notes_of(parent: Owned) -> list[Note]:
     """The record's notes, newest first (deleted ones are kept as evidence but not shown here)."""
     return list(db.session.scalars(
-        select(Note).where(Note.record_type == parent.__audit_type__, Note.record_id == parent.id,
-                           Note.deleted_at.is_(None))
+        select(Note).where(_of(Note, parent), Note.deleted_at.is_(None))
         .order_by(Note.created_at.desc(), Note.id.desc())))
 
 
 def attachments_of(parent: Owned) -> list[Attachment]:
     """The record's attachments, newest first (deleted ones are kept as evidence but not shown here)."""
     return list(db.session.scalars(
-        select(Attachment).where(Attachment.record_type == parent.__audit_type__, Attachment.record_id == parent.id,
-                                 Attachment.deleted_at.is_(None))
+        select(Attachment).where(_of(Attachment, parent), Attachment.deleted_at.is_(None))
         .order_by(Attachment.created_at.desc(), Attachment.id.desc())))
 
 
@@ -73,9 +76,8 @@ def child_or_404(model: type, parent: Owned, ident: int, include_deleted: bool =
     only when asked, for the instructor's evidence)."""
     from flask import abort
 
-    obj = db.session.get(model, ident) if 0 < ident < 2**31 else None
-    if obj is None or obj.record_type != parent.__audit_type__ or obj.record_id != parent.id or (
-            obj.deleted_at and not include_deleted):
+    obj = db.session.scalar(select(model).where(model.id == ident, _of(model, parent))) if 0 < ident < 2**31 else None
+    if obj is None or (obj.deleted_at and not include_deleted):
         abort(404)
     return obj
 
@@ -89,7 +91,8 @@ def add_note(parent: Owned, body: str) -> Note:
         raise RecordError(_("Write something first."), "body")
     if len(body) > NOTE_MAX:
         raise RecordError(_("At most %(n)d characters.", n=NOTE_MAX), "body")
-    note = Note(record_type=parent.__audit_type__, record_id=parent.id, body=body, author_id=actor.id)
+    note = Note(record_type=parent.__audit_type__, record_id=parent.id, class_id=parent.class_id, body=body,
+                author_id=actor.id)
     db.session.add(note)
     db.session.flush()
     _on_parent(parent, note=note.audit_label, note_id=note.id)
@@ -157,7 +160,8 @@ def upload_attachment(parent: Owned, filename: str, data: bytes) -> Attachment:
     name = check_upload(filename, len(data))
     stored = secrets.token_hex(16)
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    att = Attachment(record_type=parent.__audit_type__, record_id=parent.id, filename=name, stored_name=stored,
+    att = Attachment(record_type=parent.__audit_type__, record_id=parent.id, class_id=parent.class_id,
+                     filename=name, stored_name=stored,
                      size=len(data), content_type=content_type, uploaded_by_id=actor.id)
     db.session.add(att)
     db.session.flush()

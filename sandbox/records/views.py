@@ -17,14 +17,16 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import MultiDict
 
 from seed.fields import RECORD_FIELDS
 
-from ..access import can_write, current_viewer, get_visible_or_404, why_visible
+from ..access import about_record, can_write, current_viewer, get_visible_or_404, why_visible
 from ..codes.services import choices as code_choices
 from ..codes.services import label as code_label
 from ..extensions import db
 from ..money import money_of
+from ..numbers import db_id, page_number
 from ..oplog import LogEntry
 from . import list_filters, services
 from .extras import detail_extras, list_extras, register_extras
@@ -134,8 +136,8 @@ class RecordViews:
         value = getattr(obj, attr, None)
         if value is None or value == "":
             return ""
-        if attr in self.codes:
-            return code_label(self.codes[attr], value)
+        if attr in self.codes:  # named as the record's class names it (its instructor may override labels)
+            return code_label(self.codes[attr], value, getattr(obj, "class_id", None))
         if attr in self.references:
             return self.reference_link(self.references[attr], value)
         if is_money(self.model, attr):
@@ -241,7 +243,7 @@ class RecordViews:
 
     # ---- pages ---------------------------------------------------------------------------------
     def index(self) -> str:
-        page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+        page = page_number(request.args)
         order, sort = self.order(request.args)
         rows, total = self.page_of(self.conditions(request.args), order, page)
         self.prime_rows(rows)
@@ -249,7 +251,7 @@ class RecordViews:
                            **list_extras(self.model))
 
     def recycle_bin(self) -> str:
-        page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+        page = page_number(request.args)
         order = [self.model.deleted_at.desc(), self.model.id.desc()]
         rows, total = self.page_of(self.conditions(request.args), order, page, deleted=True)
         return self.render("records/recycle_bin.html", rows=rows, total=total, page=page, sort="")
@@ -258,7 +260,7 @@ class RecordViews:
         obj = get_visible_or_404(self.model, record_id, include_deleted=True)
         timeline = db.session.scalars(
             select(LogEntry)
-            .where(LogEntry.object_type == self.model.__audit_type__, LogEntry.object_id == obj.id)
+            .where(about_record(obj, LogEntry.object_type, LogEntry.object_id, LogEntry.class_id))
             .order_by(LogEntry.at.desc(), LogEntry.id.desc())
             .limit(50)
         ).all()
@@ -284,7 +286,7 @@ class RecordViews:
         if value is None or value == "":
             return ""
         if rel.codes and attr in rel.codes:
-            return code_label(rel.codes[attr], value)
+            return code_label(rel.codes[attr], value, getattr(obj, "class_id", None))
         if is_money(rel.model, attr):
             return money_of(value, obj)
         return str(value)
@@ -298,13 +300,26 @@ class RecordViews:
                 data[name] = None
         return data
 
+    def prefill(self) -> dict[str, Any]:
+        """Form values from the query string, each read by its own field (a date, an amount, an id in
+        range); a value the field cannot read is left out, as a browser's form would refuse it."""
+        given = [(k, request.args[k]) for k in self.form_fields if k in request.args]
+        if not given:
+            return {}
+        probe = self.form_cls(formdata=MultiDict(given), meta={"csrf": False})
+        values = {}
+        for name, raw in given:
+            field = probe[name]
+            if field.process_errors or (name.endswith("_id") and request.args.get(name, type=db_id) is None):
+                continue
+            values[name] = field.data if field.data is not None else raw
+        return values
+
     def new(self, source: Any = None) -> Any:
         self.require_changer()
         if request.method == "GET":
             # Prefill from a source record (clone) or from the query string (e.g. ?account_id= from a related list).
-            prefill = {k: request.args.get(k, type=int) if k.endswith("_id") else request.args.get(k)
-                       for k in self.form_fields if k in request.args}
-            form = self.form_cls(obj=source, **prefill)
+            form = self.form_cls(obj=source, **self.prefill())
         else:
             form = self.form_cls()
         if form.validate_on_submit():
