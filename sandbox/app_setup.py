@@ -236,6 +236,10 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(exc: Any) -> tuple[str, int]:
+        if request.endpoint == "auth.register":
+            return page(429, _("Too many attempts"), _(
+                "Too many registrations or wrong join codes from this network. Wait a while and try again, "
+                "or ask your instructor for the join code."))
         return page(429, _("Too many attempts"), _("Too many failed sign-ins. Wait a minute and try again."))
 
     @app.errorhandler(500)
