@@ -23,6 +23,11 @@ ASSETS: dict[str, tuple[str, str]] = {
     ),
 }
 
+# With ASSET_BASE_URL=local: Bootstrap comes from the Bootstrap-Flask package (its static folder) ...
+LOCAL_BOOTSTRAP = {"bootstrap_css": "css/bootstrap.min.css", "bootstrap_js": "js/bootstrap.bundle.min.js"}
+# ... and Chart.js from the npm package that scripts/install.sh unpacks under LOCAL_ASSET_DIR (never committed).
+LOCAL_ASSET_FILES = {"chartjs": "chart.js/package/dist/chart.umd.js"}
+
 
 def instance_secret_key(instance_path: str) -> str:
     """Return SECRET_KEY from the environment, or one generated once into the instance folder."""
@@ -43,6 +48,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "")  # empty: SQLite in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     ASSET_BASE_URL = os.environ.get("ASSET_BASE_URL", "https://cdn.jsdelivr.net/npm").rstrip("/")
+    # Where scripts/install.sh unpacks the npm copies of third-party assets (default: .cache/assets of the installation).
+    LOCAL_ASSET_DIR = os.environ.get("LOCAL_ASSET_DIR", "")
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", "")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
     ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))

@@ -125,6 +125,8 @@ def staff_object(kind: str) -> Access:
 ROUTES: dict[str, Access] = {
     "static": PUBLIC,
     "bootstrap.static": PUBLIC,
+    # Chart.js fetched from npm at install time, for ASSET_BASE_URL=local (offline classrooms).
+    "vendor_asset": PUBLIC,
     "health": PUBLIC,
     "auth.login": PUBLIC,
     "auth.register": PUBLIC,
@@ -549,6 +551,8 @@ def visits(w: World, endpoint: str, method: str, persona: str) -> Visit:
         return Visit("/static/css/app.css")
     if key == ("bootstrap.static", "GET"):
         return Visit("/bootstrap/static/css/bootstrap.min.css")
+    if key == ("vendor_asset", "GET"):
+        return Visit("/vendor/chartjs.js")
     if key == ("health", "GET"):
         return Visit("/healthz")
     if key == ("auth.login", "GET"):
