@@ -15,7 +15,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing.converters import IntegerConverter
 
 from . import access, labels
-from .config import ASSETS, LOCAL_ASSET_FILES, LOCAL_BOOTSTRAP, Config, instance_secret_key
+from .config import ASSETS, LOCAL_ASSET_FILES, LOCAL_BOOTSTRAP, LOCAL_BOOTSTRAP_BEFORE, Config, instance_secret_key
 from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 from .i18n import select_locale
 from .oplog import set_actor
@@ -202,7 +202,7 @@ def _register_hooks(app: Flask) -> None:
         return format_datetime(value.replace(tzinfo=UTC) if value.tzinfo is None else value, fmt)
 
 
-def asset_tag_data(name: str) -> dict[str, str]:
+def asset_tag_data(name: str) -> dict[str, Any]:
     """URL and SRI hash of a third-party asset: under the configured CDN base, or served by this app."""
     from flask import current_app
 
@@ -211,7 +211,8 @@ def asset_tag_data(name: str) -> dict[str, str]:
     if base != "local":
         return {"url": f"{base}/{path}", "sri": sri}
     if name in LOCAL_BOOTSTRAP:
-        return {"url": url_for("bootstrap.static", filename=LOCAL_BOOTSTRAP[name]), "sri": ""}
+        before = [url_for("bootstrap.static", filename=f) for f in LOCAL_BOOTSTRAP_BEFORE.get(name, [])]
+        return {"url": url_for("bootstrap.static", filename=LOCAL_BOOTSTRAP[name]), "sri": "", "before": before}
     # The npm file fetched at install time is byte-identical to the CDN's, so its SRI hash still holds.
     return {"url": url_for("vendor_asset", name=name), "sri": sri}
 

@@ -24,7 +24,9 @@ ASSETS: dict[str, tuple[str, str]] = {
 }
 
 # With ASSET_BASE_URL=local: Bootstrap comes from the Bootstrap-Flask package (its static folder) ...
-LOCAL_BOOTSTRAP = {"bootstrap_css": "css/bootstrap.min.css", "bootstrap_js": "js/bootstrap.bundle.min.js"}
+# (which ships Bootstrap's JavaScript without Popper bundled, so Popper comes first from the same package) ...
+LOCAL_BOOTSTRAP = {"bootstrap_css": "css/bootstrap.min.css", "bootstrap_js": "js/bootstrap.min.js"}
+LOCAL_BOOTSTRAP_BEFORE = {"bootstrap_js": ["umd/popper.min.js"]}
 # ... and Chart.js from the npm package that scripts/install.sh unpacks under LOCAL_ASSET_DIR (never committed).
 LOCAL_ASSET_FILES = {"chartjs": "chart.js/package/dist/chart.umd.js"}
 
