@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, redirect, render_template, request, url_for
+from flask import Flask, abort, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import event
@@ -15,16 +15,18 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing.converters import IntegerConverter
 
 from . import access, labels
-from .config import ASSETS, Config, instance_secret_key
+from .config import ASSETS, LOCAL_ASSET_FILES, LOCAL_BOOTSTRAP, LOCAL_BOOTSTRAP_BEFORE, Config, instance_secret_key
 from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 from .i18n import select_locale
 from .numbers import DB_INT_MAX
 from .oplog import set_actor
 
 # Endpoints anyone may open without signing in.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.register", "auth.language", "static", "bootstrap.static", "health"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.register", "auth.language", "static", "bootstrap.static", "vendor_asset",
+                    "health"}
 # Endpoints a user who must change a generated password may still open.
-PASSWORD_CHANGE_ENDPOINTS = {"auth.password", "auth.logout", "auth.language", "static", "bootstrap.static"}
+PASSWORD_CHANGE_ENDPOINTS = {"auth.password", "auth.logout", "auth.language", "static", "bootstrap.static",
+                             "vendor_asset"}
 
 
 class DbIntConverter(IntegerConverter):
@@ -97,6 +99,16 @@ def _register_blueprints(app: Flask) -> None:
     def health() -> tuple[str, int]:
         return "ok", 200
 
+    @app.get("/vendor/<name>.js")
+    def vendor_asset(name: str) -> Any:
+        """Chart.js for offline classrooms (ASSET_BASE_URL=local), as fetched from npm by scripts/install.sh."""
+        path = local_asset_file(app, name)
+        if path is None or not path.is_file():
+            abort(404)
+        response = send_file(path, mimetype="text/javascript", max_age=86400)
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        return response
+
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -155,15 +167,14 @@ def _register_hooks(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response: Any) -> Any:
-        base = app.config["ASSET_BASE_URL"]
-        # A CSP source with a path matches that exact file unless it ends with "/" (then: the folder).
-        cdn = "" if base == "local" else f" {base.rstrip('/')}/"
-        # Served locally, Bootstrap comes from the app, but Chart.js still from its CDN base.
-        scripts = cdn or f" {app.config.get('LOCAL_CHARTJS_BASE', 'https://cdn.jsdelivr.net/npm').rstrip('/')}/"
+        # Exactly the third-party files the pages load, never a whole CDN folder (a CSP source with a full
+        # path matches that one file); with ASSET_BASE_URL=local every asset comes from this site.
+        scripts = " ".join(asset_sources("bootstrap_js", "chartjs"))
+        styles = " ".join(asset_sources("bootstrap_css"))
         response.headers["Content-Security-Policy"] = (
-            f"default-src 'self'; script-src 'self'{scripts}; style-src 'self'{cdn}; "
-            f"img-src 'self' data:; font-src 'self'{cdn}; connect-src 'self'; "
-            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+            f"default-src 'self'; script-src 'self'{' ' + scripts if scripts else ''}; "
+            f"style-src 'self'{' ' + styles if styles else ''}; img-src 'self' data:; font-src 'self'; "
+            "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
         )
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
@@ -196,18 +207,35 @@ def _register_hooks(app: Flask) -> None:
         return format_datetime(value.replace(tzinfo=UTC) if value.tzinfo is None else value, fmt)
 
 
-def asset_tag_data(name: str) -> dict[str, str]:
-    """URL and SRI hash of a third-party asset under the configured CDN base."""
+def asset_tag_data(name: str) -> dict[str, Any]:
+    """URL and SRI hash of a third-party asset: under the configured CDN base, or served by this app."""
     from flask import current_app
 
     path, sri = ASSETS[name]
     base = current_app.config["ASSET_BASE_URL"]
-    if base == "local":
-        local = {"bootstrap_css": "css/bootstrap.min.css", "bootstrap_js": "js/bootstrap.bundle.min.js"}
-        if name in local:
-            return {"url": url_for("bootstrap.static", filename=local[name]), "sri": ""}
-        base = current_app.config.get("LOCAL_CHARTJS_BASE", "https://cdn.jsdelivr.net/npm")
-    return {"url": f"{base}/{path}", "sri": sri}
+    if base != "local":
+        return {"url": f"{base}/{path}", "sri": sri}
+    if name in LOCAL_BOOTSTRAP:
+        before = [url_for("bootstrap.static", filename=f) for f in LOCAL_BOOTSTRAP_BEFORE.get(name, [])]
+        return {"url": url_for("bootstrap.static", filename=LOCAL_BOOTSTRAP[name]), "sri": "", "before": before}
+    # The npm file fetched at install time is byte-identical to the CDN's, so its SRI hash still holds.
+    return {"url": url_for("vendor_asset", name=name), "sri": sri}
+
+
+def asset_sources(*names: str) -> list[str]:
+    """CSP sources for third-party assets: each file's exact CDN URL (none when served locally: 'self')."""
+    from flask import current_app
+
+    base = current_app.config["ASSET_BASE_URL"]
+    return [] if base == "local" else [f"{base}/{ASSETS[n][0]}" for n in names]
+
+
+def local_asset_file(app: Flask, name: str) -> Path | None:
+    """Where install.sh put the npm copy of a non-Bootstrap asset (None: not one of them)."""
+    if name not in LOCAL_ASSET_FILES:
+        return None
+    folder = Path(app.config["LOCAL_ASSET_DIR"] or Path(app.root_path).parent / ".cache" / "assets")
+    return folder / LOCAL_ASSET_FILES[name]
 
 
 def _register_errors(app: Flask) -> None:
@@ -241,6 +269,10 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(exc: Any) -> tuple[str, int]:
+        if request.endpoint == "auth.register":
+            return page(429, _("Too many attempts"), _(
+                "Too many registrations or wrong join codes from this network. Wait a while and try again, "
+                "or ask your instructor for the join code."))
         return page(429, _("Too many attempts"), _("Too many failed sign-ins. Wait a minute and try again."))
 
     @app.errorhandler(500)

@@ -14,6 +14,7 @@ from flask.cli import FlaskGroup
 from sqlalchemy import func, select
 
 from . import access
+from .auth.usernames import username_is
 from .extensions import db
 from .oplog import set_actor
 from .org.models import Position, Role, User
@@ -196,7 +197,7 @@ def register_cli(app: Flask) -> None:
         klass = find_class(class_name)
         student = None
         if username is not None:
-            student = db.session.scalar(select(User).where(User.username == username))
+            student = db.session.scalar(select(User).where(username_is(username)))
             if student is None or student.class_id != klass.id:
                 fail(f"no student {username!r} in {klass.name}")
         run_scenario_command(lambda progress: reset_scenario(klass, student, progress=progress))

@@ -23,6 +23,13 @@ ASSETS: dict[str, tuple[str, str]] = {
     ),
 }
 
+# With ASSET_BASE_URL=local: Bootstrap comes from the Bootstrap-Flask package (its static folder) ...
+# (which ships Bootstrap's JavaScript without Popper bundled, so Popper comes first from the same package) ...
+LOCAL_BOOTSTRAP = {"bootstrap_css": "css/bootstrap.min.css", "bootstrap_js": "js/bootstrap.min.js"}
+LOCAL_BOOTSTRAP_BEFORE = {"bootstrap_js": ["umd/popper.min.js"]}
+# ... and Chart.js from the npm package that scripts/install.sh unpacks under LOCAL_ASSET_DIR (never committed).
+LOCAL_ASSET_FILES = {"chartjs": "chart.js/package/dist/chart.umd.js"}
+
 
 def instance_secret_key(instance_path: str) -> str:
     """Return SECRET_KEY from the environment, or one generated once into the instance folder."""
@@ -43,6 +50,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "")  # empty: SQLite in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     ASSET_BASE_URL = os.environ.get("ASSET_BASE_URL", "https://cdn.jsdelivr.net/npm").rstrip("/")
+    # Where scripts/install.sh unpacks the npm copies of third-party assets (default: .cache/assets of the installation).
+    LOCAL_ASSET_DIR = os.environ.get("LOCAL_ASSET_DIR", "")
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", "")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
     ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
@@ -54,10 +63,16 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
     WTF_CSRF_TIME_LIMIT = int(os.environ.get("CSRF_TIME_LIMIT", "7200"))
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Failed sign-ins per address and username, then per address over all usernames (one classroom behind
+    # one NAT address shares the second), registrations per address, and wrong join codes per address.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "60 per 10 minutes")
+    REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "150 per hour")
+    JOIN_CODE_RATE_LIMIT = os.environ.get("JOIN_CODE_RATE_LIMIT", "30 per hour")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
+    # Behind HTTPS set SESSION_COOKIE_SECURE=1: the browser then never sends the session cookie over plain HTTP.
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "").strip().lower() in ("1", "true", "yes", "on")
     REMEMBER_COOKIE_HTTPONLY = True
     SMTP_HOST = os.environ.get("SMTP_HOST", "")
     LIST_PAGE_SIZE = 50

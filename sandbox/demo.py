@@ -6,7 +6,7 @@ from faker import Faker
 from sqlalchemy import select
 
 from . import access
-from .auth.passwords import generate_password
+from .auth.passwords import generate_password, password_problem
 from .classroom.services import load_scenario
 from .extensions import db
 from .oplog import set_actor
@@ -21,8 +21,23 @@ STUDENTS_PER_CLASS = 6
 DEMO_SCENARIO = "sales-basics"
 
 
+def demo_usernames() -> list[str]:
+    """Every account the demo makes."""
+    names = ["admin", "teacher"]
+    for _name, _code, _departments, prefix in CLASSES:
+        names += [f"{prefix}_manager", *(f"{prefix}_s{i + 1:02d}" for i in range(STUDENTS_PER_CLASS)), f"{prefix}_observer"]
+    return names
+
+
 def build_demo(password: str | None) -> list[tuple[str, ...]]:
-    """Create the demo classroom; returns (username, role, class, position, password) rows."""
+    """Create the demo classroom; returns (username, role, class, position, password) rows.
+
+    A shared `password` follows the same policy as every other password (ValueError says why not)."""
+    if password is not None:
+        for username in demo_usernames():
+            problem = password_problem(password, username)
+            if problem:
+                raise ValueError(f"--password: {problem}")
     fake = Faker("zh_CN")
     fake.seed_instance(2026)
     rows: list[tuple[str, ...]] = []

@@ -35,11 +35,27 @@ if [ $WITH_TEST = 1 ]; then
       exit 1
     fi
   fi
-  # Local copies of the CDN assets, for browser tests that serve them by intercepting requests.
-  if [ ! -f .cache/assets/chart.js/package/dist/chart.umd.js ] || [ ! -f .cache/assets/bootstrap/package/dist/css/bootstrap.min.css ]; then
-    mkdir -p .cache/assets/chart.js .cache/assets/bootstrap
-    (cd .cache/assets && npm pack --silent chart.js@4.4.7 bootstrap@5.3.8 >/dev/null)
-    tar xzf .cache/assets/chart.js-4.4.7.tgz -C .cache/assets/chart.js
+  # Local copies of the CDN's Bootstrap, for browser tests that serve it by intercepting requests.
+  if [ ! -f .cache/assets/bootstrap/package/dist/css/bootstrap.min.css ]; then
+    mkdir -p .cache/assets/bootstrap
+    (cd .cache/assets && npm pack --silent bootstrap@5.3.8 >/dev/null)
     tar xzf .cache/assets/bootstrap-5.3.8.tgz -C .cache/assets/bootstrap
+  fi
+fi
+
+# Chart.js from the npm registry (never committed): served by the app itself with ASSET_BASE_URL=local
+# (offline classrooms; Bootstrap then comes from the Bootstrap-Flask package), and by the browser tests.
+# Keep its version in step with ASSETS in sandbox/config.py (the SRI hash is checked against this file).
+ASSETS_DIR=${LOCAL_ASSET_DIR:-.cache/assets}
+if [ ! -f "$ASSETS_DIR/chart.js/package/dist/chart.umd.js" ]; then
+  if command -v npm >/dev/null 2>&1 && mkdir -p "$ASSETS_DIR/chart.js" \
+      && (cd "$ASSETS_DIR" && npm pack --silent chart.js@4.4.7 >/dev/null) \
+      && tar xzf "$ASSETS_DIR/chart.js-4.4.7.tgz" -C "$ASSETS_DIR/chart.js"; then
+    :
+  elif [ "${ASSET_BASE_URL:-}" = local ] || [ $WITH_TEST = 1 ]; then
+    echo "error: could not fetch chart.js@4.4.7 from the npm registry into $ASSETS_DIR (needs npm and the network once)" >&2
+    exit 1
+  else
+    echo "note: chart.js was not fetched (no npm or no network); only ASSET_BASE_URL=local needs it" >&2
   fi
 fi

@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 ]
 CDN_BASE = "https://cdn.jsdelivr.net/npm"
 ASSET_CACHE = ROOT / ".cache" / "assets"
-PASSWORD = "demo12345"
+PASSWORD = "Sandbox-shots26"
 USERS = ["teacher", "a_manager", "a_s01", "a_observer", "admin"]
 STAFF = {"teacher", "admin"}
 LANGS = {"zh": "zh-CN", "en": "en-US"}

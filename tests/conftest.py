@@ -33,7 +33,7 @@ _org_models.generate_password_hash = lambda password: generate_password_hash(pas
 
 CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "")
-PASSWORD = "secret123"
+PASSWORD = "secret-2026x"
 
 BASE_CONFIG: dict[str, Any] = {
     "TESTING": True,

@@ -14,7 +14,7 @@ from sandbox.leads.models import Lead
 from sandbox.oplog import LogEntry
 from sandbox.org.models import Position, Role, User
 from sandbox.records.services import delete_record
-from tests.conftest import act_as
+from tests.conftest import PASSWORD, act_as
 
 
 def visible_ids(user: User | None, **options: Any) -> set[int]:
@@ -325,7 +325,7 @@ def test_a_user_without_position_sees_only_own_classless_records(classroom, lead
     from sandbox.org.services import create_user
 
     act_as(None)
-    loose = create_user(None, "loose", "Loose", "secret123", Role.INSTRUCTOR, None)
+    loose = create_user(None, "loose", "Loose", PASSWORD, Role.INSTRUCTOR, None)
     db.session.commit()
     assert visible_ids(loose) == set()
 
@@ -338,7 +338,7 @@ def transfer_setup(app, classroom, make_lead):
 
     lead = make_lead(classroom.user("studentA"), name="To move")
     act_as(None)
-    disabled = create_user(None, "goneA", "Gone A", "secret123", Role.STUDENT, classroom.positions["A2"])
+    disabled = create_user(None, "goneA", "Gone A", PASSWORD, Role.STUDENT, classroom.positions["A2"])
     db.session.flush()
     update_user(classroom.user("teacher"), disabled, display_name="Gone A", email=None, role=Role.STUDENT,
                 position=classroom.positions["A2"], status="disabled")

@@ -275,7 +275,7 @@ def test_export_and_import_keep_the_related_record(app, classroom, make_lead):
     other = make_lead(classroom.user("studentB"))
     make_activity(classroom.user("studentA"), subject="Exported", related_type="lead", related_id=lead.id)
     client = classroom.client_for(app, "studentA")
-    csv_text = client.get("/activities/export.csv?lang=en").get_data(as_text=True)
+    csv_text = client.post("/activities/export.csv?lang=en").get_data(as_text=True)
     assert "Related to" in csv_text and f"Exported,lead,{lead.id}," in csv_text
     rows = (f"kind,subject,due_date,start_at,related_type,related_id\n"
             f"task,Imported,2030-01-02,,lead,{lead.id}\n"

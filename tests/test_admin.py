@@ -491,8 +491,8 @@ def test_class_wizard_creates_class_departments_and_salespeople(app, classroom):
     assert len(entries("position.create")) >= 7
     # Students can register into it straight away with its code.
     response = app.test_client().post("/auth/register", data={
-        "username": "newbie", "display_name": "New", "email": "newbie@example.com", "password": "tea4sale",
-        "confirm": "tea4sale", "join_code": "JOIND"})
+        "username": "newbie", "display_name": "New", "email": "newbie@example.com", "password": "tea4sale2026",
+        "confirm": "tea4sale2026", "join_code": "JOIND"})
     assert response.status_code == 200
     assert db.session.scalar(select(User).where(User.username == "newbie")).class_id == klass.id
 

@@ -62,7 +62,7 @@ def entries(verb: str) -> list[LogEntry]:
 
 REGISTRATION = {
     "username": "newbie", "display_name": "New Student", "student_number": "2026001",
-    "email": "newbie@example.com", "password": "tea4sale", "confirm": "tea4sale",
+    "email": "newbie@example.com", "password": "tea4sale2026", "confirm": "tea4sale2026",
 }
 
 
@@ -86,7 +86,7 @@ def test_register_with_join_code_makes_a_pending_student(app, classroom, client)
     assert user.class_id == classroom.classes["A"].id
     assert user.position_id is None
     assert user.student_number == "2026001"
-    assert user.check_password("tea4sale")
+    assert user.check_password("tea4sale2026")
     assert [e.object_id for e in entries("auth.register")][-1] == user.id
 
 
@@ -104,11 +104,11 @@ def test_register_choosing_an_open_class(app, classroom, client):
     [
         ({"username": "STUDENTa"}, "username", "This username is taken"),
         ({"email": "StudentA@EXAMPLE.com"}, "email", "An account with this email exists already."),
-        ({"password": "tea4", "confirm": "tea4"}, "password", "Use at least 8 characters."),
+        ({"password": "tea4", "confirm": "tea4"}, "password", "Use at least 10 characters."),
         ({"password": "teaforsale", "confirm": "teaforsale"}, "password", "Use both letters and digits."),
-        ({"password": "12345678", "confirm": "12345678"}, "password", "Use both letters and digits."),
-        ({"password": "xNEWBIE42", "confirm": "xNEWBIE42"}, "password", "must not contain the username"),
-        ({"confirm": "tea4salf"}, "confirm", "The passwords differ."),
+        ({"password": "1234567890", "confirm": "1234567890"}, "password", "Use both letters and digits."),
+        ({"password": "xNEWBIE42ab", "confirm": "xNEWBIE42ab"}, "password", "must not contain the username"),
+        ({"confirm": "tea4sale2027"}, "confirm", "The passwords differ."),
         ({"join_code": "NOSUCH"}, "join_code", "No class has this join code"),
         ({}, "class_id", "Choose your class or type its join code."),
         ({"email": "not-an-address"}, "email", "Invalid email address."),
@@ -173,13 +173,13 @@ def test_pending_user_is_told_the_account_awaits_approval(app, classroom, client
 
 def test_registered_student_signs_in_only_after_approval(app, classroom, client):
     register(client, join_code="JOINA")
-    assert login(client, "newbie", "tea4sale").status_code == 401
+    assert login(client, "newbie", "tea4sale2026").status_code == 401
     teacher = classroom.client_for(app, "teacher")
     newbie = db.session.scalar(select(User).where(User.username == "newbie"))
     response = teacher.post("/admin/approvals", data={
         "user_ids": [newbie.id], "decision": "approve", "position_id": classroom.positions["A1"].id, "role": "student"})
     assert response.status_code == 302
-    response = login(client, "newbie", "tea4sale")
+    response = login(client, "newbie", "tea4sale2026")
     assert response.status_code == 302
     assert client.get("/").status_code == 200
 
@@ -286,12 +286,12 @@ def test_change_password_requires_the_old_one(app, classroom):
     user = classroom.user("studentA")
     hash_before = fresh(user).password_hash
 
-    response = student.post("/auth/password", data={"old_password": "", "password": "fresh4tea", "confirm": "fresh4tea"})
+    response = student.post("/auth/password", data={"old_password": "", "password": "fresh4tea2026", "confirm": "fresh4tea2026"})
     assert response.status_code == 400
     assert "This field is required." in field_error(text(response), "old_password")
 
     response = student.post("/auth/password", data={
-        "old_password": "not-mine9", "password": "fresh4tea", "confirm": "fresh4tea"})
+        "old_password": "not-mine9", "password": "fresh4tea2026", "confirm": "fresh4tea2026"})
     assert response.status_code == 400
     assert field_error(text(response), "old_password") == "The current password is wrong."
     assert fresh(user).password_hash == hash_before
@@ -300,11 +300,11 @@ def test_change_password_requires_the_old_one(app, classroom):
 @pytest.mark.parametrize(
     ("new", "confirm", "field", "message"),
     [
-        ("tea4", "tea4", "password", "Use at least 8 characters."),
+        ("tea4", "tea4", "password", "Use at least 10 characters."),
         ("onlyletters", "onlyletters", "password", "Use both letters and digits."),
-        ("studenta99", "studenta99", "password", "must not contain the username"),
+        ("studenta9999", "studenta9999", "password", "must not contain the username"),
         (PASSWORD, PASSWORD, "password", "different from the current one"),
-        ("fresh4tea", "fresh4tex", "confirm", "The passwords differ."),
+        ("fresh4tea2026", "fresh4tea2027", "confirm", "The passwords differ."),
     ],
 )
 def test_weak_new_password_is_refused(app, classroom, new, confirm, field, message):
@@ -321,17 +321,17 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(app, classroom):
     here = classroom.client_for(app, "studentA")
     elsewhere = classroom.client_for(app, "studentA")
     response = here.post("/auth/password", data={
-        "old_password": PASSWORD, "password": "fresh4tea", "confirm": "fresh4tea"})
+        "old_password": PASSWORD, "password": "fresh4tea2026", "confirm": "fresh4tea2026"})
     assert response.status_code == 302
     page = here.get("/")
     assert page.status_code == 200
     assert "Your password was changed." in text(page)
     assert elsewhere.get("/").status_code == 302
     user = fresh(classroom.user("studentA"))
-    assert user.check_password("fresh4tea")
+    assert user.check_password("fresh4tea2026")
     assert entries("auth.password_change")[-1].object_id == user.id
     assert login(here.application.test_client(), "studentA").status_code == 401
-    assert login(here.application.test_client(), "studentA", "fresh4tea").status_code == 302
+    assert login(here.application.test_client(), "studentA", "fresh4tea2026").status_code == 302
 
 
 def test_temporary_password_forces_a_change_before_anything_else(app, classroom):
@@ -350,7 +350,8 @@ def test_temporary_password_forces_a_change_before_anything_else(app, classroom)
         assert urlsplit(blocked.headers["Location"]).path == "/auth/password"
     page = text(client.get("/auth/password"))
     assert "Choose your own before you continue" in page
-    response = client.post("/auth/password", data={"old_password": temporary, "password": "mine4now", "confirm": "mine4now"})
+    response = client.post("/auth/password", data={
+        "old_password": temporary, "password": "mine4now2026", "confirm": "mine4now2026"})
     assert response.status_code == 302
     assert client.get("/").status_code == 200
     assert client.get("/leads/").status_code == 200

@@ -88,9 +88,9 @@ def test_create_admin(app):
 @pytest.mark.parametrize(
     ("password", "message"),
     [
-        ("short1", "error: Use at least 8 characters."),
+        ("short1", "error: Use at least 10 characters."),
         ("onlyletters", "error: Use both letters and digits."),
-        ("123456789", "error: Use both letters and digits."),
+        ("1234567890", "error: Use both letters and digits."),
         ("xboss2026x", "error: The password must not contain the username."),
     ],
 )
@@ -132,7 +132,7 @@ def test_create_admin_requires_its_options(app):
 
 def test_demo_refuses_a_database_with_users(app, classroom):
     users, leads, positions = count(User), count(Lead), count(Position)
-    result = run(app, "demo", "--password", "Demo2026x")
+    result = run(app, "demo", "--password", "Demo2026xy")
     assert result.exit_code != 0
     assert "error: the database already has users" in result.stderr
     assert result.stdout == ""
@@ -140,13 +140,13 @@ def test_demo_refuses_a_database_with_users(app, classroom):
 
 
 def test_demo_builds_a_classroom_with_one_password(app):
-    result = run(app, "demo", "--password", "Demo2026x")
+    result = run(app, "demo", "--password", "Demo2026xy")
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
     assert lines[0] == "username, role, class, position, password"
     accounts = [line.split(", ") for line in lines[1:]]
     assert {a[0] for a in accounts} >= {"admin", "teacher", "a_manager", "a_s01", "b_observer"}
-    assert all(a[4] == "Demo2026x" for a in accounts)
+    assert all(a[4] == "Demo2026xy" for a in accounts)
     assert count(User) == len(accounts)
     db.session.expire_all()
     roles = dict(db.session.execute(select(User.username, User.role)).all())
@@ -169,7 +169,7 @@ def test_demo_builds_a_classroom_with_one_password(app):
     assert {r.scenario_name for r in runs} == {"sales-basics"}
     assert count(Lead, Lead.owner_id == db.session.scalar(select(User.id).where(User.username == "a_s01"))) == 100
     client = app.test_client()
-    assert login(client, "a_s01", "Demo2026x").status_code == 302
+    assert login(client, "a_s01", "Demo2026xy").status_code == 302
     assert client.get("/leads/").status_code == 200
     # A second run refuses and changes nothing.
     users = count(User)
@@ -191,7 +191,7 @@ def test_demo_without_a_password_prints_a_random_one_each(app):
 
 def test_demo_before_init_db(app):
     empty_database()
-    result = run(app, "demo", "--password", "Demo2026x")
+    result = run(app, "demo", "--password", "Demo2026xy")
     assert result.exit_code != 0
     assert "run `sandbox init-db` first" in result.stderr
     assert count(User) == 0

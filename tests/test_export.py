@@ -55,27 +55,27 @@ def test_export_equals_the_filtered_list(app, classroom, leads, query):
     client = classroom.client_for(app, "studentA")
     expected = listed_ids(client, query)
     assert all(i in {lead.id for lead in leads[:4]} for i in expected)  # never peerA's or class B's
-    rows = read_csv(client.get(f"/leads/export.csv?{query}"))
+    rows = read_csv(client.post(f"/leads/export.csv?{query}"))
     assert [int(r[0]) for r in rows[1:]] == expected
-    sheet = read_xlsx(client.get(f"/leads/export.xlsx?{query}"))
+    sheet = read_xlsx(client.post(f"/leads/export.xlsx?{query}"))
     assert [int(r[0]) for r in sheet[1:]] == expected
 
 
 def test_manager_export_covers_subordinates_not_other_classes(app, classroom, leads):
-    rows = read_csv(classroom.client_for(app, "managerA").get("/leads/export.csv?status=contacted"))
+    rows = read_csv(classroom.client_for(app, "managerA").post("/leads/export.csv?status=contacted"))
     names = {r[1] for r in rows[1:]}
     assert names == {"Beta Steel", "Gamma Tea", "Peer Tea"}
 
 
 def test_chinese_headers_and_labels(app, classroom, leads):
     client = classroom.client_for(app, "studentA")
-    rows = read_csv(client.get("/leads/export.csv?lang=zh_Hans_CN&q=Alpha"))
+    rows = read_csv(client.post("/leads/export.csv?lang=zh_Hans_CN&q=Alpha"))
     header, row = rows[0], rows[1]
     for label in ("ID", "名称", "公司", "状态", "所有人", "创建时间"):
         assert label in header, label
     assert row[header.index("状态")] == "新线索"  # the code table's Chinese label, not the code "new"
     assert row[header.index("来源") if "来源" in header else header.index("线索来源")] in ("网站", "web")
-    sheet = read_xlsx(client.get("/leads/export.xlsx?lang=en&q=Alpha"))
+    sheet = read_xlsx(client.post("/leads/export.xlsx?lang=en&q=Alpha"))
     assert sheet[0][:3] == ["ID", "Name", "Company"] and "Owner" in sheet[0]
     assert sheet[1][sheet[0].index("Status")] == "New"
     assert isinstance(sheet[1][sheet[0].index("Created")], datetime)
@@ -86,21 +86,21 @@ def test_formula_injection_is_escaped(app, classroom, make_lead):
     for i, text in enumerate(dangerous):
         make_lead(classroom.user("studentA"), name=f"Lead {i}", company=text, description=text)
     client = classroom.client_for(app, "studentA")
-    rows = read_csv(client.get("/leads/export.csv?lang=en&sort=name"))
+    rows = read_csv(client.post("/leads/export.csv?lang=en&sort=name"))
     header = rows[0]
     companies = [r[header.index("Company")] for r in rows[1:]]
     assert companies == ["'" + t for t in dangerous]
-    sheet = read_xlsx(client.get("/leads/export.xlsx?lang=en&sort=name"))
+    sheet = read_xlsx(client.post("/leads/export.xlsx?lang=en&sort=name"))
     companies = [r[sheet[0].index("Company")] for r in sheet[1:]]
     assert [c.replace("\n", "\r") for c in companies] == ["'" + t for t in dangerous]  # XML reads CR as LF
-    workbook = load_workbook(io.BytesIO(client.get("/leads/export.xlsx?sort=name").data))
+    workbook = load_workbook(io.BytesIO(client.post("/leads/export.xlsx?sort=name").data))
     assert all(cell.data_type != "f" for row in workbook.active.iter_rows() for cell in row)
 
 
 def test_export_is_logged_with_its_count(app, classroom, leads):
     client = classroom.client_for(app, "studentA")
-    client.get("/leads/export.csv?status=contacted")
-    client.get("/leads/export.xlsx")
+    client.post("/leads/export.csv?status=contacted")
+    client.post("/leads/export.xlsx")
     entries = db.session.scalars(select(LogEntry).where(LogEntry.verb == "lead.export").order_by(LogEntry.id)).all()
     assert [(e.params["count"], e.params["format"]) for e in entries] == [(2, "csv"), (4, "xlsx")]
     assert entries[0].actor_id == classroom.user("studentA").id and entries[0].object_type == "lead"
@@ -108,8 +108,8 @@ def test_export_is_logged_with_its_count(app, classroom, leads):
 
 
 def test_readonly_and_anonymous_exports(app, classroom, leads):
-    assert len(read_csv(classroom.client_for(app, "readonlyA").get("/leads/export.csv"))) == 1 + 5
-    anonymous = app.test_client().get("/leads/export.csv")
+    assert len(read_csv(classroom.client_for(app, "readonlyA").post("/leads/export.csv"))) == 1 + 5
+    anonymous = app.test_client().post("/leads/export.csv")
     assert anonymous.status_code == 302 and "/auth/login" in anonymous.headers["Location"]
 
 
@@ -136,7 +136,7 @@ def test_created_date_range_and_bad_dates(app, classroom, leads):
     assert set(listed_ids(client, "created_from=2025-03-11")) == {leads[2].id, leads[3].id}
     # 2025-03-10 01:00 UTC is 09:00 in Shanghai: inside that local day, outside the day before.
     assert listed_ids(client, "created_from=2025-03-09&created_to=2025-03-09") == []
-    rows = read_csv(client.get("/leads/export.csv?created_to=2025-03-10"))
+    rows = read_csv(client.post("/leads/export.csv?created_to=2025-03-10"))
     assert {int(r[0]) for r in rows[1:]} == {leads[0].id, leads[1].id}
     response = client.get("/leads/?lang=en&created_from=10/03/2025&created_to=tomorrow")
     assert response.status_code == 200
@@ -158,7 +158,7 @@ def test_a_types_own_display_is_exported(app, classroom):
                              "class_id": classroom.classes["A"].id})
     db.session.commit()
     act_as(None)
-    sheet = read_xlsx(classroom.client_for(app, "studentA").get("/products/export.xlsx?lang=en"))
+    sheet = read_xlsx(classroom.client_for(app, "studentA").post("/products/export.xlsx?lang=en"))
     row = dict(zip(sheet[0], sheet[1], strict=True))
     assert (row["Class"], row["Product code"], row["List price"]) == ("Class A", "NB-1", 10)
     assert str(row[next(h for h in sheet[0] if h.startswith("Active"))]) == "Yes"

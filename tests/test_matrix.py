@@ -125,6 +125,8 @@ def staff_object(kind: str) -> Access:
 ROUTES: dict[str, Access] = {
     "static": PUBLIC,
     "bootstrap.static": PUBLIC,
+    # Chart.js fetched from npm at install time, for ASSET_BASE_URL=local (offline classrooms).
+    "vendor_asset": PUBLIC,
     "health": PUBLIC,
     "auth.login": PUBLIC,
     "auth.register": PUBLIC,
@@ -551,6 +553,8 @@ def visits(w: World, endpoint: str, method: str, persona: str) -> Visit:
         return Visit("/static/css/app.css")
     if key == ("bootstrap.static", "GET"):
         return Visit("/bootstrap/static/css/bootstrap.min.css")
+    if key == ("vendor_asset", "GET"):
+        return Visit("/vendor/chartjs.js")
     if key == ("health", "GET"):
         return Visit("/healthz")
     if key == ("auth.login", "GET"):
@@ -738,15 +742,13 @@ def record_visit(w: World, blueprint: str, view: str, method: str, persona: str)
     model = w.views(blueprint).model
     base = f"/{blueprint}"
     if method == "GET":
-        if view in ("index", "export_csv"):
-            # The list and its export show the owner's record exactly to those who may read it.
+        if view == "index":
+            # The list (and its export, a POST below) show the owner's record exactly to those who may read it.
             # Searched for (other visits keep adding records that push it off the first page) by a part of
             # the marker, as the search box repeats what was searched.
             query = quote(w.marker(blueprint).removeprefix("Shared "))
-            path = (f"{base}/" if view == "index" else f"{base}/export.csv") + f"?q={query}"
-            return Visit(path, shows=(w.marker(blueprint), persona in record_people(rtype.audit_type, w.owner)[0]))
-        if view == "export_xlsx":
-            return Visit(f"{base}/export.xlsx")
+            return Visit(f"{base}/?q={query}",
+                         shows=(w.marker(blueprint), persona in record_people(rtype.audit_type, w.owner)[0]))
         if view == "recycle_bin":
             return Visit(f"{base}/recycle-bin")
         if view == "new":
@@ -758,6 +760,13 @@ def record_visit(w: World, blueprint: str, view: str, method: str, persona: str)
             return Visit(f"{base}/{parent.id}/attachments/{att.id}")
         suffix = "" if view == "detail" else f"/{view}"
         return Visit(f"{base}/{w.shared_record(blueprint).id}{suffix}")
+    if view == "export_csv":
+        # The export shows the owner's record exactly to those who may read it (searched as the list is).
+        query = quote(w.marker(blueprint).removeprefix("Shared "))
+        return Visit(f"{base}/export.csv?q={query}", data={},
+                     shows=(w.marker(blueprint), persona in record_people(rtype.audit_type, w.owner)[0]))
+    if view == "export_xlsx":
+        return Visit(f"{base}/export.xlsx", data={})
     if view == "import_records":
         name = f"imported {w.fresh(persona)}"
         row = {rtype.name_field: name, **rtype.form, **w.form_fields(blueprint)}

@@ -294,7 +294,7 @@ def test_registration_approval_and_rejection_are_logged(app, classroom):
     anonymous = app.test_client()
     before = count()
     form = {"username": "newbie", "display_name": "New Bie", "email": "newbie@example.com",
-            "password": "tea4ever2", "confirm": "tea4ever2", "join_code": "JOINA"}
+            "password": "tea4ever2026", "confirm": "tea4ever2026", "join_code": "JOINA"}
     assert anonymous.post("/auth/register", data=form).status_code == 200
     [registered] = new_entries(before)
     newbie = db.session.scalar(select(User).where(User.username == "newbie"))
@@ -389,15 +389,15 @@ def test_user_edit_and_password_change_are_logged(app, classroom):
 
     client = classroom.client_for(app, "studentA2")
     before = count()
-    response = client.post("/auth/password", data={"old_password": PASSWORD, "password": "newpass99",
-                                                   "confirm": "newpass99"})
+    response = client.post("/auth/password", data={"old_password": PASSWORD, "password": "newpass9926",
+                                                   "confirm": "newpass9926"})
     assert response.status_code == 302
     [changed] = new_entries(before)
     assert (changed.verb, changed.actor_id, changed.object_id) == ("auth.password_change", student.id, student.id)
     # The hash itself never reaches the log.
     assert changed.changes["fields"]["password_hash"] == ["***", "***"]
     before = count()
-    wrong = client.post("/auth/password", data={"old_password": "nope", "password": "other999", "confirm": "other999"})
+    wrong = client.post("/auth/password", data={"old_password": "nope", "password": "other-2026x", "confirm": "other-2026x"})
     assert wrong.status_code == 400
     assert verbs_after(before) == []
 

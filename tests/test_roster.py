@@ -117,8 +117,8 @@ def test_imported_student_must_change_the_password_at_first_sign_in(app, classro
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/auth/password")
     assert client.get("/leads/").headers["Location"].endswith("/auth/password")
-    response = client.post("/auth/password", data={"old_password": password, "password": "my0wnpass",
-                                                    "confirm": "my0wnpass"})
+    response = client.post("/auth/password", data={"old_password": password, "password": "my0wnpass26",
+                                                    "confirm": "my0wnpass26"})
     assert response.status_code == 302
     assert client.get("/leads/").status_code == 200
     assert by_username("wang.fang").must_change_password is False

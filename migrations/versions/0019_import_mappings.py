@@ -1,7 +1,7 @@
 """remembered import column mappings
 
 Revision ID: 0019
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-02 18:10:00
 
 One row per user, record type and header: the field that user chose for a column of an import file,
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0019'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, R
 from ..extensions import db
 from ..org.models import Position, Status, User
 from .passwords import password_problem
+from .usernames import username_is
 
 USERNAME = Regexp(r"^[A-Za-z0-9_.\-]{3,64}$", message=_l("Use 3–64 letters, digits, dots, dashes or underscores."))
 
@@ -22,7 +23,8 @@ class LoginForm(FlaskForm):
 
 
 class RegisterForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), USERNAME])
+    username = StringField(_l("Username"), filters=[lambda v: v.strip() if isinstance(v, str) else v],
+                           validators=[DataRequired(), USERNAME])
     display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
     student_number = StringField(_l("Student number"), validators=[Optional(), Length(max=32)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=255)])
@@ -42,9 +44,9 @@ class RegisterForm(FlaskForm):
         self.class_id.choices = [("", "—")] + [(str(p.id), p.name) for p in open_classes]
 
     def validate_username(self, field) -> None:
-        # A rejected registration gives its username and email up to a new one (org.services.release_rejected).
-        taken = db.session.scalar(select(User.id).where(func.lower(User.username) == field.data.lower(),
-                                                        User.status != Status.REJECTED))
+        # Taken also when it differs only by case or spaces from an existing one ("Alice", "alice "); a rejected
+        # registration gives its username and email up to a new one (org.services.release_rejected).
+        taken = db.session.scalar(select(User.id).where(username_is(field.data), User.status != Status.REJECTED))
         if taken:
             raise ValidationError(_l("This username is taken; choose another."))
 
@@ -67,6 +69,7 @@ class RegisterForm(FlaskForm):
                 select(Position).where(Position.kind == "class", func.upper(Position.join_code) == code.upper())
             )
             if klass is None:
+                self.join_code_refused = True  # counted by the join-code throttle (auth/routes.py)
                 unknown = _l("No class has this join code. Check it with your instructor.")
                 self.join_code.errors = [*self.join_code.errors, unknown]
                 return False
@@ -82,6 +85,7 @@ class RegisterForm(FlaskForm):
         return ok
 
     chosen_class: Position | None = None
+    join_code_refused = False
 
 
 class PasswordForm(FlaskForm):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
@@ -15,15 +15,26 @@ from ..org.models import Status, User
 from ..records.forms import ConfirmForm
 from . import bp, services
 from .forms import LoginForm, PasswordForm, ProfileForm, RegisterForm
+from .passwords import verify_sign_in
+from .usernames import normalize_username, username_is
 
 
 def _failed_sign_in(response: Any) -> bool:
-    """Only refused sign-ins count against the throttle."""
+    """Only refused sign-ins count against the throttles."""
     return request.method == "POST" and response.status_code != 302
 
 
 def _throttle_key() -> str:
-    return f"{request.remote_addr}|{(request.form.get('username') or '').lower()[:64]}"
+    # The same normalisation as the lookup: "studentA " is the account "studenta", and its lockout.
+    return f"{request.remote_addr}|{normalize_username(request.form.get('username'))[:64]}"
+
+
+def _address() -> str:
+    return request.remote_addr or ""
+
+
+def _join_code_refused(response: Any) -> bool:
+    return bool(g.get("join_code_refused"))
 
 
 def _safe_next(target: str | None) -> str:
@@ -39,17 +50,21 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_throttle_key, methods=["POST"],
-    deduct_when=_failed_sign_in,
+    deduct_when=_failed_sign_in, scope="sign-in",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ADDRESS_RATE_LIMIT"], key_func=_address, methods=["POST"],
+    deduct_when=_failed_sign_in, scope="sign-in-address",
 )
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        username = form.username.data.strip()
-        user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+        username = form.username.data.strip()  # as typed, for the log; matched normalised
+        user = db.session.scalar(select(User).where(username_is(username)))
         message = None
-        if user is None or not user.check_password(form.password.data):
+        if not verify_sign_in(user, form.password.data):
             message, reason = _("Wrong username or password."), "credentials"
         elif user.status == Status.PENDING:
             message, reason = _("Your account awaits approval by your instructor. Try again once approved."), "pending"
@@ -81,11 +96,17 @@ def login() -> Any:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], key_func=_address, methods=["POST"],
+               scope="register")
+@limiter.limit(lambda: current_app.config["JOIN_CODE_RATE_LIMIT"], key_func=_address, methods=["POST"],
+               deduct_when=_join_code_refused, scope="join-code")
 def register() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = RegisterForm()
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    g.join_code_refused = form.join_code_refused
+    if valid:
         services.register_user(
             form.username.data, form.display_name.data, form.email.data, form.password.data,
             form.chosen_class, form.student_number.data,
@@ -101,6 +122,7 @@ def logout() -> Any:
         return render_template("auth/logout.html", form=ConfirmForm())
     form = ConfirmForm()
     if form.validate_on_submit() and current_user.is_authenticated:
+        # Bumps the session version: this cookie, a copy of it and the user's other sessions all end.
         services.record_logout(current_user._get_current_object())
         db.session.commit()
         logout_user()

@@ -59,6 +59,8 @@ def record_failed_login(username: str, reason: str) -> None:
 
 @operation("auth.logout")
 def record_logout(user: User) -> None:
+    """Sign out everywhere: the new session version refuses every cookie issued before."""
+    user.session_version += 1
     op = current_op()
     op.actor = user
     op.target(user)

@@ -6,7 +6,7 @@ import enum
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -131,7 +131,7 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(16))
     email_signature: Mapped[str | None] = mapped_column(String(2000))
     must_change_password: Mapped[bool] = mapped_column(default=False)
-    # Bumped on password change or disable so every other open session ends.
+    # Bumped on sign-out, password change and disable: every session of the user ends, old cookies included.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
@@ -171,6 +171,10 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+
+# One account per normalised username (auth/usernames.py): "Alice" cannot join beside "alice".
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
 
 
 class SharingMode(db.Model):

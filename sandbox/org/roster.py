@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..auth.passwords import generate_password
+from ..auth.usernames import username_is
 from ..extensions import db
 from ..oplog import current_op, operation
 from .models import Position, Role, User
@@ -114,7 +115,7 @@ def check_roster(data: bytes, klass: Position) -> RosterCheck:
                 problems.append(_("username “%(u)s” must be 3–64 letters, digits, dots, dashes or underscores", u=row.username))
             elif row.username.lower() in seen:
                 problems.append(_("username %(u)s repeats line %(l)d", u=row.username, l=seen[row.username.lower()]))
-            elif db.session.scalar(select(User.id).where(func.lower(User.username) == row.username.lower())):
+            elif db.session.scalar(select(User.id).where(username_is(row.username))):
                 problems.append(_("username %(u)s is taken", u=row.username))
             if not row.name:
                 problems.append(_("name is empty"))

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
 from ..auth.passwords import generate_password
+from ..auth.usernames import username_is
 from ..extensions import db
 from ..i18n import N_
 from ..oplog import current_op, operation, register_verbs
@@ -384,7 +385,7 @@ def create_user(
     """Create an active user directly (installer, demo, roster, admin)."""
     if actor is not None and position is not None:
         _check_placement(actor, position, role)
-    if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+    if db.session.scalar(select(User.id).where(username_is(username))):
         raise OrgError(_("The username %(u)s is taken.", u=username), "username")
     user = User(
         username=username, display_name=display_name, role=role, status=Status.ACTIVE,

@@ -22,8 +22,10 @@ def register_extras(v: Any) -> None:
     REGISTRY[v.bp.name] = v
     register_generic_verbs(v.model.__audit_type__)
     rule = v.bp.add_url_rule
-    rule("/export.csv", "export_csv", lambda: export_response(v, "csv"))
-    rule("/export.xlsx", "export_xlsx", lambda: export_response(v, "xlsx"))
+    # POST: an export writes a log entry that objectives and class activity count, and GET requests write
+    # nothing that grading reads (a link, a prefetch or another site's <img> cannot export in a student's name).
+    rule("/export.csv", "export_csv", lambda: export_response(v, "csv"), methods=["POST"])
+    rule("/export.xlsx", "export_xlsx", lambda: export_response(v, "xlsx"), methods=["POST"])
     rule("/import", "import_records", lambda: import_page(v), methods=["GET", "POST"])
     NoteViews(v).register()
 

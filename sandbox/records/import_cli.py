@@ -13,9 +13,10 @@ from typing import Any
 
 import click
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .. import access
+from ..auth.usernames import username_is
 from ..extensions import db
 from ..oplog import set_actor
 from ..org.models import User
@@ -72,7 +73,7 @@ def run_cli_import(record_type: str, file: Path, username: str, good_rows_only: 
         v = find_views(record_type)
         if v is None:
             _fail(f"unknown record type {record_type!r}; one of: {', '.join(sorted(REGISTRY))}")
-        user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+        user = db.session.scalar(select(User).where(username_is(username)))
         if user is None or not user.is_active:
             _fail(f"no active user {username!r}")
         if not user.can_change:

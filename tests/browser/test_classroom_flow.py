@@ -18,7 +18,7 @@ from .conftest import Pages
 pytestmark = pytest.mark.browser
 
 NEW_STUDENT = "chen_xiaoyu"
-NEW_PASSWORD = "tea4leaves"
+NEW_PASSWORD = "tea4leaves26"
 LEAD_NAME = "Wang Fang"
 LEAD_COMPANY = "Suzhou Silk Trading"
 
