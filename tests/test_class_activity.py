@@ -360,6 +360,6 @@ def test_undo_and_redo_is_a_hint_and_ordinary_corrections_are_not(app, classroom
 
     assert [[s.username for s in h.students] for h in hints] == [["studentA"]]
     assert hints[0].params == {"count": 4, "records": 2}  # qualified, contacted, qualified again; a line removed
-    assert "took back 4 of their own changes on 2 records" in hints[0].explanation
+    assert "took back 4 of their own changes on 2 records" in hints[0].explanation  # ngettext: "1 record"
     assert "Undo and redo" in classroom.client_for(app, "teacher").get(
         f"/grading/activity?class_id={classroom.classes['A'].id}&lang=en").get_data(as_text=True)

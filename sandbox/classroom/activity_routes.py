@@ -13,7 +13,7 @@ from ..numbers import db_id
 from . import grading_bp
 from .activity import BUCKET_MINUTES, activity_series, class_log, heat_levels, inactive_students, integrity_hints, is_live
 from .activity import summary as activity_summary
-from .integrity import BURST_GAP, BURST_MIN, COMMON_BOOKS, TEXT_MIN
+from .integrity import BURST_GAP, BURST_MIN, COMMON_BOOKS, TEXT_MIN, UNDO_MIN
 from .models import Run
 from .permissions import class_or_404, default_class, readable_classes, refuse_students
 from .runs import class_runs, class_students, current_class_run
@@ -86,7 +86,7 @@ def activity() -> str:
         chart=chart, inactive=inactive_students(run, students, minutes, log=log),
         hints=integrity_hints(run, students, log=log), bucket_minutes=BUCKET_MINUTES,
         rules={"burst_min": BURST_MIN, "burst_gap": BURST_GAP.total_seconds(), "text_min": TEXT_MIN,
-               "common": COMMON_BOOKS},
+               "common": COMMON_BOOKS, "undo_min": UNDO_MIN},
     )
     return render_template("classroom/activity.html", **context)
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from babel.lists import format_list
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -101,10 +101,15 @@ class Hint:
                      "sent twice; worth a look, not proof of anything.",
                      name=self.students[0].display_name, count=p["count"], seconds=p["seconds"])
         if self.kind == "undo_redo":
-            return _("%(name)s took back %(count)d of their own changes on %(records)d records (a value set back, "
-                     "a row added and removed, a record created and deleted, a deal moved back). Undone work earns "
-                     "no points; a pattern like this may be an attempt to collect them, or honest corrections.",
-                     name=self.students[0].display_name, count=p["count"], records=p["records"])
+            return ngettext("%(name)s took back %(count)d of their own changes on %(num)d record (a value set "
+                            "back, a row added and removed, a record created and deleted, a deal moved back). Undone "
+                            "work earns no points; a pattern like this may be an attempt to collect them, or honest "
+                            "corrections.",
+                            "%(name)s took back %(count)d of their own changes on %(num)d records (a value set "
+                            "back, a row added and removed, a record created and deleted, a deal moved back). Undone "
+                            "work earns no points; a pattern like this may be an attempt to collect them, or honest "
+                            "corrections.",
+                            p["records"], name=self.students[0].display_name, count=p["count"])
         if self.kind == "same_text":
             return _("%(names)s wrote the same text of %(length)d characters. They may have worked together or been "
                      "given the sentence; compare the entries before drawing any conclusion.",

@@ -49,6 +49,9 @@ VERB_PHRASES = {
     "opportunity.create": N_("opportunities created"),
     "note.create": N_("notes written"),
 }
+RECORD_PHRASES = {"lead": N_("leads"), "account": N_("accounts"), "contact": N_("contacts"),
+                  "opportunity": N_("opportunities"), "product": N_("products"), "competitor": N_("competitors"),
+                  "activity": N_("activities")}
 # The same verbs counted per parent record (`per: parent`).
 PARENT_PHRASES = {
     "opportunity.add_line": N_("opportunities given product lines"),
@@ -281,8 +284,14 @@ def count_phrase(check: LogCount, tr: Phrases) -> str:
     """What a log_count counts, in words: "leads converted", "opportunities with a competitor recorded"."""
     if check.per == "parent" and check.verb in PARENT_PHRASES:
         return tr(PARENT_PHRASES[check.verb])
-    what = verb_phrase(check.verb, tr)
-    return tr(N_("%(what)s changing %(field)s"), what=what, field=field_change(check)) if check.field else what
+    if check.field:
+        # Distinct records count, so name the records, not the edits: "leads set to Status → Qualified".
+        noun = check.object_type or check.verb.split(".", 1)[0]
+        records = tr(RECORD_PHRASES[noun]) if noun in RECORD_PHRASES else verb_phrase(check.verb, tr)
+        if check.to is not None:
+            return tr(N_("%(records)s set to %(change)s"), records=records, change=field_change(check))
+        return tr(N_("%(records)s with %(field)s changed"), records=records, field=field_change(check))
+    return verb_phrase(check.verb, tr)
 
 
 @register_check

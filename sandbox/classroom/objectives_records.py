@@ -26,6 +26,7 @@ from ..oplog import LogEntry
 from ..owned import owned_classes
 from .objectives import (
     EVIDENCE_LIMIT,
+    RECORD_PHRASES,
     CheckKind,
     Context,
     Outcome,
@@ -36,9 +37,6 @@ from .objectives import (
     register_check,
 )
 
-RECORD_PHRASES = {"lead": N_("leads"), "account": N_("accounts"), "contact": N_("contacts"),
-                  "opportunity": N_("opportunities"), "product": N_("products"), "competitor": N_("competitors"),
-                  "activity": N_("activities")}
 RECORD_SINGULAR = {"lead": N_("lead"), "account": N_("account"), "contact": N_("contact"),
                    "opportunity": N_("opportunity"), "product": N_("product"), "competitor": N_("competitor"),
                    "activity": N_("activity")}
