@@ -233,13 +233,19 @@ def test_converting_leads_made_a_minute_ago_earns_nothing_when_leads_were_genera
     assert outcome(run, student, "convert-leads").points == Decimal("15.00")
 
 
-def test_a_transfer_in_earns_nothing_and_the_worker_keeps_the_win(app, classroom, shop):
-    run = make_run(classroom)
-    worker, manager = classroom.user("studentA"), classroom.user("managerA")
-    deal = opportunity(worker, "Won by the worker")
+def _won_deal(worker, shop, name: str) -> Opportunity:
+    """A deal the worker wins themselves: a line, a competitor, closed won (First win's conditions)."""
+    deal = opportunity(worker, name)
     as_user(worker, add_line, reload(Opportunity, deal.id), reload(Product, shop.product.id), 1)
     as_user(worker, add_competitor, reload(Opportunity, deal.id), reload(Competitor, shop.competitor.id))
     stages(worker, deal, "closed_won")
+    return deal
+
+
+def test_a_transfer_in_earns_nothing_and_the_worker_keeps_the_win(app, classroom, shop):
+    run = make_run(classroom)
+    worker, manager = classroom.user("studentA"), classroom.user("managerA")
+    deal = _won_deal(worker, shop, "Won by the worker")
     assert outcome(run, worker, "first-won-deal").points == Decimal("20.00")
     as_user(manager, transfer_record, reload(Opportunity, deal.id), manager.id)
     assert reload(Opportunity, deal.id).owner_id == manager.id
@@ -250,10 +256,7 @@ def test_a_transfer_in_earns_nothing_and_the_worker_keeps_the_win(app, classroom
 def test_a_managers_edit_of_an_unrelated_field_takes_nothing(app, classroom, shop):
     run = make_run(classroom)
     worker, manager = classroom.user("studentA"), classroom.user("managerA")
-    deal = opportunity(worker, "Worked deal")
-    as_user(worker, add_line, reload(Opportunity, deal.id), reload(Product, shop.product.id), 1)
-    as_user(worker, add_competitor, reload(Opportunity, deal.id), reload(Competitor, shop.competitor.id))
-    stages(worker, deal, "closed_won")
+    deal = _won_deal(worker, shop, "Worked deal")
     as_user(manager, update_record, reload(Opportunity, deal.id), {"description": "Nice work"})
     assert outcome(run, manager, "first-won-deal").points == 0
     assert outcome(run, worker, "first-won-deal").points == Decimal("20.00")

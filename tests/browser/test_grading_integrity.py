@@ -16,20 +16,12 @@ from sandbox.leads.models import Lead
 from sandbox.records.models import Note
 from sandbox.records.notes import add_note, delete_note
 from sandbox.records.services import update_record
-from tests.conftest import act_as
+from tests.test_objectives import as_user
 
 from .conftest import ARTIFACTS, Pages
 from .test_classroom_flow import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def _as(user: Any, fn: Any, *args: Any) -> Any:
-    act_as(user)
-    result = fn(*args)
-    db.session.commit()
-    act_as(None)
-    return result
 
 
 @pytest.mark.browser
@@ -43,11 +35,11 @@ def test_the_instructor_sees_honest_points_a_deleted_note_and_an_undo_hint(pages
                                  .execution_options(skip_visibility=True)).first()
     for status in ("qualified", "contacted", "qualified", "contacted", "qualified"):
         lead = db.session.scalars(select(Lead).where(Lead.id == lead_id).execution_options(skip_visibility=True)).one()
-        _as(student, update_record, lead, {"status": status})
+        as_user(student, update_record, lead, {"status": status})
     lead = db.session.scalars(select(Lead).where(Lead.id == lead_id).execution_options(skip_visibility=True)).one()
-    note = _as(student, add_note, lead, "Visit: the buyer wants 300 gift boxes before the Mid-Autumn festival")
+    note = as_user(student, add_note, lead, "Visit: the buyer wants 300 gift boxes before the Mid-Autumn festival")
     lead = db.session.scalars(select(Lead).where(Lead.id == lead_id).execution_options(skip_visibility=True)).one()
-    _as(manager, delete_note, lead, db.session.get(Note, note.id))
+    as_user(manager, delete_note, lead, db.session.get(Note, note.id))
 
     teacher = pages.new()
     assert sign_in(teacher, "teacher").ok
