@@ -16,6 +16,7 @@ from sandbox.leads.models import Lead
 from sandbox.records.models import Note
 from sandbox.records.notes import add_note, delete_note
 from sandbox.records.services import update_record
+from tests.conftest import act_as
 from tests.test_objectives import as_user
 
 from .conftest import ARTIFACTS, Pages
