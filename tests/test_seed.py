@@ -250,9 +250,9 @@ def variant(old: str, new: str) -> str:
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
-    ("verb: lead.convert, count: 3}", 'verb: lead.convert, count: "three"}',
+    ("verb: lead.convert, count: 3, origin: generated}", 'verb: lead.convert, count: "three", origin: generated}',
      'sales-basics.yaml: objectives[3].check.count: expected a positive integer, got "three"'),
-    ("verb: lead.convert, count: 3}", "verb: lead.convert, count: 0}",
+    ("verb: lead.convert, count: 3, origin: generated}", "verb: lead.convert, count: 0, origin: generated}",
      "sales-basics.yaml: objectives[3].check.count: expected a positive integer, got 0"),
     ("seed: 20260301", "seed: 20260301\nsede: 1",
      "sales-basics.yaml: sede: unknown field (did you mean seed?); expected one of: briefing, categories, codes"),
@@ -264,7 +264,7 @@ def variant(old: str, new: str) -> str:
      'sales-basics.yaml: objectives[7].check.where.stage: unknown opportunity_stage code "won"'),
     ("verb: lead.update, field: status, to: qualified", "verb: lead.update, field: state, to: qualified",
      'sales-basics.yaml: objectives[1].check.field: unknown field of lead "state" (did you mean status?)'),
-    ("verb: lead.convert, count: 3}", "verb: lead.upgrade, count: 3}",
+    ("verb: lead.convert, count: 3, origin: generated}", "verb: lead.upgrade, count: 3, origin: generated}",
      'sales-basics.yaml: objectives[3].check.verb: unknown lead verb "lead.upgrade"'),
     ("kind: manual", "kind: handmade", 'sales-basics.yaml: objectives[8].check: expected kind to be one of log_count, '
                                        'record_count, sequence, manual, got "handmade"'),
@@ -310,7 +310,7 @@ def test_cli_validate_ok_prints_one_line(app):
 
 def test_cli_validate_bad_file_exits_non_zero_with_the_message(app, tmp_path):
     bad = tmp_path / "sales-basics.yaml"
-    bad.write_text(variant("verb: lead.convert, count: 3}", 'verb: lead.convert, count: "three"}'), encoding="utf-8")
+    bad.write_text(variant("verb: lead.convert, count: 3, origin: generated}", 'verb: lead.convert, count: "three", origin: generated}'), encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["scenario", "validate", str(bad)])
     assert result.exit_code != 0
     assert 'sales-basics.yaml: objectives[3].check.count: expected a positive integer, got "three"' in result.stderr

@@ -17,7 +17,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
-from wtforms import SelectField
+from wtforms import DecimalField, FloatField, IntegerField, SelectField
 
 from ..extensions import db
 from . import import_columns
@@ -243,7 +243,8 @@ def validate(v: Any, parsed: Parsed, progress: Callable[[int], Any] | None = Non
         # _Choices.resolve already matched each value against these very choices (and reports misses);
         # the field's own membership check rebuilds its choice list per row, a third of the cost.
         form[name].pre_validate = lambda _form: None
-    numbers = {n for n in v.form_fields if form[n].type in ("DecimalField", "IntegerField", "FloatField")}
+    # isinstance, not the type name: the bounded number fields (numbers.py) are subclasses.
+    numbers = {n for n in v.form_fields if isinstance(form[n], DecimalField | IntegerField | FloatField)}
     label_of = {n: v.field_label(n) for n in v.form_fields}
     seen: dict[tuple[Any, ...], int] = {}
     reported = 0
