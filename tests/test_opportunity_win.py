@@ -38,7 +38,7 @@ def stage_of(ident: int) -> str:
 
 def won_entries() -> int:
     return len([e for e in db.session.scalars(select(LogEntry).where(LogEntry.verb == "opportunity.stage_change"))
-                if (e.params or {}).get("to_stage") == "Closed won"])
+                if (e.params or {}).get("to_stage") == "closed_won"])  # a code, rendered when read
 
 
 def hidden_fields(page: str) -> dict[str, str]:

@@ -76,10 +76,10 @@ def test_instructor_adds_a_student_with_a_generated_password_shown_once(app, cla
 
 def test_a_chosen_password_needs_no_change_and_is_not_shown(app, classroom):
     teacher = classroom.client_for(app, "teacher")
-    response = new_user(teacher, position_id=classroom.positions["A1"].id, password="tea4sale9")
+    response = new_user(teacher, position_id=classroom.positions["A1"].id, password="tea4sale9-oolong")
     assert response.status_code == 302
     user = by_username("newstudent")
-    assert user.check_password("tea4sale9") and not user.must_change_password
+    assert user.check_password("tea4sale9-oolong") and not user.must_change_password
 
 
 @pytest.mark.parametrize("changes, field, message", [
@@ -205,8 +205,8 @@ def test_delete_only_within_the_subtree_and_never_oneself(app, classroom):
 # ---- rejected students register again ----------------------------------------------------------------------------
 
 
-REGISTRATION = {"username": "pendingA", "display_name": "Pending Again", "student_number": "", "confirm": "tea4sale9",
-                "email": "pendinga@example.com", "password": "tea4sale9", "join_code": "JOINA"}
+REGISTRATION = {"username": "pendingA", "display_name": "Pending Again", "student_number": "", "confirm": "tea4sale9-oolong",
+                "email": "pendinga@example.com", "password": "tea4sale9-oolong", "join_code": "JOINA"}
 
 
 def test_a_rejected_student_can_register_again_with_the_same_username_and_email(app, classroom):
@@ -267,7 +267,7 @@ def test_pickers_the_user_list_and_the_menu_show_the_path(app, classroom):
 
 
 def test_demo_accounts_list_positions_with_their_path(app):
-    result = app.test_cli_runner().invoke(args=["demo", "--password", "Demo2026x"])
+    result = app.test_cli_runner().invoke(args=["demo", "--password", "Demo2026-oolong"])
     assert result.exit_code == 0, result.output
     accounts = {line.split(", ")[0]: line.split(", ") for line in result.stdout.strip().splitlines()[1:]}
     assert accounts["a_s01"][3] == "销售一部 › 销售代表"

@@ -164,9 +164,11 @@ def origin_condition(verb: str, origin: str) -> ColumnElement[bool] | None:
 
 
 def effect_conditions(verb: str, *, object_type: str | None = None, field: str | None = None, to: Any = None,
-                      source: str = "ui", origin: str = "any") -> list[ColumnElement[bool]]:
-    """Every condition an entry of `verb` must meet to count: still standing, allowed source and origin."""
-    terms = [standing(verb, object_type, field, to), source_condition(source), origin_condition(verb, origin)]
+                      source: str = "ui", origin: str = "any", live: bool = True) -> list[ColumnElement[bool]]:
+    """Every condition an entry of `verb` must meet to count: still standing (only readable while the run's
+    records are the class's data), allowed source and origin."""
+    terms = [standing(verb, object_type, field, to) if live else None, source_condition(source),
+             origin_condition(verb, origin)]
     return [t for t in terms if t is not None]
 
 

@@ -63,11 +63,12 @@ def class_run_of(run: Run) -> Run:
 def make_context(class_run: Run, student_ids: list[int], evidence: bool = False) -> Context:
     """Each student's counting run (their re-run or the class run) and deadline (extension or the run's)."""
     reruns, extended = student_runs(class_run), deadlines(class_run)
+    current = current_class_run(class_run.class_id)
     return Context(
         class_run=class_run, student_ids=list(student_ids),
         run_ids={s: reruns.get(s, class_run.id) for s in student_ids},
         deadlines={s: extended.get(s, class_run.deadline) for s in student_ids},
-        evidence=evidence)
+        evidence=evidence, live=current is not None and current.id == class_run.id)
 
 
 def overrides(class_run: Run, student_ids: list[int]) -> dict[tuple[int, str], GradeOverride]:

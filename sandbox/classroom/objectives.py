@@ -123,6 +123,9 @@ class Context:
     deadlines: dict[int, datetime]
     evidence: bool = False
     cutoffs: dict[datetime, int] = field(default_factory=dict)  # deadline → id cutoff (see cutoff())
+    # The run's records are the class's data now. A replaced or undone run's records are gone (a snapshot holds
+    # them), so whether its effects still stand cannot be read: its grades count distinct effects from the log.
+    live: bool = True
 
 
 class CheckKind:
@@ -274,10 +277,11 @@ def count_reason(done: int, needed: int, what: str, tr: Phrases) -> str:
               left=needed - done)
 
 
-def log_effects(check: LogCount) -> list[ColumnElement[bool]]:
-    """SQL: the entry still stands, came from an allowed source and is about a record of the wanted origin."""
+def log_effects(check: LogCount, ctx: Context) -> list[ColumnElement[bool]]:
+    """SQL: the entry still stands (while the run is live), came from an allowed source and is about a record of
+    the wanted origin."""
     return effect_conditions(check.verb, object_type=check.object_type, field=check.field, to=check.to,
-                             source=check.source, origin=check.origin)
+                             source=check.source, origin=check.origin, live=ctx.live)
 
 
 def count_phrase(check: LogCount, tr: Phrases) -> str:
@@ -306,7 +310,7 @@ class LogCountCheck(CheckKind):
 
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
         check = objective.check
-        conditions = log_conditions(check) + log_effects(check)
+        conditions = log_conditions(check) + log_effects(check, ctx)
         key = subject_key(check.verb, check.per)
         # Distinct subjects, capped at `count` per student (a correlated DISTINCT … LIMIT): points stop there
         # anyway, and a student who has met the objective costs a few index probes instead of a pass over the run.

@@ -99,11 +99,11 @@ def moves_standing(ctx: Context, moves: list[int]) -> set[int]:
     return stands
 
 
-def step_conditions(steps: list[str], source: str) -> list[Any]:
-    """SQL: an entry of one of the steps whose effect still stands, from an allowed source."""
+def step_conditions(steps: list[str], source: str, live: bool = True) -> list[Any]:
+    """SQL: an entry of one of the steps whose effect still stands (while the run is live), from an allowed source."""
     terms = []
     for verb in sorted(set(steps)):
-        holds = standing(verb)
+        holds = standing(verb) if live else None
         terms.append(and_(LogEntry.verb == verb, holds) if holds is not None else LogEntry.verb == verb)
     allowed = source_condition(source)
     return [or_(*terms), *([allowed] if allowed is not None else [])]
@@ -270,11 +270,11 @@ class SequenceCheck(CheckKind):
         if not decisive:
             return again
         ids = sorted(decisive)
-        good = and_(*step_conditions(check.steps, check.source))
+        good = and_(*step_conditions(check.steps, check.source, ctx.live))
         for start in range(0, len(ids), 500):
             failed = db.session.scalars(select(LogEntry.id).where(LogEntry.id.in_(ids[start:start + 500]), ~good))
             again.update(decisive[ident] for ident in failed)
-        if STAGE_CHANGE in check.steps:
+        if STAGE_CHANGE in check.steps and ctx.live:  # a replaced run's stage history is gone with its deals
             moved = [ident for ident, verb in db.session.execute(
                 select(LogEntry.id, LogEntry.verb).where(LogEntry.id.in_(ids), LogEntry.verb == STAGE_CHANGE))]
             if moved:
@@ -295,7 +295,7 @@ class SequenceCheck(CheckKind):
                 return
             stmt = select(LogEntry.id, LogEntry.actor_id, LogEntry.verb, subject_type, subject_id).where(
                 counted(ctx, active), LogEntry.verb.in_(sorted(set(check.steps))),
-                *(step_conditions(check.steps, check.source) if exact else ()))
+                *(step_conditions(check.steps, check.source, ctx.live) if exact else ()))
             if low is not None:
                 stmt = stmt.where(LogEntry.id > low)
             if high is not None:
