@@ -310,7 +310,8 @@ def test_cli_validate_ok_prints_one_line(app):
 
 def test_cli_validate_bad_file_exits_non_zero_with_the_message(app, tmp_path):
     bad = tmp_path / "sales-basics.yaml"
-    bad.write_text(variant("verb: lead.convert, count: 3, origin: generated}", 'verb: lead.convert, count: "three", origin: generated}'), encoding="utf-8")
+    bad.write_text(variant("verb: lead.convert, count: 3, origin: generated}",
+                           'verb: lead.convert, count: "three", origin: generated}'), encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["scenario", "validate", str(bad)])
     assert result.exit_code != 0
     assert 'sales-basics.yaml: objectives[3].check.count: expected a positive integer, got "three"' in result.stderr
