@@ -149,7 +149,7 @@ def _import_visits(app, classroom) -> list[int]:
     return ids
 
 
-def test_imported_visits_do_not_count_and_deleted_ones_never(app, classroom):
+def test_imported_visits_do_not_count_by_default(app, classroom):
     from sandbox.oplog import LogEntry
 
     run = make_run(classroom, text=KEY_ACCOUNTS, name="key-accounts")
