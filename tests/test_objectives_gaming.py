@@ -299,3 +299,20 @@ def test_objective_keys_are_validated():
     per = problems("{kind: log_count, verb: lead.convert, per: parent}")
     assert per and "objectives[0].check.per" in per[0] and "only verbs that add a child row" in per[0]
     assert problems("{kind: log_count, verb: opportunity.add_competitor, per: parent}") == []
+
+
+def test_record_count_origin_counts_only_the_records_it_names(app, classroom):
+    from tests.test_objectives import with_objectives
+
+    run = make_run(classroom, text=with_objectives("""
+  - {id: given, title: {zh: 给定, en: Given}, points: 10,
+     check: {kind: record_count, record_type: lead, where: {status: qualified}, origin: generated}}
+  - {id: made, title: {zh: 自建, en: Made}, points: 10,
+     check: {kind: record_count, record_type: lead, where: {status: qualified}, origin: created}}
+"""))
+    student = classroom.user("studentA")
+    as_user(student, create_record, Lead, {"name": "Typed", "status": "qualified"})
+    assert (outcome(run, student, "given").done, outcome(run, student, "made").done) == (0, 1)
+    (generated,) = _generated_leads(student, 1)
+    as_user(student, update_record, reload(Lead, generated), {"status": "qualified"})
+    assert (outcome(run, student, "given").done, outcome(run, student, "made").done) == (1, 1)

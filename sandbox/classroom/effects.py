@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, func, literal, not_, or_, select
+from sqlalchemy import String, cast, exists, func, literal, not_, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -30,7 +30,6 @@ class Child:
     """A verb that adds (or points at) a child row named in the entry's params by `child_id`."""
 
     table: str
-    soft_deleted: bool = False
     still: tuple[str, Any] | None = None  # (column, value) the row must still have, e.g. still the primary
 
 
@@ -139,17 +138,18 @@ def source_condition(source: str) -> ColumnElement[bool] | None:
     return or_(term, LogEntry.source.is_(None)) if "ui" in allowed else term
 
 
-def created_in_class(kind: Any, ident: Any) -> ColumnElement[bool]:
+def created_in_class(kind: Any, ident: Any, class_id: Any = LogEntry.class_id) -> ColumnElement[bool]:
     """SQL: the record (kind, ident) was made by someone in its class (typed, imported, converted), not generated.
+    `class_id` defaults to the class of the entry being counted (a correlated log query).
 
     Generated books are bulk-inserted by a scenario load with no entry per record; every other way a record
     comes to be writes `<type>.create` on it, or a `<type>.import` entry whose params span its id.
     """
     made = aliased(LogEntry)
-    typed = exists(select(made.id).where(made.class_id == LogEntry.class_id, made.object_type == kind,
+    typed = exists(select(made.id).where(made.class_id == class_id, made.object_type == kind,
                                          made.object_id == ident, made.verb == kind + literal(".create")))
     imported = exists(select(made.id).where(
-        made.class_id == LogEntry.class_id, made.verb == kind + literal(".import"),
+        made.class_id == class_id, made.verb == kind + literal(".import"),
         made.params["first_id"].as_integer() <= ident, made.params["last_id"].as_integer() >= ident))
     return or_(typed, imported)
 
@@ -170,7 +170,3 @@ def effect_conditions(verb: str, *, object_type: str | None = None, field: str |
     terms = [standing(verb, object_type, field, to) if live else None, source_condition(source),
              origin_condition(verb, origin)]
     return [t for t in terms if t is not None]
-
-
-def all_of(terms: list[ColumnElement[bool]]) -> ColumnElement[bool] | None:
-    return and_(*terms) if terms else None

@@ -62,16 +62,22 @@ PARENT_PHRASES = {
 }
 
 
+def field_label(record_type: str, name: str) -> str:
+    """A field as the record's form names it (Amount, 金额), falling back to its name."""
+    from ..records.extras import find_views
+
+    views = find_views(record_type)
+    return views.field_label(name) if views is not None else name
+
+
 def field_change(check: LogCount) -> str:
     """The field a log_count watches, as the record's form names it, with its target value's label: "Status → Qualified"."""
     from seed.fields import RECORD_FIELDS
 
     from ..codes.services import label
-    from ..records.extras import find_views
 
     noun = check.object_type or check.verb.split(".", 1)[0]
-    views = find_views(noun)
-    name = views.field_label(check.field) if views is not None else check.field
+    name = field_label(noun, check.field or "")
     if check.to is None:
         return name
     kind = RECORD_FIELDS.get(noun, {}).get(check.field or "", "")

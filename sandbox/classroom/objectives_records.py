@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import false, func, literal, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from seed.fields import RECORD_FIELDS, WITH_CHILDREN
@@ -24,6 +24,7 @@ from ..i18n import N_
 from ..money import format_money
 from ..oplog import LogEntry
 from ..owned import owned_classes
+from .effects import created_in_class
 from .objectives import (
     EVIDENCE_LIMIT,
     RECORD_PHRASES,
@@ -33,6 +34,7 @@ from .objectives import (
     Phrases,
     count_reason,
     counted,
+    field_label,
     make_outcome,
     register_check,
 )
@@ -117,14 +119,6 @@ class Step(NamedTuple):
     description: str
     condition: ColumnElement[bool]
     gap: Gap | None = None
-
-
-def field_label(record_type: str, name: str) -> str:
-    """A field as the record's form names it (Amount, 金额), falling back to its name."""
-    from ..records.extras import find_views
-
-    views = find_views(record_type)
-    return views.field_label(name) if views is not None else name
 
 
 def where_steps(model: Any, record_type: str, where: dict[str, Any], currency: str | None = None) -> list[Step]:
@@ -256,9 +250,12 @@ class RecordCountCheck(CheckKind):
             select(model.id, model.owner_id, model).where(*_class_base(model, ctx), *[step.condition for step in steps])
             .order_by(model.id).execution_options(skip_visibility=True)).all()
         credit = credited_students(check, ctx, check.record_type, records)
-        if check.origin != "any":
-            made = _made_in_class(check.record_type, list(credit), ctx)
-            credit = {rid: who for rid, who in credit.items() if (rid in made) == (check.origin == "created")}
+        if check.origin != "any" and credit:
+            made = created_in_class(literal(check.record_type), model.id, ctx.class_run.class_id)
+            kept = set(db.session.scalars(select(model.id).where(
+                model.id.in_(list(credit)), made if check.origin == "created" else not_(made))
+                .execution_options(skip_visibility=True)))
+            credit = {rid: who for rid, who in credit.items() if rid in kept}
         earned: dict[int, list[Any]] = {}
         for row in records:
             for student in sorted(credit.get(row.id, ())):
@@ -326,18 +323,3 @@ def _closest(model: Any, record_type: str, gap: Gap | None, conditions: list[Any
 
 def _class_base(model: Any, ctx: Context) -> list[ColumnElement[bool]]:
     return [model.class_id == ctx.class_run.class_id, model.deleted_at.is_(None)]
-
-
-def _made_in_class(record_type: str, ids: list[int], ctx: Context) -> set[int]:
-    """Which of these records someone made in the class (typed, imported, converted) rather than the scenario."""
-    if not ids:
-        return set()
-    made = set(db.session.scalars(select(LogEntry.object_id).where(
-        LogEntry.class_id == ctx.class_run.class_id, LogEntry.object_type == record_type,
-        LogEntry.verb == f"{record_type}.create", LogEntry.object_id.in_(ids))))
-    for params in db.session.scalars(select(LogEntry.params).where(
-            LogEntry.class_id == ctx.class_run.class_id, LogEntry.verb == f"{record_type}.import")):
-        first, last = (params or {}).get("first_id"), (params or {}).get("last_id")
-        if first is not None and last is not None:
-            made.update(i for i in ids if first <= i <= last)
-    return made

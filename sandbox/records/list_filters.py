@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from ..access import Viewer, current_viewer, possible_owners
 from ..extensions import db
+from ..numbers import DB_INT_MAX
 from ..org.models import User
 
 
@@ -44,7 +45,7 @@ def conditions(model: Any, args: Any) -> list[Any]:
     owner = (args.get("owner") or "").strip()
     if owner == "me" and current_user.is_authenticated:
         where.append(model.owner_id == current_user.id)
-    elif owner.isdigit() and int(owner) < 2**31:
+    elif owner.isdigit() and int(owner) <= DB_INT_MAX:
         # Any id is accepted: the visibility rule still applies, so a foreign owner simply lists nothing.
         where.append(model.owner_id == int(owner))
     elif owner:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ..access import about_record
 from ..extensions import db
 from ..i18n import N_
+from ..numbers import DB_INT_MAX
 from ..oplog import current_op, operation, register_verbs
 from ..org.models import utcnow
 from ..owned import Owned
@@ -76,7 +77,7 @@ def child_or_404(model: type, parent: Owned, ident: int, include_deleted: bool =
     only when asked, for the instructor's evidence)."""
     from flask import abort
 
-    obj = db.session.scalar(select(model).where(model.id == ident, _of(model, parent))) if 0 < ident < 2**31 else None
+    obj = db.session.scalar(select(model).where(model.id == ident, _of(model, parent))) if 0 < ident <= DB_INT_MAX else None
     if obj is None or (obj.deleted_at and not include_deleted):
         abort(404)
     return obj

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ..access import assignable_users_query, can_write, current_viewer
 from ..extensions import db
 from ..i18n import N_
+from ..numbers import DB_INT_MAX
 from ..oplog import current_op, operation, register_verbs
 from ..org.models import User, utcnow
 from ..owned import Owned
@@ -102,7 +103,7 @@ def transfer_record(obj: Owned, new_owner_id: int) -> Any:
     # A forged id beyond any database integer finds nobody (instead of failing in the database).
     target = db.session.scalars(
         assignable_users_query(obj.class_id).where(User.id == new_owner_id)
-    ).first() if 0 < new_owner_id < 2**31 else None
+    ).first() if 0 < new_owner_id <= DB_INT_MAX else None
     if target is None:
         raise RecordError(_("Choose an active user of this record's class."), field="owner_id")
     if target.id == obj.owner_id:
