@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from .extensions import db
 from .org.models import (
     Position,
+    PositionKind,
     Role,
     SharingGroup,
     SharingGroupMember,
@@ -52,6 +53,10 @@ class Viewer:
     group_names: dict[int, str] = field(default_factory=dict)
     # Sharing mode per record type in the viewer's class.
     sharing: dict[str, str] = field(default_factory=dict)
+    # Classes the viewer runs (load, reset, grade, place students): an instructor's subtree, all for admins.
+    managed_class_ids: frozenset[int] = frozenset()
+    # Classes whose gradebook and activity the viewer reads: the managed ones, an observer's own class.
+    readable_class_ids: frozenset[int] = frozenset()
 
     @property
     def is_admin(self) -> bool:
@@ -82,10 +87,11 @@ SYSTEM = _System()
 
 
 def viewer_for(user: User) -> Viewer:
-    """Build the viewer of a signed-in user (three small queries)."""
+    """Build the viewer of a signed-in user (a few small queries, once per request)."""
     position = user.position
     if position is None:
-        return Viewer(user_id=user.id, role=user.role)
+        every = _all_class_ids() if user.role == Role.ADMIN else frozenset()
+        return Viewer(user_id=user.id, role=user.role, managed_class_ids=every, readable_class_ids=every)
     below = select(Position.id, Position.kind).where(
         Position.path.startswith(position.path), Position.id != position.id
     )
@@ -122,9 +128,13 @@ def viewer_for(user: User) -> Viewer:
                 )
             ).all()
         )
+    managed = _managed_class_ids(user, position, below_class_ids)
+    readable = managed | ({position.class_id} if user.role == Role.READONLY and position.class_id else set())
     return Viewer(
         user_id=user.id,
         role=user.role,
+        managed_class_ids=managed,
+        readable_class_ids=frozenset(readable),
         position_id=position.id,
         position_path=position.path,
         class_id=position.class_id,
@@ -134,6 +144,18 @@ def viewer_for(user: User) -> Viewer:
         group_names=names,
         sharing=sharing,
     )
+
+
+def _all_class_ids() -> frozenset[int]:
+    return frozenset(db.session.scalars(select(Position.id).where(Position.kind == PositionKind.CLASS)))
+
+
+def _managed_class_ids(user: User, position: Position, below: frozenset[int]) -> frozenset[int]:
+    if user.role == Role.ADMIN:
+        return _all_class_ids()
+    if user.role != Role.INSTRUCTOR:
+        return frozenset()
+    return below | ({position.id} if position.kind == PositionKind.CLASS else set())
 
 
 def sharing_mode(cls: type, viewer: Viewer) -> str:
@@ -286,9 +308,31 @@ def can_write(obj: Owned, viewer: Any) -> bool:
 
 
 def require_write(obj: Owned) -> None:
-    """Abort with 403 unless the current viewer may change the record."""
+    """Abort with 403 unless the current viewer may change the record (read-only roles never may)."""
     if not can_write(obj, current_viewer()):
         abort(403)
+
+
+def require_changer() -> None:
+    """Abort with 403 unless the current viewer's role may change records at all (observers may not).
+
+    Checked before any lookup on a write page, so an observer gets 403 for every id, existing or not.
+    """
+    viewer = current_viewer()
+    if not isinstance(viewer, Viewer) or viewer.is_readonly:
+        abort(403)
+
+
+def get_writable_or_404(cls: type, ident: int, include_deleted: bool = False) -> Any:
+    """The one door of every write page: a record the viewer may change.
+
+    Observers get 403 before any lookup; a missing or invisible record is 404; a visible record the
+    viewer may not change is 403.
+    """
+    require_changer()
+    obj = get_visible_or_404(cls, ident, include_deleted=include_deleted)
+    require_write(obj)
+    return obj
 
 
 def get_visible_or_404(cls: type, ident: int, include_deleted: bool = False) -> Any:

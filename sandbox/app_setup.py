@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing.converters import IntegerConverter
 
-from . import access, labels
+from . import access, boundary, labels
 from .config import ASSETS, LOCAL_ASSET_FILES, LOCAL_BOOTSTRAP, LOCAL_BOOTSTRAP_BEFORE, Config, instance_secret_key
 from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 from .i18n import select_locale
@@ -24,6 +24,8 @@ from .oplog import set_actor
 # Endpoints anyone may open without signing in.
 PUBLIC_ENDPOINTS = {"auth.login", "auth.register", "auth.language", "static", "bootstrap.static", "vendor_asset",
                     "health"}
+# Endpoints that serve files or answer health checks: no viewer is computed for them.
+STATIC_ENDPOINTS = {"static", "bootstrap.static", "vendor_asset", "health"}
 # Endpoints a user who must change a generated password may still open.
 PASSWORD_CHANGE_ENDPOINTS = {"auth.password", "auth.logout", "auth.language", "static", "bootstrap.static",
                              "vendor_asset"}
@@ -67,6 +69,7 @@ def configure(app: Flask, overrides: dict[str, Any]) -> None:
     _register_blueprints(app)
     _register_hooks(app)
     _register_errors(app)
+    boundary.install(app)  # last: it wraps every registered view
     from .cli import register_cli
 
     register_cli(app)
@@ -153,6 +156,8 @@ def _register_hooks(app: Flask) -> None:
         if "lang" in request.args and request.args["lang"] in app.config["LANGUAGES"]:
             g.force_locale = request.args["lang"]
         endpoint = request.endpoint or ""
+        if endpoint in STATIC_ENDPOINTS:
+            return None  # files and health checks read no records: no user, viewer or actor to compute
         if current_user.is_authenticated:
             set_actor(current_user._get_current_object())
             access.use_viewer(access.viewer_for(current_user))

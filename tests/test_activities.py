@@ -10,7 +10,8 @@ from flask_babel import force_locale
 from sqlalchemy import event, func, select
 
 from sandbox.activities.models import Activity
-from sandbox.activities.services import create_activity, local_today
+from sandbox.activities.services import create_activity
+from sandbox.clock import today as local_today
 from sandbox.extensions import db
 from sandbox.oplog import LogEntry
 from sandbox.org.models import utcnow

@@ -17,6 +17,7 @@ Denied POSTs must also leave their object unchanged.
 from __future__ import annotations
 
 import functools
+import inspect
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -354,7 +355,7 @@ class World:
 
     # business records, all owned by studentA
     def views(self, blueprint: str) -> RecordViews:
-        views = getattr(self.app.view_functions[f"{blueprint}.new"], "__self__", None)
+        views = getattr(inspect.unwrap(self.app.view_functions[f"{blueprint}.new"]), "__self__", None)
         assert isinstance(views, RecordViews), f"{blueprint}.new is not a generic record page"
         return views
 

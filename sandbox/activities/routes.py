@@ -15,6 +15,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from ..access import can_write, current_viewer, get_visible_or_404
+from ..clock import today
 from ..extensions import db
 from ..numbers import db_id
 from ..records.forms import ConfirmForm
@@ -94,14 +95,14 @@ class ActivityViews(RecordViews):
         elif view in ("open", "overdue"):
             where.append(services.open_task_condition())
             if view == "overdue":
-                where.append(Activity.due_date < services.local_today())
+                where.append(Activity.due_date < today())
         return where
 
     def is_open(self, obj: Activity) -> bool:
         return services.is_open_task(obj)
 
     def is_overdue(self, obj: Activity) -> bool:
-        return services.is_open_task(obj) and obj.due_date is not None and obj.due_date < services.local_today()
+        return services.is_open_task(obj) and obj.due_date is not None and obj.due_date < today()
 
     def render(self, template: str, **context: Any) -> str:
         if template == "records/form.html":

@@ -7,10 +7,10 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import to_user_timezone
 from sqlalchemy import and_, or_, select
 
 from ..access import can_write, current_viewer
+from ..clock import today
 from ..codes.services import choices, extra
 from ..extensions import db
 from ..i18n import N_
@@ -33,11 +33,6 @@ def related_model(kind: str | None) -> Any:
     if kind not in RELATED_TYPES:
         return None
     return next((c for c in owned_classes() if c.__audit_type__ == kind), None)
-
-
-def local_today() -> date:
-    """Today in the UI time zone (due dates are calendar days as the user sees them)."""
-    return to_user_timezone(utcnow()).date()
 
 
 def closed_statuses() -> list[str]:
@@ -196,18 +191,18 @@ def activities_for(record: Any) -> dict[str, Any] | None:
     tasks = sorted((a for a in rows if a.kind == TASK), key=lambda a: (a.due_date or date.max, -a.id))
     events = sorted((a for a in rows if a.kind == EVENT), key=lambda a: (a.start_at or a.created_at), reverse=True)
     return {"type": kind, "id": record.id, "tasks": tasks, "events": events[:PANEL_EVENTS],
-            "today": local_today(), "addable": not record.is_deleted and not getattr(record, "is_read_only", False)}
+            "today": today(), "addable": not record.is_deleted and not getattr(record, "is_read_only", False)}
 
 
 def dashboard_tasks(user_id: int) -> tuple[list[Activity], list[Activity]]:
     """The user's open tasks due today and overdue ones (one query)."""
-    today = local_today()
+    day = today()
     rows = db.session.scalars(
         select(Activity)
-        .where(Activity.owner_id == user_id, open_task_condition(), Activity.due_date <= today)
+        .where(Activity.owner_id == user_id, open_task_condition(), Activity.due_date <= day)
         .order_by(Activity.due_date.asc(), Activity.id.asc()).limit(200)
     ).all()
-    return [a for a in rows if a.due_date == today][:20], [a for a in rows if a.due_date < today][:20]
+    return [a for a in rows if a.due_date == day][:20], [a for a in rows if a.due_date < day][:20]
 
 
 register_verbs({

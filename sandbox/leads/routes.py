@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -13,6 +13,7 @@ from flask_login import current_user
 from ..access import can_write, current_viewer, get_visible_or_404
 from ..accounts.models import Account
 from ..accounts.services import similar_accounts
+from ..clock import today
 from ..codes.services import choices
 from ..contacts.models import Contact
 from ..contacts.services import matching_contacts
@@ -80,7 +81,7 @@ def convert(record_id: int) -> Any:
         form.account_mode.data = "existing" if account_matches else "new"
         form.account_id.data = account_matches[0].id if account_matches else 0
         form.opportunity_name.data = _("%(company)s · new business", company=lead.company or lead.name)
-        form.close_date.data = date.today() + timedelta(days=30)
+        form.close_date.data = today() + timedelta(days=30)
     if form.validate_on_submit():
         if form.account_mode.data == "existing" and visible_or_none(Account, form.account_id.data) is None:
             if form.account_id.data:

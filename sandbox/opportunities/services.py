@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask_babel import gettext as _
 
 from ..access import current_viewer
 from ..accounts.models import Account
+from ..clock import today
 from ..codes.services import extra
 from ..extensions import db
 from ..i18n import N_
@@ -50,7 +51,7 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 def past_close_warning(opp: Opportunity) -> str | None:
     """A warning (not an error) for an open opportunity whose close date lies far in the past."""
-    if opp.close_date and not is_closed(opp.stage) and opp.close_date < date.today() - timedelta(days=PAST_CLOSE_WARNING_DAYS):
+    if opp.close_date and not is_closed(opp.stage) and opp.close_date < today() - timedelta(days=PAST_CLOSE_WARNING_DAYS):
         return _("The close date %(d)s is long past for an open opportunity; update it or close the deal.",
                  d=opp.close_date.isoformat())
     return None

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..clock import utcnow
 from ..extensions import db
 
-
-def utcnow() -> datetime:
-    """Naive UTC now: both SQLite and PostgreSQL store it the same way."""
-    return datetime.now(UTC).replace(tzinfo=None)
+__all__ = ["utcnow"]  # re-exported: models and services import the one clock from here too
 
 
 class Role(enum.StrEnum):

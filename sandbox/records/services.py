@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..access import assignable_users_query, can_write, current_viewer
+from ..errors import Conflict, NotAllowed, ServiceError
 from ..extensions import db
 from ..i18n import N_
 from ..numbers import DB_INT_MAX
@@ -19,22 +20,13 @@ from ..oplog import current_op, operation, register_verbs
 from ..org.models import User, utcnow
 from ..owned import Owned
 
-
-class RecordError(ValueError):
-    """A change refused for a reason the user must read (shown next to the form)."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+# Record services refuse with the one family of errors (errors.py); the old names stay for readers.
+RecordError = ServiceError
+__all__ = ["NotAllowed", "RecordError", "VersionConflict"]
 
 
-class VersionConflict(RecordError):
+class VersionConflict(Conflict):
     """Someone saved the record after this user opened it."""
-
-
-class NotAllowed(PermissionError):
-    """The viewer may see the record but not change it (403)."""
 
 
 def _verb(action: str) -> Any:
