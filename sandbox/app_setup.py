@@ -40,6 +40,7 @@ class DbIntConverter(IntegerConverter):
 
 
 def configure(app: Flask, overrides: dict[str, Any]) -> None:
+    """Load the configuration (environment-driven defaults, then the caller's overrides)."""
     app.config.from_object(Config)
     app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -67,7 +68,9 @@ def configure(app: Flask, overrides: dict[str, Any]) -> None:
 
     app.url_map.converters["int"] = DbIntConverter
     _register_blueprints(app)
-    _register_hooks(app)
+    _register_identity(app)
+    _register_headers(app)
+    _register_template_helpers(app)
     _register_errors(app)
     boundary.install(app)  # last: it wraps every registered view
     from .cli import register_cli
@@ -125,7 +128,8 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
-def _register_hooks(app: Flask) -> None:
+def _register_identity(app: Flask) -> None:
+    """Who is signed in, who acts and who looks, once per request (and the clean-up of forged input)."""
     from .org.models import User
 
     @login_manager.user_loader
@@ -170,6 +174,10 @@ def _register_hooks(app: Flask) -> None:
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return None
 
+
+def _register_headers(app: Flask) -> None:
+    """Security headers on every response."""
+
     @app.after_request
     def security_headers(response: Any) -> Any:
         # Exactly the third-party files the pages load, never a whole CDN folder (a CSP source with a full
@@ -186,6 +194,10 @@ def _register_hooks(app: Flask) -> None:
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def _register_template_helpers(app: Flask) -> None:
+    """Globals and filters every template may use (assets, labels, money, local times)."""
 
     @app.context_processor
     def template_globals() -> dict[str, Any]:

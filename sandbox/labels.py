@@ -15,12 +15,15 @@ KINDS = {"organization": N_("Organisation"), "teacher": N_("Teacher"), "class": 
 
 
 def role_label(role: str) -> str:
+    """A role's name in the reader's language."""
     return _(ROLES[role]) if role in ROLES else role
 
 
 def status_label(status: str) -> str:
+    """An account status's name in the reader's language."""
     return _(STATUSES[status]) if status in STATUSES else status
 
 
 def kind_label(kind: str) -> str:
+    """A position kind's name (teacher, class, department…) in the reader's language."""
     return _(KINDS[kind]) if kind in KINDS else kind

@@ -48,6 +48,7 @@ class BoundedDecimalField(DecimalField):
         self.digits = digits
 
     def process_formdata(self, valuelist: list[Any]) -> None:
+        """Read the amount; one that is not finite or has too many digits is a field error."""
         super().process_formdata(valuelist)
         value = self.data
         if isinstance(value, Decimal) and (not value.is_finite() or abs(value) >= Decimal(10) ** self.digits):
@@ -59,6 +60,7 @@ class BoundedIntegerField(IntegerField):
     """An IntegerField that reads only what a database integer holds."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
+        """Read the integer; one beyond a database integer is a field error."""
         super().process_formdata(valuelist)
         if isinstance(self.data, int) and not -DB_INT_MAX <= self.data <= DB_INT_MAX:
             self.data = None

@@ -179,6 +179,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def is_audited(obj: Any) -> bool:
+    """Whether changes to this object must be written to the operation log."""
     return hasattr(type(obj), "__audit_type__")
 
 

@@ -59,10 +59,12 @@ class Owned:
 
     @declared_attr
     def owner(cls) -> Mapped[User]:
+        """The user who owns the record (always loaded with it: every page shows the owner)."""
         return relationship(User, foreign_keys=lambda: [cls.owner_id], lazy="joined", innerjoin=True)
 
     @property
     def is_deleted(self) -> bool:
+        """Whether the record is in the recycle bin."""
         return self.deleted_at is not None
 
 
