@@ -52,7 +52,9 @@ def finish(response: Any) -> Any:
     return response
 
 
-def _bounded(view: Any) -> Any:
+def bounded(view: Any) -> Any:
+    """Wrap one view in the boundary: commit once on success, never on GET or an error answer."""
+
     @functools.wraps(view)
     def bounded(*args: Any, **kwargs: Any) -> Any:
         return finish(current_app.make_response(view(*args, **kwargs)))
@@ -129,5 +131,5 @@ def _refused(exc: ServiceError) -> Any:
 def install(app: Flask) -> None:
     """Wrap every registered view in the boundary and handle service refusals (call after blueprints)."""
     for endpoint, view in list(app.view_functions.items()):
-        app.view_functions[endpoint] = _bounded(view)
+        app.view_functions[endpoint] = bounded(view)
     app.register_error_handler(ServiceError, _refused)
