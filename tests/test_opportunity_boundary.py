@@ -243,3 +243,15 @@ def assert_gets_write_nothing(app: Any, classroom: Any, make_lead: Any, prefix: 
         assert commits == [], f"{persona}: GET requests committed"
         assert table_counts() == before
         assert db.session.scalar(select(func.max(LogEntry.id))) == log_before
+
+
+def test_the_stage_history_names_the_acting_user(app, classroom, deal):
+    """record_stage asks oplog.current_actor() who moved the deal (the one way to ask who is acting)."""
+    from sandbox.opportunities.models import StageHistory
+
+    teacher = classroom.client_for(app, "teacher")
+    assert teacher.post(f"/opportunities/{deal.opp.id}/stage", data={"stage": "negotiation"}).status_code == 302
+    moves = db.session.scalars(select(StageHistory).where(StageHistory.opportunity_id == deal.opp.id)
+                               .order_by(StageHistory.id)).all()
+    assert [(m.to_stage, m.changed_by_id) for m in moves] == [
+        ("proposal", classroom.user("studentA").id), ("negotiation", classroom.user("teacher").id)]

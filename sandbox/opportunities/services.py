@@ -7,13 +7,12 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from ..access import current_viewer
 from ..accounts.models import Account
 from ..clock import today, utcnow
 from ..codes.services import extra
 from ..extensions import db
 from ..i18n import N_
-from ..oplog import current_op, operation, register_verbs
+from ..oplog import current_actor, current_op, operation, register_verbs
 from ..records.lookups import visible_or_none
 from ..records.services import RecordError, _check_write, create_record, update_record
 from .lines import has_lines
@@ -120,10 +119,9 @@ def reopen(opp: Opportunity) -> Opportunity:
 
 
 def record_stage(opp: Opportunity, before: str | None, after: str) -> None:
-    """Add a stage history row for a move made by the current viewer."""
-    viewer = current_viewer()
+    """Add a stage history row for a move made by the acting user (None: the system)."""
     db.session.add(StageHistory(opportunity_id=opp.id, from_stage=before, to_stage=after,
-                                changed_by_id=getattr(viewer, "user_id", None)))
+                                changed_by_id=getattr(current_actor(), "id", None)))
 
 
 def history_rows(opp: Opportunity) -> list[dict[str, Any]]:
