@@ -293,3 +293,44 @@ def test_export_and_import_keep_the_related_record(app, classroom, make_lead):
     assert set(imported) == {"Imported", "Meeting"}
     assert (imported["Imported"].related_type, imported["Imported"].related_id) == ("lead", lead.id)
     assert imported["Meeting"].start_at == datetime(2030, 1, 2, 2, 0)
+
+
+# ---- the request boundary (issue 8) ---------------------------------------------------------------
+
+def test_a_refused_call_log_leaves_no_activity_and_no_entry(app, classroom, make_lead, monkeypatch):
+    from sandbox.activities import services
+    from tests.test_opportunity_boundary import REFUSAL, refuse_after, table_counts
+
+    lead = make_lead(classroom.user("studentA"), name="Wang Fang")
+    client = classroom.client_for(app, "studentA")
+    before = table_counts()
+    refuse_after(monkeypatch, services, "log_call")
+    response = client.post("/activities/log-call", data={"related_type": "lead", "related_id": str(lead.id)})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/leads/{lead.id}")
+    assert table_counts() == before
+    assert REFUSAL in client.get(f"/leads/{lead.id}").get_data(as_text=True)
+
+
+def test_completing_a_completed_task_is_refused_with_its_message_and_changes_nothing(app, classroom, monkeypatch):
+    from sandbox.activities import services
+    from tests.test_opportunity_boundary import REFUSAL, refuse_after, table_counts
+
+    task = make_activity(classroom.user("studentA"), subject="Send the quote", status="completed")
+    client = classroom.client_for(app, "studentA")
+    before, version = table_counts(), reload(task.id).version
+    assert client.post(f"/activities/{task.id}/complete?lang=en", data={}).status_code == 302
+    assert table_counts() == before and reload(task.id).version == version
+    assert "This task is completed already." in client.get(f"/activities/{task.id}?lang=en").get_data(as_text=True)
+    # A refusal after the service has done its work: the task stays open, no entry is kept.
+    open_task = make_activity(classroom.user("studentA"), subject="Call back")
+    before = table_counts()
+    refuse_after(monkeypatch, services, "complete_task")
+    assert client.post(f"/activities/{open_task.id}/complete", data={}).status_code == 302
+    assert table_counts() == before and reload(open_task.id).status == "not_started"
+    assert REFUSAL in client.get(f"/activities/{open_task.id}").get_data(as_text=True)
+
+
+def test_a_get_on_every_activity_page_writes_nothing(app, classroom, make_lead):
+    from tests.test_opportunity_boundary import assert_gets_write_nothing
+
+    assert_gets_write_nothing(app, classroom, make_lead, "activities.")

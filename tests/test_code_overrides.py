@@ -6,7 +6,7 @@ An instructor's edit reaches only the classes below them; the admin edits the de
 from __future__ import annotations
 
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sandbox.codes.models import CodeValue
 from sandbox.codes.services import SCHOOL, choices, label
@@ -109,3 +109,32 @@ def test_the_admin_edits_the_defaults_and_an_override_goes_back_to_them(app, cla
     assert teacher.post(f"/admin/code-tables/{override.id}/delete", data={"class_id": str(a.id)}).status_code == 302
     assert db.session.scalar(select(CodeValue).where(CodeValue.class_id == a.id)) is None
     assert "Web site" in offered(classroom.client_for(app, "studentA"))
+
+
+def test_a_refused_picklist_change_is_a_service_error_the_boundary_shows(app, classroom):
+    """CodeError is one of the ServiceError family: attempt() rolls it back and puts it by its field."""
+    from flask_wtf import FlaskForm
+    from wtforms import StringField
+
+    from sandbox.boundary import attempt
+    from sandbox.codes.services import create_value
+    from sandbox.oplog import LogEntry
+
+    class ValueForm(FlaskForm):
+        code = StringField()
+
+    before = db.session.scalar(select(func.count()).select_from(LogEntry))
+    values = db.session.scalar(select(func.count()).select_from(CodeValue))
+    with app.test_request_context("/admin/code-tables/add", method="POST", data={"code": "Bad Code!"}), \
+            force_locale("en"):
+        act_as(classroom.user("admin"))
+        form = ValueForm()
+        form.validate()
+        with attempt(form, "label_zh") as outcome:
+            create_value("lead_source", "ok_code", "中文", "English", 1)  # accepted, flushed, logged
+            create_value("lead_source", "Bad Code!", "坏", "Bad", 2)
+        act_as(None)
+    assert outcome.failed and outcome.status == 400
+    assert form.code.errors == ["A code has lowercase letters, digits and underscores (at most 40)."]
+    assert db.session.scalar(select(func.count()).select_from(LogEntry)) == before
+    assert db.session.scalar(select(func.count()).select_from(CodeValue)) == values

@@ -58,6 +58,11 @@ def _product(classroom: Any, klass: str, code: str, price: str) -> Product:
 
 @pytest.fixture
 def deal(app, classroom) -> Deal:
+    return make_deal(classroom)
+
+
+def make_deal(classroom: Any) -> Deal:
+    """An opportunity of studentA with contacts, products, competitors and a partner to pick from."""
     student, student_b = classroom.user("studentA"), classroom.user("studentB")
     account = _as(student, create_record, Account, {"name": "Tea House"})
     partner = _as(student, create_record, Account, {"name": "Reseller Co"})

@@ -203,3 +203,85 @@ def test_a_product_transferred_to_a_student_stays_staff_maintained(app, classroo
     response = student.post(f"/products/{product.id}/edit?lang=en", data=form(classroom, name="Mine now", version="2"))
     assert response.status_code in (302, 400)  # refused with a message, never a 500
     assert reload(product.id).name == "Product P-100"
+
+
+# ---- the request boundary and the viewer's class sets (issue 8) ---------------------------------------
+
+def test_a_taken_category_name_is_refused_by_the_name_field_and_saves_nothing(app, classroom):
+    from tests.test_opportunity_boundary import field_feedback, table_counts
+
+    make_category(classroom, "Hardware")
+    teacher = classroom.client_for(app, "teacher")
+    before = table_counts()
+    response = teacher.post("/products/categories?lang=en", data={
+        "name": "hardware", "parent_id": "0", "class_id": str(classroom.classes["A"].id)})
+    assert response.status_code == 400
+    assert "A category of this name exists already at this place." in field_feedback(
+        response.get_data(as_text=True), "name")
+    assert table_counts() == before
+
+
+def test_a_refused_category_create_after_its_work_leaves_nothing(app, classroom, monkeypatch):
+    from sandbox.products import services
+    from tests.test_opportunity_boundary import REFUSAL, field_feedback, refuse_after, table_counts
+
+    teacher = classroom.client_for(app, "teacher")
+    before = table_counts()
+    refuse_after(monkeypatch, services, "create_category")  # no field: shown by the name field
+    response = teacher.post("/products/categories?lang=en", data={
+        "name": "Software", "parent_id": "0", "class_id": str(classroom.classes["A"].id)})
+    assert response.status_code == 400
+    assert REFUSAL in field_feedback(response.get_data(as_text=True), "name")
+    assert table_counts() == before
+
+
+def test_moving_a_category_under_its_own_child_is_refused_by_the_parent_field(app, classroom):
+    from tests.test_opportunity_boundary import field_feedback, table_counts
+
+    top = make_category(classroom, "Hardware")
+    child = make_category(classroom, "Laptops", parent=top)
+    teacher = classroom.client_for(app, "teacher")
+    before = table_counts()
+    response = teacher.post(f"/products/categories/{top.id}?lang=en", data={"name": "Hardware",
+                                                                             "parent_id": str(child.id)})
+    assert response.status_code == 400
+    assert "cannot be placed under itself or its own subcategory" in field_feedback(
+        response.get_data(as_text=True), "parent_id")
+    assert table_counts() == before
+    assert db.session.get(ProductCategory, top.id).parent_id is None
+
+
+def test_deleting_a_category_that_holds_products_is_flashed_and_deletes_nothing(app, classroom):
+    from tests.test_opportunity_boundary import table_counts
+
+    category = make_category(classroom, "Hardware")
+    make_product(classroom, category_id=category.id)
+    teacher = classroom.client_for(app, "teacher")
+    before = table_counts()
+    response = teacher.post(f"/products/categories/{category.id}/delete?lang=en")
+    assert response.status_code == 302
+    assert table_counts() == before
+    page = teacher.get("/products/categories?lang=en").get_data(as_text=True)
+    assert "still holds products; move them to another category first." in page
+
+
+def test_a_get_on_every_product_page_writes_nothing(app, classroom, make_lead):
+    from tests.test_opportunity_boundary import assert_gets_write_nothing
+
+    assert_gets_write_nothing(app, classroom, make_lead, "products.")
+
+
+@pytest.mark.parametrize("who,managed,readable", [
+    ("teacher", "AB", "AB"), ("teacher2", "C", "C"), ("studentA", "", "A"), ("readonlyA", "", "A"),
+    ("managerA", "", "A"), ("admin", "ABC", "ABC"),
+])
+def test_the_catalogue_follows_the_viewers_class_sets(app, classroom, who, managed, readable):
+    from sandbox import access
+    from sandbox.products.services import managed_class_ids, readable_class_ids
+
+    viewer = access.viewer_for(classroom.user(who))
+    ids = {key: klass.id for key, klass in classroom.classes.items()}
+    assert managed_class_ids(viewer) == {ids[k] for k in managed} == set(viewer.managed_class_ids)
+    assert readable_class_ids(viewer) == {ids[k] for k in readable}
+    # The system viewer is no instructor: it maintains and reads no catalogue through these sets (fails closed).
+    assert managed_class_ids(access.SYSTEM) == set() and readable_class_ids(access.SYSTEM) == set()

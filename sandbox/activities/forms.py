@@ -35,6 +35,7 @@ class LocalDateTimeField(DateTimeLocalField):
         super().__init__(*args, **kwargs)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
+        """Read the typed local time and keep it as naive UTC."""
         super().process_formdata(valuelist)
         if self.data is not None:
             self.data = to_utc(self.data)
@@ -46,6 +47,8 @@ class LocalDateTimeField(DateTimeLocalField):
 
 
 class ActivityForm(FlaskForm):
+    """The task or event form (the service clears the fields of the other kind)."""
+
     kind = SelectField(_l("Kind"), choices=[("task", _l("Task")), ("event", _l("Event"))])
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
     related_type = SelectField(_l("Related to"), validators=[Optional()])

@@ -18,6 +18,8 @@ EVENT_FIELDS = ("event_type", "start_at", "end_at", "location", "attendees")
 
 
 class Activity(Owned, db.Model):
+    """A task (due date, status) or an event (start, end), optionally about a lead, account, contact or opportunity."""
+
     __tablename__ = "activities"
     __audit_type__ = "activity"
 
@@ -40,10 +42,12 @@ class Activity(Owned, db.Model):
 
     @property
     def audit_label(self) -> str:
+        """The subject, as the log names the activity."""
         return self.subject
 
     @property
     def is_task(self) -> bool:
+        """Whether this activity is a task (not an event)."""
         return self.kind == TASK
 
 

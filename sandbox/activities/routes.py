@@ -14,12 +14,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
-from ..access import can_write, current_viewer, get_visible_or_404
+from ..access import get_visible_or_404, get_writable_or_404, require_changer
+from ..boundary import attempt
 from ..clock import today
-from ..extensions import db
 from ..numbers import db_id
 from ..records.forms import ConfirmForm
-from ..records.services import NotAllowed, RecordError
 from ..records.views import Column, Filter, RecordViews
 from . import bp, services
 from .forms import ActivityForm
@@ -43,6 +42,7 @@ class ChoiceFilter(Filter):
 
     @property
     def choices(self) -> list[tuple[str, str]]:
+        """The fixed options as (value, label) pairs."""
         return [(k, str(v)) for k, v in (self.options or {}).items()]
 
 
@@ -50,6 +50,7 @@ class ActivityViews(RecordViews):
     """Kind-aware detail fields and display, the kind and quick filters, the form with its script."""
 
     def display(self, obj: Any, attr: str) -> str:
+        """An activity's field as shown: the kind's label, a link to the related record, local times."""
         if attr == "kind":
             return str(KIND_LABELS.get(obj.kind, obj.kind))
         if attr == "related":
@@ -66,6 +67,7 @@ class ActivityViews(RecordViews):
         return super().display(obj, attr)
 
     def field_label(self, attr: str) -> str:
+        """A field's label, with 'Related to' for the related record."""
         if attr == "related":
             return _("Related to")
         return super().field_label(attr)
@@ -82,6 +84,7 @@ class ActivityViews(RecordViews):
                 self.prime_references(ids, model)
 
     def conditions(self, args: Any) -> list[Any]:
+        """The list's filters plus kind, related record and the quick views (mine, open, overdue)."""
         where = super().conditions(args)
         if args.get("kind") in KINDS:
             where.append(Activity.kind == args["kind"])
@@ -99,12 +102,15 @@ class ActivityViews(RecordViews):
         return where
 
     def is_open(self, obj: Activity) -> bool:
+        """Whether the row is an open task (highlighted in lists)."""
         return services.is_open_task(obj)
 
     def is_overdue(self, obj: Activity) -> bool:
+        """Whether the row is an open task due before today."""
         return services.is_open_task(obj) and obj.due_date is not None and obj.due_date < today()
 
     def render(self, template: str, **context: Any) -> str:
+        """Use the activity form and show only the fields of the record's kind on its page."""
         if template == "records/form.html":
             template = "activities/form.html"
         obj = context.get("obj")
@@ -157,8 +163,7 @@ def _back_to(default: str) -> str:
 @bp.post("/log-call")
 def log_call() -> Any:
     """Log a completed call with a lead, account, contact or opportunity in one click."""
-    if not current_user.can_change:
-        abort(403)
+    require_changer()
     if not ConfirmForm().validate_on_submit():
         abort(400)
     model = services.related_model(request.form.get("related_type"))
@@ -167,35 +172,21 @@ def log_call() -> Any:
         abort(404)
     record = get_visible_or_404(model, related_id)
     back = url_for(f"{model.__tablename__}.detail", record_id=record.id)
-    try:
+    with attempt(category="warning") as outcome:
         call = services.log_call(record, request.form.get("subject"), request.form.get("description"))
-        db.session.commit()
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
-    except RecordError as exc:
-        db.session.rollback()
-        flash(exc.message, "warning")
-        return redirect(back)
-    flash(_("Call logged: %(subject)s.", subject=call.subject), "success")
+    if not outcome.failed:
+        flash(_("Call logged: %(subject)s.", subject=call.subject), "success")
     return redirect(back)
 
 
 @bp.post("/<int:record_id>/complete")
 def complete(record_id: int) -> Any:
     """Mark a task completed in one click (from its page, a record's panel or the dashboard)."""
-    if not current_user.can_change:
-        abort(403)
-    obj = get_visible_or_404(Activity, record_id)
-    if not can_write(obj, current_viewer()):
-        abort(403)
+    obj = get_writable_or_404(Activity, record_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt(category="warning") as outcome:
         services.complete_task(obj)
-        db.session.commit()
+    if not outcome.failed:
         flash(_("Task completed: %(subject)s.", subject=obj.subject), "success")
-    except RecordError as exc:
-        db.session.rollback()
-        flash(exc.message, "warning")
     return redirect(_back_to(url_for("activities.detail", record_id=record_id)))

@@ -10,15 +10,14 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 
 from ..access import can_write, current_viewer
-from ..clock import today
+from ..clock import today, utcnow
 from ..codes.services import choices, extra
 from ..extensions import db
 from ..i18n import N_
-from ..oplog import current_op, operation, register_verbs
-from ..org.models import utcnow
+from ..oplog import current_actor, current_op, operation, register_verbs
 from ..owned import Owned, owned_classes
 from ..records.lookups import visible_or_none
-from ..records.services import NotAllowed, RecordError, _acting_user, _check_write, create_record, update_record
+from ..records.services import NotAllowed, RecordError, _check_write, create_record, update_record
 from .models import EVENT, EVENT_FIELDS, KINDS, TASK, TASK_FIELDS, Activity
 
 # Record types an activity may relate to (campaigns and cases join when they exist).
@@ -32,6 +31,7 @@ def related_model(kind: str | None) -> Any:
     """The model class of a related record type, or None if activities cannot relate to it."""
     if kind not in RELATED_TYPES:
         return None
+    # registry: the record-type registry (records.registry) answers "which model is `kind`" once it exists.
     return next((c for c in owned_classes() if c.__audit_type__ == kind), None)
 
 
@@ -42,6 +42,7 @@ def closed_statuses() -> list[str]:
 
 
 def is_open_task(obj: Activity) -> bool:
+    """Whether the activity is a task whose status is not a closed one."""
     return obj.kind == TASK and obj.status not in closed_statuses()
 
 
@@ -118,18 +119,20 @@ def _name_related(obj: Activity) -> None:
 
 
 def create_activity(cls: type, data: dict[str, Any], owner: Any = None) -> Activity:
+    """Create a task or event after checking its kind rules and related record."""
     return create_record(Activity, _clean(data), owner, after=_name_related)
 
 
 def update_activity(obj: Activity, data: dict[str, Any], expected_version: int | None = None) -> Activity:
+    """Save an activity's fields after checking its kind rules and related record."""
     return update_record(obj, _clean(data, obj), expected_version=expected_version)
 
 
 @operation("activity.log_call")
 def log_call(record: Owned, subject: str | None = None, description: str | None = None) -> Activity:
     """A completed call with `record` (loaded through visibility by the caller), starting and ending now."""
-    actor = _acting_user()
-    if not actor.can_change:
+    actor = current_actor()
+    if actor is None or not actor.can_change:
         raise NotAllowed("read-only")
     kind = getattr(type(record), "__audit_type__", None)
     if kind not in RELATED_TYPES:

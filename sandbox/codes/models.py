@@ -11,6 +11,8 @@ from ..extensions import db
 
 
 class CodeValue(db.Model):
+    """One picklist value: a school default (class_id None) or a class's own value or override."""
+
     __tablename__ = "code_values"
     __audit_type__ = "code_value"
     # class_id NULL: the school's default; a class id: that class's override of the default with the
@@ -28,8 +30,10 @@ class CodeValue(db.Model):
     class_id: Mapped[int | None] = mapped_column(ForeignKey("positions.id"), index=True)
 
     def label(self, locale: str) -> str:
+        """The label in `locale` (Chinese for zh*, else English)."""
         return self.label_zh if locale.startswith("zh") else self.label_en
 
     @property
     def audit_label(self) -> str:
+        """table:code (@class when a class's value), as the log names it."""
         return f"{self.table_name}:{self.code}" + (f"@{self.class_id}" if self.class_id else "")

@@ -13,6 +13,8 @@ from ..records.lookups import visible_choices
 
 
 class OpportunityForm(FlaskForm):
+    """The opportunity form (the generic create and edit pages)."""
+
     name = StringField(_l("Opportunity name"), validators=[DataRequired(), Length(max=200)])
     account_id = SelectField(_l("Account"), coerce=int, validators=[Optional()])
     type = SelectField(_l("Type"), validators=[Optional()])

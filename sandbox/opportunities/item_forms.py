@@ -24,6 +24,8 @@ def _picker(label: str | object) -> SelectField:
 
 
 class LineValuesForm(FlaskForm):
+    """Quantity, unit price and discount of a product line."""
+
     quantity = BoundedDecimalField(_l("Quantity"), digits=10, places=2, validators=[InputRequired(), NumberRange(
         min=0.01, message=_l("The quantity must be more than zero."))])
     unit_price = BoundedDecimalField(_l("Unit price"), places=2, validators=[Optional(), NOT_NEGATIVE],
@@ -33,11 +35,15 @@ class LineValuesForm(FlaskForm):
 
 
 class LineForm(LineValuesForm):
+    """A new product line: the product and its values."""
+
     product_id = _picker(_l("Product"))
     submit = SubmitField(_l("Add product"))
 
 
 class ContactRoleForm(FlaskForm):
+    """A contact's role on an opportunity."""
+
     contact_id = _picker(_l("Contact"))
     role = SelectField(_l("Role"), validators=[DataRequired()])
     is_primary = BooleanField(_l("Primary contact"))
@@ -49,12 +55,16 @@ class ContactRoleForm(FlaskForm):
 
 
 class PartnerForm(FlaskForm):
+    """A partner account on an opportunity."""
+
     account_id = _picker(_l("Partner account"))
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Add partner"))
 
 
 class OpportunityCompetitorForm(FlaskForm):
+    """A competitor listed on an opportunity."""
+
     competitor_id = _picker(_l("Competitor"))
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Add competitor"))

@@ -11,10 +11,10 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from ..access import can_write, current_viewer, get_visible_or_404
+from ..access import get_writable_or_404
 from ..accounts.models import Account
+from ..boundary import attempt
 from ..competitors.models import Competitor
 from ..contacts.models import Contact
 from ..extensions import db
@@ -22,22 +22,10 @@ from ..money import money_of
 from ..products.models import Product
 from ..records.forms import ConfirmForm
 from ..records.lookups import visible_or_none
-from ..records.services import NotAllowed, RecordError
 from . import bp, items, lines, parties
 from .item_forms import ContactRoleForm, LineForm, LineValuesForm, OpportunityCompetitorForm, PartnerForm
 from .models import Opportunity
 from .related_models import OpportunityCompetitor, OpportunityContactRole, OpportunityLine, OpportunityPartner
-
-
-def _changeable(record_id: int) -> Opportunity:
-    """The opportunity if the viewer may change it: an observer's role is refused first (403 for any id),
-    then 404 when invisible, 403 when the viewer reads but may not write it."""
-    if not current_user.can_change:
-        abort(403)
-    opp = get_visible_or_404(Opportunity, record_id)
-    if not can_write(opp, current_viewer()):
-        abort(403)
-    return opp
 
 
 def _pick(model: Any, ident: int | None, opp: Opportunity) -> Any:
@@ -59,44 +47,34 @@ def _back(opp: Opportunity, anchor: str) -> Any:
     return redirect(url_for("opportunities.detail", record_id=opp.id, _anchor=anchor))
 
 
-def _form_page(opp: Opportunity, form: Any, title: str, fields: list[str]) -> tuple[str, int]:
+def _form_page(opp: Opportunity, form: Any, title: str, fields: list[str], status: int = 200) -> tuple[str, int]:
     """The form on a page of its own: shown on GET, and again with messages when a submission fails."""
     return render_template("opportunities/item_form.html", opp=opp, form=form, title=title, fields=fields), \
-        (400 if form.errors else 200)
+        max(status, 400 if form.errors else 200)
 
 
-def _save(opp: Opportunity, form: Any, anchor: str, message: str | Callable[[], str], action: Any) -> Any:
-    """Run a service; on success commit and go back, on a refusal put the message next to its field.
+def _save(opp: Opportunity, form: Any, anchor: str, message: str | Callable[[], str], action: Any
+          ) -> tuple[Any, int]:
+    """Run a service; on success go back (the boundary commits), on a refusal put the message next to its field.
 
-    `message` may be a callable, for a flash that tells what the change did (read after the commit)."""
-    try:
+    `message` may be a callable, for a flash that tells what the change did (read after the service ran).
+    Returns (the redirect, 302), or (None, the refusal's status) for the form page shown again."""
+    with attempt(form) as outcome:
         action()
-        db.session.commit()
-    except RecordError as exc:
-        db.session.rollback()
-        field = getattr(form, exc.field, None) if exc.field else None
-        (field.errors if field is not None else form.form_errors).append(exc.message)
-        return None
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
+    if outcome.failed:
+        return None, outcome.status
     flash(message() if callable(message) else message, "success")
-    return _back(opp, anchor)
+    return _back(opp, anchor), 302
 
 
 def _confirmed(opp: Opportunity, anchor: str, message: str, action: Any) -> Any:
+    """Run a one-click service (a confirmed POST) and go back to the opportunity; a refusal is flashed."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt() as outcome:
         action()
-        db.session.commit()
+    if not outcome.failed:
         flash(message, "success")
-    except RecordError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
     return _back(opp, anchor)
 
 
@@ -104,18 +82,20 @@ def _confirmed(opp: Opportunity, anchor: str, message: str, action: Any) -> Any:
 
 @bp.route("/<int:record_id>/lines/new", methods=["GET", "POST"])
 def line_add(record_id: int) -> Any:
-    opp = _changeable(record_id)
+    """Put a product on the opportunity (the form, and its submission)."""
+    opp = get_writable_or_404(Opportunity, record_id)
     form = LineForm()
     form.product_id.choices = items.product_choices(opp)
+    status = 200
     if form.validate_on_submit():
         product = _pick(Product, form.product_id.data, opp)
         typed = lines.typed_amount(opp)
-        done = _save(opp, form, "lines", lambda: _line_added(opp, product, typed),
-                     lambda: lines.add_line(opp, product, form.quantity.data, form.unit_price.data,
-                                            form.discount.data))
+        done, status = _save(opp, form, "lines", lambda: _line_added(opp, product, typed),
+                             lambda: lines.add_line(opp, product, form.quantity.data, form.unit_price.data,
+                                                    form.discount.data))
         if done is not None:
             return done
-    return _form_page(opp, form, _("Add a product"), ["product_id", "quantity", "unit_price", "discount"])
+    return _form_page(opp, form, _("Add a product"), ["product_id", "quantity", "unit_price", "discount"], status)
 
 
 def _line_added(opp: Opportunity, product: Product, typed: Any) -> str:
@@ -130,83 +110,93 @@ def _line_added(opp: Opportunity, product: Product, typed: Any) -> str:
 
 @bp.route("/<int:record_id>/lines/<int:line_id>/edit", methods=["GET", "POST"])
 def line_edit(record_id: int, line_id: int) -> Any:
-    opp = _changeable(record_id)
+    """Change a product line's quantity, unit price or discount."""
+    opp = get_writable_or_404(Opportunity, record_id)
     line = _child(OpportunityLine, line_id, opp)
     product = visible_or_none(Product, line.product_id)
     form = LineValuesForm(obj=line) if request.method == "GET" else LineValuesForm()
+    status = 200
     if form.validate_on_submit():
         unit_price = form.unit_price.data if form.unit_price.data is not None else line.unit_price
-        done = _save(opp, form, "lines", _("Changes saved."),
-                     lambda: lines.update_line(opp, line, product, form.quantity.data, unit_price,
-                                               form.discount.data))
+        done, status = _save(opp, form, "lines", _("Changes saved."),
+                             lambda: lines.update_line(opp, line, product, form.quantity.data, unit_price,
+                                                       form.discount.data))
         if done is not None:
             return done
     title = _("Edit the line %(name)s", name=product.audit_label if product else _("(not visible to you)"))
-    return _form_page(opp, form, title, ["quantity", "unit_price", "discount"])
+    return _form_page(opp, form, title, ["quantity", "unit_price", "discount"], status)
 
 
 @bp.post("/<int:record_id>/lines/<int:line_id>/remove")
 def line_remove(record_id: int, line_id: int) -> Any:
-    opp = _changeable(record_id)
+    """Take a product line off the opportunity."""
+    opp = get_writable_or_404(Opportunity, record_id)
     line = _child(OpportunityLine, line_id, opp)
     product = visible_or_none(Product, line.product_id)
     return _confirmed(opp, "lines", _("Product line removed."),
-                             lambda: lines.remove_line(opp, line, product))
+                      lambda: lines.remove_line(opp, line, product))
 
 
 # ---- contact roles -------------------------------------------------------------------------------
 
 @bp.route("/<int:record_id>/contact-roles/new", methods=["GET", "POST"])
 def contact_role_add(record_id: int) -> Any:
-    opp = _changeable(record_id)
+    """Give a contact a role on the opportunity."""
+    opp = get_writable_or_404(Opportunity, record_id)
     form = ContactRoleForm()
     form.contact_id.choices = items.contact_choices(opp)
+    status = 200
     if form.validate_on_submit():
         contact = _pick(Contact, form.contact_id.data, opp)
-        done = _save(opp, form, "contact-roles", _("Contact %(name)s added.", name=contact.name),
-                     lambda: parties.add_contact_role(opp, contact, form.role.data, form.is_primary.data))
+        done, status = _save(opp, form, "contact-roles", _("Contact %(name)s added.", name=contact.name),
+                      lambda: parties.add_contact_role(opp, contact, form.role.data, form.is_primary.data))
         if done is not None:
             return done
-    return _form_page(opp, form, _("Add a contact role"), ["contact_id", "role", "is_primary"])
+    return _form_page(opp, form, _("Add a contact role"), ["contact_id", "role", "is_primary"], status)
 
 
 @bp.post("/<int:record_id>/contact-roles/<int:role_id>/primary")
 def contact_role_primary(record_id: int, role_id: int) -> Any:
-    opp = _changeable(record_id)
+    """Make a contact role the opportunity's primary contact."""
+    opp = get_writable_or_404(Opportunity, record_id)
     row = _child(OpportunityContactRole, role_id, opp)
     name = getattr(visible_or_none(Contact, row.contact_id), "name", f"#{row.contact_id}")
     return _confirmed(opp, "contact-roles", _("%(name)s is now the primary contact.", name=name),
-                             lambda: parties.set_primary_contact(opp, row, name))
+                      lambda: parties.set_primary_contact(opp, row, name))
 
 
 @bp.post("/<int:record_id>/contact-roles/<int:role_id>/remove")
 def contact_role_remove(record_id: int, role_id: int) -> Any:
-    opp = _changeable(record_id)
+    """Take a contact role off the opportunity."""
+    opp = get_writable_or_404(Opportunity, record_id)
     row = _child(OpportunityContactRole, role_id, opp)
     name = getattr(visible_or_none(Contact, row.contact_id), "name", f"#{row.contact_id}")
     return _confirmed(opp, "contact-roles", _("Contact role removed."),
-                             lambda: parties.remove_contact_role(opp, row, name))
+                      lambda: parties.remove_contact_role(opp, row, name))
 
 
 # ---- partners ------------------------------------------------------------------------------------
 
 @bp.route("/<int:record_id>/partners/new", methods=["GET", "POST"])
 def partner_add(record_id: int) -> Any:
-    opp = _changeable(record_id)
+    """Add a partner account to the opportunity."""
+    opp = get_writable_or_404(Opportunity, record_id)
     form = PartnerForm()
     form.account_id.choices = items.account_choices(opp)
+    status = 200
     if form.validate_on_submit():
         account = _pick(Account, form.account_id.data, opp)
-        done = _save(opp, form, "partners", _("Partner %(name)s added.", name=account.name),
-                     lambda: parties.add_partner(opp, account, form.note.data))
+        done, status = _save(opp, form, "partners", _("Partner %(name)s added.", name=account.name),
+                      lambda: parties.add_partner(opp, account, form.note.data))
         if done is not None:
             return done
-    return _form_page(opp, form, _("Add a partner"), ["account_id", "note"])
+    return _form_page(opp, form, _("Add a partner"), ["account_id", "note"], status)
 
 
 @bp.post("/<int:record_id>/partners/<int:partner_id>/remove")
 def partner_remove(record_id: int, partner_id: int) -> Any:
-    opp = _changeable(record_id)
+    """Take a partner off the opportunity."""
+    opp = get_writable_or_404(Opportunity, record_id)
     row = _child(OpportunityPartner, partner_id, opp)
     name = getattr(visible_or_none(Account, row.account_id), "name", f"#{row.account_id}")
     return _confirmed(opp, "partners", _("Partner removed."), lambda: parties.remove_partner(opp, row, name))
@@ -216,22 +206,25 @@ def partner_remove(record_id: int, partner_id: int) -> Any:
 
 @bp.route("/<int:record_id>/competitors/new", methods=["GET", "POST"])
 def competitor_add(record_id: int) -> Any:
-    opp = _changeable(record_id)
+    """List a competitor on the opportunity."""
+    opp = get_writable_or_404(Opportunity, record_id)
     form = OpportunityCompetitorForm()
     form.competitor_id.choices = items.competitor_choices(opp)
+    status = 200
     if form.validate_on_submit():
         competitor = _pick(Competitor, form.competitor_id.data, opp)
-        done = _save(opp, form, "competitors", _("Competitor %(name)s added.", name=competitor.name),
-                     lambda: parties.add_competitor(opp, competitor, form.note.data))
+        done, status = _save(opp, form, "competitors", _("Competitor %(name)s added.", name=competitor.name),
+                      lambda: parties.add_competitor(opp, competitor, form.note.data))
         if done is not None:
             return done
-    return _form_page(opp, form, _("Add a competitor"), ["competitor_id", "note"])
+    return _form_page(opp, form, _("Add a competitor"), ["competitor_id", "note"], status)
 
 
 @bp.post("/<int:record_id>/competitors/<int:row_id>/remove")
 def competitor_remove(record_id: int, row_id: int) -> Any:
-    opp = _changeable(record_id)
+    """Take a competitor off the opportunity."""
+    opp = get_writable_or_404(Opportunity, record_id)
     row = _child(OpportunityCompetitor, row_id, opp)
     name = getattr(visible_or_none(Competitor, row.competitor_id), "name", f"#{row.competitor_id}")
     return _confirmed(opp, "competitors", _("Competitor removed."),
-                             lambda: parties.remove_competitor(opp, row, name))
+                      lambda: parties.remove_competitor(opp, row, name))

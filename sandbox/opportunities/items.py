@@ -52,6 +52,7 @@ def _taken(model: Any, fk: str, opp: Opportunity) -> set[int]:
 
 
 def product_choices(opp: Opportunity) -> list[tuple[int, str]]:
+    """Active products of the opportunity's class as (id, 'code name · price')."""
     rows = _class_records(Product, opp, Product.active.is_(True))
     return _choices(rows, set(), lambda p: f"{p.code} {p.name} · {money_of(p.list_price, p)}")
 
@@ -74,11 +75,13 @@ def contact_choices(opp: Opportunity, exclude: set[int] | None = None) -> list[t
 
 
 def account_choices(opp: Opportunity, exclude: set[int] | None = None) -> list[tuple[int, str]]:
+    """Accounts of the opportunity's class that may become partners (not its own, not taken)."""
     taken = _taken(OpportunityPartner, "account_id", opp) if exclude is None else exclude
     return _choices(_class_records(Account, opp), taken | {opp.account_id or 0})
 
 
 def competitor_choices(opp: Opportunity, exclude: set[int] | None = None) -> list[tuple[int, str]]:
+    """Competitors of the opportunity's class not listed on it yet."""
     taken = _taken(OpportunityCompetitor, "competitor_id", opp) if exclude is None else exclude
     return _choices(_class_records(Competitor, opp), taken)
 

@@ -22,6 +22,7 @@ MAX_PRICE = Decimal("99999999999999")
 
 
 def has_lines(opp: Opportunity) -> bool:
+    """Whether the opportunity has product lines (its amount then follows them)."""
     return db.session.scalar(select(OpportunityLine.id).where(OpportunityLine.opportunity_id == opp.id).limit(1)) \
         is not None
 

@@ -8,13 +8,16 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..clock import utcnow
 from ..codes.services import register_usage
 from ..extensions import db
-from ..org.models import User, utcnow
+from ..org.models import User
 from ..owned import NEVER_REUSED_IDS, Owned
 
 
 class Opportunity(Owned, db.Model):
+    """A deal with an account: stage, amount, close date."""
+
     __tablename__ = "opportunities"
     __audit_type__ = "opportunity"
     __sharing_type__ = "opportunity"
@@ -38,6 +41,7 @@ class Opportunity(Owned, db.Model):
 
     @property
     def audit_label(self) -> str:
+        """The name as the log shows it."""
         return self.name
 
 
@@ -60,6 +64,7 @@ class StageHistory(db.Model):
 
     @property
     def audit_label(self) -> str:
+        """The move (from → to) as the log shows it."""
         return f"{self.from_stage or '∅'} → {self.to_stage}"
 
 

@@ -24,6 +24,7 @@ def _same_class(opp: Opportunity, obj: object, field: str, message: str) -> None
 
 
 def contact_roles(opp: Opportunity) -> list[OpportunityContactRole]:
+    """The contact roles of an opportunity, in the order they were added."""
     return list(db.session.scalars(
         select(OpportunityContactRole).where(OpportunityContactRole.opportunity_id == opp.id)
         .order_by(OpportunityContactRole.created_at, OpportunityContactRole.id)))
@@ -93,6 +94,7 @@ def add_partner(opp: Opportunity, account: Account, note: str | None = None) -> 
 
 @operation("opportunity.remove_partner")
 def remove_partner(opp: Opportunity, row: OpportunityPartner, partner_name: str) -> None:
+    """Take a partner off the opportunity."""
     check_writable(opp)
     db.session.delete(row)
     current_op().target(opp, partner=partner_name)
@@ -116,6 +118,7 @@ def add_competitor(opp: Opportunity, competitor: Competitor, note: str | None = 
 
 @operation("opportunity.remove_competitor")
 def remove_competitor(opp: Opportunity, row: OpportunityCompetitor, competitor_name: str) -> None:
+    """Take a competitor off the opportunity."""
     check_writable(opp)
     db.session.delete(row)
     current_op().target(opp, competitor=competitor_name)

@@ -12,8 +12,8 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..clock import utcnow
 from ..extensions import db
-from ..org.models import utcnow
 from ..owned import NEVER_REUSED_IDS
 
 
@@ -40,6 +40,7 @@ class OpportunityLine(db.Model):
 
     @property
     def audit_label(self) -> str:
+        """The label the log shows for this row."""
         return f"{self.quantity} × {self.unit_price}"
 
 
@@ -59,6 +60,7 @@ class OpportunityContactRole(db.Model):
 
     @property
     def audit_label(self) -> str:
+        """The label the log shows for this row."""
         return self.role
 
 
@@ -77,6 +79,7 @@ class OpportunityPartner(db.Model):
 
     @property
     def audit_label(self) -> str:
+        """The label the log shows for this row."""
         return self.note or ""
 
 
@@ -95,4 +98,5 @@ class OpportunityCompetitor(db.Model):
 
     @property
     def audit_label(self) -> str:
+        """The label the log shows for this row."""
         return self.note or ""

@@ -10,12 +10,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..access import can_write, current_viewer, get_visible_or_404
+from ..access import get_visible_or_404, get_writable_or_404
 from ..accounts.models import Account
+from ..boundary import attempt
 from ..codes.services import choices, extra
 from ..extensions import db
 from ..records.forms import ConfirmForm
-from ..records.services import NotAllowed, RecordError
 from ..records.views import Column, Filter, RecordViews
 from . import bp, items, services
 from .forms import OpportunityForm
@@ -51,14 +51,15 @@ class OpportunityViews(RecordViews):
     """Adds the stage path, history, the close-date warning and the confirmation of a win to the generic pages."""
 
     def edit(self, record_id: int) -> Any:
+        """The generic edit page, with the confirmation step before a save that marks the deal won."""
         if request.method == "POST":
-            self.require_changer()
-            opp = get_visible_or_404(Opportunity, record_id)
-            if can_write(opp, current_viewer()) and _wants_unconfirmed_win(opp):
+            opp = get_writable_or_404(Opportunity, record_id)
+            if _wants_unconfirmed_win(opp):
                 return confirm_won(opp, url_for("opportunities.edit", record_id=record_id))
         return super().edit(record_id)
 
     def detail(self, record_id: int) -> str:
+        """The generic record page, with a warning when an open deal's close date is long past."""
         opp = get_visible_or_404(Opportunity, record_id, include_deleted=True)
         warning = services.past_close_warning(opp)
         if warning:
@@ -66,6 +67,7 @@ class OpportunityViews(RecordViews):
         return super().detail(record_id)
 
     def render(self, template: str, **context: Any) -> str:
+        """Add the stage path, history and product lines to the record page; lock a line-driven amount."""
         if template == self.detail_template and "obj" in context:
             context["history"] = services.history_rows(context["obj"])
             context["stages"] = choices("opportunity_stage", context["obj"].stage)
@@ -103,19 +105,10 @@ views = OpportunityViews(
 views.register()
 
 
-def _writable_or_403(record_id: int) -> Opportunity:
-    if not current_user.can_change:
-        abort(403)
-    opp = get_visible_or_404(Opportunity, record_id)
-    if not can_write(opp, current_viewer()):
-        abort(403)
-    return opp
-
-
 @bp.post("/<int:record_id>/stage")
 def stage(record_id: int) -> Any:
     """Move to another stage in one click from the stage path."""
-    opp = _writable_or_403(record_id)
+    opp = get_writable_or_404(Opportunity, record_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     target = request.form.get("stage", "")
@@ -124,28 +117,23 @@ def stage(record_id: int) -> Any:
     elif target != opp.stage:
         if _wants_unconfirmed_win(opp):
             return confirm_won(opp, url_for("opportunities.stage", record_id=record_id))
-        try:
+        with attempt() as outcome:
             services.change_stage(opp, target, request.form.get("lost_reason") or None)
-            db.session.commit()
+        if not outcome.failed:
             flash(_("Stage changed."), "success")
-        except (RecordError, NotAllowed) as exc:
-            db.session.rollback()
-            flash(getattr(exc, "message", str(exc)), "danger")
     return redirect(url_for("opportunities.detail", record_id=record_id))
 
 
 @bp.post("/<int:record_id>/reopen")
 def reopen(record_id: int) -> Any:
-    opp = _writable_or_403(record_id)
+    """Reopen a closed opportunity at the last open stage it had."""
+    opp = get_writable_or_404(Opportunity, record_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt() as outcome:
         services.reopen(opp)
-        db.session.commit()
+    if not outcome.failed:
         flash(_("Opportunity reopened."), "success")
-    except RecordError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
     return redirect(url_for("opportunities.detail", record_id=record_id))
 
 

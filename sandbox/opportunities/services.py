@@ -7,14 +7,12 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from ..access import current_viewer
 from ..accounts.models import Account
-from ..clock import today
+from ..clock import today, utcnow
 from ..codes.services import extra
 from ..extensions import db
 from ..i18n import N_
-from ..oplog import current_op, operation, register_verbs
-from ..org.models import utcnow
+from ..oplog import current_actor, current_op, operation, register_verbs
 from ..records.lookups import visible_or_none
 from ..records.services import RecordError, _check_write, create_record, update_record
 from .lines import has_lines
@@ -24,14 +22,17 @@ PAST_CLOSE_WARNING_DAYS = 30
 
 
 def is_closed(stage: str | None) -> bool:
+    """A stage whose code-table extra says closed (won or lost)."""
     return bool(extra("opportunity_stage", stage).get("closed"))
 
 
 def is_won(stage: str | None) -> bool:
+    """A stage whose code-table extra says won."""
     return bool(extra("opportunity_stage", stage).get("won"))
 
 
 def default_probability(stage: str) -> int:
+    """The probability (%) a stage sets by default."""
     return int(extra("opportunity_stage", stage).get("probability", 0))
 
 
@@ -58,6 +59,7 @@ def past_close_warning(opp: Opportunity) -> str | None:
 
 
 def create_opportunity(cls: type, data: dict[str, Any], owner: Any = None) -> Opportunity:
+    """Create an opportunity at its stage's default probability, with its first history row."""
     data = _clean(data)
     stage = data.get("stage") or "prospecting"
     data["probability"] = default_probability(stage)
@@ -117,9 +119,9 @@ def reopen(opp: Opportunity) -> Opportunity:
 
 
 def record_stage(opp: Opportunity, before: str | None, after: str) -> None:
-    viewer = current_viewer()
+    """Add a stage history row for a move made by the acting user (None: the system)."""
     db.session.add(StageHistory(opportunity_id=opp.id, from_stage=before, to_stage=after,
-                                changed_by_id=getattr(viewer, "user_id", None)))
+                                changed_by_id=getattr(current_actor(), "id", None)))
 
 
 def history_rows(opp: Opportunity) -> list[dict[str, Any]]:

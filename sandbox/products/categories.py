@@ -9,20 +9,22 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from ..boundary import attempt
 from ..extensions import db
 from ..records.forms import ConfirmForm
-from ..records.services import NotAllowed, RecordError
 from . import bp, services
 from .forms import CategoryForm
 from .models import Product, ProductCategory
 
 
 def _staff_or_403() -> None:
+    """Categories are instructors' work: anyone else gets 403."""
     if not current_user.is_staff:
         abort(403)
 
 
 def _managed_or_404(category_id: int) -> ProductCategory:
+    """A category of a class the viewer manages; any other id is 404."""
     category = db.session.get(ProductCategory, category_id)
     if category is None or category.class_id not in services.managed_class_ids():
         abort(404)
@@ -36,16 +38,14 @@ def categories() -> Any:
     form = CategoryForm()
     status = 200
     if form.validate_on_submit():
-        try:
+        with attempt(form, "name") as outcome:
             category = services.create_category(form.class_id.data, form.name.data, form.parent_id.data or None)
-            db.session.commit()
+        if not outcome.failed:
             flash(_("Category “%(name)s” added.", name=category.name), "success")
             return redirect(url_for("products.categories"))
-        except RecordError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "name").errors.append(exc.message)
+        status = outcome.status
     if form.errors:
-        status = 400
+        status = max(status, 400)
     managed = services.managed_class_ids()
     rows = services.categories(managed)
     counts = dict(db.session.execute(
@@ -65,16 +65,16 @@ def category_edit(category_id: int) -> Any:
     category = _managed_or_404(category_id)
     form = CategoryForm(obj=category, exclude_id=category.id)
     form.parent_id.choices = _parent_choices(category)
+    status = 200
     if form.validate_on_submit():
-        try:
+        with attempt(form, "name") as outcome:
             services.update_category(category, form.name.data, form.parent_id.data or None)
-            db.session.commit()
+        if not outcome.failed:
             flash(_("Changes saved."), "success")
             return redirect(url_for("products.categories"))
-        except RecordError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "name").errors.append(exc.message)
-    return render_template("products/category_edit.html", form=form, category=category), (400 if form.errors else 200)
+        status = outcome.status
+    return render_template("products/category_edit.html", form=form, category=category), \
+        max(status, 400 if form.errors else 200)
 
 
 def _parent_choices(category: ProductCategory) -> list[tuple[int, str]]:
@@ -91,12 +91,9 @@ def category_delete(category_id: int) -> Any:
     category = _managed_or_404(category_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        name = category.name
+    name = category.name
+    with attempt(category="warning") as outcome:
         services.delete_category(category)
-        db.session.commit()
+    if not outcome.failed:
         flash(_("Category “%(name)s” deleted.", name=name), "success")
-    except (RecordError, NotAllowed) as exc:
-        db.session.rollback()
-        flash(getattr(exc, "message", str(exc)), "warning")
     return redirect(url_for("products.categories"))

@@ -13,6 +13,7 @@ NOT_NEGATIVE = NumberRange(min=0, message=_l("Must not be negative."))
 
 
 def class_choices() -> list[tuple[int, str]]:
+    """The classes whose catalogue the viewer maintains, by name."""
     from .services import class_names, managed_class_ids
 
     names = class_names(managed_class_ids())
@@ -35,6 +36,8 @@ def category_choices(class_ids: set[int] | None = None, exclude_id: int | None =
 
 
 class ProductForm(FlaskForm):
+    """The product form (instructors create and edit)."""
+
     class_id = SelectField(_l("Class"), coerce=int, validators=[DataRequired(message=_l("Choose a class."))])
     code = StringField(_l("Product code"), validators=[DataRequired(), Length(max=40)])
     name = StringField(_l("Product name"), validators=[DataRequired(), Length(max=200)])
@@ -56,6 +59,8 @@ class ProductForm(FlaskForm):
 
 
 class CategoryForm(FlaskForm):
+    """A category's name, parent and (for a top-level one) class."""
+
     name = StringField(_l("Category name"), validators=[DataRequired(), Length(max=100)])
     parent_id = SelectField(_l("Parent category"), coerce=int, validators=[Optional()])
     class_id = SelectField(_l("Class"), coerce=int, validators=[Optional()])

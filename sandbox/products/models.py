@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from ..clock import utcnow
 from ..extensions import db
-from ..org.models import utcnow
 from ..owned import NEVER_REUSED_IDS, Owned
 
 
@@ -29,10 +29,13 @@ class ProductCategory(db.Model):
 
     @property
     def audit_label(self) -> str:
+        """The label the log shows."""
         return self.name
 
 
 class Product(Owned, db.Model):
+    """A product of one class's catalogue (code unique in the class), picked on opportunity lines."""
+
     __tablename__ = "products"
     __audit_type__ = "product"
     __class_readable__ = True
@@ -56,8 +59,10 @@ class Product(Owned, db.Model):
 
     @property
     def audit_label(self) -> str:
+        """The label the log shows."""
         return f"{self.code} {self.name}"
 
     @property
     def low_stock(self) -> bool:
+        """Whether the stock is below its reorder level."""
         return self.stock_on_hand < self.reorder_level

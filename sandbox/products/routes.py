@@ -25,14 +25,17 @@ class ProductViews(RecordViews):
 
     @property
     def may_create(self) -> bool:
+        """Only instructors and admins see the New button."""
         return bool(current_user.is_staff)
 
     def new(self, source: Any = None) -> Any:
+        """The generic create page, for staff only (403 for others)."""
         if not current_user.is_staff:
             abort(403)
         return super().new(source)
 
     def display(self, obj: Any, attr: str) -> str:
+        """A product's field as shown: category path, class name, yes/no."""
         if attr == "category_id":
             if not obj.category_id:
                 return ""
@@ -45,6 +48,7 @@ class ProductViews(RecordViews):
         return super().display(obj, attr)
 
     def render(self, template: str, **context: Any) -> str:
+        """The list page gets the low-stock alert."""
         if template == "records/list.html":
             # Active products under their reorder level, within what the viewer reads (the rule filters).
             context["low_stock"] = list(db.session.scalars(

@@ -12,35 +12,26 @@ from sqlalchemy import func, select
 from ..access import Viewer, current_viewer
 from ..extensions import db
 from ..i18n import N_
-from ..oplog import current_op, operation, register_verbs
-from ..org.models import Position, PositionKind, Role
-from ..records.services import NotAllowed, RecordError, _acting_user, update_record
+from ..oplog import current_actor, current_op, operation, register_verbs
+from ..org.models import Position
+from ..records.services import NotAllowed, RecordError, update_record
 from .models import Product, ProductCategory
 
 
 def managed_class_ids(viewer: Any = None) -> set[int]:
-    """Classes whose catalogue the viewer maintains: an instructor's classes, every class for an admin."""
+    """Classes whose catalogue the viewer maintains: the classes they run (an instructor's, every one for an admin)."""
     viewer = viewer if viewer is not None else current_viewer()
     if not isinstance(viewer, Viewer):
         return set()
-    if viewer.is_admin:
-        return set(db.session.scalars(select(Position.id).where(Position.kind == PositionKind.CLASS)))
-    if viewer.role == Role.INSTRUCTOR:
-        return set(viewer.below_class_ids)
-    return set()
+    return set(viewer.managed_class_ids)
 
 
 def readable_class_ids(viewer: Any = None) -> set[int]:
-    """Classes whose categories the viewer reads: their own class, or the classes below them."""
+    """Classes whose categories the viewer reads: the classes they run or observe, and their own class."""
     viewer = viewer if viewer is not None else current_viewer()
     if not isinstance(viewer, Viewer):
         return set()
-    if viewer.is_admin:
-        return managed_class_ids(viewer)
-    ids = set(viewer.below_class_ids)
-    if viewer.class_id is not None:
-        ids.add(viewer.class_id)
-    return ids
+    return set(viewer.readable_class_ids) | ({viewer.class_id} if viewer.class_id is not None else set())
 
 
 def class_names(ids: set[int]) -> dict[int, str]:
@@ -97,8 +88,9 @@ def tree(rows: list[ProductCategory]) -> list[tuple[ProductCategory, int]]:
 
 
 def _require_staff() -> Any:
-    actor = _acting_user()
-    if not actor.is_staff:
+    """The acting instructor or admin; anyone else (or no one) is refused."""
+    actor = current_actor()
+    if actor is None or not actor.is_staff:
         raise NotAllowed("product")
     return actor
 
@@ -153,7 +145,11 @@ def create_product(cls: type, data: dict[str, Any], owner: Any = None) -> Produc
 
 
 def update_product(obj: Product, data: dict[str, Any], expected_version: int | None = None) -> Product:
-    if not _acting_user().is_staff:
+    """Save a product's fields (instructors and admins only; the code stays unique in its class)."""
+    actor = current_actor()
+    if actor is None:
+        raise NotAllowed("product")
+    if not actor.is_staff:
         # A student may own a product an instructor transferred to them, yet the catalogue stays staff work.
         raise RecordError(_("Only instructors maintain products."))
     return update_record(obj, _clean(data, obj), expected_version=expected_version)
