@@ -27,7 +27,7 @@ from werkzeug.security import generate_password_hash
 
 from sandbox import access, create_app
 from sandbox.activities.models import Activity
-from sandbox.classroom.grading import gradebook
+from sandbox.classroom.grading.gradebook import gradebook
 from sandbox.classroom.models import DeadlineExtension, Run
 from sandbox.competitors.models import Competitor
 from sandbox.extensions import db

@@ -180,7 +180,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--deadline", default=None, help="Deadline (local time) YYYY-MM-DD [HH:MM]; default from the scenario.")
     def scenario_load(name: str, class_name: str, deadline: str | None) -> None:
         """Load scenario NAME into a class: new data for every student, a new run."""
-        from .classroom.services import load_scenario
+        from .classroom.runs.services import load_scenario
 
         system_session()
         klass = find_class(class_name)
@@ -191,7 +191,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--student", "username", default=None, help="Reset only this student's data.")
     def scenario_reset(class_name: str, username: str | None) -> None:
         """Start the class's current scenario again, for the whole class or one student."""
-        from .classroom.services import reset_scenario
+        from .classroom.runs.services import reset_scenario
 
         system_session()
         klass = find_class(class_name)
@@ -206,7 +206,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--class", "class_name", required=True, help="Class name or join code.")
     def scenario_undo(class_name: str) -> None:
         """Put back the data the class's latest load or reset replaced."""
-        from .classroom.services import undo_reset
+        from .classroom.runs.services import undo_reset
 
         system_session()
         klass = find_class(class_name)
@@ -224,7 +224,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--run", "run_id", type=int, default=None, help="Class run id (default: the current run).")
     def grades_export(class_name: str, fmt: str, output: Path, run_id: int | None) -> None:
         """Write the gradebook of a class run: one row per student, each objective's points, total, max."""
-        from .classroom.grade_export import run_cli_export
+        from .classroom.grading.export import run_cli_export
 
         system_session()
         click.echo(run_cli_export(find_class(class_name), fmt, output, run_id, fail))
@@ -259,7 +259,7 @@ def _deadline(value: str | None) -> Any:
 
 def commit_or_fail(action: Callable[[], Any]) -> Any:
     """Run a scenario service and commit; a refusal goes to stderr (nothing changed) with a non-zero exit."""
-    from .classroom.services import ScenarioLoadError
+    from .classroom.runs.services import ScenarioLoadError
 
     try:
         result = action()

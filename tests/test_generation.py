@@ -9,9 +9,9 @@ from datetime import datetime
 
 import pytest
 
-from sandbox.classroom import generation
-from sandbox.classroom.generation import Books, GenerationError
-from sandbox.classroom.loader import Batch, prepare
+from sandbox.classroom.runs import generation
+from sandbox.classroom.runs.generation import Books, GenerationError
+from sandbox.classroom.runs.loader import Batch, prepare
 from sandbox.extensions import db
 from seed import SCENARIO_DIR, generate, generate_parts, load_scenario
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from sandbox.classroom.grading import gradebook, progress_for, student_row, timeline
-from sandbox.classroom.grading_services import GradingError, clear_override, extend_deadline, set_override
+from sandbox.classroom.grading.gradebook import gradebook, progress_for, student_row, timeline
+from sandbox.classroom.grading.services import GradingError, clear_override, extend_deadline, set_override
 from sandbox.classroom.models import DeadlineExtension, GradeOverride
 from sandbox.extensions import db
 from sandbox.leads.models import Lead

@@ -14,15 +14,15 @@ from werkzeug.wrappers import Response
 from seed import ScenarioError, scenario_files
 from seed import load_scenario as read_file
 
-from ..extensions import db
-from ..numbers import db_id
-from ..org.models import Role
-from . import scenarios_bp as bp
-from .grading_view import TEMPLATE_HELPERS, pick
-from .models import Run
-from .permissions import class_or_404, default_class, writable_classes
-from .runs import class_runs, class_students, current_class_run, student_reruns
-from .scenario_forms import LoadForm, ResetForm, UndoForm
+from ...extensions import db
+from ...numbers import db_id
+from ...org.models import Role
+from .. import scenarios_bp as bp
+from ..grading.view import TEMPLATE_HELPERS, pick
+from ..models import Run
+from ..permissions import class_or_404, default_class, writable_classes
+from .forms import LoadForm, ResetForm, UndoForm
+from .lookup import class_runs, class_students, current_class_run, student_reruns
 from .services import LoadResult, ScenarioLoadError, can_undo, latest_run, load_scenario, reset_scenario, scenario_dir
 from .services import undo_reset as undo_service
 

@@ -17,14 +17,14 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from ..extensions import db
-from ..i18n import N_
-from ..oplog import current_op, operation, register_verbs
-from ..org.models import utcnow
-from ..records.export import safe_cell
-from .grading import Gradebook, gradebook
-from .grading_view import format_points, pick
-from .runs import class_runs, current_class_run
+from ...extensions import db
+from ...i18n import N_
+from ...oplog import current_op, operation, register_verbs
+from ...org.models import utcnow
+from ...records.export import safe_cell
+from ..runs.lookup import class_runs, current_class_run
+from .gradebook import Gradebook, gradebook
+from .view import format_points, pick
 
 FORMATS = ("csv", "xlsx")
 MIMETYPES = {"csv": "text/csv; charset=utf-8",

@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..oplog import LogEntry
-from ..org.models import User, utcnow
-from .integrity import Hint, find_hints
-from .models import Run
-from .runs import deadlines, student_runs
+from ...extensions import db
+from ...oplog import LogEntry
+from ...org.models import User, utcnow
+from ..models import Run
+from ..objectives.integrity import Hint, find_hints
+from ..runs.lookup import deadlines, student_runs
 
 BUCKET_MINUTES = 10
 # A day of 10-minute buckets; a longer span (homework over a week) shows only the buckets with actions.

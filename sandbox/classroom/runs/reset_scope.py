@@ -36,8 +36,8 @@ from sqlalchemy import (
     update,
 )
 
-from ..extensions import db
-from ..owned import owned_classes
+from ...extensions import db
+from ...owned import owned_classes
 
 # Tables that belong to the class as a whole; a one-student reset keeps them.
 CLASS_TABLES = ("product_categories", "products")

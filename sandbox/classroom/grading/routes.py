@@ -14,18 +14,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..extensions import db
-from ..oplog import LogEntry
-from ..org.models import Position, Role, User
-from . import grading_bp
-from .grade_export import MIMETYPES, export, filename
-from .grading import student_row, timeline
-from .grading_forms import ClearOverrideForm, ExtensionForm, OverrideForm, add_error, unique_ids
-from .grading_services import GradingError, clear_override, extend_deadline, set_override
-from .grading_view import TEMPLATE_HELPERS, format_points, load_book, pick, pick_run, read_query
-from .models import DeadlineExtension, Run
-from .permissions import refuse_students, student_or_404, writable_classes
-from .runs import class_runs, department_of
+from ...extensions import db
+from ...oplog import LogEntry
+from ...org.models import Position, Role, User
+from .. import grading_bp
+from ..models import DeadlineExtension, Run
+from ..permissions import refuse_students, student_or_404, writable_classes
+from ..runs.lookup import class_runs, department_of
+from .export import MIMETYPES, export, filename
+from .forms import ClearOverrideForm, ExtensionForm, OverrideForm, add_error, unique_ids
+from .gradebook import student_row, timeline
+from .services import GradingError, clear_override, extend_deadline, set_override
+from .view import TEMPLATE_HELPERS, format_points, load_book, pick, pick_run, read_query
 
 
 def _refuse_readers() -> None:

@@ -1,7 +1,7 @@
 """Forms of a student's grading page: override an objective's points, clear the override, extend the deadline.
 
 The forms carry what was typed; the rules (points within the objective's maximum, a comment, a deadline
-after the run started) live in grading_services, which raises GradingError with the field to mark.
+after the run started) live in grading.services, which raises GradingError with the field to mark.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Optional
 
-from ..activities.forms import LocalDateTimeField
+from ...activities.forms import LocalDateTimeField
 
 
 class OverrideForm(FlaskForm):

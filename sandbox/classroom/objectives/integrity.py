@@ -17,18 +17,18 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..accounts.models import Account
-from ..contacts.models import Contact
-from ..extensions import db
-from ..i18n import N_
-from ..leads.models import Lead
-from ..oplog import LogEntry
-from ..opportunities.models import Opportunity
-from ..org.models import User
-from ..records.models import Note
+from ...accounts.models import Account
+from ...contacts.models import Contact
+from ...extensions import db
+from ...i18n import N_
+from ...leads.models import Lead
+from ...oplog import LogEntry
+from ...opportunities.models import Opportunity
+from ...org.models import User
+from ...records.models import Note
 
 if TYPE_CHECKING:
-    from .activity import ClassLog
+    from ..activity.class_log import ClassLog
 
 # A burst: BURST_MIN or more actions in a row, each less than BURST_GAP after the previous one. A person
 # filling a form needs seconds; even one-click buttons take a second between page loads.

@@ -15,16 +15,16 @@ from sqlalchemy import select
 
 from seed.schema import Objective
 
-from ..access import SYSTEM, current_viewer
-from ..extensions import db
-from ..i18n import N_
-from ..oplog import current_op, operation, register_verbs
-from ..org.models import Role, User
-from ..records.services import NotAllowed
-from .grading import class_run_of
-from .models import DeadlineExtension, GradeOverride, Run
-from .objectives import CENT
-from .permissions import writable_classes
+from ...access import SYSTEM, current_viewer
+from ...extensions import db
+from ...i18n import N_
+from ...oplog import current_op, operation, register_verbs
+from ...org.models import Role, User
+from ...records.services import NotAllowed
+from ..models import DeadlineExtension, GradeOverride, Run
+from ..objectives.checks import CENT
+from ..permissions import writable_classes
+from .gradebook import class_run_of
 
 COMMENT_MAX = 1000
 REASON_MAX = 500

@@ -20,13 +20,13 @@ from sqlalchemy import and_, case, func, null, or_, select
 from seed.fields import DEFAULT_CODES
 from seed.schema import Objective, Sequence
 
-from ..activities.models import Activity
-from ..extensions import db
-from ..i18n import N_
-from ..oplog import LogEntry
-from ..opportunities.models import StageHistory
+from ...activities.models import Activity
+from ...extensions import db
+from ...i18n import N_
+from ...oplog import LogEntry
+from ...opportunities.models import StageHistory
+from .checks import EVIDENCE_LIMIT, CheckKind, Context, Outcome, Phrases, counted, register_check, scored
 from .effects import source_condition, standing
-from .objectives import EVIDENCE_LIMIT, CheckKind, Context, Outcome, Phrases, counted, register_check, scored
 
 Subject = tuple[str, int]
 # Slice ends as shares of the run's id range: small first (most students finish early), then doubling.

@@ -18,14 +18,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from seed.fields import RECORD_FIELDS, WITH_CHILDREN
 from seed.schema import Objective, RecordCount
 
-from ..codes.services import label as code_label
-from ..extensions import db
-from ..i18n import N_
-from ..money import format_money
-from ..oplog import LogEntry
-from ..owned import owned_classes
-from .effects import created_in_class
-from .objectives import (
+from ...codes.services import label as code_label
+from ...extensions import db
+from ...i18n import N_
+from ...money import format_money
+from ...oplog import LogEntry
+from ...owned import owned_classes
+from .checks import (
     EVIDENCE_LIMIT,
     RECORD_PHRASES,
     CheckKind,
@@ -38,6 +37,7 @@ from .objectives import (
     make_outcome,
     register_check,
 )
+from .effects import created_in_class
 
 RECORD_SINGULAR = {"lead": N_("lead"), "account": N_("account"), "contact": N_("contact"),
                    "opportunity": N_("opportunity"), "product": N_("product"), "competitor": N_("competitor"),

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, DateTime, Table, func, select, text
 
 from seed import TABLE_ORDER
 
-from ..extensions import db
+from ...extensions import db
 
 Progress = Callable[[str, int], None]
 
