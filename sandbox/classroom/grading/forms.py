@@ -32,15 +32,6 @@ class ExtensionForm(FlaskForm):
     reason = StringField(_l("Reason (optional)"))
 
 
-def add_error(form: FlaskForm, name: str, message: str) -> None:
-    """Show `message` next to field `name` (or above the form when it has no such field)."""
-    field = getattr(form, name, None)
-    if field is None or name in ("run", "objective_id", "csrf_token"):
-        form.form_errors.append(message)
-        return
-    field.errors = [*field.errors, message]
-
-
 def unique_ids(form: FlaskForm, suffix: str) -> FlaskForm:
     """Give the form's fields ids of their own (several forms of one kind on a page), keeping their names."""
     for field in form:

@@ -23,6 +23,7 @@ from seed.checks import volume_parts
 from seed.generate import CLASS_TABLES as SEED_CLASS_TABLES
 
 from ... import faults
+from ...errors import ServiceError
 from ...extensions import db
 from ...i18n import N_
 from ...oplog import current_actor, current_op, operation, register_verbs
@@ -45,12 +46,12 @@ register_verbs({
 })
 
 
-class ScenarioLoadError(ValueError):
-    """A load, reset or undo that was refused; nothing was changed."""
+class ScenarioLoadError(ServiceError):
+    """A load, reset or undo that was refused; nothing was changed (`details`: a scenario file's problems)."""
 
     def __init__(self, message: str, details: list[str] | None = None, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.details, self.field = message, details or [], field
+        super().__init__(message, field)
+        self.details = details or []
 
 
 @dataclass
