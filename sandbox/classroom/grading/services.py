@@ -15,16 +15,14 @@ from sqlalchemy import select
 
 from seed.schema import Objective
 
-from ...access import SYSTEM, current_viewer
-from ...errors import ServiceError
+from ...access import SYSTEM, Viewer, current_viewer
+from ...errors import NotAllowed, ServiceError
 from ...extensions import db
 from ...i18n import N_
-from ...oplog import current_op, operation, register_verbs
+from ...oplog import current_actor, current_op, operation, register_verbs
 from ...org.models import Role, User
-from ...records.services import NotAllowed
 from ..models import DeadlineExtension, GradeOverride, Run
 from ..objectives.checks import CENT
-from ..permissions import writable_classes
 from .gradebook import class_run_of
 
 COMMENT_MAX = 1000
@@ -36,14 +34,19 @@ class GradingError(ServiceError):
 
 
 def _acting_staff(class_run: Run) -> User | None:
-    """The acting user, who must run this class (None for the system: CLI and jobs)."""
+    """The acting user, who must run this class; None for the system (CLI and jobs pass SYSTEM explicitly).
+
+    Fails closed: no viewer, a viewer that is not the acting user, or a class the viewer does not run
+    is refused (a missing viewer was once taken for the system).
+    """
     viewer = current_viewer()
-    if viewer is SYSTEM or viewer is None:
+    if viewer is SYSTEM:
         return None
-    user = db.session.get(User, getattr(viewer, "user_id", None) or 0)
-    if user is None or class_run.class_id not in {c.id for c in writable_classes(user)}:
+    actor = current_actor()
+    if (not isinstance(viewer, Viewer) or actor is None or viewer.user_id != actor.id
+            or class_run.class_id not in viewer.managed_class_ids):
         raise NotAllowed("grading")
-    return user
+    return actor
 
 
 def _check_student(class_run: Run, student: User) -> None:
