@@ -59,6 +59,7 @@ class Run(db.Model):
 
     @property
     def audit_label(self) -> str:
+        """How the log names the run."""
         return f"{self.scenario_name} #{self.id}"
 
 
@@ -105,6 +106,7 @@ class DeadlineExtension(db.Model):
 
     @property
     def audit_label(self) -> str:
+        """How the log names the extension."""
         return f"run #{self.run_id} / user #{self.student_id}"
 
 
@@ -128,4 +130,5 @@ class GradeOverride(db.Model):
 
     @property
     def audit_label(self) -> str:
+        """How the log names the override."""
         return f"{self.objective_id} / user #{self.student_id}"

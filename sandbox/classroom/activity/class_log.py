@@ -52,6 +52,7 @@ class ClassLog:
         return actions[-1].at if actions else None
 
     def all_actions(self) -> list[Action]:
+        """Every student's actions in time order."""
         return sorted((a for acts in self.actions.values() for a in acts), key=lambda a: (a.at, a.entry_ids))
 
 

@@ -15,6 +15,7 @@ from ...activities.forms import LocalDateTimeField
 
 
 class OverrideForm(FlaskForm):
+    """Set an objective's points for one student, with a comment they read."""
     run = HiddenField()
     objective_id = HiddenField()
     points = StringField(_l("Points"), render_kw={"inputmode": "decimal", "autocomplete": "off"})
@@ -22,11 +23,13 @@ class OverrideForm(FlaskForm):
 
 
 class ClearOverrideForm(FlaskForm):
+    """Remove the override on one objective."""
     run = HiddenField()
     objective_id = HiddenField()
 
 
 class ExtensionForm(FlaskForm):
+    """Give one student their own deadline in the run."""
     run = HiddenField()
     deadline = LocalDateTimeField(_l("New deadline"), validators=[Optional()])
     reason = StringField(_l("Reason (optional)"))

@@ -116,6 +116,7 @@ class Outcome:
 
     @property
     def met(self) -> bool:
+        """Whether the objective is fully reached."""
         return self.fraction >= 1
 
 
@@ -140,6 +141,7 @@ class CheckKind:
     name: ClassVar[str] = ""
 
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
+        """The outcome of `objective` for every student of the context."""
         raise NotImplementedError
 
 
@@ -263,6 +265,7 @@ class Phrases:
         self._found: dict[str, str] = {}
 
     def __call__(self, message: str, **values: Any) -> str:
+        """The phrase in the reader's language, with its values filled in."""
         text = self._found.get(message)
         if text is None:
             text = self._found[message] = _(message)
@@ -315,6 +318,7 @@ class LogCountCheck(CheckKind):
     name = "log_count"
 
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
+        """Count each student's matching log entries (net effects when the check asks for them)."""
         check = objective.check
         conditions = log_conditions(check) + log_effects(check, ctx)
         key = subject_key(check.verb, check.per)
@@ -374,6 +378,7 @@ class ManualCheck(CheckKind):
     name = "manual"
 
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
+        """The instructor's score: zero until an override gives one."""
         reason = _("Awaiting the instructor's score.")
         result = {student: make_outcome(objective, 0, 1, reason) for student in ctx.student_ids}
         if ctx.evidence:

@@ -48,6 +48,7 @@ SUPERSEDING: dict[tuple[str, str], tuple[str, ...]] = {("lead", "status"): ("con
 
 
 def is_activity(verb: str) -> bool:
+    """Whether the verb is an activity's (whose subject is the related record)."""
     return verb.startswith("activity.")
 
 

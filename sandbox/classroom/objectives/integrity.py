@@ -89,6 +89,7 @@ class Hint:
 
     @property
     def at(self) -> datetime:
+        """When the earliest piece of evidence happened."""
         return min(e.entry.at for e in self.evidence if e.entry is not None)
 
     @property
@@ -258,6 +259,7 @@ class Books:
     records: dict[tuple[str, int], int] = field(default_factory=dict)  # (record type, id) -> owner
 
     def holders(self, kind: str, key: str) -> set[int]:
+        """Students whose records carry this value of this kind."""
         return self.values.get(kind, {}).get(key, set())
 
 

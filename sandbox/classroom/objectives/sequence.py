@@ -232,6 +232,7 @@ class SequenceCheck(CheckKind):
     name = "sequence"
 
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
+        """How many of the steps each student did in order on one record."""
         check: Sequence = objective.check
         # Two passes: the fast one reads the steps as logged, dropping students once they are done; then only the
         # entries that decided a student's points are checked (still standing, allowed source, a stage move not

@@ -24,15 +24,18 @@ class _ClassAction(FlaskForm):
 
 
 class LoadForm(_ClassAction):
+    """Load a scenario file into a class, with an optional deadline."""
     scenario = SelectField(_l("Scenario"), validators=[InputRequired()])
     deadline = DateTimeLocalField(_l("Deadline (optional)"), format="%Y-%m-%dT%H:%M", validators=[Optional()],
                                   description=_l("Empty: the scenario's default, counted from now."))
 
 
 class ResetForm(_ClassAction):
+    """Start the current scenario again for the whole class or one student."""
     student_id = SelectField(_l("Whom"), coerce=lambda v: int(v) if v not in (None, "", "0") else 0, default=0)
 
 
 class UndoForm(_ClassAction):
+    """Put back the data the latest load or reset replaced."""
     confirm = BooleanField(_l("I understand work done since that reset is discarded"),
                            validators=[DataRequired(message=CONFIRM)])

@@ -47,10 +47,12 @@ POLYMORPHIC = ("notes", "attachments")
 
 @dataclass(frozen=True)
 class Scope:
+    """What a reset replaces: a class's data, or one student's in it."""
     class_id: int
     student_id: int | None = None
 
     def describe(self) -> str:
+        """The scope in words, for messages."""
         return f"class {self.class_id}" + (f", student {self.student_id}" if self.student_id else "")
 
 

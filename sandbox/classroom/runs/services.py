@@ -56,6 +56,7 @@ class ScenarioLoadError(ServiceError):
 
 @dataclass
 class LoadResult:
+    """What a load, reset or late joiners' books did: the run, rows inserted and replaced, time, warnings."""
     run: Run
     rows: int
     replaced: int
