@@ -29,12 +29,13 @@ from sandbox import access, create_app
 from sandbox.activities.models import Activity
 from sandbox.classroom.grading.gradebook import gradebook
 from sandbox.classroom.models import DeadlineExtension, Run
+from sandbox.clock import utcnow
 from sandbox.competitors.models import Competitor
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
 from sandbox.opportunities.models import Opportunity, StageHistory
 from sandbox.opportunities.related_models import OpportunityCompetitor, OpportunityLine
-from sandbox.org.models import PositionKind, Role, utcnow
+from sandbox.org.models import PositionKind, Role
 from sandbox.products.models import Product
 
 from .data import PASSWORD, _Tree, bulk_connection, create_schema, insert_tree

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from seed import Scenario, parse_scenario
 
+from ..clock import utcnow
 from ..extensions import db
-from ..org.models import utcnow
 
 
 @functools.lru_cache(maxsize=64)

@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ...clock import utcnow
 from ...extensions import db
 from ...oplog import LogEntry
-from ...org.models import User, utcnow
+from ...org.models import User
 from ..models import Run
 from ..objectives.integrity import Hint, find_hints
 from ..runs.lookup import deadlines, student_runs

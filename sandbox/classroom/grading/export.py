@@ -17,10 +17,10 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from ...clock import utcnow
 from ...extensions import db
 from ...i18n import N_
 from ...oplog import current_op, operation, register_verbs
-from ...org.models import utcnow
 from ...records.export import safe_cell
 from ..runs.lookup import class_runs, current_class_run
 from .gradebook import Gradebook, gradebook

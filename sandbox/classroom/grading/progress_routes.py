@@ -9,8 +9,9 @@ from flask_babel import format_timedelta
 from flask_login import current_user
 from sqlalchemy import select
 
+from ...clock import utcnow
 from ...extensions import db
-from ...org.models import Role, utcnow
+from ...org.models import Role
 from .. import me_bp
 from ..models import DeadlineExtension
 from .gradebook import progress_for

@@ -11,12 +11,15 @@ CONFIRM = _l("Tick to confirm: the data it replaces can only be brought back by 
 
 
 class _ClassAction(FlaskForm):
+    """What every class action carries: the class, the run the page showed, and a confirmation."""
+
     class_id = IntegerField(validators=[InputRequired()])
     # The run the page showed; a reset from a page that is no longer current is refused.
     expected_run = HiddenField(default="0")
     confirm = BooleanField(_l("I understand this replaces the data"), validators=[DataRequired(message=CONFIRM)])
 
     def expected(self) -> int:
+        """The run id the page showed (0 when missing or not a number: then any change since is refused)."""
         try:
             return int(self.expected_run.data or 0)
         except ValueError:

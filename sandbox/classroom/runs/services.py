@@ -23,11 +23,12 @@ from seed.checks import volume_parts
 from seed.generate import CLASS_TABLES as SEED_CLASS_TABLES
 
 from ... import faults
+from ...clock import utcnow
 from ...errors import ServiceError
 from ...extensions import db
 from ...i18n import N_
 from ...oplog import current_actor, current_op, operation, register_verbs
-from ...org.models import Position, User, utcnow
+from ...org.models import Position, User
 from ...org.scope import manages
 from ...records.notes import remove_files_after_commit
 from ..models import Run, RunSnapshot
