@@ -1,7 +1,12 @@
 """The teaching core: scenario runs (load, reset, undo), objectives, the gradebook and class activity.
 
-Three blueprints share this package: /scenarios/ (instructors load and reset), /grading/ (the
-gradebook, evidence, class activity) and /me/ (a student's own progress).
+Subpackages: `runs/` (scenario files, generation, loading, reset and undo, snapshots, late joiners'
+books; the /scenarios/ pages), `objectives/` (check kinds, the effects they count, integrity hints),
+`grading/` (the gradebook, overrides and extensions, exports; /grading/ and /me/progress) and
+`activity/` (who did what in a run; /grading/activity). `models.py` and `permissions.py` are shared.
+
+Three blueprints, defined here: /scenarios/ (instructors load and reset), /grading/ (the gradebook,
+evidence, class activity) and /me/ (a student's own progress).
 """
 
 from flask import Blueprint
