@@ -16,9 +16,10 @@ from flask import Flask
 from sqlalchemy import Connection, insert
 from werkzeug.security import generate_password_hash
 
+from sandbox.clock import utcnow
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
-from sandbox.org.models import Organization, Position, PositionKind, Role, Status, User, utcnow
+from sandbox.org.models import Organization, Position, PositionKind, Role, Status, User
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 PASSWORD = "bench-Password-1"

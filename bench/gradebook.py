@@ -27,14 +27,15 @@ from werkzeug.security import generate_password_hash
 
 from sandbox import access, create_app
 from sandbox.activities.models import Activity
-from sandbox.classroom.grading import gradebook
+from sandbox.classroom.grading.gradebook import gradebook
 from sandbox.classroom.models import DeadlineExtension, Run
+from sandbox.clock import utcnow
 from sandbox.competitors.models import Competitor
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
 from sandbox.opportunities.models import Opportunity, StageHistory
 from sandbox.opportunities.related_models import OpportunityCompetitor, OpportunityLine
-from sandbox.org.models import PositionKind, Role, utcnow
+from sandbox.org.models import PositionKind, Role
 from sandbox.products.models import Product
 
 from .data import PASSWORD, _Tree, bulk_connection, create_schema, insert_tree
@@ -138,62 +139,88 @@ class _World:
         return opps[max(0, at - self.rng.randint(0, 1))]
 
 
+Parts = tuple[Any, Any, Any, Any, dict[str, Any], Any]  # kind, id, label, params, fields, related
+
+
+def _lead_parts(world: _World, student: int, verb: str, at: Any, klass: int) -> Parts:
+    """What a lead.* entry says: the lead, its label and the fields the verb changed."""
+    rng = world.rng
+    kind, params, fields, related = "lead", None, {}, None
+    ident = world.lead(student, move=verb in ("lead.create", "lead.convert"))
+    label = f"线索 {ident}"
+    if verb == "lead.update":
+        if rng.random() < 0.5 and world.lead_status[ident] != "converted":
+            fields = {"status": [world.lead_status[ident], rng.choices(STATUSES[1:], [3, 5, 2])[0]]}
+            world.lead_status[ident] = fields["status"][1]
+        else:
+            fields = {rng.choice(["title", "phone", "email"]): ["旧值", "新值"]}
+    elif verb == "lead.create":
+        fields = {"name": [None, label], "company": [None, "杭州茶业有限公司"], "status": [None, "new"],
+                  "phone": [None, "13800000000"], "owner_id": [None, student], "class_id": [None, klass]}
+    elif verb == "lead.convert":
+        fields = {"status": [world.lead_status[ident], "converted"], "converted_at": [None, at.isoformat()]}
+        world.lead_status[ident] = "converted"
+        related = [{"type": "account", "id": ident, "action": "create"},
+                   {"type": "contact", "id": ident, "action": "create"}]
+    elif verb == "lead.export":
+        kind, ident, label, params = None, None, None, {"rows": 50}
+    return kind, ident, label, params, fields, related
+
+
+def _opportunity_parts(world: _World, student: int, verb: str, at: Any) -> Parts:
+    """What an opportunity.* entry says (a stage change also writes the stage history)."""
+    rng = world.rng
+    kind, params, fields, related = "opportunity", None, {}, None
+    ident = world.opp(student)
+    label = f"项目 {ident}"
+    if verb == "opportunity.stage_change":
+        step = world.stage[ident]
+        world.stage[ident] = min(step + 1, len(STAGES) - 1)
+        fields = {"stage": [STAGES[step], STAGES[world.stage[ident]]], "probability": [10 * step, 10 * step + 10]}
+        world.history.append({"opportunity_id": ident, "from_stage": STAGES[step],
+                              "to_stage": STAGES[world.stage[ident]], "changed_by_id": student, "changed_at": at})
+    elif verb in ("opportunity.update", "opportunity.add_line"):
+        fields = {"amount": [f"{rng.randint(1, 90) * 1000}.00", f"{rng.randint(1, 90) * 1000}.00"]}
+        if verb == "opportunity.add_line":
+            params = {"product": "产品 1", "quantity": "2", "child_id": world.line(ident, at)}
+    elif verb == "opportunity.create":
+        fields = {"name": [None, label], "stage": [None, "prospecting"], "amount": [None, "10000.00"]}
+    else:
+        competitor = rng.randint(1, 5)
+        params = {"competitor": f"竞争对手 {competitor}", "child_id": world.rival(ident, competitor)}
+    return kind, ident, label, params, fields, related
+
+
+def _activity_parts(world: _World, student: int, verb: str, at: Any, klass: int) -> Parts:
+    """What an activity.* entry says: the activity and the record it is about."""
+    rng = world.rng
+    on = rng.choices(["lead", "opportunity", "account"], [6, 3, 1])[0]
+    rid = world.lead(student) if on == "lead" else world.opp(student) if on == "opportunity" else rng.randint(1, 9999)
+    label = "电话联系"
+    params = {"related": f"{on} {rid}", "related_type": on, "related_id": rid}
+    event = "call" if verb == "activity.log_call" else rng.choice(["meeting", "visit", "call", "demo"])
+    kind = "activity"
+    ident = (world.activity(student, klass, event, (on, rid), at) if verb != "activity.complete" or not
+             world.activities else rng.randint(1, len(world.activities)))
+    if verb != "activity.complete":
+        fields = {"kind": [None, "event"], "event_type": [None, event], "subject": [None, label],
+                  "related_type": [None, on], "related_id": [None, rid]}
+    else:
+        fields = {"status": ["not_started", "completed"]}
+    return kind, ident, label, params, fields, None
+
+
 def _entry(world: _World, student: int, verb: str, at: Any, run_id: int, klass: int) -> tuple[Any, ...]:
     """One log entry shaped as the real service writes it (a row of COLUMNS, JSON already encoded)."""
     rng = world.rng
     noun = verb.split(".")[0]
     kind, ident, label, params, fields, related = noun, None, None, None, {}, None
     if noun == "lead":
-        ident = world.lead(student, move=verb in ("lead.create", "lead.convert"))
-        label = f"线索 {ident}"
-        if verb == "lead.update":
-            if rng.random() < 0.5 and world.lead_status[ident] != "converted":
-                fields = {"status": [world.lead_status[ident], rng.choices(STATUSES[1:], [3, 5, 2])[0]]}
-                world.lead_status[ident] = fields["status"][1]
-            else:
-                fields = {rng.choice(["title", "phone", "email"]): ["旧值", "新值"]}
-        elif verb == "lead.create":
-            fields = {"name": [None, label], "company": [None, "杭州茶业有限公司"], "status": [None, "new"],
-                      "phone": [None, "13800000000"], "owner_id": [None, student], "class_id": [None, klass]}
-        elif verb == "lead.convert":
-            fields = {"status": [world.lead_status[ident], "converted"], "converted_at": [None, at.isoformat()]}
-            world.lead_status[ident] = "converted"
-            related = [{"type": "account", "id": ident, "action": "create"},
-                       {"type": "contact", "id": ident, "action": "create"}]
-        elif verb == "lead.export":
-            kind, ident, label, params = None, None, None, {"rows": 50}
+        kind, ident, label, params, fields, related = _lead_parts(world, student, verb, at, klass)
     elif noun == "opportunity":
-        ident = world.opp(student)
-        label = f"项目 {ident}"
-        if verb == "opportunity.stage_change":
-            step = world.stage[ident]
-            world.stage[ident] = min(step + 1, len(STAGES) - 1)
-            fields = {"stage": [STAGES[step], STAGES[world.stage[ident]]], "probability": [10 * step, 10 * step + 10]}
-            world.history.append({"opportunity_id": ident, "from_stage": STAGES[step],
-                                  "to_stage": STAGES[world.stage[ident]], "changed_by_id": student, "changed_at": at})
-        elif verb in ("opportunity.update", "opportunity.add_line"):
-            fields = {"amount": [f"{rng.randint(1, 90) * 1000}.00", f"{rng.randint(1, 90) * 1000}.00"]}
-            if verb == "opportunity.add_line":
-                params = {"product": "产品 1", "quantity": "2", "child_id": world.line(ident, at)}
-        elif verb == "opportunity.create":
-            fields = {"name": [None, label], "stage": [None, "prospecting"], "amount": [None, "10000.00"]}
-        else:
-            competitor = rng.randint(1, 5)
-            params = {"competitor": f"竞争对手 {competitor}", "child_id": world.rival(ident, competitor)}
+        kind, ident, label, params, fields, related = _opportunity_parts(world, student, verb, at)
     elif noun == "activity":
-        on = rng.choices(["lead", "opportunity", "account"], [6, 3, 1])[0]
-        rid = world.lead(student) if on == "lead" else world.opp(student) if on == "opportunity" else rng.randint(1, 9999)
-        label = "电话联系"
-        params = {"related": f"{on} {rid}", "related_type": on, "related_id": rid}
-        event = "call" if verb == "activity.log_call" else rng.choice(["meeting", "visit", "call", "demo"])
-        kind = "activity"
-        ident = (world.activity(student, klass, event, (on, rid), at) if verb != "activity.complete" or not
-                 world.activities else rng.randint(1, len(world.activities)))
-        if verb != "activity.complete":
-            fields = {"kind": [None, "event"], "event_type": [None, event], "subject": [None, label],
-                      "related_type": [None, on], "related_id": [None, rid]}
-        else:
-            fields = {"status": ["not_started", "completed"]}
+        kind, ident, label, params, fields, related = _activity_parts(world, student, verb, at, klass)
     elif noun in ("account", "contact"):
         ident = rng.choice(world.leads[student])
         label = f"{noun} {ident}"

@@ -22,9 +22,9 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from sandbox import access, create_app
-from sandbox.classroom import loader
-from sandbox.classroom.loader import insert_rows
-from sandbox.classroom.services import load_scenario, reset_scenario
+from sandbox.classroom.runs import loader
+from sandbox.classroom.runs.loader import insert_rows
+from sandbox.classroom.runs.services import load_scenario, reset_scenario
 from sandbox.extensions import db
 from sandbox.oplog import set_actor
 from sandbox.org.models import Position, Role, User
@@ -114,7 +114,7 @@ def _raw_insert(path: Path, tables: list[tuple[str, list[str], list[tuple[Any, .
 
 def run(measure_cls: Any, quick: bool, say: Callable[[str], None]) -> tuple[list[Any], str]:
     """Measure whole-class resets; returns the measures and a readable table."""
-    import sandbox.classroom.services as services
+    import sandbox.classroom.runs.services as services
 
     students, rounds = (10, 3) if quick else (60, 7)
     with tempfile.TemporaryDirectory(prefix="sandbox-bench-reset-") as tmp:

@@ -49,6 +49,7 @@ class Measure:
     ratio: float
 
     def as_json(self) -> str:
+        """The measure as one JSON line."""
         return json.dumps(asdict(self), ensure_ascii=False)
 
 

@@ -32,12 +32,13 @@ import sandbox.records.views as record_views
 from sandbox.accounts.models import Account
 from sandbox.activities.models import Activity
 from sandbox.activities.services import activities_for
+from sandbox.clock import utcnow
 from sandbox.competitors.models import Competitor
 from sandbox.contacts.models import Contact
 from sandbox.extensions import db
 from sandbox.opportunities.models import Opportunity, StageHistory
 from sandbox.opportunities.related_models import OpportunityCompetitor, OpportunityContactRole, OpportunityLine
-from sandbox.org.models import Role, User, utcnow
+from sandbox.org.models import Role, User
 from sandbox.products.models import Product
 
 from .pages import paired_medians, query_plans, timed_get

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 
 from . import access
 from .auth.usernames import username_is
+from .errors import ServiceError
 from .extensions import db
 from .oplog import set_actor
 from .org.models import Position, Role, User
@@ -32,33 +34,67 @@ def system_session() -> None:
     set_actor(None)
 
 
+def in_transaction(command: Callable[..., Iterable[str] | None]) -> Callable[..., None]:
+    """The CLI's boundary: run a command as the system in one transaction, as a web request runs.
+
+    The command's changes commit once when it returns; then the lines it returned are printed (so a
+    password or a run number is never shown for work that was not saved). A refusal (`ServiceError`)
+    rolls back and goes to stderr with a non-zero exit; `fail()` or any other error rolls back too.
+    """
+
+    @functools.wraps(command)
+    def bounded(*args: Any, **kwargs: Any) -> None:
+        system_session()
+        try:
+            lines = command(*args, **kwargs)
+        except ServiceError as exc:
+            db.session.rollback()
+            fail("\n".join([exc.message, *getattr(exc, "details", [])]))
+        except BaseException:
+            db.session.rollback()
+            raise
+        db.session.commit()
+        for line in lines or ():
+            click.echo(line)
+
+    return bounded
+
+
 def register_cli(app: Flask) -> None:
+    """Add the `sandbox` commands to the app: setup, people and records, scenarios, grades, bench."""
+    _register_setup(app)
+    _register_people_and_records(app)
+    _register_scenarios(app)
+    _register_grades(app)
+
+
+def _register_setup(app: Flask) -> None:
+    """init-db, create-admin, serve, demo and bench."""
+
     @app.cli.command("init-db")
     @click.option("--organization", default="示范学校 Demo School", help="Organisation name for a new database.")
-    def init_db(organization: str) -> None:
+    @in_transaction
+    def init_db(organization: str) -> list[str]:
         """Create or upgrade the database schema (migrations) and the organisation root."""
         from flask_migrate import upgrade
 
+        from .org.models import Organization
         from .org.services import create_organization
 
         upgrade(directory=str(Path(current_app.root_path).parent / "migrations"))
-        system_session()
-        from .org.models import Organization
-
         if db.session.scalar(select(func.count()).select_from(Organization)) == 0:
             create_organization(organization)
-            db.session.commit()
-        click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+        return [f"database ready: {db.engine.url.render_as_string(hide_password=True)}"]
 
     @app.cli.command("create-admin")
     @click.option("--username", required=True)
     @click.option("--password", required=True)
-    def create_admin(username: str, password: str) -> None:
+    @in_transaction
+    def create_admin(username: str, password: str) -> list[str]:
         """Create an administrator at the root of the position tree."""
         from .auth.passwords import password_problem
         from .org.services import OrgError, create_user
 
-        system_session()
         problem = password_problem(password, username)
         if problem:
             fail(problem)
@@ -67,10 +103,9 @@ def register_cli(app: Flask) -> None:
             fail("the database has no organisation yet; run `sandbox init-db` first")
         try:
             create_user(None, username, username, password, Role.ADMIN, root)
-            db.session.commit()
-        except OrgError as exc:
+        except OrgError as exc:  # until OrgError derives from ServiceError (then in_transaction reports it)
             fail(exc.message)
-        click.echo(f"administrator {username} created")
+        return [f"administrator {username} created"]
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1")
@@ -84,34 +119,43 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("demo")
     @click.option("--password", default=None, help="One password for every demo account (default: random each).")
-    def demo(password: str | None) -> None:
+    @in_transaction
+    def demo(password: str | None) -> list[str]:
         """Build a ready classroom on an empty database and print its accounts."""
         from .demo import build_demo
 
-        system_session()
         if db.session.scalar(select(func.count()).select_from(User)):
             fail("the database already has users; `sandbox demo` only fills an empty one")
         try:
             accounts = build_demo(password)
         except ValueError as exc:
             fail(str(exc))
-        db.session.commit()
-        click.echo("username, role, class, position, password")
-        for row in accounts:
-            click.echo(", ".join(row))
+        return ["username, role, class, position, password", *(", ".join(row) for row in accounts)]
 
+    @app.cli.command("bench")
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per measure.")
+    @click.option("--quick", is_flag=True, help="Smaller data (a smoke run; figures are not the targets').")
+    def bench(as_json: bool, quick: bool) -> None:
+        """Measure pages against in-memory baselines; prints times and ratios."""
+        from bench.runner import run_all
+
+        run_all(as_json=as_json, quick=quick)
+
+
+def _register_people_and_records(app: Flask) -> None:
+    """roster import and import (records from a file)."""
     roster = click.Group("roster", help="Roster import.")
     app.cli.add_command(roster)
 
     @roster.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--class", "class_name", required=True, help="Class name or join code.")
-    def roster_import(file: Path, class_name: str) -> None:
+    @in_transaction
+    def roster_import(file: Path, class_name: str) -> list[str]:
         """Create approved accounts from a CSV; prints the generated passwords once."""
         from .org.roster import check_roster, import_roster
         from .org.services import OrgError
 
-        system_session()
         klass = find_class(class_name)
         check = check_roster(file.read_bytes(), klass)
         if check.errors:
@@ -120,13 +164,11 @@ def register_cli(app: Flask) -> None:
             fail(f"{len(check.errors)} problem(s); nothing was imported")
         try:
             created = import_roster(None, klass, check)
-        except OrgError as exc:
-            db.session.rollback()
+        except OrgError as exc:  # until OrgError derives from ServiceError (then in_transaction reports it)
             fail(exc.message)
-        db.session.commit()
-        click.echo("username, name, position, initial_password")
-        for user, pw in created:
-            click.echo(f"{user.username}, {user.display_name}, {user.position.path_label if user.position else ''}, {pw}")
+        return ["username, name, position, initial_password", *(
+            f"{user.username}, {user.display_name}, {user.position.path_label if user.position else ''}, {pw}"
+            for user, pw in created)]
 
     @app.cli.command("import")
     @click.argument("record_type", metavar="TYPE")
@@ -135,12 +177,16 @@ def register_cli(app: Flask) -> None:
     @click.option("--good-rows-only", is_flag=True, help="Import the good rows even if others have errors.")
     @click.option("--map", "maps", multiple=True, metavar='"HEADER=FIELD"',
                   help="The field a column fills (or ignore), e.g. --map \"Lead Source=source\"; repeatable.")
+    @in_transaction
     def import_records(record_type: str, file: Path, username: str, good_rows_only: bool, maps: tuple[str, ...]) -> None:
         """Import records of TYPE (e.g. leads) from a CSV or .xlsx file, checked like the web form."""
         from .records.import_cli import run_cli_import
 
         run_cli_import(record_type, file, username, good_rows_only, maps)
 
+
+def _register_scenarios(app: Flask) -> None:
+    """scenario validate, list, load, reset and undo."""
     scenario = click.Group("scenario", help="Scenarios (scenarios/*.yaml): list, validate, load, reset, undo.")
     app.cli.add_command(scenario)
 
@@ -178,41 +224,44 @@ def register_cli(app: Flask) -> None:
     @click.argument("name")
     @click.option("--class", "class_name", required=True, help="Class name or join code.")
     @click.option("--deadline", default=None, help="Deadline (local time) YYYY-MM-DD [HH:MM]; default from the scenario.")
-    def scenario_load(name: str, class_name: str, deadline: str | None) -> None:
+    @in_transaction
+    def scenario_load(name: str, class_name: str, deadline: str | None) -> list[str]:
         """Load scenario NAME into a class: new data for every student, a new run."""
-        from .classroom.services import load_scenario
+        from .classroom.runs.services import load_scenario
 
-        system_session()
         klass = find_class(class_name)
-        run_scenario_command(lambda progress: load_scenario(klass, name, _deadline(deadline), progress=progress))
+        return run_summary(load_scenario(klass, name, _deadline(deadline), progress=show_progress))
 
     @scenario.command("reset")
     @click.option("--class", "class_name", required=True, help="Class name or join code.")
     @click.option("--student", "username", default=None, help="Reset only this student's data.")
-    def scenario_reset(class_name: str, username: str | None) -> None:
+    @in_transaction
+    def scenario_reset(class_name: str, username: str | None) -> list[str]:
         """Start the class's current scenario again, for the whole class or one student."""
-        from .classroom.services import reset_scenario
+        from .classroom.runs.services import reset_scenario
 
-        system_session()
         klass = find_class(class_name)
         student = None
         if username is not None:
             student = db.session.scalar(select(User).where(username_is(username)))
             if student is None or student.class_id != klass.id:
                 fail(f"no student {username!r} in {klass.name}")
-        run_scenario_command(lambda progress: reset_scenario(klass, student, progress=progress))
+        return run_summary(reset_scenario(klass, student, progress=show_progress))
 
     @scenario.command("undo")
     @click.option("--class", "class_name", required=True, help="Class name or join code.")
-    def scenario_undo(class_name: str) -> None:
+    @in_transaction
+    def scenario_undo(class_name: str) -> list[str]:
         """Put back the data the class's latest load or reset replaced."""
-        from .classroom.services import undo_reset
+        from .classroom.runs.services import undo_reset
 
-        system_session()
         klass = find_class(class_name)
-        run = commit_or_fail(lambda: undo_reset(klass))
-        click.echo(f"undid run #{run.id} ({run.scenario_name}) of {klass.name}")
+        run = undo_reset(klass)
+        return [f"undid run #{run.id} ({run.scenario_name}) of {klass.name}"]
 
+
+def _register_grades(app: Flask) -> None:
+    """grades export."""
     grades = click.Group("grades", help="Grades of a class's scenario run: export as CSV or XLSX.")
     app.cli.add_command(grades)
 
@@ -222,21 +271,12 @@ def register_cli(app: Flask) -> None:
     @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
                   help="File to write.")
     @click.option("--run", "run_id", type=int, default=None, help="Class run id (default: the current run).")
-    def grades_export(class_name: str, fmt: str, output: Path, run_id: int | None) -> None:
+    @in_transaction
+    def grades_export(class_name: str, fmt: str, output: Path, run_id: int | None) -> list[str]:
         """Write the gradebook of a class run: one row per student, each objective's points, total, max."""
-        from .classroom.grade_export import run_cli_export
+        from .classroom.grading.export import run_cli_export
 
-        system_session()
-        click.echo(run_cli_export(find_class(class_name), fmt, output, run_id, fail))
-
-    @app.cli.command("bench")
-    @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per measure.")
-    @click.option("--quick", is_flag=True, help="Smaller data (a smoke run; figures are not the targets').")
-    def bench(as_json: bool, quick: bool) -> None:
-        """Measure pages against in-memory baselines; prints times and ratios."""
-        from bench.runner import run_all
-
-        run_all(as_json=as_json, quick=quick)
+        return [run_cli_export(find_class(class_name), fmt, output, run_id, fail)]
 
 
 def _deadline(value: str | None) -> Any:
@@ -257,34 +297,22 @@ def _deadline(value: str | None) -> Any:
     return None
 
 
-def commit_or_fail(action: Callable[[], Any]) -> Any:
-    """Run a scenario service and commit; a refusal goes to stderr (nothing changed) with a non-zero exit."""
-    from .classroom.services import ScenarioLoadError
-
-    try:
-        result = action()
-        db.session.commit()
-    except ScenarioLoadError as exc:
-        db.session.rollback()
-        fail("\n".join([exc.message, *exc.details]))
-    return result
+def show_progress(step: str, rows: int) -> None:
+    """A progress line per table of a load or reset, on stderr."""
+    click.echo(f"  {step}: {rows:,} rows", err=True)
 
 
-def run_scenario_command(action: Callable[[Callable[[str, int], None]], Any]) -> None:
-    """Run a load or reset with a progress line per table; commit, or report the refusal on stderr."""
-
-    def progress(step: str, rows: int) -> None:
-        click.echo(f"  {step}: {rows:,} rows", err=True)
-
-    result = commit_or_fail(lambda: action(progress))
+def run_summary(result: Any) -> list[str]:
+    """Warnings of a load or reset on stderr now; its one-line summary, to print once it is committed."""
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     run = result.run
-    click.echo(f"run #{run.id}: {run.scenario_name}, {result.rows:,} records in {result.seconds:.2f} s "
-               f"(replaced {result.replaced:,}); deadline {run.deadline:%Y-%m-%d %H:%M} UTC")
+    return [f"run #{run.id}: {run.scenario_name}, {result.rows:,} records in {result.seconds:.2f} s "
+            f"(replaced {result.replaced:,}); deadline {run.deadline:%Y-%m-%d %H:%M} UTC"]
 
 
 def find_class(name_or_code: str) -> Position:
+    """The class with this name or join code; else an error on stderr."""
     klass = db.session.scalar(
         select(Position).where(
             Position.kind == "class",

@@ -85,5 +85,5 @@ class Config:
     SCENARIO_MAX_RECORDS = int(os.environ.get("SCENARIO_MAX_RECORDS", "200000"))
     # Undo snapshots kept per class (older ones are dropped; only the latest resets can be undone).
     SNAPSHOTS_KEPT = int(os.environ.get("SNAPSHOTS_KEPT", "3"))
-    # Forked processes that generate a class's books during a load or reset (see classroom/generation.py).
+    # Forked processes that generate a class's books during a load or reset (see classroom/runs/generation.py).
     SCENARIO_GENERATORS = int(os.environ.get("SCENARIO_GENERATORS", "1"))

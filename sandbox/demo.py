@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from . import access
 from .auth.passwords import generate_password, password_problem
-from .classroom.services import load_scenario
+from .classroom.runs.services import load_scenario
 from .extensions import db
 from .oplog import set_actor
 from .org.models import Position, PositionKind, Role, User

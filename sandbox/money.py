@@ -45,7 +45,7 @@ def class_currency(class_id: int | None) -> str:
     cache: dict[int, str] = g.setdefault("class_currency", {}) if has_app_context() else {}
     if class_id not in cache:
         # Imported here: money is a leaf module every feature uses; classroom imports features.
-        from .classroom.runs import current_class_run
+        from .classroom.runs.lookup import current_class_run
 
         run = current_class_run(class_id)
         cache[class_id] = run.scenario.currency if run is not None else DEFAULT_CURRENCY

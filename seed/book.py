@@ -98,6 +98,7 @@ class Book:
                 "created_at": created, "updated_at": updated, "deleted_at": None, "version": 1}
 
     def market(self) -> Market:
+        """A market, drawn by the scenario's weights."""
         return self.rng.weighted(self.s.markets, self.s.market_weights)
 
     def firm(self, words: list[str]) -> Firm:
@@ -137,6 +138,7 @@ class Book:
         add_activities(self)
 
     def account(self, n: int) -> None:
+        """Add account `n` with its contacts."""
         market = self.market()
         firm, rng, names = self.firm(market.words), self.rng, self.s.names
         key = f"account:{self.username}:{n}"
@@ -160,6 +162,7 @@ class Book:
         self.accounts.append(info)
 
     def contact(self, key: str, info: AccountInfo, account_row: dict[str, Any]) -> tuple[str, str]:
+        """Add a contact of the account; its (name, e-mail local part)."""
         rng, names, firm, peers = self.rng, self.s.names, info.firm, info.contacts
         name, local = names.person(rng)
         dept, title = self.role(info.market.titles, senior=not peers)
@@ -177,6 +180,7 @@ class Book:
         return key, name
 
     def lead(self, n: int) -> None:
+        """Add lead `n`."""
         market = self.market()
         firm, rng, names = self.firm(market.words), self.rng, self.s.names
         name, local = names.person(rng)

@@ -176,45 +176,61 @@ def _verb(path: str, verb: str) -> Problem | None:
 
 
 def _objective_check(path: str, check: Any, codes: dict[str, list[str]]) -> Iterator[Problem]:
+    """Problems of one objective's check, by its kind."""
     if isinstance(check, LogCount):
-        bad = _verb(f"{path}.verb", check.verb)
-        if bad:
-            yield bad
-            return
-        allowed = object_types(check.verb)
-        if check.object_type is not None and check.object_type not in allowed:
-            yield f"{path}.object_type", _unknown(f"object type for {check.verb}", check.object_type, allowed)
-            return
-        if check.per == "parent" and check.verb not in CHILD_VERBS:
-            yield f"{path}.per", (f"expected record: only verbs that add a child row ({', '.join(CHILD_VERBS)}) "
-                                  f"count per parent, not {check.verb}")
-        noun = check.object_type or allowed[0]
-        if check.field is not None and check.field not in RECORD_FIELDS[noun]:
-            yield f"{path}.field", _unknown(f"field of {noun}", check.field, list(RECORD_FIELDS[noun]))
-        elif check.to is not None:
-            if check.field is None:
-                yield f"{path}.to", "expected a field: `to` is the new value of `field`"
-            else:
-                problem = _value(RECORD_FIELDS[noun][check.field], check.to, codes)
-                if problem:
-                    yield f"{path}.to", problem
+        yield from _log_count_check(path, check, codes)
     elif isinstance(check, RecordCount):
-        if check.record_type not in RECORD_FIELDS:
-            yield f"{path}.record_type", _unknown("record type", check.record_type, list(RECORD_FIELDS))
-            return
-        yield from _where(f"{path}.where", check.record_type, check.where, codes)
-        for i, child in enumerate(check.with_):
-            if check.record_type != "opportunity":
-                yield f"{path}.with[{i}]", f"expected no `with`: only opportunities have {', '.join(WITH_CHILDREN)}"
-            elif child not in WITH_CHILDREN:
-                yield f"{path}.with[{i}]", _unknown("child list", child, list(WITH_CHILDREN))
+        yield from _record_count_check(path, check, codes)
     elif isinstance(check, Sequence):
-        problems = [p for i, step in enumerate(check.steps) if (p := _verb(f"{path}.steps[{i}]", step))]
-        yield from problems
-        if not problems and check.same_record:
-            common = set(subject_types(check.steps[0])).intersection(*(subject_types(s) for s in check.steps[1:]))
-            if not common:
-                yield f"{path}.same_record", "expected false: these steps never act on the same record"
+        yield from _sequence_check(path, check)
+
+
+def _log_count_check(path: str, check: LogCount, codes: dict[str, list[str]]) -> Iterator[Problem]:
+    """A log_count's verb, object type, `per`, field and value."""
+    bad = _verb(f"{path}.verb", check.verb)
+    if bad:
+        yield bad
+        return
+    allowed = object_types(check.verb)
+    if check.object_type is not None and check.object_type not in allowed:
+        yield f"{path}.object_type", _unknown(f"object type for {check.verb}", check.object_type, allowed)
+        return
+    if check.per == "parent" and check.verb not in CHILD_VERBS:
+        yield f"{path}.per", (f"expected record: only verbs that add a child row ({', '.join(CHILD_VERBS)}) "
+                              f"count per parent, not {check.verb}")
+    noun = check.object_type or allowed[0]
+    if check.field is not None and check.field not in RECORD_FIELDS[noun]:
+        yield f"{path}.field", _unknown(f"field of {noun}", check.field, list(RECORD_FIELDS[noun]))
+    elif check.to is not None:
+        if check.field is None:
+            yield f"{path}.to", "expected a field: `to` is the new value of `field`"
+        else:
+            problem = _value(RECORD_FIELDS[noun][check.field], check.to, codes)
+            if problem:
+                yield f"{path}.to", problem
+
+
+def _record_count_check(path: str, check: RecordCount, codes: dict[str, list[str]]) -> Iterator[Problem]:
+    """A record_count's record type, `where` fields and `with` children."""
+    if check.record_type not in RECORD_FIELDS:
+        yield f"{path}.record_type", _unknown("record type", check.record_type, list(RECORD_FIELDS))
+        return
+    yield from _where(f"{path}.where", check.record_type, check.where, codes)
+    for i, child in enumerate(check.with_):
+        if check.record_type != "opportunity":
+            yield f"{path}.with[{i}]", f"expected no `with`: only opportunities have {', '.join(WITH_CHILDREN)}"
+        elif child not in WITH_CHILDREN:
+            yield f"{path}.with[{i}]", _unknown("child list", child, list(WITH_CHILDREN))
+
+
+def _sequence_check(path: str, check: Sequence) -> Iterator[Problem]:
+    """A sequence's steps, and whether they can act on the same record."""
+    problems = [p for i, step in enumerate(check.steps) if (p := _verb(f"{path}.steps[{i}]", step))]
+    yield from problems
+    if not problems and check.same_record:
+        common = set(subject_types(check.steps[0])).intersection(*(subject_types(s) for s in check.steps[1:]))
+        if not common:
+            yield f"{path}.same_record", "expected false: these steps never act on the same record"
 
 
 def check_scenario(s: Scenario) -> list[Problem]:

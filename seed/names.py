@@ -21,6 +21,7 @@ from .dice import Dice
 
 @dataclass(frozen=True)
 class Place:
+    """A region and city for addresses."""
     region: str  # province or state
     city: str
     short: str
@@ -33,6 +34,7 @@ class Place:
 
 @dataclass(frozen=True)
 class Firm:
+    """A company's full and short name."""
     name: str
     short: str
     domain: str

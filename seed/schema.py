@@ -98,11 +98,13 @@ class Strict(BaseModel):
 
 
 class Bilingual(Strict):
+    """A text in Chinese and English."""
     zh: Text
     en: Text
 
 
 class Company(Strict):
+    """The simulated company the students work for."""
     name: Bilingual
     industry: Slug
     city: Text
@@ -110,11 +112,13 @@ class Company(Strict):
 
 
 class Category(Strict):
+    """A product category, with its subcategories."""
     name: Text
     children: list[Category] = []
 
 
 class Product(Strict):
+    """A product of the catalogue."""
     code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
     name: Text
     category: Text
@@ -129,6 +133,7 @@ class Product(Strict):
 
 
 class Competitor(Strict):
+    """A competitor of the class's company."""
     name: Text
     website: Text | None = None
     strengths: Text | None = None
@@ -150,6 +155,7 @@ class Segment(Strict):
 
 
 class CodeOverride(Strict):
+    """A scenario's own label for a code of a code table."""
     code: Slug
     label_zh: Text
     label_en: Text
@@ -158,6 +164,7 @@ class CodeOverride(Strict):
 
 
 class OpportunityVolume(Strict):
+    """How many opportunities per student, and their sizes."""
     count: Count = 0
     line_value: Range = (5000, 200000)  # typical value of one product line (quantity follows the price)
     lines: Range = (0, 0)
@@ -166,6 +173,7 @@ class OpportunityVolume(Strict):
 
 
 class PerStudent(Strict):
+    """Records generated for each student."""
     leads: Count = 0
     accounts: Count = 0
     contacts_per_account: Range = (1, 2)
@@ -174,10 +182,12 @@ class PerStudent(Strict):
 
 
 class PerClass(Strict):
+    """Records generated once for the class."""
     competitors: Count = 0
 
 
 class Volumes(Strict):
+    """How much data the scenario generates."""
     per_student: PerStudent
     per_class: PerClass = PerClass()
 
@@ -231,6 +241,7 @@ Check = Annotated[LogCount | RecordCount | Sequence | Manual, Discriminator("kin
 
 
 class Objective(Strict):
+    """One graded objective: its title, points and check."""
     id: Slug
     title: Bilingual
     points: PositiveInt

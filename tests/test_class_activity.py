@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from sandbox.classroom.activity import activity_series, class_log, inactive_students, integrity_hints
+from sandbox.classroom.activity.class_log import activity_series, class_log, inactive_students, integrity_hints
 from sandbox.classroom.models import Run
-from sandbox.classroom.runs import class_students, forget_run_ids
+from sandbox.classroom.runs.lookup import class_students, forget_run_ids
 from sandbox.extensions import db
 from sandbox.oplog import LogEntry, current_op, operation
 from sandbox.org.models import Position, User, utcnow
@@ -202,7 +202,7 @@ def test_the_same_free_text_from_two_students_is_a_hint(app, classroom, make_lea
 
 
 def _current_run_id(classroom: Any) -> int:
-    from sandbox.classroom.runs import current_class_run
+    from sandbox.classroom.runs.lookup import current_class_run
 
     return current_class_run(classroom.classes["A"].id).id
 

@@ -195,3 +195,51 @@ def test_demo_before_init_db(app):
     assert result.exit_code != 0
     assert "run `sandbox init-db` first" in result.stderr
     assert count(User) == 0
+
+
+# ---- the CLI's transaction boundary ----------------------------------------------------------------------------------
+
+
+def test_a_command_commits_once_and_prints_after_or_rolls_back_everything(app):
+    import click
+
+    from sandbox.cli import fail, in_transaction
+    from sandbox.errors import ServiceError
+    from sandbox.org.services import create_organization
+
+    @app.cli.command("probe")
+    @click.argument("outcome")
+    @in_transaction
+    def probe(outcome: str) -> list[str]:
+        create_organization("Probe School")
+        db.session.flush()
+        if outcome == "refused":
+            raise ServiceError("The probe was refused.")
+        if outcome == "fail":
+            fail("the probe cannot go on")
+        if outcome == "crash":
+            raise RuntimeError("probe crashed")
+        return ["probe done", "second line"]
+
+    probes = (Organization.name == "Probe School",)
+    logged = count(LogEntry, LogEntry.verb == "organization.create")
+    refused = run(app, "probe", "refused")
+    assert refused.exit_code == 2 and refused.stderr.strip() == "error: The probe was refused."
+    assert "probe done" not in refused.stdout and count(Organization, *probes) == 0
+    failed = run(app, "probe", "fail")
+    assert failed.exit_code == 2 and "error: the probe cannot go on" in failed.stderr
+    assert count(Organization, *probes) == 0 and count(LogEntry, LogEntry.verb == "organization.create") == logged
+    crashed = run(app, "probe", "crash")
+    assert crashed.exit_code != 0 and isinstance(crashed.exception, RuntimeError)
+    assert count(Organization, *probes) == 0
+    done = run(app, "probe", "ok")
+    assert done.exit_code == 0 and done.stdout.splitlines() == ["probe done", "second line"]
+    db.session.rollback()  # what the command committed stays
+    assert count(Organization, *probes) == 1 and count(LogEntry, LogEntry.verb == "organization.create") == logged + 1
+
+
+def test_a_refused_scenario_command_changes_nothing_and_says_why_on_stderr(app, classroom):
+    before = count(LogEntry)
+    result = run(app, "scenario", "undo", "--class", classroom.classes["A"].name)  # nothing loaded: nothing to undo
+    assert result.exit_code == 2 and result.stderr.startswith("error: ") and result.stdout == ""
+    assert count(LogEntry) == before

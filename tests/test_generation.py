@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import time
@@ -9,14 +10,16 @@ from datetime import datetime
 
 import pytest
 
-from sandbox.classroom import generation
-from sandbox.classroom.generation import Books, GenerationError
-from sandbox.classroom.loader import Batch, prepare
+from sandbox.classroom.runs import generation
+from sandbox.classroom.runs.generation import Books, GenerationError
+from sandbox.classroom.runs.loader import Batch, prepare
 from sandbox.extensions import db
 from seed import SCENARIO_DIR, generate, generate_parts, load_scenario
 
 ROSTER = [{"user_id": 10 + i, "username": f"stu{i:02d}", "class_id": 5} for i in range(5)]
 START = datetime(2026, 3, 2, 1, 30)
+FORK = multiprocessing.get_context("fork")
+WAIT = 30  # seconds an event may take before the test fails (never reached when all is well)
 
 
 def basics():
@@ -62,10 +65,11 @@ def in_the_child(monkeypatch, child_version):
 def test_while_a_child_is_slow_this_process_builds_parts_from_the_end(monkeypatch, dialect):
     built_here = []
     parent = os.getpid()
+    built_one_here = FORK.Event()  # the child holds its parts back until this process has built one
 
     def slow_child(real, *args, **kwargs):
         for part in real(*args, **kwargs):
-            time.sleep(0.5)
+            built_one_here.wait(WAIT)
             yield part
 
     in_the_child(monkeypatch, slow_child)
@@ -75,6 +79,7 @@ def test_while_a_child_is_slow_this_process_builds_parts_from_the_end(monkeypatc
         for index, part in zip(kwargs["only"], counting(*args, **kwargs), strict=False):
             if os.getpid() == parent:
                 built_here.append(index)
+                built_one_here.set()
             yield part
 
     monkeypatch.setattr(generation, "generate_parts", count_here)
@@ -84,7 +89,7 @@ def test_while_a_child_is_slow_this_process_builds_parts_from_the_end(monkeypatc
     finally:
         books.close()
     assert parts == expected(ROSTER, 1, dialect)  # the same rows, whoever built them, in order
-    # The child needs 0.5 s a part: meanwhile this process built the last ones, from the end.
+    # The child waited: meanwhile this process built the last ones, from the end.
     assert built_here and built_here == [4, 3, 2, 1][:len(built_here)] and 0 not in built_here
     assert not any(p.is_alive() for p in books.processes)
 
@@ -112,13 +117,16 @@ def test_a_failure_in_the_child_is_reported_with_its_cause(monkeypatch, dialect)
 
 def test_a_child_that_dies_is_noticed_not_waited_for(monkeypatch, dialect):
     monkeypatch.setattr(generation, "POLL_SECONDS", 0.05)
+    started, never = FORK.Event(), FORK.Event()
 
     def stuck(real, *args, **kwargs):
-        time.sleep(30)
+        started.set()
+        never.wait(WAIT)
         yield from ()
 
     in_the_child(monkeypatch, stuck)
     books = Books(basics(), ROSTER, START, 5, 1, dialect, per_part=2)
+    assert started.wait(WAIT)
     os.kill(books.processes[0].pid, signal.SIGKILL)
     started = time.monotonic()
     try:
@@ -131,11 +139,17 @@ def test_a_child_that_dies_is_noticed_not_waited_for(monkeypatch, dialect):
 
 
 def test_close_stops_a_child_still_working(monkeypatch, dialect):
+    started, never = FORK.Event(), FORK.Event()
+
     def slow(*args, **kwargs):
-        time.sleep(30)
+        started.set()
+        never.wait(WAIT)
         yield from ()
 
     monkeypatch.setattr(generation, "generate_parts", slow)
     books = Books(basics(), ROSTER, START, 5, 1, dialect, per_part=2)
+    assert started.wait(WAIT)  # the child is working
+    started_closing = time.monotonic()
     books.close()  # the reset failed before reading any part
     assert books.processes and not any(p.is_alive() for p in books.processes)
+    assert time.monotonic() - started_closing < WAIT  # stopped, not waited for

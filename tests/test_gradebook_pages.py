@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from sandbox.activities.services import log_call
 from sandbox.classroom.models import DeadlineExtension, GradeOverride, Run
-from sandbox.classroom.services import load_scenario, undo_reset
+from sandbox.classroom.runs.services import load_scenario, undo_reset
 from sandbox.extensions import db
 from sandbox.leads.conversion import ConversionRequest, convert_lead
 from sandbox.leads.models import Lead
@@ -477,7 +477,7 @@ def test_cli_export_to_an_unwritable_path(app, classroom, graded, tmp_path):
 
 
 def test_briefing_paragraphs_join_wrapped_lines_and_keep_list_items():
-    from sandbox.classroom.grading_view import paragraphs
+    from sandbox.classroom.grading.view import paragraphs
 
     text = "You have just joined\nthe company.\n\nIn two weeks:\n1. call your\n   leads;\n2. win.\n"
     assert paragraphs(text) == [["You have just joined the company."], ["In two weeks:", "1. call your leads;", "2. win."]]

@@ -9,12 +9,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from sandbox.classroom.grading import gradebook, progress_for, student_row, timeline
-from sandbox.classroom.grading_services import GradingError, clear_override, extend_deadline, set_override
+from sandbox import access
+from sandbox.classroom.grading.gradebook import gradebook, progress_for, student_row, timeline
+from sandbox.classroom.grading.services import GradingError, clear_override, extend_deadline, set_override
 from sandbox.classroom.models import DeadlineExtension, GradeOverride
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
-from sandbox.oplog import LogEntry
+from sandbox.oplog import LogEntry, set_actor
 from sandbox.org.models import User, utcnow
 from sandbox.records.services import NotAllowed, create_record, update_record
 from tests.conftest import act_as
@@ -178,6 +179,28 @@ def test_only_staff_of_the_class_grade_it(app, classroom):
         as_user(classroom.user("teacher"), set_override, run, classroom.user("studentB"), "log-calls", "5", "No")
     db.session.rollback()
     assert count(GradeOverride) == 1
+
+
+def test_a_missing_viewer_is_refused_not_taken_for_the_system(app, classroom):
+    run = make_run(classroom)
+    student, teacher = classroom.user("studentA"), classroom.user("teacher")
+    act_as(None)  # the system, passed explicitly (CLI and jobs), may grade
+    set_override(run, student, "log-calls", "5", "Set by a job")
+    db.session.commit()
+    refused = (lambda: set_override(run, student, "log-calls", "7", "No viewer"),
+               lambda: clear_override(run, student, "log-calls"),
+               lambda: extend_deadline(run, student, utcnow() + timedelta(days=1), "No viewer"))
+    for viewer in (None, access.viewer_for(classroom.user("admin"))):  # none at all; someone else's
+        for action in refused:
+            set_actor(teacher)
+            access.use_viewer(viewer)
+            with pytest.raises(NotAllowed):
+                action()
+            db.session.rollback()
+    act_as(None)
+    assert count(GradeOverride) == 1 and count(DeadlineExtension) == 0
+    assert len(entries("grade.override")) == 1 and entries("grade.clear_override") == entries("grade.extend_deadline") == []
+    assert points(run, student) == Decimal("5.00")
 
 
 def test_progress_and_timeline_for_the_student(app, classroom):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from sandbox.activities.services import log_call
 from sandbox.classroom.models import Run
-from sandbox.classroom.services import load_scenario
+from sandbox.classroom.runs.services import load_scenario
 from sandbox.extensions import db
 from sandbox.home.team import period_starts
 from sandbox.leads.models import Lead

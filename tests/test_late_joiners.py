@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from sandbox.classroom.grading_view import roster_key
+from sandbox.classroom.grading.view import roster_key
 from sandbox.classroom.models import Run
-from sandbox.classroom.services import load_scenario, reset_scenario
+from sandbox.classroom.runs.services import load_scenario, reset_scenario
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
 from sandbox.oplog import LogEntry

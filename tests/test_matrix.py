@@ -885,7 +885,7 @@ def _none_named(model: Any, name: str, name_field: str = "name") -> Callable[[],
 def scenario_visit(w: World, view: str, method: str) -> Visit:
     """Scenario pages: read class A's; load, reset and undo class B's (see ROUTES)."""
     from sandbox.classroom.models import Run
-    from sandbox.classroom.services import latest_run
+    from sandbox.classroom.runs.services import latest_run
 
     if method == "GET":
         return Visit(f"/scenarios/?class_id={w.class_a.id}")

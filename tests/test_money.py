@@ -56,7 +56,7 @@ def test_the_english_scenario_is_in_dollars_and_a_bad_currency_is_refused():
 @pytest.fixture
 def dollars(app, classroom) -> Opportunity:
     """Class A runs the English scenario; studentA has an opportunity of 1,000 typed by hand."""
-    from sandbox.classroom.services import load_scenario
+    from sandbox.classroom.runs.services import load_scenario
 
     act_as(classroom.user("teacher"))
     load_scenario(classroom.classes["A"], "sales-basics-en")

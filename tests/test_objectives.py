@@ -13,10 +13,10 @@ import pytest
 
 from sandbox.accounts.models import Account
 from sandbox.activities.services import log_call
-from sandbox.classroom.grading import gradebook, student_row
+from sandbox.classroom.grading.gradebook import gradebook, student_row
 from sandbox.classroom.models import Run
-from sandbox.classroom.objectives import CHECKS
-from sandbox.classroom.runs import forget_run_ids
+from sandbox.classroom.objectives.checks import CHECKS
+from sandbox.classroom.runs.lookup import forget_run_ids
 from sandbox.competitors.models import Competitor
 from sandbox.extensions import db
 from sandbox.leads.conversion import ConversionRequest, convert_lead
@@ -392,7 +392,7 @@ def test_batch_matches_one_by_one(app, classroom, shop):
 
 def test_reading_the_run_in_slices_changes_nothing(app, classroom, monkeypatch):
     """Sequences read a long run in id slices and drop students who are done; the outcome is the same."""
-    from sandbox.classroom import objectives_sequence
+    from sandbox.classroom.objectives import sequence as objectives_sequence
 
     run = make_run(classroom, text=with_objectives("""
   - {id: call-convert, title: {zh: 升级, en: Convert}, points: 10,
@@ -427,7 +427,7 @@ def test_reading_the_run_in_slices_changes_nothing(app, classroom, monkeypatch):
 
 
 def make_context_for(run: Run) -> Any:
-    from sandbox.classroom.grading import make_context
-    from sandbox.classroom.runs import class_students
+    from sandbox.classroom.grading.gradebook import make_context
+    from sandbox.classroom.runs.lookup import class_students
 
     return make_context(run, [s.id for s in class_students(run.class_id)])

@@ -231,7 +231,7 @@ def test_killing_the_process_mid_reset_leaves_the_previous_data(app, classroom):
 
 
 def test_the_log_filters_by_scenario_run_including_students_re_runs(app, classroom, make_lead):
-    from sandbox.classroom.services import load_scenario, reset_scenario
+    from sandbox.classroom.runs.services import load_scenario, reset_scenario
     from tests.conftest import act_as
 
     klass = classroom.classes["A"]

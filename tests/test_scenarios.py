@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from sandbox.accounts.models import Account
-from sandbox.classroom import generation, services
 from sandbox.classroom.models import Run, RunSnapshot
-from sandbox.classroom.runs import current_class_run, current_run
-from sandbox.classroom.services import ANY, ScenarioLoadError, latest_run, load_scenario, reset_scenario, undo_reset
+from sandbox.classroom.runs import generation, services
+from sandbox.classroom.runs.lookup import current_class_run, current_run
+from sandbox.classroom.runs.services import ANY, ScenarioLoadError, latest_run, load_scenario, reset_scenario, undo_reset
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
 from sandbox.oplog import LogEntry
@@ -339,7 +339,7 @@ def test_expected_run_any_is_the_cli_default():
 
 @pytest.mark.parametrize("name", [p.stem for p in __import__("seed").scenario_files()])
 def test_every_shipped_scenario_loads_and_grades(app, classroom, name):
-    from sandbox.classroom.grading import gradebook
+    from sandbox.classroom.grading.gradebook import gradebook
 
     run = load(classroom, name).run
     book = gradebook(run)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select, text
 
-from sandbox.classroom.scope import POLYMORPHIC, child_tables, record_tables
-from sandbox.classroom.services import load_scenario, reset_scenario, undo_reset
+from sandbox.classroom.runs.reset_scope import POLYMORPHIC, child_tables, record_tables
+from sandbox.classroom.runs.services import load_scenario, reset_scenario, undo_reset
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
 from sandbox.oplog import LogEntry

@@ -114,7 +114,7 @@ def test_students_and_observers_cannot_add_users(app, classroom):
 
 
 def test_a_student_added_to_a_running_class_gets_a_book(app, classroom):
-    from sandbox.classroom.services import load_scenario
+    from sandbox.classroom.runs.services import load_scenario
 
     act_as(classroom.user("teacher"))
     load_scenario(classroom.classes["A"], "sales-basics")
@@ -276,7 +276,7 @@ def test_demo_accounts_list_positions_with_their_path(app):
 
 
 def test_a_book_that_cannot_be_generated_refuses_the_new_user(app, classroom):
-    from sandbox.classroom.services import load_scenario
+    from sandbox.classroom.runs.services import load_scenario
 
     act_as(classroom.user("teacher"))
     load_scenario(classroom.classes["A"], "sales-basics")

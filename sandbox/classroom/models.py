@@ -11,8 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from seed import Scenario, parse_scenario
 
+from ..clock import utcnow
 from ..extensions import db
-from ..org.models import utcnow
 
 
 @functools.lru_cache(maxsize=64)
@@ -59,6 +59,7 @@ class Run(db.Model):
 
     @property
     def audit_label(self) -> str:
+        """How the log names the run."""
         return f"{self.scenario_name} #{self.id}"
 
 
@@ -105,6 +106,7 @@ class DeadlineExtension(db.Model):
 
     @property
     def audit_label(self) -> str:
+        """How the log names the extension."""
         return f"run #{self.run_id} / user #{self.student_id}"
 
 
@@ -128,4 +130,5 @@ class GradeOverride(db.Model):
 
     @property
     def audit_label(self) -> str:
+        """How the log names the override."""
         return f"{self.objective_id} / user #{self.student_id}"

@@ -1,4 +1,9 @@
-"""Who may see and run the teaching pages of which class (one rule for scenarios, gradebook and activity)."""
+"""Who may see and run the teaching pages of which class (one rule for scenarios, gradebook and activity).
+
+The classes come from the request's `Viewer` (`managed_class_ids`, `readable_class_ids`, computed once
+per request in `access.viewer_for`), never recomputed here. Without a viewer for the user nothing is
+readable or writable: the door fails closed.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,9 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..access import Viewer, current_viewer, viewer_for
 from ..extensions import db
 from ..org.models import Position, PositionKind, Role, User
-from ..org.scope import managed_classes
 
 
 def _by_name(classes: list[Position]) -> list[Position]:
@@ -22,29 +27,50 @@ def refuse_students() -> None:
         abort(403)
 
 
+def _viewer_of(user: User | None) -> Viewer | None:
+    """The request's viewer when it is `user`'s (the usual case), else one built for `user`; None for nobody."""
+    user_id = getattr(user, "id", None)
+    if user_id is None or not getattr(user, "is_authenticated", True):
+        return None
+    viewer = current_viewer()
+    if isinstance(viewer, Viewer) and viewer.user_id == user_id:
+        return viewer
+    return viewer_for(user)
+
+
+def class_ids(user: User | None, write: bool = False) -> frozenset[int]:
+    """Ids of the classes `user` may run (write) or read: empty for anonymous or unknown users."""
+    viewer = _viewer_of(user)
+    if viewer is None:
+        return frozenset()
+    return viewer.managed_class_ids if write else viewer.readable_class_ids
+
+
+def _classes(ids: frozenset[int]) -> list[Position]:
+    if not ids:
+        return []
+    return _by_name(list(db.session.scalars(select(Position).where(Position.id.in_(ids)))))
+
+
 def readable_classes(user: User) -> list[Position]:
     """Classes whose gradebook and activity the user may read: staff their subtree's, an observer their own class."""
-    if user.role in (Role.ADMIN, Role.INSTRUCTOR):
-        return _by_name(managed_classes(user))
-    if user.role == Role.READONLY and user.class_id is not None:
-        return list(db.session.scalars(select(Position).where(Position.id == user.class_id)))
-    return []
+    return _classes(class_ids(user))
 
 
 def writable_classes(user: User) -> list[Position]:
     """Classes the user may load, reset, grade and extend: instructors over them, and admins."""
-    return _by_name(managed_classes(user)) if user.role in (Role.ADMIN, Role.INSTRUCTOR) else []
+    return _classes(class_ids(user, write=True))
 
 
 def class_or_404(class_id: int | None, write: bool = False) -> Position:
     """The class `class_id` if the current user may read it (or run it, with write); else 404 (403 for observers)."""
-    classes = writable_classes(current_user) if write else readable_classes(current_user)
-    if write and not classes and current_user.role == Role.READONLY:
+    ids = class_ids(current_user, write)
+    if write and not ids and current_user.role == Role.READONLY:
         abort(403)
-    for klass in classes:
-        if klass.id == class_id:
-            return klass
-    abort(404)
+    klass = db.session.get(Position, class_id) if class_id in ids else None
+    if klass is None:
+        abort(404)
+    return klass
 
 
 def default_class(write: bool = False) -> Position | None:
@@ -65,4 +91,5 @@ def student_or_404(student_id: int, klass: Position | None = None, write: bool =
 
 
 def is_class(position: Position | None) -> bool:
+    """Whether the position is a class node."""
     return position is not None and position.kind == PositionKind.CLASS

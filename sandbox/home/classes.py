@@ -15,10 +15,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..access import current_viewer, log_criterion
-from ..classroom.activity import class_log, inactive_students, is_live
-from ..classroom.grading import gradebook
+from ..classroom.activity.class_log import class_log, inactive_students, is_live
+from ..classroom.grading.gradebook import gradebook
 from ..classroom.models import Run
-from ..classroom.runs import class_students, current_class_run
+from ..classroom.runs.lookup import class_students, current_class_run
 from ..extensions import db
 from ..oplog import LogEntry
 from ..org.models import Position, Status, User

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from ..access import current_viewer, log_criterion
 from ..activities.services import dashboard_tasks
-from ..classroom.grading_view import TEMPLATE_HELPERS
+from ..classroom.grading.view import TEMPLATE_HELPERS
 from ..classroom.models import Run
 from ..classroom.permissions import readable_classes
 from ..codes.services import choices

@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, select
 
 from ..access import current_viewer, log_criterion
 from ..classroom.permissions import readable_classes
-from ..classroom.runs import run_family, runs_for_log
+from ..classroom.runs.lookup import run_family, runs_for_log
 from ..extensions import db
 from ..numbers import db_id, page_number
 from ..oplog import VERBS, LogEntry

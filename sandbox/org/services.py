@@ -175,7 +175,7 @@ def give_late_books(klass_id: int | None, users: list[User]) -> int:
 
     Returns the number of records generated (0: no scenario running, or nobody who needs a book)."""
     # Imported here: the classroom builds on the organisation, not the other way round.
-    from ..classroom.services import ScenarioLoadError, give_books, late_joiners
+    from ..classroom.runs.services import ScenarioLoadError, give_books, late_joiners
 
     klass = db.session.get(Position, klass_id) if klass_id else None
     joiners = late_joiners(klass, users) if klass is not None else []

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from sandbox.classroom.services import load_scenario
+from sandbox.classroom.runs.services import load_scenario
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
 from sandbox.records.models import Note

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.classroom.services import load_scenario
+from sandbox.classroom.runs.services import load_scenario
 from sandbox.extensions import db
 from tests.conftest import PASSWORD, act_as
 

@@ -11,12 +11,15 @@ CONFIRM = _l("Tick to confirm: the data it replaces can only be brought back by 
 
 
 class _ClassAction(FlaskForm):
+    """What every class action carries: the class, the run the page showed, and a confirmation."""
+
     class_id = IntegerField(validators=[InputRequired()])
     # The run the page showed; a reset from a page that is no longer current is refused.
     expected_run = HiddenField(default="0")
     confirm = BooleanField(_l("I understand this replaces the data"), validators=[DataRequired(message=CONFIRM)])
 
     def expected(self) -> int:
+        """The run id the page showed (0 when missing or not a number: then any change since is refused)."""
         try:
             return int(self.expected_run.data or 0)
         except ValueError:
@@ -24,15 +27,18 @@ class _ClassAction(FlaskForm):
 
 
 class LoadForm(_ClassAction):
+    """Load a scenario file into a class, with an optional deadline."""
     scenario = SelectField(_l("Scenario"), validators=[InputRequired()])
     deadline = DateTimeLocalField(_l("Deadline (optional)"), format="%Y-%m-%dT%H:%M", validators=[Optional()],
                                   description=_l("Empty: the scenario's default, counted from now."))
 
 
 class ResetForm(_ClassAction):
+    """Start the current scenario again for the whole class or one student."""
     student_id = SelectField(_l("Whom"), coerce=lambda v: int(v) if v not in (None, "", "0") else 0, default=0)
 
 
 class UndoForm(_ClassAction):
+    """Put back the data the latest load or reset replaced."""
     confirm = BooleanField(_l("I understand work done since that reset is discarded"),
                            validators=[DataRequired(message=CONFIRM)])

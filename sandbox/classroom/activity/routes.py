@@ -9,14 +9,14 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..numbers import db_id
-from . import grading_bp
-from .activity import BUCKET_MINUTES, activity_series, class_log, heat_levels, inactive_students, integrity_hints, is_live
-from .activity import summary as activity_summary
-from .integrity import BURST_GAP, BURST_MIN, COMMON_BOOKS, TEXT_MIN, UNDO_MIN
-from .models import Run
-from .permissions import class_or_404, default_class, readable_classes, refuse_students
-from .runs import class_runs, class_students, current_class_run
+from ...numbers import db_id
+from .. import grading_bp
+from ..models import Run
+from ..objectives.integrity import BURST_GAP, BURST_MIN, COMMON_BOOKS, TEXT_MIN, UNDO_MIN
+from ..permissions import class_or_404, default_class, readable_classes, refuse_students
+from ..runs.lookup import class_runs, class_students, current_class_run
+from .class_log import BUCKET_MINUTES, activity_series, class_log, heat_levels, inactive_students, integrity_hints, is_live
+from .class_log import summary as activity_summary
 
 DEFAULT_MINUTES = 15
 MAX_MINUTES = 7 * 24 * 60

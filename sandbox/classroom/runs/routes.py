@@ -14,16 +14,18 @@ from werkzeug.wrappers import Response
 from seed import ScenarioError, scenario_files
 from seed import load_scenario as read_file
 
-from ..extensions import db
-from ..numbers import db_id
-from ..org.models import Role
-from . import scenarios_bp as bp
-from .grading_view import TEMPLATE_HELPERS, pick
-from .models import Run
-from .permissions import class_or_404, default_class, writable_classes
-from .runs import class_runs, class_students, current_class_run, student_reruns
-from .scenario_forms import LoadForm, ResetForm, UndoForm
-from .services import LoadResult, ScenarioLoadError, can_undo, latest_run, load_scenario, reset_scenario, scenario_dir
+from ...boundary import attempt
+from ...extensions import db
+from ...numbers import db_id
+from ...org.models import Role
+from .. import scenarios_bp as bp
+from ..grading.view import TEMPLATE_HELPERS, pick
+from ..models import Run
+from ..permissions import class_or_404, default_class, writable_classes
+from ..refusals import ABOVE, add_details, on_form
+from .forms import LoadForm, ResetForm, UndoForm
+from .lookup import class_runs, class_students, current_class_run, student_reruns
+from .services import LoadResult, can_undo, latest_run, load_scenario, reset_scenario, scenario_dir
 from .services import undo_reset as undo_service
 
 
@@ -105,14 +107,9 @@ def _done(result: LoadResult, message: str) -> Response:
     return redirect(url_for("scenarios.index", class_id=result.run.class_id))
 
 
-def _refused(klass: Any, exc: ScenarioLoadError, form: Any, key: str) -> tuple[str, int]:
-    db.session.rollback()
-    target = getattr(form, exc.field, None) if exc.field else None
-    if target is not None:
-        target.errors = [*target.errors, exc.message, *exc.details]
-    else:
-        form.form_errors.append(exc.message)
-        form.form_errors.extend(exc.details)
+def _refused(klass: Any, outcome: attempt, form: Any, key: str) -> tuple[str, int]:
+    """The page again with the refusal (rolled back by `attempt`) and its details on the form."""
+    add_details(form, outcome.error)
     return _page(klass, 400, **{key: form})
 
 
@@ -127,11 +124,10 @@ def load() -> Any:
     if not form.validate():
         return _page(klass, 400, load=form)
     deadline = to_utc(form.deadline.data) if form.deadline.data else None
-    try:
+    with attempt(on_form(form), ABOVE) as outcome:
         result = load_scenario(klass, form.scenario.data, deadline=deadline, expected_run_id=form.expected())
-        db.session.commit()
-    except ScenarioLoadError as exc:
-        return _refused(klass, exc, form, "load")
+    if outcome.failed:
+        return _refused(klass, outcome, form, "load")
     return _done(result, _("Loaded %(scenario)s into %(klass)s: %(rows)s records for %(students)s students in "
                            "%(seconds)s s.", scenario=form.scenario.data, klass=klass.name, rows=f"{result.rows:,}",
                            students=len(class_students(klass.id)), seconds=f"{result.seconds:.1f}"))
@@ -148,11 +144,10 @@ def reset() -> Any:
     if not form.validate():
         return _page(klass, 400, reset=form)
     student = students.get(form.student_id.data)
-    try:
+    with attempt(on_form(form), ABOVE) as outcome:
         result = reset_scenario(klass, student, expected_run_id=form.expected())
-        db.session.commit()
-    except ScenarioLoadError as exc:
-        return _refused(klass, exc, form, "reset")
+    if outcome.failed:
+        return _refused(klass, outcome, form, "reset")
     who = student.display_name if student else klass.name
     return _done(result, _("Reset %(who)s: %(rows)s records in %(seconds)s s; a new run has started.", who=who,
                            rows=f"{result.rows:,}", seconds=f"{result.seconds:.1f}"))
@@ -166,10 +161,9 @@ def undo() -> Any:
     klass = class_or_404(form.class_id.data, write=True)
     if not form.validate():
         return _page(klass, 400, undo=form)
-    try:
+    with attempt(on_form(form), ABOVE) as outcome:
         run = undo_service(klass, expected_run_id=form.expected())
-        db.session.commit()
-    except ScenarioLoadError as exc:
-        return _refused(klass, exc, form, "undo")
+    if outcome.failed:
+        return _refused(klass, outcome, form, "undo")
     flash(_("Run #%(id)s was undone: the data from before it is back.", id=run.id), "success")
     return redirect(url_for("scenarios.index", class_id=klass.id))

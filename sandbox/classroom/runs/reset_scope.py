@@ -36,8 +36,8 @@ from sqlalchemy import (
     update,
 )
 
-from ..extensions import db
-from ..owned import owned_classes
+from ...extensions import db
+from ...owned import owned_classes
 
 # Tables that belong to the class as a whole; a one-student reset keeps them.
 CLASS_TABLES = ("product_categories", "products")
@@ -47,10 +47,12 @@ POLYMORPHIC = ("notes", "attachments")
 
 @dataclass(frozen=True)
 class Scope:
+    """What a reset replaces: a class's data, or one student's in it."""
     class_id: int
     student_id: int | None = None
 
     def describe(self) -> str:
+        """The scope in words, for messages."""
         return f"class {self.class_id}" + (f", student {self.student_id}" if self.student_id else "")
 
 

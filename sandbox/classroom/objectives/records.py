@@ -18,14 +18,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from seed.fields import RECORD_FIELDS, WITH_CHILDREN
 from seed.schema import Objective, RecordCount
 
-from ..codes.services import label as code_label
-from ..extensions import db
-from ..i18n import N_
-from ..money import format_money
-from ..oplog import LogEntry
-from ..owned import owned_classes
-from .effects import created_in_class
-from .objectives import (
+from ...codes.services import label as code_label
+from ...extensions import db
+from ...i18n import N_
+from ...money import format_money
+from ...oplog import LogEntry
+from ...owned import owned_classes
+from .checks import (
     EVIDENCE_LIMIT,
     RECORD_PHRASES,
     CheckKind,
@@ -38,6 +37,7 @@ from .objectives import (
     make_outcome,
     register_check,
 )
+from .effects import created_in_class
 
 RECORD_SINGULAR = {"lead": N_("lead"), "account": N_("account"), "contact": N_("contact"),
                    "opportunity": N_("opportunity"), "product": N_("product"), "competitor": N_("competitor"),
@@ -191,48 +191,65 @@ def credited_students(check: RecordCount, ctx: Context, record_type: str, record
     `touched_in_run: false`, the record's owner before any transfer earns it as well.
     """
     model = record_model(record_type)
-    ids = [r.id for r in records]
     on_records = (LogEntry.object_type == record_type, LogEntry.class_id == ctx.class_run.class_id)
     credit: dict[int, set[int]] = {}
     if check.where:
-        # Per record and field, the newest entry that set it: read backwards along the record's index, so a
-        # record with a long history costs the few entries since its last stage move, not all of them.
-        newest = [select(LogEntry.id).where(*on_records, LogEntry.object_id == model.id,
-                                            LogEntry.changes[("fields", name)].as_string().is_not(None))
-                  .order_by(LogEntry.id.desc()).limit(1).correlate(model).scalar_subquery()
-                  for name in check.where]
-        last: set[int] = set()
-        for chunk in _chunks(ids):
-            for _record_id, *found in db.session.execute(
-                    select(model.id, *newest).where(model.id.in_(chunk)).execution_options(skip_visibility=True)):
-                last.update(ident for ident in found if ident is not None)
-        for chunk in _chunks(sorted(last)):
-            for row in db.session.execute(select(LogEntry.object_id, LogEntry.actor_id, LogEntry.run_id, LogEntry.at,
-                                                 LogEntry.source).where(LogEntry.id.in_(chunk))):
-                if _counts_for(ctx, row, check.source):
-                    credit.setdefault(row.object_id, set()).add(row.actor_id)
+        _credit_setters(credit, check, ctx, model, records, on_records)
     else:
-        work = [~LogEntry.verb.endswith(f".{verb}") for verb in NOT_WORK]
-        for chunk in _chunks(ids):
-            for row in db.session.execute(
-                    select(LogEntry.object_id, LogEntry.actor_id, LogEntry.run_id, LogEntry.at, LogEntry.source)
-                    .where(*on_records, LogEntry.object_id.in_(chunk), counted(ctx), *work).distinct()):
-                if _counts_for(ctx, row, check.source):
-                    credit.setdefault(row.object_id, set()).add(row.actor_id)
+        _credit_workers(credit, check, ctx, records, on_records)
     if not check.touched_in_run:
-        first_owner = {r.id: r.owner_id for r in records}
-        for chunk in _chunks(ids):
-            for object_id, changes in db.session.execute(
-                    select(LogEntry.object_id, LogEntry.changes).where(
-                        *on_records, LogEntry.object_id.in_(chunk), LogEntry.verb == f"{record_type}.transfer")
-                    .order_by(LogEntry.id.desc())):
-                before = ((changes or {}).get("fields") or {}).get("owner_id")
-                if before:
-                    first_owner[object_id] = before[0]  # the earliest transfer is read last
-        for record_id, owner in first_owner.items():
-            if owner in ctx.deadlines:
-                credit.setdefault(record_id, set()).add(owner)
+        _credit_first_owners(credit, ctx, record_type, records, on_records)
     return credit
+
+
+def _credit_setters(credit: dict[int, set[int]], check: RecordCount, ctx: Context, model: Any, records: list[Any],
+                    on_records: tuple[Any, ...]) -> None:
+    """Credit the students whose counted entry last set one of the `where` fields of each record."""
+    # Per record and field, the newest entry that set it: read backwards along the record's index, so a
+    # record with a long history costs the few entries since its last stage move, not all of them.
+    newest = [select(LogEntry.id).where(*on_records, LogEntry.object_id == model.id,
+                                        LogEntry.changes[("fields", name)].as_string().is_not(None))
+              .order_by(LogEntry.id.desc()).limit(1).correlate(model).scalar_subquery()
+              for name in check.where]
+    last: set[int] = set()
+    for chunk in _chunks([r.id for r in records]):
+        for _record_id, *found in db.session.execute(
+                select(model.id, *newest).where(model.id.in_(chunk)).execution_options(skip_visibility=True)):
+            last.update(ident for ident in found if ident is not None)
+    for chunk in _chunks(sorted(last)):
+        for row in db.session.execute(select(LogEntry.object_id, LogEntry.actor_id, LogEntry.run_id, LogEntry.at,
+                                             LogEntry.source).where(LogEntry.id.in_(chunk))):
+            if _counts_for(ctx, row, check.source):
+                credit.setdefault(row.object_id, set()).add(row.actor_id)
+
+
+def _credit_workers(credit: dict[int, set[int]], check: RecordCount, ctx: Context, records: list[Any],
+                    on_records: tuple[Any, ...]) -> None:
+    """Credit every student who worked on each record in the run (a counted entry that is work)."""
+    work = [~LogEntry.verb.endswith(f".{verb}") for verb in NOT_WORK]
+    for chunk in _chunks([r.id for r in records]):
+        for row in db.session.execute(
+                select(LogEntry.object_id, LogEntry.actor_id, LogEntry.run_id, LogEntry.at, LogEntry.source)
+                .where(*on_records, LogEntry.object_id.in_(chunk), counted(ctx), *work).distinct()):
+            if _counts_for(ctx, row, check.source):
+                credit.setdefault(row.object_id, set()).add(row.actor_id)
+
+
+def _credit_first_owners(credit: dict[int, set[int]], ctx: Context, record_type: str, records: list[Any],
+                         on_records: tuple[Any, ...]) -> None:
+    """Credit each record's owner before any transfer (a student of the run)."""
+    first_owner = {r.id: r.owner_id for r in records}
+    for chunk in _chunks([r.id for r in records]):
+        for object_id, changes in db.session.execute(
+                select(LogEntry.object_id, LogEntry.changes).where(
+                    *on_records, LogEntry.object_id.in_(chunk), LogEntry.verb == f"{record_type}.transfer")
+                .order_by(LogEntry.id.desc())):
+            before = ((changes or {}).get("fields") or {}).get("owner_id")
+            if before:
+                first_owner[object_id] = before[0]  # the earliest transfer is read last
+    for record_id, owner in first_owner.items():
+        if owner in ctx.deadlines:
+            credit.setdefault(record_id, set()).add(owner)
 
 
 @register_check
@@ -242,6 +259,7 @@ class RecordCountCheck(CheckKind):
     name = "record_count"
 
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
+        """Count each student's records of the type that match the check, made in class."""
         check: RecordCount = objective.check
         model = record_model(check.record_type)
         steps = (where_steps(model, check.record_type, check.where, ctx.class_run.scenario.currency)

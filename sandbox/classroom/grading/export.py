@@ -17,14 +17,14 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from ..extensions import db
-from ..i18n import N_
-from ..oplog import current_op, operation, register_verbs
-from ..org.models import utcnow
-from ..records.export import safe_cell
-from .grading import Gradebook, gradebook
-from .grading_view import format_points, pick
-from .runs import class_runs, current_class_run
+from ...clock import utcnow
+from ...extensions import db
+from ...i18n import N_
+from ...oplog import current_op, operation, register_verbs
+from ...records.export import safe_cell
+from ..runs.lookup import class_runs, current_class_run
+from .gradebook import Gradebook, gradebook
+from .view import format_points, pick
 
 FORMATS = ("csv", "xlsx")
 MIMETYPES = {"csv": "text/csv; charset=utf-8",
@@ -99,9 +99,12 @@ def log_grade_export(book: Gradebook, fmt: str) -> None:
 
 
 def export(book: Gradebook, fmt: str) -> bytes:
-    """The file, with its log entry (the caller commits)."""
+    """The file, with its log entry committed."""
     data = render(book, fmt)
     log_grade_export(book, fmt)
+    # The download is a GET, which the request boundary never commits; handing out grades must still
+    # leave its trace in the log (SPEC §8.1), so this one read commits its own entry.
+    db.session.commit()
     return data
 
 
@@ -126,7 +129,6 @@ def run_cli_export(klass: Any, fmt: str, output: Path, run_id: int | None, fail:
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
     log_grade_export(book, fmt)
-    db.session.commit()
     return f"{output}: {len(book.rows)} students, {len(book.objectives)} objectives, run #{run.id} ({run.scenario_name})"
 
 

@@ -13,12 +13,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..oplog import LogEntry
-from ..org.models import User, utcnow
-from .integrity import Hint, find_hints
-from .models import Run
-from .runs import deadlines, student_runs
+from ...clock import utcnow
+from ...extensions import db
+from ...oplog import LogEntry
+from ...org.models import User
+from ..models import Run
+from ..objectives.integrity import Hint, find_hints
+from ..runs.lookup import deadlines, student_runs
 
 BUCKET_MINUTES = 10
 # A day of 10-minute buckets; a longer span (homework over a week) shows only the buckets with actions.
@@ -52,6 +53,7 @@ class ClassLog:
         return actions[-1].at if actions else None
 
     def all_actions(self) -> list[Action]:
+        """Every student's actions in time order."""
         return sorted((a for acts in self.actions.values() for a in acts), key=lambda a: (a.at, a.entry_ids))
 
 

@@ -22,18 +22,20 @@ from seed import SCENARIO_DIR, Scenario, ScenarioError, parse_scenario, scenario
 from seed.checks import volume_parts
 from seed.generate import CLASS_TABLES as SEED_CLASS_TABLES
 
-from .. import faults
-from ..extensions import db
-from ..i18n import N_
-from ..oplog import current_actor, current_op, operation, register_verbs
-from ..org.models import Position, User, utcnow
-from ..org.scope import manages
-from ..records.notes import remove_files_after_commit
-from . import scope as scopes
+from ... import faults
+from ...clock import utcnow
+from ...errors import ServiceError
+from ...extensions import db
+from ...i18n import N_
+from ...oplog import current_actor, current_op, operation, register_verbs
+from ...org.models import Position, User
+from ...org.scope import manages
+from ...records.notes import remove_files_after_commit
+from ..models import Run, RunSnapshot
+from . import reset_scope as scopes
 from .generation import Books, GenerationError
 from .loader import LoadError, Prepared, Progress, insert_rows
-from .models import Run, RunSnapshot
-from .runs import class_students, current_class_run, forget_run_ids
+from .lookup import class_students, current_class_run, forget_run_ids
 
 ANY = -1  # expected_run_id when the caller does not care which run is current (the CLI)
 
@@ -45,16 +47,17 @@ register_verbs({
 })
 
 
-class ScenarioLoadError(ValueError):
-    """A load, reset or undo that was refused; nothing was changed."""
+class ScenarioLoadError(ServiceError):
+    """A load, reset or undo that was refused; nothing was changed (`details`: a scenario file's problems)."""
 
     def __init__(self, message: str, details: list[str] | None = None, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.details, self.field = message, details or [], field
+        super().__init__(message, field)
+        self.details = details or []
 
 
 @dataclass
 class LoadResult:
+    """What a load, reset or late joiners' books did: the run, rows inserted and replaced, time, warnings."""
     run: Run
     rows: int
     replaced: int
@@ -254,7 +257,7 @@ def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, stude
 
 def _class_owner(klass: Position) -> int:
     """Who owns a class's catalogue when no instructor is acting (CLI): its first instructor, else an admin."""
-    from ..org.models import Role
+    from ...org.models import Role
 
     candidates = select(User.id).where(User.role.in_([Role.INSTRUCTOR, Role.ADMIN])).order_by(User.role.desc(), User.id)
     owner = db.session.scalar(candidates.where(User.class_id == klass.id)) or db.session.scalar(candidates)

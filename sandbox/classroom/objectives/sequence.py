@@ -20,13 +20,13 @@ from sqlalchemy import and_, case, func, null, or_, select
 from seed.fields import DEFAULT_CODES
 from seed.schema import Objective, Sequence
 
-from ..activities.models import Activity
-from ..extensions import db
-from ..i18n import N_
-from ..oplog import LogEntry
-from ..opportunities.models import StageHistory
+from ...activities.models import Activity
+from ...extensions import db
+from ...i18n import N_
+from ...oplog import LogEntry
+from ...opportunities.models import StageHistory
+from .checks import EVIDENCE_LIMIT, CheckKind, Context, Outcome, Phrases, counted, register_check, scored
 from .effects import source_condition, standing
-from .objectives import EVIDENCE_LIMIT, CheckKind, Context, Outcome, Phrases, counted, register_check, scored
 
 Subject = tuple[str, int]
 # Slice ends as shares of the run's id range: small first (most students finish early), then doubling.
@@ -232,6 +232,7 @@ class SequenceCheck(CheckKind):
     name = "sequence"
 
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
+        """How many of the steps each student did in order on one record."""
         check: Sequence = objective.check
         # Two passes: the fast one reads the steps as logged, dropping students once they are done; then only the
         # entries that decided a student's points are checked (still standing, allowed source, a stage move not

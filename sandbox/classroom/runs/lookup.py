@@ -8,9 +8,9 @@ from typing import Any
 from flask import g
 from sqlalchemy import or_, select
 
-from ..extensions import db
-from ..org.models import Position, PositionKind, Role, Status, User
-from .models import DeadlineExtension, Run
+from ...extensions import db
+from ...org.models import Position, PositionKind, Role, Status, User
+from ..models import DeadlineExtension, Run
 
 
 def current_run(class_id: int, student_id: int | None = None) -> Run | None:

@@ -13,10 +13,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..owned import owned_classes
-from .models import Run
-from .runs import student_runs
+from ...extensions import db
+from ...owned import owned_classes
+from ..models import Run
+from .lookup import student_runs
 
 # The per-student tables of seed/generate.py, most likely to hold a row first.
 BOOK_TABLES = ("accounts", "leads", "contacts", "opportunities", "activities")

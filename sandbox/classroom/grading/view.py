@@ -19,13 +19,13 @@ from flask_login import current_user
 from pypinyin import lazy_pinyin
 from sqlalchemy import select
 
-from ..extensions import db
-from ..org.models import Position, PositionKind, Role, User
-from .books import students_without_book
-from .grading import Gradebook, Row, gradebook
-from .models import Run
-from .permissions import class_or_404, default_class, readable_classes
-from .runs import class_runs, class_students, current_class_run, department_of
+from ...extensions import db
+from ...org.models import Position, PositionKind, Role, User
+from ..models import Run
+from ..permissions import class_or_404, default_class, readable_classes
+from ..runs.books import students_without_book
+from ..runs.lookup import class_runs, class_students, current_class_run, department_of
+from .gradebook import Gradebook, Row, gradebook
 
 SORTS = ("name", "total", "department")
 

@@ -17,18 +17,18 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..accounts.models import Account
-from ..contacts.models import Contact
-from ..extensions import db
-from ..i18n import N_
-from ..leads.models import Lead
-from ..oplog import LogEntry
-from ..opportunities.models import Opportunity
-from ..org.models import User
-from ..records.models import Note
+from ...accounts.models import Account
+from ...contacts.models import Contact
+from ...extensions import db
+from ...i18n import N_
+from ...leads.models import Lead
+from ...oplog import LogEntry
+from ...opportunities.models import Opportunity
+from ...org.models import User
+from ...records.models import Note
 
 if TYPE_CHECKING:
-    from .activity import ClassLog
+    from ..activity.class_log import ClassLog
 
 # A burst: BURST_MIN or more actions in a row, each less than BURST_GAP after the previous one. A person
 # filling a form needs seconds; even one-click buttons take a second between page loads.
@@ -89,6 +89,7 @@ class Hint:
 
     @property
     def at(self) -> datetime:
+        """When the earliest piece of evidence happened."""
         return min(e.entry.at for e in self.evidence if e.entry is not None)
 
     @property
@@ -258,6 +259,7 @@ class Books:
     records: dict[tuple[str, int], int] = field(default_factory=dict)  # (record type, id) -> owner
 
     def holders(self, kind: str, key: str) -> set[int]:
+        """Students whose records carry this value of this kind."""
         return self.values.get(kind, {}).get(key, set())
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import String, cast, exists, func, literal, not_, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..oplog import LogEntry
+from ...oplog import LogEntry
 
 SOURCES = {"ui": ("ui",), "import": ("import",), "any": None}
 
@@ -48,6 +48,7 @@ SUPERSEDING: dict[tuple[str, str], tuple[str, ...]] = {("lead", "status"): ("con
 
 
 def is_activity(verb: str) -> bool:
+    """Whether the verb is an activity's (whose subject is the related record)."""
     return verb.startswith("activity.")
 
 
@@ -79,7 +80,7 @@ def subject_key(verb: str, per: str = "record") -> ColumnElement[str]:
 
 
 def _model(object_type: str) -> Any:
-    from .objectives_records import record_model
+    from .records import record_model
 
     try:
         return record_model(object_type)
@@ -88,7 +89,7 @@ def _model(object_type: str) -> Any:
 
 
 def _table(name: str) -> Any:
-    from ..extensions import db
+    from ...extensions import db
 
     return db.metadata.tables[name]
 
@@ -96,7 +97,7 @@ def _table(name: str) -> Any:
 def _value_holds(model: Any, object_type: str, field: str, to: Any) -> ColumnElement[bool]:
     from seed.fields import RECORD_FIELDS
 
-    from .objectives_records import _typed
+    from .records import _typed
 
     kind = RECORD_FIELDS.get(object_type, {}).get(field, "text")
     column = getattr(model, field)

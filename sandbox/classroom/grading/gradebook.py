@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from seed.schema import Objective
 
-from ..extensions import db
-from ..oplog import LogEntry
-from ..org.models import Position, User
-from .models import GradeOverride, Run
-from .objectives import CENT, Context, Outcome, evaluate
-from .runs import class_students, current_class_run, deadlines, department_of, student_runs
+from ...extensions import db
+from ...oplog import LogEntry
+from ...org.models import Position, User
+from ..models import GradeOverride, Run
+from ..objectives.checks import CENT, Context, Outcome, evaluate
+from ..runs.lookup import class_students, current_class_run, deadlines, department_of, student_runs
 
 
 @dataclass
@@ -51,7 +51,7 @@ class Gradebook:
     objectives: list[Objective]
     rows: list[Row]
     max_total: int
-    # Students of the run in force who have no generated book (grading_view fills it; flagged on the page).
+    # Students of the run in force who have no generated book (grading.view fills it; flagged on the page).
     without_book: set[int] = field(default_factory=set)
 
 

@@ -3,7 +3,7 @@
 A kind turns one scenario objective into an `Outcome` per student, for all students at once: one
 aggregated query per objective, never one per student. Only a student's own entries count, in the run
 that counts for them, at or before their deadline. log_count and manual live here; record_count in
-objectives_records.py and sequence in objectives_sequence.py (imported at the bottom, so they register).
+records.py and sequence in sequence.py (imported at the bottom, so they register).
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from seed.schema import LogCount, Objective
 
-from ..extensions import db
-from ..i18n import N_
-from ..oplog import LogEntry
-from ..org.models import User
+from ...extensions import db
+from ...i18n import N_
+from ...oplog import LogEntry
+from ...org.models import User
+from ..models import Run
 from .effects import effect_conditions, subject_key
-from .models import Run
 
 CENT = Decimal("0.01")
 # Evidence lists stay readable; a student who logged 5,000 calls does not need all of them shown.
@@ -64,7 +64,7 @@ PARENT_PHRASES = {
 
 def field_label(record_type: str, name: str) -> str:
     """A field as the record's form names it (Amount, 金额), falling back to its name."""
-    from ..records.extras import find_views
+    from ...records.extras import find_views
 
     views = find_views(record_type)
     return views.field_label(name) if views is not None else name
@@ -74,7 +74,7 @@ def field_change(check: LogCount) -> str:
     """The field a log_count watches, as the record's form names it, with its target value's label: "Status → Qualified"."""
     from seed.fields import RECORD_FIELDS
 
-    from ..codes.services import label
+    from ...codes.services import label
 
     noun = check.object_type or check.verb.split(".", 1)[0]
     name = field_label(noun, check.field or "")
@@ -116,6 +116,7 @@ class Outcome:
 
     @property
     def met(self) -> bool:
+        """Whether the objective is fully reached."""
         return self.fraction >= 1
 
 
@@ -140,6 +141,7 @@ class CheckKind:
     name: ClassVar[str] = ""
 
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
+        """The outcome of `objective` for every student of the context."""
         raise NotImplementedError
 
 
@@ -263,6 +265,7 @@ class Phrases:
         self._found: dict[str, str] = {}
 
     def __call__(self, message: str, **values: Any) -> str:
+        """The phrase in the reader's language, with its values filled in."""
         text = self._found.get(message)
         if text is None:
             text = self._found[message] = _(message)
@@ -315,6 +318,7 @@ class LogCountCheck(CheckKind):
     name = "log_count"
 
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
+        """Count each student's matching log entries (net effects when the check asks for them)."""
         check = objective.check
         conditions = log_conditions(check) + log_effects(check, ctx)
         key = subject_key(check.verb, check.per)
@@ -374,6 +378,7 @@ class ManualCheck(CheckKind):
     name = "manual"
 
     def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
+        """The instructor's score: zero until an override gives one."""
         reason = _("Awaiting the instructor's score.")
         result = {student: make_outcome(objective, 0, 1, reason) for student in ctx.student_ids}
         if ctx.evidence:
@@ -384,7 +389,7 @@ class ManualCheck(CheckKind):
 
 def written_documents(ctx: Context, student: int) -> list[Document]:
     """The notes and attachments `student` added in their run, oldest first, with who deleted them and when."""
-    from ..records.models import Attachment, Note
+    from ...records.models import Attachment, Note
 
     rows = db.session.execute(
         select(LogEntry.verb, LogEntry.object_type, LogEntry.object_id, LogEntry.object_label, LogEntry.params)
@@ -412,4 +417,4 @@ def written_documents(ctx: Context, student: int) -> list[Document]:
     return sorted(found, key=lambda d: (d.at, d.kind, d.ident))
 
 
-from . import objectives_records, objectives_sequence  # noqa: E402,F401  (they register their kinds)
+from . import records, sequence  # noqa: E402,F401  (they register their kinds)

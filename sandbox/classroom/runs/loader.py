@@ -16,12 +16,13 @@ from sqlalchemy import Connection, DateTime, Table, func, select, text
 
 from seed import TABLE_ORDER
 
-from ..extensions import db
+from ...errors import ServiceError
+from ...extensions import db
 
 Progress = Callable[[str, int], None]
 
 
-class LoadError(ValueError):
+class LoadError(ServiceError):
     """Generated rows that cannot be loaded (a reference to a catalogue row that no longer exists)."""
 
 

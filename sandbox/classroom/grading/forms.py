@@ -1,7 +1,7 @@
 """Forms of a student's grading page: override an objective's points, clear the override, extend the deadline.
 
 The forms carry what was typed; the rules (points within the objective's maximum, a comment, a deadline
-after the run started) live in grading_services, which raises GradingError with the field to mark.
+after the run started) live in grading.services, which raises GradingError with the field to mark.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Optional
 
-from ..activities.forms import LocalDateTimeField
+from ...activities.forms import LocalDateTimeField
 
 
 class OverrideForm(FlaskForm):
+    """Set an objective's points for one student, with a comment they read."""
     run = HiddenField()
     objective_id = HiddenField()
     points = StringField(_l("Points"), render_kw={"inputmode": "decimal", "autocomplete": "off"})
@@ -22,23 +23,16 @@ class OverrideForm(FlaskForm):
 
 
 class ClearOverrideForm(FlaskForm):
+    """Remove the override on one objective."""
     run = HiddenField()
     objective_id = HiddenField()
 
 
 class ExtensionForm(FlaskForm):
+    """Give one student their own deadline in the run."""
     run = HiddenField()
     deadline = LocalDateTimeField(_l("New deadline"), validators=[Optional()])
     reason = StringField(_l("Reason (optional)"))
-
-
-def add_error(form: FlaskForm, name: str, message: str) -> None:
-    """Show `message` next to field `name` (or above the form when it has no such field)."""
-    field = getattr(form, name, None)
-    if field is None or name in ("run", "objective_id", "csrf_token"):
-        form.form_errors.append(message)
-        return
-    field.errors = [*field.errors, message]
 
 
 def unique_ids(form: FlaskForm, suffix: str) -> FlaskForm:

@@ -89,6 +89,7 @@ class Books:
 
     @property
     def processes(self) -> list[Any]:
+        """The worker processes generating parts."""
         return [process for process, _parts in self._workers]
 
     def __iter__(self) -> Iterator[Prepared]:

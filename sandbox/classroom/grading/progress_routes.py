@@ -9,12 +9,13 @@ from flask_babel import format_timedelta
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..extensions import db
-from ..org.models import Role, utcnow
-from . import me_bp
-from .grading import progress_for
-from .grading_view import TEMPLATE_HELPERS, percent
-from .models import DeadlineExtension
+from ...clock import utcnow
+from ...extensions import db
+from ...org.models import Role
+from .. import me_bp
+from ..models import DeadlineExtension
+from .gradebook import progress_for
+from .view import TEMPLATE_HELPERS, percent
 
 # The page reloads itself this often while the run is open (static/js/progress.js; the CSP forbids inline JS).
 REFRESH_SECONDS = 60

@@ -1,7 +1,7 @@
 """Instructor grading actions: override an objective's points (with a comment), clear it, extend a deadline.
 
 Each is an @operation, so the change and its log entry (a teacher's action, never student work) land in
-one transaction; bad input raises GradingError(field, message) before anything changes.
+one transaction; bad input raises GradingError(message, field) before anything changes.
 """
 
 from __future__ import annotations
@@ -15,51 +15,50 @@ from sqlalchemy import select
 
 from seed.schema import Objective
 
-from ..access import SYSTEM, current_viewer
-from ..extensions import db
-from ..i18n import N_
-from ..oplog import current_op, operation, register_verbs
-from ..org.models import Role, User
-from ..records.services import NotAllowed
-from .grading import class_run_of
-from .models import DeadlineExtension, GradeOverride, Run
-from .objectives import CENT
-from .permissions import writable_classes
+from ...access import SYSTEM, Viewer, current_viewer
+from ...errors import NotAllowed, ServiceError
+from ...extensions import db
+from ...i18n import N_
+from ...oplog import current_actor, current_op, operation, register_verbs
+from ...org.models import Role, User
+from ..models import DeadlineExtension, GradeOverride, Run
+from ..objectives.checks import CENT
+from .gradebook import class_run_of
 
 COMMENT_MAX = 1000
 REASON_MAX = 500
 
 
-class GradingError(ValueError):
+class GradingError(ServiceError):
     """A grading action refused for a reason the instructor must read (shown next to the field)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def _acting_staff(class_run: Run) -> User | None:
-    """The acting user, who must run this class (None for the system: CLI and jobs)."""
+    """The acting user, who must run this class; None for the system (CLI and jobs pass SYSTEM explicitly).
+
+    Fails closed: no viewer, a viewer that is not the acting user, or a class the viewer does not run
+    is refused (a missing viewer was once taken for the system).
+    """
     viewer = current_viewer()
-    if viewer is SYSTEM or viewer is None:
+    if viewer is SYSTEM:
         return None
-    user = db.session.get(User, getattr(viewer, "user_id", None) or 0)
-    if user is None or class_run.class_id not in {c.id for c in writable_classes(user)}:
+    actor = current_actor()
+    if (not isinstance(viewer, Viewer) or actor is None or viewer.user_id != actor.id
+            or class_run.class_id not in viewer.managed_class_ids):
         raise NotAllowed("grading")
-    return user
+    return actor
 
 
 def _check_student(class_run: Run, student: User) -> None:
     if student is None or student.role != Role.STUDENT or student.class_id != class_run.class_id:
-        raise GradingError("student_id", _("Choose a student of this class."))
+        raise GradingError(field="student_id", message=_("Choose a student of this class."))
 
 
 def _objective(class_run: Run, objective_id: str) -> Objective:
     for objective in class_run.scenario.objectives:
         if objective.id == objective_id:
             return objective
-    raise GradingError("objective_id", _("This run's scenario has no objective “%(id)s”.", id=objective_id))
+    raise GradingError(field="objective_id", message=_("This run's scenario has no objective “%(id)s”.", id=objective_id))
 
 
 def _points(value: Any, objective: Objective) -> Decimal:
@@ -69,9 +68,9 @@ def _points(value: Any, objective: Objective) -> Decimal:
     except InvalidOperation:
         points = None
     if points is None or not points.is_finite():
-        raise GradingError("points", _("Enter the points as a number, e.g. 7.5."))
+        raise GradingError(field="points", message=_("Enter the points as a number, e.g. 7.5."))
     if points < 0 or points > objective.points:
-        raise GradingError("points", _("Give between 0 and %(max)d points: this objective is worth %(max)d.",
+        raise GradingError(field="points", message=_("Give between 0 and %(max)d points: this objective is worth %(max)d.",
                                        max=objective.points))
     return points.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -96,9 +95,9 @@ def set_override(class_run: Run, student: User, objective_id: str, points: Any, 
     value = _points(points, objective)
     comment = (comment or "").strip()
     if not comment:
-        raise GradingError("comment", _("Add a comment: say why these points (the student reads it)."))
+        raise GradingError(field="comment", message=_("Add a comment: say why these points (the student reads it)."))
     if len(comment) > COMMENT_MAX:
-        raise GradingError("comment", _("Keep the comment under %(n)d characters.", n=COMMENT_MAX))
+        raise GradingError(field="comment", message=_("Keep the comment under %(n)d characters.", n=COMMENT_MAX))
     override = db.session.scalar(select(GradeOverride).where(
         GradeOverride.run_id == class_run.id, GradeOverride.student_id == student.id,
         GradeOverride.objective_id == objective.id))
@@ -124,7 +123,7 @@ def clear_override(class_run: Run, student: User, objective_id: str) -> None:
         GradeOverride.run_id == class_run.id, GradeOverride.student_id == student.id,
         GradeOverride.objective_id == objective.id))
     if override is None:
-        raise GradingError("objective_id", _("There is no override on this objective to clear."))
+        raise GradingError(field="objective_id", message=_("There is no override on this objective to clear."))
     db.session.delete(override)
     _scope(class_run)
     current_op().target(override, student=student.audit_label, objective=objective.id)
@@ -137,14 +136,14 @@ def extend_deadline(class_run: Run, student: User, deadline: datetime, reason: s
     actor = _acting_staff(class_run)
     _check_student(class_run, student)
     if not isinstance(deadline, datetime):
-        raise GradingError("deadline", _("Enter the new deadline as a date and time."))
+        raise GradingError(field="deadline", message=_("Enter the new deadline as a date and time."))
     deadline = _naive_utc(deadline)
     if deadline <= class_run.started_at:
-        raise GradingError("deadline", _("The deadline must be after the run started (%(start)s UTC).",
+        raise GradingError(field="deadline", message=_("The deadline must be after the run started (%(start)s UTC).",
                                          start=class_run.started_at.strftime("%Y-%m-%d %H:%M")))
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > REASON_MAX:
-        raise GradingError("reason", _("Keep the reason under %(n)d characters.", n=REASON_MAX))
+        raise GradingError(field="reason", message=_("Keep the reason under %(n)d characters.", n=REASON_MAX))
     extension = db.session.scalar(select(DeadlineExtension).where(
         DeadlineExtension.run_id == class_run.id, DeadlineExtension.student_id == student.id))
     if extension is None:

@@ -14,18 +14,20 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..extensions import db
-from ..oplog import LogEntry
-from ..org.models import Position, Role, User
-from . import grading_bp
-from .grade_export import MIMETYPES, export, filename
-from .grading import student_row, timeline
-from .grading_forms import ClearOverrideForm, ExtensionForm, OverrideForm, add_error, unique_ids
-from .grading_services import GradingError, clear_override, extend_deadline, set_override
-from .grading_view import TEMPLATE_HELPERS, format_points, load_book, pick, pick_run, read_query
-from .models import DeadlineExtension, Run
-from .permissions import refuse_students, student_or_404, writable_classes
-from .runs import class_runs, department_of
+from ...boundary import attempt
+from ...extensions import db
+from ...oplog import LogEntry
+from ...org.models import Position, Role, User
+from .. import grading_bp
+from ..models import DeadlineExtension, Run
+from ..permissions import refuse_students, student_or_404, writable_classes
+from ..refusals import ABOVE, on_form
+from ..runs.lookup import class_runs, department_of
+from .export import MIMETYPES, export, filename
+from .forms import ClearOverrideForm, ExtensionForm, OverrideForm, unique_ids
+from .gradebook import student_row, timeline
+from .services import clear_override, extend_deadline, set_override
+from .view import TEMPLATE_HELPERS, format_points, load_book, pick, pick_run, read_query
 
 
 def _refuse_readers() -> None:
@@ -53,7 +55,6 @@ def _export(fmt: str) -> Response:
         flash(_("There are no grades to export: no scenario has been loaded into this class yet."), "warning")
         return redirect(url_for("grading.index", **query.args()))  # type: ignore[return-value]
     data = export(book, fmt)
-    db.session.commit()
     response = Response(data, mimetype=MIMETYPES[fmt])
     response.headers["Content-Disposition"] = f"attachment; filename={filename(book, fmt)}"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -161,13 +162,9 @@ def override(student_id: int) -> Any:
     form = OverrideForm()
     objective_id = (form.objective_id.data or "").strip()
     if form.validate_on_submit():
-        try:
+        with attempt(on_form(form), ABOVE) as outcome:
             set_override(run, student, objective_id, form.points.data, form.comment.data)
-            db.session.commit()
-        except GradingError as exc:
-            db.session.rollback()
-            add_error(form, exc.field, exc.message)
-        else:
+        if not outcome.failed:
             flash(_("%(name)s now has %(points)s points on “%(objective)s”.", name=student.display_name,
                     points=format_points(form.points.data.strip().replace(",", ".")),
                     objective=_title(run, objective_id)), "success")
@@ -184,13 +181,9 @@ def clear_override_view(student_id: int) -> Any:
     form = ClearOverrideForm()
     objective_id = (form.objective_id.data or "").strip()
     if form.validate_on_submit():
-        try:
+        with attempt() as outcome:
             clear_override(run, student, objective_id)
-            db.session.commit()
-        except GradingError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
+        if not outcome.failed:
             flash(_("The override on “%(objective)s” was removed; the automatic points count again.",
                     objective=_title(run, objective_id)), "success")
     return _back(student, run, f"objective-{objective_id}" if objective_id else None)
@@ -204,13 +197,9 @@ def extend(student_id: int) -> Any:
         return _no_run(student)
     form = ExtensionForm()
     if form.validate_on_submit():
-        try:
+        with attempt(on_form(form), ABOVE) as outcome:
             extend_deadline(run, student, form.deadline.data, form.reason.data)
-            db.session.commit()
-        except GradingError as exc:
-            db.session.rollback()
-            add_error(form, exc.field, exc.message)
-        else:
+        if not outcome.failed:
             flash(_("%(name)s has a new deadline.", name=student.display_name), "success")
             return _back(student, run, "deadline")
     return _student_page(student, str(run.id), ("extension", "", form), form.form_errors, 400)

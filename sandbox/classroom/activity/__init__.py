@@ -1,0 +1,1 @@
+"""Class activity: who did what in the current run, live, and the page that shows it."""

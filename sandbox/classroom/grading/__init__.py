@@ -1,0 +1,1 @@
+"""The gradebook: grades from objectives, overrides and extensions, its pages, exports and a student's progress."""

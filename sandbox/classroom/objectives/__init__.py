@@ -1,0 +1,1 @@
+"""Objectives: the registered check kinds, the effects they count and the integrity hints."""
