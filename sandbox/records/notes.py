@@ -26,7 +26,7 @@ from ..oplog import current_op, operation, register_verbs
 from ..org.models import utcnow
 from ..owned import Owned
 from .models import Attachment, Note
-from .services import NotAllowed, RecordError, _acting_user, _check_write
+from .services import NotAllowed, RecordError, _check_write, acting_user
 
 DEFAULT_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "csv", "png", "jpg", "jpeg", "gif",
                       "zip")
@@ -38,7 +38,7 @@ _PENDING = "attachment_files_to_remove"
 
 def _writable_parent(parent: Owned) -> Any:
     """The acting user, if they may change the parent record (else NotAllowed / RecordError)."""
-    actor = _acting_user()
+    actor = acting_user()
     if not actor.can_change:
         raise NotAllowed("read-only")
     _check_write(parent)
