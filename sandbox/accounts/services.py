@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..i18n import N_
 from ..oplog import register_verbs
+from ..records.display import like_pattern
 from ..records.lookups import visible_or_none
 from ..records.services import RecordError, create_record, update_record
 from .models import Account
@@ -50,8 +51,6 @@ def similar_accounts(name: str, exclude_id: int | None = None, limit: int = 5) -
         stmt = stmt.where(Account.id != exclude_id)
     found = list(db.session.scalars(stmt.limit(limit)))
     if len(found) < limit and len(name) >= 2:
-        from ..records.views import like_pattern
-
         more = select(Account).where(Account.name.ilike(like_pattern(name), escape="\\")).limit(limit)
         found += [a for a in db.session.scalars(more) if a not in found and a.id != exclude_id]
     return found[:limit]
