@@ -8,8 +8,7 @@ from sqlalchemy import select
 from sandbox.codes.defaults import DEFAULTS
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
-from sandbox.records import import_columns
-from sandbox.records import registry
+from sandbox.records import import_columns, registry
 from sandbox.records.import_aliases import HEADER_ALIASES, VALUE_ALIASES
 from tests.conftest import act_as
 from tests.test_import_sources import SALESFORCE_HEADER, SALESFORCE_ROWS, UNKNOWN, _salesforce_xlsx

@@ -34,10 +34,12 @@ def _clean(data: dict[str, Any], current: Account | None = None) -> dict[str, An
 
 
 def create_account(cls: type, data: dict[str, Any], owner: Any = None) -> Account:
+    """Create an account after checking its parent and tidying its tags."""
     return create_record(Account, _clean(data), owner)
 
 
 def update_account(obj: Account, data: dict[str, Any], expected_version: int | None = None) -> Account:
+    """Edit an account after checking its parent (no cycles) and tidying its tags."""
     return update_record(obj, _clean(data, obj), expected_version=expected_version)
 
 

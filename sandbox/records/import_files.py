@@ -43,10 +43,12 @@ class Table:
 
 
 def max_bytes() -> int:
+    """The largest import file accepted, in bytes."""
     return int(current_app.config.get("IMPORT_MAX_BYTES", 10 * 1024 * 1024))
 
 
 def is_xlsx(data: bytes) -> bool:
+    """Whether the bytes are a zip container (an .xlsx workbook)."""
     return data.startswith(b"PK\x03\x04")
 
 

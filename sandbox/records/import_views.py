@@ -33,6 +33,8 @@ MODES = [("all", _l("Import nothing; I will fix the file and upload it again")),
 
 
 class ImportForm(FlaskForm):
+    """The upload step of an import."""
+
     file = FileField(_l("CSV or Excel (.xlsx) file"), validators=[FileRequired(message=_l("Choose a CSV or .xlsx file."))])
     mode = RadioField(_l("If some rows have errors"), default="all", choices=MODES)
     review = BooleanField(_l("Let me check which field each column fills before importing"))

@@ -111,10 +111,12 @@ def delete_note(parent: Owned, note: Note) -> None:
 
 
 def upload_folder() -> Path:
+    """Where attachments are stored."""
     return Path(current_app.config["UPLOAD_FOLDER"]) / "attachments"
 
 
 def allowed_extensions() -> tuple[str, ...]:
+    """The file extensions accepted as attachments (lower case, no dot)."""
     return tuple(e.lower().lstrip(".") for e in current_app.config.get("ATTACHMENT_EXTENSIONS", DEFAULT_EXTENSIONS))
 
 
@@ -147,6 +149,7 @@ def check_upload(filename: str, size: int) -> str:
 
 
 def human_size(size: int) -> str:
+    """A size in bytes as people read it (KB, MB)."""
     if size >= 1024 * 1024:
         return f"{size / 1024 / 1024:.1f} MB"
     if size >= 1024:
@@ -189,6 +192,7 @@ def delete_attachment(parent: Owned, att: Attachment) -> None:
 
 
 def stored_path(att: Attachment) -> Path:
+    """Where an attachment's file is stored."""
     return upload_folder() / att.stored_name
 
 
