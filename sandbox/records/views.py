@@ -40,13 +40,22 @@ from .forms import TransferForm
 from .registry import Column, Filter, RecordType, Related
 
 # Kept importable from here for the record types that configure their views with them.
-__all__ = ["Column", "Filter", "RecordViews", "Related", "is_money", "like_pattern"]
+__all__ = ["Column", "Filter", "RecordViews", "Related", "is_money", "like_pattern", "views_of"]
 
 # What the views read from their record type, under the names the pages and subclasses use.
 _FROM_TYPE = frozenset({
     "model", "singular", "plural", "columns", "filters", "search", "detail_fields", "codes", "related",
     "detail_template", "create_service", "update_service", "duplicates", "references", "labels",
 })
+
+
+# Blueprint name -> the views serving it (the bench renders lists with a type's own views).
+_VIEWS: dict[str, RecordViews] = {}
+
+
+def views_of(blueprint: str) -> RecordViews | None:
+    """The views registered on a blueprint ("leads"), else None."""
+    return _VIEWS.get(blueprint)
 
 
 def _record_type(bp: Blueprint, model: Any, form_cls: Any, options: dict[str, Any]) -> RecordType:
@@ -97,6 +106,7 @@ class RecordViews:
         rule("/<int:record_id>/delete", "delete", self.delete, methods=["POST"])
         rule("/<int:record_id>/restore", "restore", self.restore, methods=["POST"])
         register_extras(self)  # export, import, notes, attachments (records/extras.py)
+        _VIEWS[self.bp.name] = self
 
     # ---- helpers -------------------------------------------------------------------------------
     def endpoint(self, name: str) -> str:
