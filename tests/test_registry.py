@@ -163,3 +163,16 @@ def test_registry_export_and_import_load_without_views():
             "assert not loaded\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", [
+    "sandbox/records/views.py", "sandbox/records/import_views.py", "sandbox/records/note_views.py",
+    "sandbox/records/exporting.py", "sandbox/records/extras.py", "sandbox/leads/routes.py",
+    "sandbox/leads/convert_views.py", "sandbox/accounts/routes.py", "sandbox/contacts/routes.py",
+    "sandbox/competitors/routes.py",
+])
+def test_record_pages_leave_the_transaction_to_the_boundary(path):
+    """No record page commits or rolls back: the request boundary does, once per request."""
+    calls = {node.func.attr for node in ast.walk(ast.parse((ROOT / path).read_text(encoding="utf-8")))
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)}
+    assert not calls & {"commit", "rollback"}, path
