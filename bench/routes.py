@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, g, render_template, request
 from flask_login import current_user
 
 from sandbox.leads.routes import views as lead_views
-from sandbox.records.extras import find_views
 from sandbox.records.list_filters import problems
+from sandbox.records.views import views_of
 
 bp = Blueprint("bench", __name__, url_prefix="/bench")
 
@@ -53,7 +53,7 @@ def set_detail_baseline(app: Any, name: str, user_id: int, template: str, contex
 def record_list(name: str) -> str:
     """Any record type's list rendered from memory: same steps as RecordViews.index minus its queries."""
     context, labels = current_app.extensions[LIST_KEY][(name, current_user.id)]
-    v = find_views(name)
+    v = views_of(name)
     # The labels of referenced records (linked account names) the real page loaded in one query.
     g.reference_labels = dict(labels)
     _order, sort = v.order(request.args)

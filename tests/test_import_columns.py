@@ -8,8 +8,7 @@ from sqlalchemy import select
 from sandbox.codes.defaults import DEFAULTS
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
-from sandbox.records import import_columns
-from sandbox.records.extras import REGISTRY
+from sandbox.records import import_columns, registry
 from sandbox.records.import_aliases import HEADER_ALIASES, VALUE_ALIASES
 from tests.conftest import act_as
 from tests.test_import_sources import SALESFORCE_HEADER, SALESFORCE_ROWS, UNKNOWN, _salesforce_xlsx
@@ -87,7 +86,7 @@ def test_composed_fields(field, parts, whole, expected):
 def test_alias_data_points_at_real_fields_and_codes(app):
     """Every shipped alias targets a field (or part) of its record type, every value alias an existing code."""
     with app.test_request_context():
-        types = {v.model.__audit_type__: v for v in REGISTRY.values()}
+        types = {rt.name: rt for rt in registry.all_types()}
         for system, by_type in HEADER_ALIASES.items():
             for record_type, headers in by_type.items():
                 valid = {t for t, _label in import_columns.targets(types[record_type])}

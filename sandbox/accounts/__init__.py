@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 
-from . import routes  # noqa: E402,F401
+from . import record, routes  # noqa: E402,F401

@@ -22,6 +22,8 @@ from ..records.lookups import visible_choices
 
 
 class AccountForm(FlaskForm):
+    """The account's create and edit form; its labels are the account's field labels."""
+
     name = StringField(_l("Account name"), validators=[DataRequired(), Length(max=200)])
     type = SelectField(_l("Type"), validators=[Optional()])
     industry = SelectField(_l("Industry"), validators=[Optional()])

@@ -13,6 +13,8 @@ from ..owned import Owned
 
 
 class Account(Owned, db.Model):
+    """A company students sell to (客户)."""
+
     __tablename__ = "accounts"
     __audit_type__ = "account"
     __sharing_type__ = "account"
@@ -38,6 +40,7 @@ class Account(Owned, db.Model):
 
     @property
     def audit_label(self) -> str:
+        """The account as the log and pickers name it."""
         return self.name
 
 

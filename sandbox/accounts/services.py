@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..i18n import N_
 from ..oplog import register_verbs
+from ..records.display import like_pattern
 from ..records.lookups import visible_or_none
 from ..records.services import RecordError, create_record, update_record
 from .models import Account
@@ -33,10 +34,12 @@ def _clean(data: dict[str, Any], current: Account | None = None) -> dict[str, An
 
 
 def create_account(cls: type, data: dict[str, Any], owner: Any = None) -> Account:
+    """Create an account after checking its parent and tidying its tags."""
     return create_record(Account, _clean(data), owner)
 
 
 def update_account(obj: Account, data: dict[str, Any], expected_version: int | None = None) -> Account:
+    """Edit an account after checking its parent (no cycles) and tidying its tags."""
     return update_record(obj, _clean(data, obj), expected_version=expected_version)
 
 
@@ -50,8 +53,6 @@ def similar_accounts(name: str, exclude_id: int | None = None, limit: int = 5) -
         stmt = stmt.where(Account.id != exclude_id)
     found = list(db.session.scalars(stmt.limit(limit)))
     if len(found) < limit and len(name) >= 2:
-        from ..records.views import like_pattern
-
         more = select(Account).where(Account.name.ilike(like_pattern(name), escape="\\")).limit(limit)
         found += [a for a in db.session.scalars(more) if a not in found and a.id != exclude_id]
     return found[:limit]

@@ -11,6 +11,8 @@ from ..codes.services import choices
 
 
 class CompetitorForm(FlaskForm):
+    """The competitor's create and edit form; its labels are the competitor's field labels."""
+
     name = StringField(_l("Competitor name"), validators=[DataRequired(), Length(max=200)])
     website = URLField(_l("Website"), validators=[Optional(), Length(max=255)])
     threat_level = SelectField(_l("Threat level"), validators=[Optional()])

@@ -11,6 +11,8 @@ from ..owned import Owned
 
 
 class Competitor(Owned, db.Model):
+    """A company competing for the same deals, readable by the whole class."""
+
     __tablename__ = "competitors"
     __audit_type__ = "competitor"
     __class_readable__ = True
@@ -26,6 +28,7 @@ class Competitor(Owned, db.Model):
 
     @property
     def audit_label(self) -> str:
+        """The competitor as the log and pickers name it."""
         return self.name
 
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
-from . import routes  # noqa: E402,F401
+from . import record, routes  # noqa: E402,F401

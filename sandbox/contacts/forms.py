@@ -13,6 +13,8 @@ from ..records.lookups import visible_choices
 
 
 class ContactForm(FlaskForm):
+    """The contact's create and edit form; its labels are the contact's field labels."""
+
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     account_id = SelectField(_l("Account"), coerce=int, validators=[Optional()])
     title = StringField(_l("Title"), validators=[Optional(), Length(max=100)])

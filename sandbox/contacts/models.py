@@ -13,6 +13,8 @@ from ..owned import Owned
 
 
 class Contact(Owned, db.Model):
+    """A person at an account (联系人)."""
+
     __tablename__ = "contacts"
     __audit_type__ = "contact"
     __sharing_type__ = "account"
@@ -33,6 +35,7 @@ class Contact(Owned, db.Model):
 
     @property
     def audit_label(self) -> str:
+        """The contact as the log and pickers name it."""
         return self.name
 
 

@@ -31,10 +31,12 @@ def _clean(data: dict[str, Any], current: Contact | None = None) -> dict[str, An
 
 
 def create_contact(cls: type, data: dict[str, Any], owner: Any = None) -> Contact:
+    """Create a contact after checking its account and manager."""
     return create_record(Contact, _clean(data), owner)
 
 
 def update_contact(obj: Contact, data: dict[str, Any], expected_version: int | None = None) -> Contact:
+    """Edit a contact after checking its account and manager."""
     return update_record(obj, _clean(data, obj), expected_version=expected_version)
 
 

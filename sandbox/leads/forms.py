@@ -24,6 +24,8 @@ PHONE = Regexp(r"^\+?[0-9][0-9 ()\-]{5,24}$", message=_l("Enter a phone number o
 
 
 class LeadForm(FlaskForm):
+    """The lead's create and edit form; its labels are the lead's field labels."""
+
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     company = StringField(_l("Company"), validators=[Optional(), Length(max=200)])
     title = StringField(_l("Title"), validators=[Optional(), Length(max=100)])
@@ -55,6 +57,8 @@ class LeadForm(FlaskForm):
 
 
 class ConvertForm(FlaskForm):
+    """What a lead converts into: an account (new or existing), a contact, maybe an opportunity."""
+
     account_mode = SelectField(_l("Account"), choices=[("new", _l("Create a new account")),
                                                        ("existing", _l("Attach to an existing account"))])
     account_id = SelectField(_l("Existing account"), coerce=int, validators=[Optional()])

@@ -14,6 +14,8 @@ from ..owned import Owned
 
 
 class Lead(Owned, db.Model):
+    """A prospect not yet qualified (线索)."""
+
     __tablename__ = "leads"
     __audit_type__ = "lead"
 
@@ -40,14 +42,17 @@ class Lead(Owned, db.Model):
 
     @property
     def audit_label(self) -> str:
+        """The lead as the log and pickers name it (name · company)."""
         return f"{self.name} · {self.company}" if self.company else self.name
 
     @property
     def is_converted(self) -> bool:
+        """Whether the lead was converted (it is then read-only)."""
         return self.status == "converted"
 
     @property
     def is_read_only(self) -> bool:
+        """Whether the lead no longer changes (converted)."""
         return self.is_converted
 
 

@@ -29,8 +29,7 @@ from ..i18n import N_
 from ..money import class_currency, format_money
 from ..oplog import VERBS, LogEntry
 from ..org.models import Position, User
-from ..owned import owned_classes
-from ..records.extras import find_views
+from ..records import registry
 
 # Record and object types as people call them (the object_type of an entry, the kind of evidence).
 TYPES = {
@@ -117,8 +116,8 @@ def type_label(kind: str | None) -> str:
         return ""
     if kind in TYPES:
         return _(TYPES[kind])
-    views = find_views(kind)
-    return str(views.singular) if views is not None else kind.replace("_", " ")
+    found = registry.find(kind)
+    return str(found.singular) if found is not None else kind.replace("_", " ")
 
 
 def verb_label(verb: str) -> str:
@@ -161,7 +160,7 @@ class Names:
             self.wanted.setdefault(kind, set()).add(ident)
 
     def load(self) -> None:
-        models = {c.__audit_type__: c for c in owned_classes()}
+        models = {t.name: t.model for t in registry.all_types()}
         for kind, ids in self.wanted.items():
             if kind == "user":
                 rows = db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
@@ -186,9 +185,9 @@ class Names:
 
 def _ref_type(object_type: str | None, name: str, fields: dict[str, Any]) -> str | None:
     """The record type a reference field points to, or None when the field is no reference."""
-    views = find_views(object_type or "")
-    if views is not None and name in views.references:
-        return views.references[name].__audit_type__
+    found = registry.find(object_type)
+    if found is not None and name in found.references:
+        return found.references[name].__audit_type__
     if name == "related_id":
         related = fields.get("related_type")
         return (related[1] or related[0]) if isinstance(related, list) else None
@@ -200,11 +199,9 @@ def _ref_type(object_type: str | None, name: str, fields: dict[str, Any]) -> str
 
 
 def _field_label(object_type: str | None, name: str) -> str:
-    views = find_views(object_type or "")
-    if views is not None:
-        text = views.field_label(name)
-        if text != name:
-            return text
+    text = registry.field_label(object_type, name)
+    if text != name:
+        return text
     if name in FIELD_LABELS:
         return _(FIELD_LABELS[name])
     return name.removesuffix("_id").replace("_", " ").capitalize()
@@ -214,8 +211,8 @@ def _code_table(object_type: str | None, name: str) -> str | None:
     kind = RECORD_FIELDS.get(object_type or "", {}).get(name, "")
     if kind.startswith("code:"):
         return kind[5:]
-    views = find_views(object_type or "")
-    return views.codes.get(name) if views is not None else None
+    found = registry.find(object_type)
+    return found.codes.get(name) if found is not None else None
 
 
 def _value(entry: LogEntry, name: str, value: Any, names: Names, fields: dict[str, Any]) -> str:
@@ -277,8 +274,8 @@ def _param(entry: LogEntry, key: str, value: Any, objectives: dict[tuple[int, st
     if key in PARAM_CODES and isinstance(value, str):
         table = PARAM_CODES[key]
         return code_label(table, code_for_label(table, value) or value)
-    if key == "type" and isinstance(value, str) and (views := find_views(value)) is not None:
-        return str(views.plural)
+    if key == "type" and isinstance(value, str) and (found := registry.find(value)) is not None:
+        return str(found.plural)
     if key == "format" and isinstance(value, str):
         return value.upper()
     if key == "deadline" and isinstance(value, str):

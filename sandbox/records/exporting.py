@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, request
+from flask import Response, g, request
 from flask_babel import gettext as _
 from flask_babel import to_user_timezone
 from markupsafe import Markup
@@ -26,6 +26,7 @@ from ..extensions import db
 from ..i18n import N_
 from ..oplog import current_op, operation, register_verbs
 from ..org.models import utcnow
+from .display import display_value
 from .export import safe_cell
 
 EXPORT_CAP = 100_000
@@ -53,9 +54,9 @@ def record_set(audit_type: str, label: str) -> RecordSet:
     return _SETS[audit_type](label)
 
 
-def columns(v: Any) -> list[tuple[str, str]]:
+def columns(record_type: Any) -> list[tuple[str, str]]:
     """(attribute, translated header) of every exported column: id, the detail fields, owner, created."""
-    return [("id", "ID"), *((f, v.field_label(f)) for f in v.detail_fields),
+    return [("id", "ID"), *((f, record_type.field_label(f)) for f in record_type.detail_fields),
             ("owner", _("Owner")), ("created_at", _("Created"))]
 
 
@@ -66,41 +67,35 @@ def _local(value: datetime) -> datetime:
 
 def _value(v: Any, obj: Any, attr: str) -> Any:
     """The typed value of one cell (None for empty); labels for picklists and references."""
+    record_type = v.record_type
     if attr == "owner":
         return obj.owner.display_name
     value = getattr(obj, attr, None)
     if value is None or value == "":
         return None
-    if attr in v.codes:
-        return code_label(v.codes[attr], value, getattr(obj, "class_id", None))
-    if attr in v.references:
-        from flask import g
-
-        return g.get("reference_labels", {}).get((v.references[attr].__tablename__, value))
+    if attr in record_type.codes:
+        return code_label(record_type.codes[attr], value, getattr(obj, "class_id", None))
+    if attr in record_type.references:
+        return g.get("reference_labels", {}).get((record_type.references[attr].__tablename__, value))
     if isinstance(value, datetime):
         return _local(value)
-    if _custom_display(v):
+    if v.custom_display:
         # A type that shows a field its own way (a category path, Yes/No…) exports it the same way.
-        from .views import RecordViews
-
         shown = v.display(obj, attr)
-        if shown != RecordViews.display(v, obj, attr):
+        if shown != display_value(record_type, obj, attr):
             return Markup(shown).striptags() if isinstance(shown, Markup) else shown
     return value
 
 
-def _custom_display(v: Any) -> bool:
-    from .views import RecordViews
-
-    return type(v).display is not RecordViews.display
-
-
 def rows(v: Any, args: Any) -> Iterator[list[Any]]:
-    """The list's rows (its filters, search and sort; no paging; capped), as typed cell values."""
+    """The list's rows (its filters, search and sort; no paging; capped), as typed cell values.
+
+    `v` is the type's list (its views): the export is exactly what its list page shows, filters included.
+    """
     order, _sort = v.order(args)
     stmt = (select(v.model).where(*v.conditions(args)).order_by(*order).limit(EXPORT_CAP)
             .execution_options(yield_per=CHUNK))
-    attrs = [a for a, _label in columns(v)]
+    attrs = [a for a, _label in columns(v.record_type)]
     for chunk in db.session.scalars(stmt).partitions():
         v.prime_rows(chunk)
         for obj in chunk:
@@ -108,6 +103,7 @@ def rows(v: Any, args: Any) -> Iterator[list[Any]]:
 
 
 def _text(value: Any) -> str:
+    """A cell as CSV text (dates in ISO form, empty for None)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -122,7 +118,7 @@ def to_csv(v: Any, args: Any) -> tuple[bytes, int]:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow([safe_cell(h) for _a, h in columns(v)])
+    writer.writerow([safe_cell(h) for _a, h in columns(v.record_type)])
     count = 0
     for row in rows(v, args):
         writer.writerow([safe_cell(_text(c)) for c in row])
@@ -131,6 +127,7 @@ def to_csv(v: Any, args: Any) -> tuple[bytes, int]:
 
 
 def _xlsx_cell(value: Any) -> Any:
+    """A cell as openpyxl stores it safely."""
     if isinstance(value, str):
         # openpyxl refuses control characters and would store "=..." as a live formula.
         return safe_cell(ILLEGAL_CHARACTERS_RE.sub("", value))
@@ -143,7 +140,7 @@ def to_xlsx(v: Any, args: Any) -> tuple[bytes, int]:
     """One sheet: a header row of translated labels, then typed cells; returns (bytes, row count)."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=str(v.plural)[:31] or "export")
-    ws.append([_xlsx_cell(h) for _a, h in columns(v)])
+    ws.append([_xlsx_cell(h) for _a, h in columns(v.record_type)])
     count = 0
     for row in rows(v, args):
         ws.append([_xlsx_cell(c) for c in row])
@@ -170,8 +167,7 @@ def export_response(v: Any, fmt: str) -> Response:
     args = request.args
     data, count = to_csv(v, args) if fmt == "csv" else to_xlsx(v, args)
     filename = f"{v.bp.name}-{utcnow():%Y%m%d-%H%M}.{fmt}"
-    log_export(v, fmt, count, filename)
-    db.session.commit()
+    log_export(v, fmt, count, filename)  # committed by the request boundary (a POST answered 200)
     response = Response(data, mimetype=MIMETYPES[fmt])
     response.headers["Content-Disposition"] = f"attachment; filename={filename}"
     response.headers["X-Content-Type-Options"] = "nosniff"

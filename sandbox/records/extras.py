@@ -1,7 +1,7 @@
 """The features every record type gets besides its pages: export, import, notes and attachments.
 
 `RecordViews.register` calls `register_extras(self)`; the detail page gets `detail_extras(obj)` and the
-list page `list_extras(model)`.
+list page `list_extras(model)`. Which type is which is the registry's business (records/registry.py).
 """
 
 from __future__ import annotations
@@ -13,13 +13,9 @@ from .exporting import export_response, register_generic_verbs
 from .import_views import import_page
 from .note_views import NoteViews, detail_context
 
-# Blueprint name ("leads") -> its RecordViews, for the CLI import.
-REGISTRY: dict[str, Any] = {}
-
 
 def register_extras(v: Any) -> None:
     """Add the export, import, note and attachment routes to a record type's blueprint."""
-    REGISTRY[v.bp.name] = v
     register_generic_verbs(v.model.__audit_type__)
     rule = v.bp.add_url_rule
     # POST: an export writes a log entry that objectives and class activity count, and GET requests write
@@ -38,10 +34,3 @@ def detail_extras(obj: Any) -> dict[str, Any]:
 def list_extras(model: Any) -> dict[str, Any]:
     """Context of the list's owner filter and its warnings about ignored filter values."""
     return {"owners": list_filters.owner_choices(model), "problems": list_filters.problems()}
-
-
-def find_views(name: str) -> Any:
-    """The RecordViews of a type by blueprint name or record type ("leads" or "lead"), else None."""
-    if name in REGISTRY:
-        return REGISTRY[name]
-    return next((v for v in REGISTRY.values() if v.model.__audit_type__ == name), None)

@@ -17,6 +17,8 @@ def _id_or_zero(value: object) -> int:
 
 
 class TransferForm(FlaskForm):
+    """The new owner of a record."""
+
     owner_id = SelectField(_l("New owner"), coerce=_id_or_zero, validators=[InputRequired()])
     submit = SubmitField(_l("Transfer"))
 

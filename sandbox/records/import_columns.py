@@ -36,27 +36,27 @@ def part_label(part: str) -> str:
     }[part]
 
 
-def targets(v: Any) -> list[tuple[str, str]]:
+def targets(rt: Any) -> list[tuple[str, str]]:
     """Every target a column of this type may fill, as (value, label) for a select; `ignore` first."""
     found = [(IGNORE, _("Ignore this column"))]
-    for name in v.form_fields:
-        found.append((name, v.field_label(name)))
+    for name in rt.import_fields:
+        found.append((name, rt.field_label(name)))
         for part in COMPOSED.get(name, ()):
-            found.append((f"{name}:{part}", _("%(field)s (%(part)s)", field=v.field_label(name), part=part_label(part))))
+            found.append((f"{name}:{part}", _("%(field)s (%(part)s)", field=rt.field_label(name), part=part_label(part))))
     return found
 
 
-def target_label(v: Any, target: str | None) -> str:
+def target_label(rt: Any, target: str | None) -> str:
     """How a target reads to the user."""
-    return dict(targets(v)).get(target or "", _("not recognised"))
+    return dict(targets(rt)).get(target or "", _("not recognised"))
 
 
-def aliases(v: Any) -> dict[str, tuple[str, str]]:
+def aliases(rt: Any) -> dict[str, tuple[str, str]]:
     """Normalised header -> (target, source system) of the shipped aliases valid for this type."""
-    valid = {value for value, _label in targets(v)}
+    valid = {value for value, _label in targets(rt)}
     found: dict[str, tuple[str, str]] = {}
     for system, by_type in HEADER_ALIASES.items():
-        for header, target in by_type.get(v.model.__audit_type__, {}).items():
+        for header, target in by_type.get(rt.model.__audit_type__, {}).items():
             if target in valid:
                 found.setdefault(key(header), (target, system))
     return found
@@ -73,11 +73,11 @@ class Column:
     samples: list[str]
 
 
-def resolve(v: Any, header: list[str], exact: dict[str, str], remembered: dict[str, str],
+def resolve(rt: Any, header: list[str], exact: dict[str, str], remembered: dict[str, str],
             chosen: dict[int, str] | None = None) -> list[Column]:
     """The target of every column (`exact` holds the field names, labels and export columns)."""
-    shipped = aliases(v)
-    valid = {value for value, _label in targets(v)}
+    shipped = aliases(rt)
+    valid = {value for value, _label in targets(rt)}
     columns = []
     for i, text in enumerate(header):
         k = key(text)
@@ -97,18 +97,18 @@ def resolve(v: Any, header: list[str], exact: dict[str, str], remembered: dict[s
     return columns
 
 
-def default_target(v: Any, header: str, exact: dict[str, str]) -> str | None:
+def default_target(rt: Any, header: str, exact: dict[str, str]) -> str | None:
     """What a header maps to without any remembered choice (remembering it again would add nothing)."""
     k = key(header)
     if not k:
         return IGNORE
     if k in exact:
         return exact[k]
-    found = aliases(v).get(k)
+    found = aliases(rt).get(k)
     return found[0] if found else None
 
 
-def problems(v: Any, columns: list[Column], required: list[str]) -> list[str]:
+def problems(rt: Any, columns: list[Column], required: list[str]) -> list[str]:
     """Why this mapping cannot be used: unrecognised columns, fields filled twice, required ones missing."""
     found = []
     unknown = [c.header for c in columns if c.target is None]
@@ -118,9 +118,9 @@ def problems(v: Any, columns: list[Column], required: list[str]) -> list[str]:
     twice = sorted({t for t in used if used.count(t) > 1})
     if twice:
         found.append(_("These columns appear twice: %(cols)s.",
-                       cols=", ".join(target_label(v, t) for t in twice)))
+                       cols=", ".join(target_label(rt, t) for t in twice)))
     filled = {str(t).split(":", 1)[0] for t in used}
-    missing = [v.field_label(n) for n in required if n not in filled]
+    missing = [rt.field_label(n) for n in required if n not in filled]
     if missing:
         found.append(_("Required columns are missing: %(cols)s.", cols=", ".join(missing)))
     return found

@@ -20,17 +20,18 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 
+from ..errors import ServiceError
+
 MAX_ROWS = 20_000
 TEMP_HOURS = 24
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read (not CSV, wrong encoding, unknown columns…)."""
+class ImportFileError(ServiceError):
+    """The file as a whole cannot be read (not CSV, wrong encoding, unknown columns…): shown at the file field."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, "file")
 
 
 @dataclass
@@ -42,10 +43,12 @@ class Table:
 
 
 def max_bytes() -> int:
+    """The largest import file accepted, in bytes."""
     return int(current_app.config.get("IMPORT_MAX_BYTES", 10 * 1024 * 1024))
 
 
 def is_xlsx(data: bytes) -> bool:
+    """Whether the bytes are a zip container (an .xlsx workbook)."""
     return data.startswith(b"PK\x03\x04")
 
 

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort, request
@@ -23,20 +21,20 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, SubmitField
 
-from ..extensions import db
+from ..access import require_changer
 from . import import_columns, import_files, importing
 from .import_aliases import IGNORE
 from .import_mappings import remember_columns, remembered
-from .import_service import ImportAborted, run_import
-from .importing import ColumnsNeeded, ImportFileError, RowError
-from .services import NotAllowed
+from .import_service import ImportResult, import_file
+from .importing import ColumnsNeeded, ImportFileError
 
-SHOWN_ERRORS = 500
 MODES = [("all", _l("Import nothing; I will fix the file and upload it again")),
          ("good", _l("Import only the good rows"))]
 
 
 class ImportForm(FlaskForm):
+    """The upload step of an import."""
+
     file = FileField(_l("CSV or Excel (.xlsx) file"), validators=[FileRequired(message=_l("Choose a CSV or .xlsx file."))])
     mode = RadioField(_l("If some rows have errors"), default="all", choices=MODES)
     review = BooleanField(_l("Let me check which field each column fills before importing"))
@@ -58,60 +56,6 @@ class AgainForm(FlaskForm):
     submit = SubmitField(_l("Import only the good rows"))
 
 
-@dataclass
-class ImportResult:
-    """What the result page shows."""
-
-    total: int = 0
-    imported: int = 0
-    bad_rows: int = 0
-    seconds: float = 0.0
-    good_rows_only: bool = False
-    errors: list[RowError] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
-    mapped: list[tuple[str, str]] = field(default_factory=list)  # header, the field it filled (not exact ones)
-
-    @property
-    def shown_errors(self) -> list[RowError]:
-        return self.errors[:SHOWN_ERRORS]
-
-
-def import_file(v: Any, data: bytes, filename: str, good_rows_only: bool, chosen: dict[int, str] | None = None,
-                remembered_columns: dict[str, str] | None = None) -> ImportResult:
-    """Parse, check and import one file (the caller has set who acts); commits or rolls back.
-
-    Raises ImportFileError (ColumnsNeeded when columns are not mapped) when the file cannot be used as is.
-    """
-    started = time.perf_counter()
-    parsed = importing.parse(v, data, filename, remembered_columns, chosen)
-    check = importing.validate(v, parsed)
-    result = finish(v, check, filename, good_rows_only, started)
-    result.mapped = [(c.header, import_columns.target_label(v, c.target)) for c in parsed.columns
-                     if c.how not in ("exact", "") and c.target != IGNORE]
-    return result
-
-
-def finish(v: Any, check: importing.ImportCheck, filename: str, good_rows_only: bool, started: float,
-           progress: Any = None) -> ImportResult:
-    """Import the checked rows as the user chose, commit, and sum up (shared with the CLI)."""
-    result = ImportResult(total=check.total, good_rows_only=good_rows_only, errors=list(check.errors),
-                          ignored=check.ignored)
-    try:
-        count, refused = run_import(v, check, good_rows_only, filename, progress=progress)
-        db.session.commit()
-    except ImportAborted as exc:
-        db.session.rollback()
-        count, refused = 0, exc.errors
-    except Exception:
-        db.session.rollback()
-        raise
-    result.errors = sorted(result.errors + refused, key=lambda e: e.line)
-    result.imported = count
-    result.bad_rows = len({e.line for e in result.errors})
-    result.seconds = time.perf_counter() - started
-    return result
-
-
 def _describe(column: import_columns.Column) -> str:
     samples = ", ".join(column.samples) if column.samples else _("(empty)")
     if column.target is None:
@@ -130,7 +74,7 @@ def mapping_form(v: Any, columns: list[import_columns.Column], token: str, mode:
 
     `bound`: read the choices from the request (the step's own POST), else show the guesses.
     """
-    choices = import_columns.targets(v)
+    choices = import_columns.targets(v.record_type)
     ordered = sorted(columns, key=lambda c: (c.target is not None, c.index))
     fields = {f"col_{c.index}": SelectField(c.header or _("(no header)"), choices=choices, default=c.target or IGNORE,
                                             description=_describe(c)) for c in ordered}
@@ -153,7 +97,7 @@ def _columns_page(v: Any, form: MappingForm, columns: list[import_columns.Column
 def _page(v: Any, form: ImportForm, result: ImportResult | None = None, again: AgainForm | None = None) -> Any:
     status = 400 if form.errors else 200
     return v.render("records/import.html", form=form, result=result, again=again,
-                    columns=importing.column_help(v)), status
+                    columns=importing.column_help(v.record_type)), status
 
 
 def _result(v: Any, result: ImportResult, token: str) -> Any:
@@ -177,12 +121,12 @@ def _upload(v: Any) -> Any:
         import_files.check_size(data)
         if form.review.data:
             table = import_files.read_table(data, filename)
-            columns = importing.columns_of(v, table, known)
+            columns = importing.columns_of(v.record_type, table, known)
             token = import_files.keep(data, filename, current_user.id, v.model.__audit_type__)
-            problems = import_columns.problems(v, columns, importing.required_fields(v))
+            problems = import_columns.problems(v.record_type, columns, importing.required_fields(v.record_type))
             return _columns_page(v, mapping_form(v, columns, token, form.mode.data, False), columns, filename,
                                  len(table.rows), problems, 200)
-        result = import_file(v, data, filename, form.mode.data == "good", remembered_columns=known)
+        result = import_file(v.record_type, data, filename, form.mode.data == "good", remembered_columns=known)
     except ColumnsNeeded as exc:
         token = import_files.keep(data, filename, current_user.id, v.model.__audit_type__)
         rows = len(import_files.read_table(data, filename).rows)
@@ -215,20 +159,21 @@ def _mapped(v: Any) -> Any:
     except ImportFileError:
         return _gone(v)
     known = remembered(current_user.id, v.model.__audit_type__)
-    columns = importing.columns_of(v, table, known)
+    columns = importing.columns_of(v.record_type, table, known)
     form = mapping_form(v, columns, token, "all", True)
     if not form.validate_on_submit():
         return _columns_page(v, form, columns, meta["filename"], len(table.rows), [], 400)
     chosen = {c.index: form[f"col_{c.index}"].data for c in columns}
-    chosen_columns = importing.columns_of(v, table, known, chosen)
-    problems = import_columns.problems(v, chosen_columns, importing.required_fields(v))
+    chosen_columns = importing.columns_of(v.record_type, table, known, chosen)
+    problems = import_columns.problems(v.record_type, chosen_columns, importing.required_fields(v.record_type))
     if problems:
         return _columns_page(v, form, columns, meta["filename"], len(table.rows), problems, 400)
-    remember_columns(current_user, v, chosen_columns, importing.header_map(v))
-    db.session.commit()  # the choices are kept even if the rows are refused: the fixed file maps the same
     meta["chosen"] = {str(i): t for i, t in chosen.items()}
     import_files.save_meta(token, meta)
-    result = import_file(v, data, meta["filename"], form.mode.data == "good", chosen=chosen)
+    result = import_file(v.record_type, data, meta["filename"], form.mode.data == "good", chosen=chosen)
+    # Remembered after the import, whose refused rows are rolled back: the choices are kept either way
+    # (the boundary commits the result page), as the fixed file will map the same.
+    remember_columns(current_user, v.record_type, chosen_columns, importing.header_map(v.record_type))
     return _result(v, result, token)
 
 
@@ -240,7 +185,7 @@ def _again(v: Any) -> Any:
     data, meta = kept
     chosen = {int(i): t for i, t in meta.get("chosen", {}).items()} or None
     try:
-        result = import_file(v, data, meta["filename"], True, chosen=chosen,
+        result = import_file(v.record_type, data, meta["filename"], True, chosen=chosen,
                              remembered_columns=remembered(current_user.id, v.model.__audit_type__))
     except ImportFileError:
         return _gone(v)
@@ -249,16 +194,14 @@ def _again(v: Any) -> Any:
 
 def import_page(v: Any) -> Any:
     """GET: the form and accepted columns; POST: upload, the mapping step, or the good rows again."""
-    if not current_user.can_change or not getattr(v, "may_create", True):
+    require_changer()
+    if not getattr(v, "may_create", True):
         abort(403)  # importing creates records: whoever may not create this type may not import it
     if request.method == "GET":
         return _page(v, ImportForm())
-    try:
-        step = request.form.get("step")
-        if step == "map":
-            return _mapped(v)
-        if step == "again":
-            return _again(v)
-        return _upload(v)
-    except NotAllowed:
-        abort(403)
+    step = request.form.get("step")
+    if step == "map":
+        return _mapped(v)
+    if step == "again":
+        return _again(v)
+    return _upload(v)

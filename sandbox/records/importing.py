@@ -15,25 +15,16 @@ from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
-from werkzeug.datastructures import MultiDict
-from wtforms import DecimalField, FloatField, IntegerField, SelectField
+from wtforms import SelectField
 
-from ..extensions import db
 from . import import_columns
-from .import_aliases import IGNORE, VALUE_ALIASES
+from .import_aliases import IGNORE
+from .import_checks import RowChecker, RowError
 from .import_files import ImportFileError, Table, read_table
 
 __all__ = ["ColumnsNeeded", "ImportCheck", "ImportFileError", "Parsed", "RowError", "column_help", "parse", "validate"]
 
 IGNORED = IGNORE  # columns of our own export that are not form fields (ID, owner, created…), and ignored ones
-
-@dataclass
-class RowError:
-    line: int
-    field: str
-    message: str
-
 
 @dataclass
 class Parsed:
@@ -56,64 +47,64 @@ class ImportCheck:
 
     @property
     def bad_lines(self) -> int:
+        """How many rows have a problem."""
         return len({e.line for e in self.errors})
 
 
-def new_form(v: Any) -> Any:
+def new_form(rt: Any) -> Any:
     """A form of the type, not bound to the request (rows are fed to it one by one)."""
-    return v.form_cls(formdata=None, meta={"csrf": False})
+    return rt.new_form()
 
 
-def labels(v: Any, name: str) -> list[str]:
+def labels(rt: Any, name: str) -> list[str]:
     """The field's label in every UI language (and in the current one)."""
-    found = [v.field_label(name)]
+    found = [rt.field_label(name)]
     for locale in ("zh_Hans_CN", "en"):
         with force_locale(locale):
-            found.append(v.field_label(name))
+            found.append(rt.field_label(name))
     return list(dict.fromkeys(found))
 
 
-def header_map(v: Any) -> dict[str, str]:
+def header_map(rt: Any) -> dict[str, str]:
     """Normalised header text -> field name (or IGNORED for export-only columns)."""
     result: dict[str, str] = {}
-    extra = [a for a in v.detail_fields if a not in v.form_fields]
+    extra = [a for a in rt.detail_fields if a not in rt.import_fields]
     for name in extra:
-        for text in [name, *labels(v, name)]:
+        for text in [name, *labels(rt, name)]:
             result[import_columns.key(text)] = IGNORED
     for text in ("id", "owner", "created", "created at", "所有人", "负责人", "创建时间", "创建于"):
         result[import_columns.key(text)] = IGNORED
-    from flask_babel import gettext
-
     for locale in ("zh_Hans_CN", "en"):
         with force_locale(locale):
-            result[import_columns.key(gettext("Owner"))] = IGNORED
-            result[import_columns.key(gettext("Created"))] = IGNORED
-    for name in v.form_fields:
-        for text in [name, *labels(v, name)]:
+            result[import_columns.key(_("Owner"))] = IGNORED
+            result[import_columns.key(_("Created"))] = IGNORED
+    for name in rt.import_fields:
+        for text in [name, *labels(rt, name)]:
             result[import_columns.key(text)] = name
     return result
 
 
-def column_help(v: Any) -> list[dict[str, Any]]:
+def column_help(rt: Any) -> list[dict[str, Any]]:
     """The accepted columns for the import page: name, label, required, allowed values (first ones)."""
-    form = new_form(v)
+    form = new_form(rt)
     rows = []
-    for name in v.form_fields:
+    for name in rt.import_fields:
         bound = form[name]
         values = ""
-        if isinstance(bound, SelectField) and name not in v.references:
+        if isinstance(bound, SelectField) and name not in rt.references:
             shown = [str(label) for value, label in bound.choices if value not in ("", 0)]
             values = ", ".join(shown[:12]) + (" …" if len(shown) > 12 else "")
-        elif name in v.references:
+        elif name in rt.references:
             values = _("the id or exact name of a record you can see")
-        rows.append({"name": name, "label": v.field_label(name), "required": bool(bound.flags.required),
+        rows.append({"name": name, "label": rt.field_label(name), "required": bool(bound.flags.required),
                      "allowed": values})
     return rows
 
 
-def required_fields(v: Any) -> list[str]:
-    form = new_form(v)
-    return [n for n in v.form_fields if form[n].flags.required]
+def required_fields(rt: Any) -> list[str]:
+    """The fields every row must fill (the form's required ones)."""
+    form = new_form(rt)
+    return [n for n in rt.import_fields if form[n].flags.required]
 
 
 class ColumnsNeeded(ImportFileError):
@@ -130,13 +121,14 @@ class ColumnsNeeded(ImportFileError):
 
     @property
     def unknown(self) -> list[str]:
+        """The headers of the columns nothing was found for."""
         return [c.header for c in self.columns if c.target is None]
 
 
-def columns_of(v: Any, table: Table, remembered: dict[str, str] | None = None,
+def columns_of(rt: Any, table: Table, remembered: dict[str, str] | None = None,
                chosen: dict[int, str] | None = None) -> list[import_columns.Column]:
     """What each column of the file fills, with up to three sample values each."""
-    columns = import_columns.resolve(v, table.header, header_map(v), remembered or {}, chosen)
+    columns = import_columns.resolve(rt, table.header, header_map(rt), remembered or {}, chosen)
     for column in columns:
         for _line, cells in table.rows:
             value = cells[column.index] if column.index < len(cells) else ""
@@ -147,138 +139,69 @@ def columns_of(v: Any, table: Table, remembered: dict[str, str] | None = None,
     return columns
 
 
-def parse(v: Any, data: bytes, filename: str, remembered: dict[str, str] | None = None,
+@dataclass
+class _Layout:
+    """Where each field's text comes from: whole columns, and the parts joined into composed fields."""
+
+    plain: list[tuple[int, str]]  # (column index, field)
+    parts: list[tuple[int, str, str]]  # (column index, field, part)
+
+    @classmethod
+    def of(cls, columns: list[import_columns.Column]) -> _Layout:
+        """The layout of a complete mapping (ignored columns left out)."""
+        plain = [(c.index, str(c.target)) for c in columns if c.target != IGNORED and ":" not in str(c.target)]
+        parts = [(c.index, *str(c.target).split(":", 1)) for c in columns if ":" in str(c.target)]
+        return cls(plain, parts)  # type: ignore[arg-type]
+
+    @property
+    def composed(self) -> list[str]:
+        """The fields joined from parts, in file order."""
+        return list(dict.fromkeys(f for _i, f, _p in self.parts))
+
+    def values(self, raw: list[str]) -> dict[str, str]:
+        """One row's text per field."""
+        def cell(i: int) -> str:
+            return raw[i] if i < len(raw) else ""
+
+        values = {name: cell(i) for i, name in self.plain}
+        pieces: dict[str, dict[str, str]] = {f: {} for f in self.composed}
+        for i, name, part in self.parts:
+            pieces[name][part] = cell(i)
+        for name in self.composed:
+            values[name] = import_columns.compose(name, pieces[name], values.get(name, ""))
+        return values
+
+
+def parse(rt: Any, data: bytes, filename: str, remembered: dict[str, str] | None = None,
           chosen: dict[int, str] | None = None) -> Parsed:
     """Read the file (CSV or .xlsx) and map its header; rows stay text (checked later by `validate`).
 
     Raises ColumnsNeeded when the mapping is incomplete, ImportFileError when the file is unusable.
     """
     table = read_table(data, filename)
-    columns = columns_of(v, table, remembered, chosen)
-    problems = import_columns.problems(v, columns, required_fields(v))
+    columns = columns_of(rt, table, remembered, chosen)
+    problems = import_columns.problems(rt, columns, required_fields(rt))
     if problems:
         raise ColumnsNeeded(problems, columns, filename)
-    plain = [(c.index, c.target) for c in columns if c.target != IGNORED and ":" not in str(c.target)]
-    parts = [(c.index, *str(c.target).split(":", 1)) for c in columns if ":" in str(c.target)]
-    composed = list(dict.fromkeys(f for _i, f, _p in parts))
-    fields = list(dict.fromkeys([str(t) for _i, t in plain] + composed))
+    layout = _Layout.of(columns)
+    fields = list(dict.fromkeys([name for _i, name in layout.plain] + layout.composed))
     ignored = [c.header for c in columns if c.target == IGNORED and c.header.strip()]
-    parsed = Parsed(fields, [], ignored, columns)
-    for line, raw in table.rows:
-        values = {name: (raw[i] if i < len(raw) else "") for i, name in plain}
-        if composed:
-            pieces: dict[str, dict[str, str]] = {f: {} for f in composed}
-            for i, name, part in parts:
-                pieces[name][part] = raw[i] if i < len(raw) else ""
-            for name in composed:
-                values[name] = import_columns.compose(name, pieces[name], values.get(name, ""))
-        parsed.rows.append((line, values))
-    return parsed
+    rows = [(line, layout.values(raw)) for line, raw in table.rows]
+    return Parsed(fields, rows, ignored, columns)
 
 
-class _Choices:
-    """Picklist values by code or label (either language), references by id or name (visible ones only)."""
-
-    def __init__(self, v: Any, form: Any, name: str) -> None:
-        self.v, self.bound, self.name = v, form[name], name
-        self.blank = next((str(val) for val, _label in self.bound.choices if val in ("", 0)), None)
-        self.default = str(self.bound.choices[0][0]) if self.bound.choices and self.blank is None else ""
-        self.lookup: dict[str, str] = {}
-        for locale in (None, "zh_Hans_CN", "en"):
-            choices = self._choices(form, locale)
-            for val, label in choices:
-                if val not in ("", 0):
-                    self.lookup.setdefault(str(val).casefold(), str(val))
-                    self.lookup.setdefault(str(label).strip().casefold(), str(val))
-        # Values as other CRMs export them (Salesforce's "Open - Not Contacted"…), when the code exists here.
-        codes = set(self.lookup.values())
-        for text, code in VALUE_ALIASES.get(v.codes.get(name, ""), {}).items():
-            if code in codes:
-                self.lookup.setdefault(text.casefold(), code)
-
-    def _choices(self, form: Any, locale: str | None) -> list[tuple[Any, Any]]:
-        if locale is None or self.name in self.v.references:
-            return list(self.bound.choices)
-        with force_locale(locale):
-            return list(new_form(self.v)[self.name].choices)
-
-    def resolve(self, text: str) -> str:
-        if not text:
-            return self.blank if self.blank is not None else self.default
-        key = text.casefold()
-        if key not in self.lookup and self.name in self.v.references:
-            self._find_reference(text)
-        return self.lookup.get(key, text)
-
-    def _find_reference(self, text: str) -> None:
-        model = self.v.references[self.name]
-        stmt = select(model)  # through the visibility rule: only records the importer may see
-        if text.isdigit():
-            stmt = stmt.where(model.id == int(text))
-        elif hasattr(model, "name"):
-            stmt = stmt.where(func.lower(model.name) == text.lower())
-        else:
-            return
-        found = db.session.scalars(stmt.limit(1)).first()
-        if found is not None:
-            self.bound.choices = [*self.bound.choices, (found.id, found.audit_label)]
-            self.lookup[text.casefold()] = str(found.id)
-
-    def message(self, text: str) -> str:
-        if self.name in self.v.references:
-            return _("“%(v)s” is not a record you can see (give its id or exact name).", v=text)
-        shown = [str(label) for val, label in self.bound.choices if val not in ("", 0)]
-        return _("“%(v)s” is not one of: %(values)s.", v=text, values=", ".join(shown[:15]))
-
-
-def validate(v: Any, parsed: Parsed, progress: Callable[[int], Any] | None = None) -> ImportCheck:
+def validate(rt: Any, parsed: Parsed, progress: Callable[[int], Any] | None = None) -> ImportCheck:
     """Check every row with the form's rules; duplicates within the file are errors of the later row.
 
     `progress(n)` is told how many more rows were checked (click's progress bar takes steps).
     """
     check = ImportCheck(total=len(parsed.rows), ignored=parsed.ignored)
-    form = new_form(v)
-    selects = {n: _Choices(v, form, n) for n in v.form_fields if isinstance(form[n], SelectField)}
-    for name in selects:
-        # _Choices.resolve already matched each value against these very choices (and reports misses);
-        # the field's own membership check rebuilds its choice list per row, a third of the cost.
-        form[name].pre_validate = lambda _form: None
-    # isinstance, not the type name: the bounded number fields (numbers.py) are subclasses.
-    numbers = {n for n in v.form_fields if isinstance(form[n], DecimalField | IntegerField | FloatField)}
-    label_of = {n: v.field_label(n) for n in v.form_fields}
-    seen: dict[tuple[Any, ...], int] = {}
+    checker = RowChecker(rt)
     reported = 0
     for done, (line, raw) in enumerate(parsed.rows, start=1):
-        values: dict[str, str] = {}
-        problems: list[RowError] = []
-        for name in v.form_fields:
-            text = raw.get(name, "")
-            if name in selects:
-                resolved = selects[name].resolve(text)
-                if text and resolved == text and text.casefold() not in selects[name].lookup:
-                    problems.append(RowError(line, label_of[name], selects[name].message(text)))
-                text = resolved
-            elif name in numbers:
-                text = text.replace(",", "")
-            elif form[name].type == "DateField":
-                text = text.replace("/", "-").replace(".", "-")
-            values[name] = text
-        form.process(MultiDict(values))
-        if not form.validate():
-            for name, messages in form.errors.items():
-                if name in label_of and not any(p.field == label_of[name] for p in problems):
-                    problems += [RowError(line, label_of[name], str(m)) for m in messages]
-        if not problems:
-            data = v._form_data(form)
-            for name in v.references:
-                if name in data and not data[name]:
-                    data[name] = None
-            key = tuple(str(data.get(n) or "").casefold() for n in v.form_fields)
-            if key in seen:
-                problems.append(RowError(line, "—", _("Same as line %(n)d (duplicate row).", n=seen[key])))
-            else:
-                seen[key] = line
-                check.rows.append((line, data))
+        data, problems = checker.check(line, raw)
+        if data is not None:
+            check.rows.append((line, data))
         check.errors += problems
         if progress is not None and (done % 200 == 0 or done == check.total):
             progress(done - reported)

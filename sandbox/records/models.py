@@ -35,6 +35,7 @@ class Note(db.Model):
 
     @property
     def audit_label(self) -> str:
+        """The note as the log names it (its first 60 characters)."""
         text = " ".join(self.body.split())
         return text if len(text) <= 60 else text[:59] + "…"
 
@@ -65,6 +66,7 @@ class Attachment(db.Model):
 
     @property
     def audit_label(self) -> str:
+        """The attachment as the log names it (its file name)."""
         return self.filename
 
 

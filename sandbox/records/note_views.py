@@ -13,19 +13,22 @@ from flask_wtf.file import FileField
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ..access import can_write, current_viewer, get_visible_or_404
-from ..extensions import db
+from ..access import can_write, current_viewer, get_visible_or_404, get_writable_or_404
+from ..boundary import attempt
 from . import notes
 from .forms import ConfirmForm
 from .models import Attachment, Note
-from .services import NotAllowed, RecordError
 
 
 class NoteForm(FlaskForm):
+    """A new note on a record."""
+
     body = TextAreaField(_l("New note"), validators=[DataRequired(), Length(max=notes.NOTE_MAX)])
 
 
 class AttachmentForm(FlaskForm):
+    """A file to attach to a record."""
+
     file = FileField(_l("File"))
 
 
@@ -57,6 +60,7 @@ class NoteViews:
         self.v = v
 
     def register(self) -> None:
+        """Add the note and attachment routes to the type's blueprint."""
         rule = self.v.bp.add_url_rule
         rule("/<int:record_id>/notes", "add_note", self.add_note, methods=["POST"])
         rule("/<int:record_id>/notes/<int:note_id>/delete", "delete_note", self.delete_note, methods=["POST"])
@@ -66,47 +70,42 @@ class NoteViews:
              methods=["POST"])
 
     def _parent(self, record_id: int, write: bool = True) -> Any:
-        if write and not current_user.can_change:
-            abort(403)  # role first, as every write page: an observer gets 403 for any id
-        parent = get_visible_or_404(self.v.model, record_id, include_deleted=not write)
-        if write and not can_write(parent, current_viewer()):
-            abort(403)
-        return parent
+        """The record the note or attachment belongs to, through the permission door when changing it."""
+        if write:
+            return get_writable_or_404(self.v.model, record_id)
+        return get_visible_or_404(self.v.model, record_id, include_deleted=True)
 
     def _back(self, record_id: int, anchor: str) -> Any:
+        """Back to the record's card."""
         return redirect(url_for(self.v.endpoint("detail"), record_id=record_id, _anchor=anchor))
 
     def _run(self, record_id: int, anchor: str, call: Any, done: str) -> Any:
-        """Call a service, commit, and come back to the card with a message."""
-        try:
-            result = call()
-            db.session.commit()
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except RecordError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-            return self._back(record_id, anchor), None
-        flash(done, "success")
-        return self._back(record_id, anchor), result
+        """Call a service and come back to the card with a message (a refusal is flashed and rolled back)."""
+        with attempt() as outcome:
+            call()
+        if not outcome.failed:
+            flash(done, "success")
+        return self._back(record_id, anchor)
 
     def add_note(self, record_id: int) -> Any:
+        """Add a note to the record."""
         parent = self._parent(record_id)
         form = NoteForm()
         if not form.validate_on_submit():
             flash(_("Write the note first (at most %(n)d characters).", n=notes.NOTE_MAX), "danger")
             return self._back(record_id, "notes")
-        return self._run(record_id, "notes", lambda: notes.add_note(parent, form.body.data), _("Note added."))[0]
+        return self._run(record_id, "notes", lambda: notes.add_note(parent, form.body.data), _("Note added."))
 
     def delete_note(self, record_id: int, note_id: int) -> Any:
+        """Delete one of the record's notes."""
         parent = self._parent(record_id)
         note = notes.child_or_404(Note, parent, note_id)
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        return self._run(record_id, "notes", lambda: notes.delete_note(parent, note), _("Note deleted."))[0]
+        return self._run(record_id, "notes", lambda: notes.delete_note(parent, note), _("Note deleted."))
 
     def upload(self, record_id: int) -> Any:
+        """Attach a file to the record."""
         parent = self._parent(record_id)
         form = AttachmentForm()
         upload = request.files.get("file")
@@ -116,9 +115,10 @@ class NoteViews:
         limit = int(current_app.config.get("ATTACHMENT_MAX_BYTES", notes.DEFAULT_MAX_BYTES))
         data = upload.stream.read(limit + 1)  # one byte more than allowed is enough to refuse it
         return self._run(record_id, "attachments", lambda: notes.upload_attachment(parent, upload.filename, data),
-                         _("File attached."))[0]
+                         _("File attached."))
 
     def download(self, record_id: int, attachment_id: int) -> Any:
+        """Download an attachment of a visible record."""
         parent = self._parent(record_id, write=False)
         att = notes.child_or_404(Attachment, parent, attachment_id,
                                  include_deleted=bool(getattr(current_user, "is_staff", False)))
@@ -131,9 +131,10 @@ class NoteViews:
         return response
 
     def delete_attachment(self, record_id: int, attachment_id: int) -> Any:
+        """Remove an attachment from the record."""
         parent = self._parent(record_id)
         att = notes.child_or_404(Attachment, parent, attachment_id)
         if not ConfirmForm().validate_on_submit():
             abort(400)
         return self._run(record_id, "attachments", lambda: notes.delete_attachment(parent, att),
-                         _("Attachment removed."))[0]
+                         _("Attachment removed."))

@@ -26,7 +26,7 @@ from ..oplog import current_op, operation, register_verbs
 from ..org.models import utcnow
 from ..owned import Owned
 from .models import Attachment, Note
-from .services import NotAllowed, RecordError, _acting_user, _check_write
+from .services import NotAllowed, RecordError, _check_write, acting_user
 
 DEFAULT_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "csv", "png", "jpg", "jpeg", "gif",
                       "zip")
@@ -38,7 +38,7 @@ _PENDING = "attachment_files_to_remove"
 
 def _writable_parent(parent: Owned) -> Any:
     """The acting user, if they may change the parent record (else NotAllowed / RecordError)."""
-    actor = _acting_user()
+    actor = acting_user()
     if not actor.can_change:
         raise NotAllowed("read-only")
     _check_write(parent)
@@ -111,10 +111,12 @@ def delete_note(parent: Owned, note: Note) -> None:
 
 
 def upload_folder() -> Path:
+    """Where attachments are stored."""
     return Path(current_app.config["UPLOAD_FOLDER"]) / "attachments"
 
 
 def allowed_extensions() -> tuple[str, ...]:
+    """The file extensions accepted as attachments (lower case, no dot)."""
     return tuple(e.lower().lstrip(".") for e in current_app.config.get("ATTACHMENT_EXTENSIONS", DEFAULT_EXTENSIONS))
 
 
@@ -147,6 +149,7 @@ def check_upload(filename: str, size: int) -> str:
 
 
 def human_size(size: int) -> str:
+    """A size in bytes as people read it (KB, MB)."""
     if size >= 1024 * 1024:
         return f"{size / 1024 / 1024:.1f} MB"
     if size >= 1024:
@@ -189,6 +192,7 @@ def delete_attachment(parent: Owned, att: Attachment) -> None:
 
 
 def stored_path(att: Attachment) -> Path:
+    """Where an attachment's file is stored."""
     return upload_folder() / att.stored_name
 
 

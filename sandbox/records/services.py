@@ -12,12 +12,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..access import assignable_users_query, can_write, current_viewer
+from ..clock import utcnow
 from ..errors import Conflict, NotAllowed, ServiceError
 from ..extensions import db
 from ..i18n import N_
 from ..numbers import DB_INT_MAX
-from ..oplog import current_op, operation, register_verbs
-from ..org.models import User, utcnow
+from ..oplog import current_actor, current_op, operation, register_verbs
+from ..org.models import User
 from ..owned import Owned
 
 # Record services refuse with the one family of errors (errors.py); the old names stay for readers.
@@ -30,27 +31,33 @@ class VersionConflict(Conflict):
 
 
 def _verb(action: str) -> Any:
+    """The log verb of a generic service for the type of its first argument ("lead.create")."""
     return lambda cls_or_obj, *a, **k: f"{_type(cls_or_obj)}.{action}"
 
 
 def _type(cls_or_obj: Any) -> str:
+    """The type name of a record or record class."""
     cls = cls_or_obj if isinstance(cls_or_obj, type) else type(cls_or_obj)
     return cls.__audit_type__
 
 
 def _check_write(obj: Owned) -> None:
+    """Refuse a change the viewer may not make, or to a read-only record (a converted lead)."""
     if not can_write(obj, current_viewer()):
         raise NotAllowed(_type(obj))
     if getattr(obj, "is_read_only", False):
         raise RecordError(_("This record is read-only (a converted lead keeps its history but no longer changes)."))
 
 
-def _acting_user() -> User:
-    viewer = current_viewer()
-    user = db.session.get(User, getattr(viewer, "user_id", None) or 0)
+def acting_user() -> User:
+    """Who acts (oplog.current_actor); NotAllowed when nobody does (the system never creates records here)."""
+    user = current_actor()
     if user is None:
         raise NotAllowed("no acting user")
     return user
+
+
+_acting_user = acting_user  # the old private name, still imported by activities/ and products/ services
 
 
 @operation(_verb("create"))
@@ -59,7 +66,7 @@ def create_record(cls: type, data: dict[str, Any], owner: User | None = None, af
 
     `after(obj)` runs inside the same operation once the record has its id (child rows, history).
     """
-    actor = _acting_user()
+    actor = acting_user()
     if not actor.can_change:
         raise NotAllowed("read-only")
     owner = owner or actor
@@ -134,6 +141,7 @@ def assignable_users(obj: Owned) -> list[User]:
 
 
 def owner_exists(user_id: int) -> bool:
+    """Whether a user with this id exists."""
     return db.session.scalar(select(User.id).where(User.id == user_id)) is not None
 
 

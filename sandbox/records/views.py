@@ -1,120 +1,100 @@
 """Generic record pages (list, detail, create, edit, clone, transfer, delete, restore, recycle bin).
 
-A record type configures one `RecordViews` with its model, form and columns; every page goes
-through access.py (reading) and records/services.py (writing), so a new type gets both for free.
+`RecordViews` is the routes over one registered `RecordType` (records/registry.py) and nothing more:
+every page reads through access.py, writes through the type's services, and leaves committing to the
+request boundary (boundary.py). A new type needs a registry entry; its views follow.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_decimal
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
-from seed.fields import RECORD_FIELDS
-
-from ..access import about_record, can_write, current_viewer, get_visible_or_404, why_visible
+from ..access import (
+    about_record,
+    can_write,
+    current_viewer,
+    get_visible_or_404,
+    get_writable_or_404,
+    require_changer,
+    why_visible,
+)
+from ..boundary import attempt
 from ..codes.services import choices as code_choices
 from ..codes.services import label as code_label
+from ..errors import Conflict
 from ..extensions import db
 from ..money import money_of
 from ..numbers import db_id, page_number
 from ..oplog import LogEntry
-from . import list_filters, services
+from . import display, list_filters, registry, services
+from .display import is_money, like_pattern
 from .extras import detail_extras, list_extras, register_extras
 from .forms import TransferForm
+from .registry import Column, Filter, RecordType, Related
+
+# Kept importable from here for the record types that configure their views with them.
+__all__ = ["Column", "Filter", "RecordViews", "Related", "is_money", "like_pattern", "views_of"]
+
+# What the views read from their record type, under the names the pages and subclasses use.
+_FROM_TYPE = frozenset({
+    "model", "singular", "plural", "columns", "filters", "search", "detail_fields", "codes", "related",
+    "detail_template", "create_service", "update_service", "duplicates", "references", "labels",
+})
 
 
-@dataclass
-class Column:
-    attr: str
-    label: Any
-    link: bool = False
-    code: str | None = None  # the code table whose labels are shown
-    sortable: bool = True
+# Blueprint name -> the views serving it (the bench renders lists with a type's own views).
+_VIEWS: dict[str, RecordViews] = {}
 
 
-@dataclass
-class Filter:
-    attr: str
-    label: Any
-    code: str  # the code table offering the values
-
-    @property
-    def choices(self) -> list[tuple[str, str]]:
-        return code_choices(self.code)
+def views_of(blueprint: str) -> RecordViews | None:
+    """The views registered on a blueprint ("leads"), else None."""
+    return _VIEWS.get(blueprint)
 
 
-def is_money(model: Any, attr: str) -> bool:
-    """Whether a field of a record type holds an amount of money (seed/fields.py kinds)."""
-    return RECORD_FIELDS.get(getattr(model, "__audit_type__", ""), {}).get(attr) == "money"
-
-
-def like_pattern(text: str) -> str:
-    """A LIKE pattern matching `text` literally anywhere (escape char: backslash)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-@dataclass
-class Related:
-    """A related list on a detail page: records of `model` whose `fk` points at the shown record."""
-
-    title: Any
-    model: Any
-    fk: str
-    columns: list[Column]
-    endpoint: str  # blueprint name of the related type, for links
-    codes: dict[str, str] | None = None
+def _record_type(bp: Blueprint, model: Any, form_cls: Any, options: dict[str, Any]) -> RecordType:
+    """Register a type described by the older keyword form `RecordViews(bp, Model, Form, **options)`."""
+    fields = options.pop("form_fields")
+    return registry.register(RecordType(
+        name=model.__audit_type__, model=model, form=form_cls, fields=fields, blueprint=bp.name,
+        related=options.pop("related", None) or [], references=options.pop("references", None) or {},
+        labels=options.pop("labels", None) or {}, **options))
 
 
 class RecordViews:
     """The pages of one record type, registered on its blueprint."""
 
-    def __init__(
-        self,
-        bp: Blueprint,
-        model: Any,
-        form_cls: Any,
-        *,
-        singular: Any,
-        plural: Any,
-        columns: list[Column],
-        filters: list[Filter],
-        codes: dict[str, str],
-        search: list[str],
-        detail_fields: list[str],
-        form_fields: list[str],
-        related: list[Related] | None = None,
-        detail_template: str = "records/detail.html",
-        create: Any = None,
-        update: Any = None,
-        duplicates: Any = None,
-        references: dict[str, Any] | None = None,
-        labels: dict[str, Any] | None = None,
-    ) -> None:
-        self.bp, self.model, self.form_cls = bp, model, form_cls
-        self.singular, self.plural = singular, plural
-        self.columns, self.filters, self.search = columns, filters, search
-        self.detail_fields, self.form_fields = detail_fields, form_fields
-        self.codes = codes
-        self.related = related or []
-        self.detail_template = detail_template
-        self.create_service = create or services.create_record
-        self.update_service = update or services.update_record
-        self.duplicates = duplicates
-        self.references = references or {}
-        self.labels = labels or {}  # labels of shown fields that are not on the form
+    def __init__(self, bp: Blueprint, record_type: Any, form_cls: Any = None, **options: Any) -> None:
+        if not isinstance(record_type, RecordType):
+            record_type = _record_type(bp, record_type, form_cls, options)
+        self.bp = bp
+        self.record_type = record_type
+        # A subclass that shows some field its own way: the export then writes it the same way.
+        self.custom_display = type(self).display is not RecordViews.display
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _FROM_TYPE:
+            return getattr(self.record_type, name)
+        raise AttributeError(name)
+
+    @property
+    def form_cls(self) -> Any:
+        """The type's form class."""
+        return self.record_type.form
+
+    @property
+    def form_fields(self) -> list[str]:
+        """The fields the type's form edits."""
+        return self.record_type.fields
 
     def register(self) -> None:
+        """Add the type's pages (and its export, import, notes and attachments) to the blueprint."""
         rule = self.bp.add_url_rule
         rule("/", "index", self.index)
         rule("/recycle-bin", "recycle_bin", self.recycle_bin)
@@ -126,65 +106,36 @@ class RecordViews:
         rule("/<int:record_id>/delete", "delete", self.delete, methods=["POST"])
         rule("/<int:record_id>/restore", "restore", self.restore, methods=["POST"])
         register_extras(self)  # export, import, notes, attachments (records/extras.py)
+        _VIEWS[self.bp.name] = self
 
     # ---- helpers -------------------------------------------------------------------------------
     def endpoint(self, name: str) -> str:
+        """The full endpoint name of one of the type's pages."""
         return f"{self.bp.name}.{name}"
 
     def display(self, obj: Any, attr: str) -> str:
         """A field's value as shown to the user (choice labels translated)."""
-        value = getattr(obj, attr, None)
-        if value is None or value == "":
-            return ""
-        if attr in self.codes:  # named as the record's class names it (its instructor may override labels)
-            return code_label(self.codes[attr], value, getattr(obj, "class_id", None))
-        if attr in self.references:
-            return self.reference_link(self.references[attr], value)
-        if is_money(self.model, attr):
-            return money_of(value, obj)
-        if isinstance(value, Decimal):
-            return format_decimal(value, format="#,##0.00")
-        return str(value)
+        return display.display_value(self.record_type, obj, attr)
 
     def display_code(self, table: str, code: str | None) -> str:
+        """A code's label."""
         return code_label(table, code)
 
     def reference_link(self, model: Any, ident: int) -> Markup | str:
         """A link to a referenced record, if the viewer may see it (labels batch-loaded per request)."""
-        cache = g.setdefault("reference_labels", {})
-        key = (model.__tablename__, ident)
-        if key not in cache:
-            self.prime_references([ident], model)
-        label = cache.get(key)
-        if label is None:
-            return _("(not visible to you)")
-        return Markup('<a href="{}">{}</a>').format(
-            url_for(f"{model.__tablename__}.detail", record_id=ident), label)
+        return display.reference_link(model, ident)
 
     def prime_references(self, ids: list[int], model: Any) -> None:
         """Load the labels of many referenced records in one query (no N+1 on list pages)."""
-        cache = g.setdefault("reference_labels", {})
-        wanted = {i for i in ids if i and (model.__tablename__, i) not in cache}
-        if not wanted:
-            return
-        for ref in db.session.scalars(select(model).where(model.id.in_(sorted(wanted)))):
-            cache[(model.__tablename__, ref.id)] = ref.audit_label
-        for i in wanted:
-            cache.setdefault((model.__tablename__, i), None)
+        display.prime_references(ids, model)
 
     def prime_rows(self, rows: list[Any]) -> None:
-        for attr, model in self.references.items():
-            self.prime_references([getattr(r, attr) for r in rows], model)
+        """Batch-load the labels of everything the rows reference."""
+        display.prime_rows(self.record_type, rows)
 
     def field_label(self, attr: str) -> str:
-        if attr in self.labels:
-            return str(self.labels[attr])
-        form_field = getattr(self.form_cls, attr, None)
-        if form_field is not None and "label" in getattr(form_field, "kwargs", {}):
-            return str(form_field.kwargs["label"])
-        if form_field is not None and getattr(form_field, "args", None):
-            return str(form_field.args[0])
-        return attr
+        """A field's label (from the registry)."""
+        return self.record_type.field_label(attr)
 
     def conditions(self, args: Any) -> list[Any]:
         """WHERE conditions of the list from the query string (unknown values are ignored)."""
@@ -202,6 +153,7 @@ class RecordViews:
         return where
 
     def order(self, args: Any) -> tuple[list[Any], str]:
+        """ORDER BY of the list from `?sort=` (a sortable column, `-` for descending), and the sort used."""
         sortable = {c.attr for c in self.columns if c.sortable} | {"created_at"}
         sort = args.get("sort", "-created_at")
         attr = sort.lstrip("-")
@@ -214,8 +166,6 @@ class RecordViews:
 
     def page_of(self, where: list[Any], order: list[Any], page: int, deleted: bool = False) -> tuple[list, int]:
         """One page of rows and the total, counted exactly up to the cap (then shown as "N+")."""
-        from flask import current_app
-
         size = current_app.config["LIST_PAGE_SIZE"]
         cap = current_app.config["LIST_COUNT_CAP"]
         model = self.model
@@ -235,14 +185,20 @@ class RecordViews:
         return rows, total
 
     def require_changer(self) -> None:
-        if not current_user.can_change:
-            abort(403)
+        """403 unless the viewer's role may change records (checked before any lookup)."""
+        require_changer()
+
+    def writable(self, record_id: int, include_deleted: bool = False) -> Any:
+        """The record behind a write page: the one permission door (403 / 404 / 403)."""
+        return get_writable_or_404(self.model, record_id, include_deleted=include_deleted)
 
     def render(self, template: str, **context: Any) -> str:
+        """Render a page with the views as `v`."""
         return render_template(template, v=self, **context)
 
     # ---- pages ---------------------------------------------------------------------------------
     def index(self) -> str:
+        """The list: filters, search, sort and paging from the query string."""
         page = page_number(request.args)
         order, sort = self.order(request.args)
         rows, total = self.page_of(self.conditions(request.args), order, page)
@@ -251,12 +207,14 @@ class RecordViews:
                            **list_extras(self.model))
 
     def recycle_bin(self) -> str:
+        """The type's deleted records the viewer may see, newest deletion first."""
         page = page_number(request.args)
         order = [self.model.deleted_at.desc(), self.model.id.desc()]
         rows, total = self.page_of(self.conditions(request.args), order, page, deleted=True)
         return self.render("records/recycle_bin.html", rows=rows, total=total, page=page, sort="")
 
     def detail(self, record_id: int) -> str:
+        """One record with why the viewer sees it, its timeline, related lists, notes and attachments."""
         obj = get_visible_or_404(self.model, record_id, include_deleted=True)
         timeline = db.session.scalars(
             select(LogEntry)
@@ -282,6 +240,7 @@ class RecordViews:
         )
 
     def related_display(self, rel: Related, obj: Any, attr: str) -> str:
+        """A value in a related list (its type's code labels and money)."""
         value = getattr(obj, attr, None)
         if value is None or value == "":
             return ""
@@ -292,13 +251,7 @@ class RecordViews:
         return str(value)
 
     def _form_data(self, form: Any) -> dict[str, Any]:
-        data = {}
-        for name in self.form_fields:
-            value = getattr(form, name).data
-            data[name] = value.strip() if isinstance(value, str) else value
-            if data[name] == "":
-                data[name] = None
-        return data
+        return self.record_type.form_data(form)
 
     def prefill(self) -> dict[str, Any]:
         """Form values from the query string, each read by its own field (a date, an amount, an id in
@@ -316,124 +269,92 @@ class RecordViews:
         return values
 
     def new(self, source: Any = None) -> Any:
+        """Create a record (prefilled from a clone's source or the query string); warn about duplicates."""
         self.require_changer()
         if request.method == "GET":
             # Prefill from a source record (clone) or from the query string (e.g. ?account_id= from a related list).
             form = self.form_cls(obj=source, **self.prefill())
         else:
             form = self.form_cls()
-        if form.validate_on_submit():
-            data = self._form_data(form)
-            similar = self.duplicates(data) if self.duplicates else []
-            if similar and request.form.get("confirm_duplicate") != "1":
-                title = _("New %(type)s", type=self.singular)
-                return self.render("records/form.html", form=form, title=title, obj=None, similar=similar), 409
-            try:
-                obj = self.create_service(self.model, data)
-            except services.RecordError as exc:
-                db.session.rollback()
-                getattr(form, exc.field or "name").errors.append(exc.message)
-                title = _("New %(type)s", type=self.singular)
-                return self.render("records/form.html", form=form, title=title, obj=None), 400
-            db.session.commit()
-            flash(_("%(type)s “%(label)s” created.", type=self.singular, label=obj.audit_label), "success")
-            return redirect(url_for(self.endpoint("detail"), record_id=obj.id))
         title = _("Clone %(type)s", type=self.singular) if source else _("New %(type)s", type=self.singular)
-        return self.render("records/form.html", form=form, title=title, obj=None), (400 if form.errors else 200)
+        if not form.validate_on_submit():
+            return self.render("records/form.html", form=form, title=title, obj=None), (400 if form.errors else 200)
+        title = _("New %(type)s", type=self.singular)
+        data = self._form_data(form)
+        similar = self.duplicates(data) if self.duplicates else []
+        if similar and request.form.get("confirm_duplicate") != "1":
+            return self.render("records/form.html", form=form, title=title, obj=None, similar=similar), 409
+        with attempt(form, "name") as outcome:
+            obj = self.create_service(self.model, data)
+        if outcome.failed:
+            return self.render("records/form.html", form=form, title=title, obj=None), 400
+        flash(_("%(type)s “%(label)s” created.", type=self.singular, label=obj.audit_label), "success")
+        return redirect(url_for(self.endpoint("detail"), record_id=obj.id))
 
     def clone(self, record_id: int) -> Any:
+        """The create form prefilled from a visible record."""
         self.require_changer()  # role first, as every write page: an observer gets 403 for any id
         source = get_visible_or_404(self.model, record_id)
         return self.new(source=source)
 
     def edit(self, record_id: int) -> Any:
-        self.require_changer()
-        obj = get_visible_or_404(self.model, record_id)
-        if not can_write(obj, current_viewer()):
-            abort(403)
+        """Edit a record; a save over someone else's newer save is a conflict (409)."""
+        obj = self.writable(record_id)
         form = self.form_cls(obj=obj) if request.method == "GET" else self.form_cls()
         if request.method == "GET":
             form.version.data = obj.version
-        if form.validate_on_submit():
-            try:
-                raw = (form.version.data or "").strip()
-                # No version sent: no check. One that is no saved version (forged, garbled) is a conflict.
-                expected = (int(raw) or None) if raw.isdigit() and len(raw) < 10 else (-1 if raw else None)
-                self.update_service(obj, self._form_data(form), expected_version=expected)
-                db.session.commit()
-            except services.VersionConflict as exc:
-                db.session.rollback()
-                return self.render(
-                    "records/form.html", form=form, title=_("Edit %(type)s", type=self.singular),
-                    obj=obj, conflict=exc.message,
-                ), 409
-            except StaleDataError:
-                db.session.rollback()
-                return self.render(
-                    "records/form.html", form=form, title=_("Edit %(type)s", type=self.singular), obj=obj,
-                    conflict=_("Someone else saved this record after you opened it. "
-                               "Reload it to see their changes."),
-                ), 409
-            except services.RecordError as exc:
-                db.session.rollback()
-                if exc.field and hasattr(form, exc.field):
-                    getattr(form, exc.field).errors.append(exc.message)
-                    return self.render(
-                        "records/form.html", form=form, title=_("Edit %(type)s", type=self.singular), obj=obj,
-                    ), 400
-                flash(exc.message, "danger")
-                return redirect(url_for(self.endpoint("detail"), record_id=record_id))
+        title = _("Edit %(type)s", type=self.singular)
+        if not form.validate_on_submit():
+            return self.render("records/form.html", form=form, title=title, obj=obj), (400 if form.errors else 200)
+        raw = (form.version.data or "").strip()
+        # No version sent: no check. One that is no saved version (forged, garbled) is a conflict.
+        expected = (int(raw) or None) if raw.isdigit() and len(raw) < 10 else (-1 if raw else None)
+        # A refusal without a field of its own lands on the hidden version field, not in a flash: it is
+        # shown below as a conflict, next to its field, or flashed on the record page.
+        with attempt(form, "version") as outcome:
+            self.update_service(obj, self._form_data(form), expected_version=expected)
+        if not outcome.failed:
             flash(_("Changes saved."), "success")
             return redirect(url_for(self.endpoint("detail"), record_id=record_id))
-        return self.render("records/form.html", form=form, title=_("Edit %(type)s", type=self.singular), obj=obj), (
-            400 if form.errors else 200
-        )
+        error = outcome.error
+        form.version.errors = []
+        if isinstance(error, Conflict):
+            return self.render("records/form.html", form=form, title=title, obj=obj, conflict=error.message), 409
+        if error.field and hasattr(form, error.field):
+            return self.render("records/form.html", form=form, title=title, obj=obj), 400
+        flash(error.message, "danger")
+        return redirect(url_for(self.endpoint("detail"), record_id=record_id))
 
     def transfer(self, record_id: int) -> Any:
-        self.require_changer()
-        obj = get_visible_or_404(self.model, record_id)
-        if not can_write(obj, current_viewer()):
-            abort(403)
+        """Give the record to another active user of its class."""
+        obj = self.writable(record_id)
         form = TransferForm()
         form.owner_id.choices = [(u.id, f"{u.display_name} ({u.username})") for u in services.assignable_users(obj)]
         if request.method == "POST":
             # Validate the id ourselves: a forged id must get a clear message, not a 400 or a 500.
             form.owner_id.pre_validate = lambda _form: None  # type: ignore[method-assign]
         if form.validate_on_submit():
-            try:
+            with attempt(form, "owner_id") as outcome:
                 services.transfer_record(obj, form.owner_id.data)
-                db.session.commit()
+            if not outcome.failed:
                 flash(_("Record transferred."), "success")
                 return redirect(url_for(self.endpoint("index")))
-            except services.RecordError as exc:
-                db.session.rollback()
-                form.owner_id.errors = [exc.message]
         return self.render("records/transfer.html", form=form, obj=obj), (422 if form.errors else 200)
 
     def delete(self, record_id: int) -> Any:
-        self.require_changer()
-        obj = get_visible_or_404(self.model, record_id)
-        if not can_write(obj, current_viewer()):
-            abort(403)
-        try:
+        """Move the record to the recycle bin."""
+        obj = self.writable(record_id)
+        with attempt(category="warning") as outcome:
             services.delete_record(obj)
-            db.session.commit()
+        if not outcome.failed:
             flash(_("Moved to the recycle bin. You can restore it from there."), "success")
-        except services.RecordError as exc:
-            db.session.rollback()
-            flash(exc.message, "warning")
         return redirect(url_for(self.endpoint("index")))
 
     def restore(self, record_id: int) -> Any:
-        self.require_changer()
-        obj = get_visible_or_404(self.model, record_id, include_deleted=True)
-        if not can_write(obj, current_viewer()):
-            abort(403)
-        try:
+        """Take the record out of the recycle bin."""
+        obj = self.writable(record_id, include_deleted=True)
+        with attempt(category="warning") as outcome:
             services.restore_record(obj)
-            db.session.commit()
+        if not outcome.failed:
             flash(_("Record restored."), "success")
-        except services.RecordError as exc:
-            db.session.rollback()
-            flash(exc.message, "warning")
         return redirect(url_for(self.endpoint("detail"), record_id=record_id))

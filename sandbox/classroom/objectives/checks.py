@@ -63,11 +63,10 @@ PARENT_PHRASES = {
 
 
 def field_label(record_type: str, name: str) -> str:
-    """A field as the record's form names it (Amount, 金额), falling back to its name."""
-    from ...records.extras import find_views
+    """A field as the record's form names it (Amount, 金额), falling back to its name (the registry's label)."""
+    from ...records import registry
 
-    views = find_views(record_type)
-    return views.field_label(name) if views is not None else name
+    return registry.field_label(record_type, name)
 
 
 def field_change(check: LogCount) -> str:

@@ -23,7 +23,7 @@ from ...extensions import db
 from ...i18n import N_
 from ...money import format_money
 from ...oplog import LogEntry
-from ...owned import owned_classes
+from ...records import registry
 from .checks import (
     EVIDENCE_LIMIT,
     RECORD_PHRASES,
@@ -49,11 +49,8 @@ SYMBOLS = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "�
 
 
 def record_model(record_type: str) -> Any:
-    """The mapped class of a record type name (lead → Lead)."""
-    for cls in owned_classes():
-        if cls.__audit_type__ == record_type:
-            return cls
-    raise KeyError(f"no record type {record_type!r}")
+    """The mapped class of a record type name (lead → Lead), from the registry (KeyError if unknown)."""
+    return registry.model_of(record_type)
 
 
 def _typed(kind: str, value: Any) -> Any:

@@ -1,0 +1,84 @@
+"""A record's field values as the user reads them: code labels, links to referenced records, money.
+
+Shared by the record pages and the export (which must not import the views), driven by the type's
+registry entry. Referenced records' labels are batch-loaded once per request (no N+1 on list pages).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import g, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import select
+
+from seed.fields import RECORD_FIELDS
+
+from ..codes.services import label as code_label
+from ..extensions import db
+from ..money import money_of
+
+
+def is_money(model: Any, attr: str) -> bool:
+    """Whether a field of a record type holds an amount of money (seed/fields.py kinds)."""
+    return RECORD_FIELDS.get(getattr(model, "__audit_type__", ""), {}).get(attr) == "money"
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` literally anywhere (escape char: backslash)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def prime_references(ids: list[int], model: Any) -> None:
+    """Load the labels of many referenced records in one query (through the visibility rule)."""
+    cache = g.setdefault("reference_labels", {})
+    wanted = {i for i in ids if i and (model.__tablename__, i) not in cache}
+    if not wanted:
+        return
+    for ref in db.session.scalars(select(model).where(model.id.in_(sorted(wanted)))):
+        cache[(model.__tablename__, ref.id)] = ref.audit_label
+    for i in wanted:
+        cache.setdefault((model.__tablename__, i), None)
+
+
+def reference_label(model: Any, ident: int) -> str | None:
+    """The label of a referenced record, None when the viewer may not see it."""
+    cache = g.setdefault("reference_labels", {})
+    key = (model.__tablename__, ident)
+    if key not in cache:
+        prime_references([ident], model)
+    return cache.get(key)
+
+
+def reference_link(model: Any, ident: int) -> Markup | str:
+    """A link to a referenced record, if the viewer may see it."""
+    label = reference_label(model, ident)
+    if label is None:
+        return _("(not visible to you)")
+    return Markup('<a href="{}">{}</a>').format(url_for(f"{model.__tablename__}.detail", record_id=ident), label)
+
+
+def prime_rows(record_type: Any, rows: list[Any]) -> None:
+    """Batch-load the labels of every record the rows reference."""
+    for attr, model in record_type.references.items():
+        prime_references([getattr(r, attr) for r in rows], model)
+
+
+def display_value(record_type: Any, obj: Any, attr: str) -> str:
+    """A field's value as shown to the user (choice labels translated, references linked)."""
+    value = getattr(obj, attr, None)
+    if value is None or value == "":
+        return ""
+    if attr in record_type.codes:  # named as the record's class names it (its instructor may override labels)
+        return code_label(record_type.codes[attr], value, getattr(obj, "class_id", None))
+    if attr in record_type.references:
+        return reference_link(record_type.references[attr], value)
+    if is_money(record_type.model, attr):
+        return money_of(value, obj)
+    if isinstance(value, Decimal):
+        return format_decimal(value, format="#,##0.00")
+    return str(value)
