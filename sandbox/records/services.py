@@ -57,7 +57,6 @@ def acting_user() -> User:
     return user
 
 
-_acting_user = acting_user  # the old private name, still imported by activities/ and products/ services
 
 
 @operation(_verb("create"))
