@@ -27,13 +27,13 @@ from sandbox import access, create_app
 from sandbox.extensions import db
 from sandbox.oplog import set_actor
 from sandbox.org.models import Position, PositionKind, Role, User
+from tests.helpers import PASSWORD, act_as, login  # noqa: F401  (re-exported: tests import them from here)
 
 # The production hash (scrypt) costs ~0.3 s a user on this machine; tests create hundreds of users.
 _org_models.generate_password_hash = lambda password: generate_password_hash(password, "pbkdf2:sha256:1000")
 
 CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "")
-PASSWORD = "secret-2026x"
 
 BASE_CONFIG: dict[str, Any] = {
     "TESTING": True,
@@ -41,6 +41,8 @@ BASE_CONFIG: dict[str, Any] = {
     "WTF_CSRF_ENABLED": False,
     "RATELIMIT_ENABLED": False,
     "SERVER_NAME": "localhost",
+    # Tests read messages in English; a test that checks Chinese asks for it (?lang=zh_Hans_CN, force_locale).
+    "BABEL_DEFAULT_LOCALE": "en",
 }
 
 
@@ -178,11 +180,6 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
-    """Sign in through the real form; returns the response."""
-    return client.post("/auth/login", data={"username": username, "password": password})
-
-
 @dataclass
 class Classroom:
     """Two classes under one teacher, each with two departments; users by nickname."""
@@ -202,12 +199,6 @@ class Classroom:
         response = login(c, self.users[name].username)
         assert response.status_code == 302, response.data[:500]
         return c
-
-
-def act_as(user: User | None) -> None:
-    """Make later service calls in this app context act and look as `user` (None: system)."""
-    set_actor(user)
-    access.use_viewer(access.viewer_for(user) if user is not None else access.SYSTEM)
 
 
 @pytest.fixture

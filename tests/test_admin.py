@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 import re
+from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
@@ -22,13 +23,8 @@ from sandbox.org.models import (
     Status,
     User,
 )
+from tests import helpers
 from tests.conftest import PASSWORD, act_as, login
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    """Messages are asserted in English: the browser of these tests asks for nothing, so use English."""
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
 
 
 def field_error(page: str, name: str, form: str | None = None) -> str:
@@ -58,9 +54,7 @@ def fresh(obj: Any) -> Any:
     return db.session.get(type(obj), obj.id)
 
 
-def count(model: Any, *where: Any) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+count = partial(helpers.count, expire=True)
 
 
 def entries(verb: str) -> list[LogEntry]:

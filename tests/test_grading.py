@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sandbox.classroom.grading import gradebook, progress_for, student_row, timeline
 from sandbox.classroom.grading_services import GradingError, clear_override, extend_deadline, set_override
@@ -18,12 +18,8 @@ from sandbox.oplog import LogEntry
 from sandbox.org.models import User, utcnow
 from sandbox.records.services import NotAllowed, create_record, update_record
 from tests.conftest import act_as
+from tests.helpers import count
 from tests.test_objectives import SCENARIOS, as_user, calls, convert, make_run, opportunity, reload, set_deadline, stages
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
 
 
 def points(run, student, objective_id="log-calls") -> Decimal:
@@ -32,10 +28,6 @@ def points(run, student, objective_id="log-calls") -> Decimal:
 
 def entries(verb: str) -> list[LogEntry]:
     return list(db.session.scalars(select(LogEntry).where(LogEntry.verb == verb).order_by(LogEntry.id)))
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def test_gradebook_rows_totals_and_departments(app, classroom):

@@ -9,7 +9,6 @@ import re
 import time
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from sandbox.classroom.grading_view import roster_key
@@ -24,11 +23,6 @@ from tests.conftest import PASSWORD, act_as
 
 SYSTEM = {"skip_visibility": True}
 PER_STUDENT_LEADS = 100  # scenarios/sales-basics.yaml
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
 
 
 def text(response: Any) -> str:

@@ -18,12 +18,6 @@ from sandbox.org.models import SharingModeValue
 from tests.conftest import PASSWORD, act_as
 
 
-@pytest.fixture(autouse=True)
-def english(app):
-    """Messages are asserted in English: the browser of these tests asks for nothing, so use English."""
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
-
-
 def field_error(page: str, name: str) -> str:
     """The error text rendered right under the form field `name` (Bootstrap-Flask's invalid-feedback)."""
     field = rf'<(?:input|select|textarea)\b[^>]*\bname="{re.escape(name)}"[^>]*>'

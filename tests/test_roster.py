@@ -18,12 +18,6 @@ from sandbox.org.models import Status, User
 from tests.conftest import login
 
 
-@pytest.fixture(autouse=True)
-def english(app):
-    """Messages are asserted in English: the browser of these tests asks for nothing, so use English."""
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
-
-
 def text(response: Any) -> str:
     return html.unescape(response.get_data(as_text=True))
 

@@ -21,11 +21,6 @@ from tests.test_admin import field_error
 SYSTEM = {"skip_visibility": True}
 
 
-@pytest.fixture(autouse=True)
-def english(app):
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
-
-
 def text(response: Any) -> str:
     return html.unescape(response.get_data(as_text=True))
 
