@@ -34,6 +34,13 @@ from sandbox.leads.models import Lead
 from sandbox.org.models import Position, PositionKind, Role, SharingGroup, SharingGroupMember, Status, User
 from sandbox.records.models import Attachment, Note
 from sandbox.records.views import RecordViews
+from sandbox.route_access import (
+    GENERIC_RECORD_PAGES,
+    OPPORTUNITY_ITEMS,
+    RECORD_BLUEPRINTS,
+    ROUTES,
+    Access,
+)
 from tests.conftest import PASSWORD, act_as
 
 ANONYMOUS = ("anonymous", "pendingA")
@@ -71,23 +78,6 @@ def record_people(kind: str | None, owner: str) -> tuple[set[str], set[str]]:
 LOGIN = "login"  # expectation: 302 to the sign-in page
 
 
-@dataclass(frozen=True)
-class Access:
-    """How a rule is protected.
-
-    kind: public | signed_in | changer (signed in and may change data) | staff | admin |
-          staff_object (an admin object of class A, by id) | record (a business record, by id) |
-          teaching_reader (a teaching page of class A by class_id: its staff and its observer read, students are
-          refused by role with 403 as on staff pages, other staff get 404)
-    target: the record type (record) or the admin object kind (staff_object)
-    write: for records, whether even the GET is a write (edit and transfer forms, clone)
-    """
-
-    kind: str
-    target: str | None = None
-    write: bool = False
-
-
 @dataclass
 class Visit:
     """One request of the matrix and what an allowed persona gets back."""
@@ -105,92 +95,6 @@ class Visit:
     shows: tuple[str, bool] | None = None
 
 
-# ---- classification: every rule of the app ----------------------------------------------------
-
-PUBLIC = Access("public")
-SIGNED_IN = Access("signed_in")
-CHANGER = Access("changer")
-STAFF_ONLY = Access("staff")
-ADMIN_ONLY = Access("admin")
-TEACHING_READER = Access("teaching_reader")
-
-
-def record(kind: str, write: bool = False) -> Access:
-    return Access("record", kind, write)
-
-
-def staff_object(kind: str) -> Access:
-    return Access("staff_object", kind)
-
-
-ROUTES: dict[str, Access] = {
-    "static": PUBLIC,
-    "bootstrap.static": PUBLIC,
-    # Chart.js fetched from npm at install time, for ASSET_BASE_URL=local (offline classrooms).
-    "vendor_asset": PUBLIC,
-    "health": PUBLIC,
-    "auth.login": PUBLIC,
-    "auth.register": PUBLIC,
-    "auth.language": PUBLIC,
-    "home.index": SIGNED_IN,
-    "auth.logout": SIGNED_IN,
-    "auth.password": SIGNED_IN,
-    "auth.profile": SIGNED_IN,
-    "log.index": SIGNED_IN,
-    "log.export_csv": SIGNED_IN,
-    # Record pages beyond the generic ones (the generic ones come from RECORD_TYPES below).
-    "leads.convert": record("lead", write=True),
-    "opportunities.stage": record("opportunity", write=True),
-    "opportunities.reopen": record("opportunity", write=True),
-    "opportunities.pipeline": SIGNED_IN,
-    # Logging a call needs only to read the record it is about (a lead of studentA here).
-    "activities.log_call": record("lead", write=True),
-    "activities.complete": record("activity", write=True),
-    "admin.approvals": STAFF_ONLY,
-    "admin.positions": STAFF_ONLY,
-    "admin.position_add": STAFF_ONLY,
-    "admin.position_wizard": STAFF_ONLY,
-    "admin.sharing": STAFF_ONLY,
-    "admin.group_create": STAFF_ONLY,
-    "admin.users": STAFF_ONLY,
-    "admin.roster": STAFF_ONLY,
-    "admin.organization": ADMIN_ONLY,
-    # Code tables are installation-wide picklists that every instructor edits (SPEC §7.3).
-    "admin.code_tables": STAFF_ONLY,
-    "admin.code_value_add": STAFF_ONLY,
-    "admin.code_value_update": STAFF_ONLY,
-    "admin.code_value_delete": STAFF_ONLY,
-    "admin.position_edit": staff_object("position"),
-    "admin.position_delete": staff_object("position"),
-    "admin.group_add_member": staff_object("sharing_group"),
-    "admin.group_remove_member": staff_object("sharing_group_member"),
-    "admin.group_delete": staff_object("sharing_group"),
-    "admin.user_edit": staff_object("user"),
-    "admin.user_password_reset": staff_object("user"),
-    "admin.user_new": STAFF_ONLY,
-    "admin.user_delete": staff_object("user"),
-    # Scenarios: loaded, reset and undone by the class's instructors (the POSTs act on class B, also the teacher's,
-    # so that replacing its data does not disturb the class A records the other rules visit).
-    "scenarios.index": staff_object("class"),
-    "scenarios.load": staff_object("class"),
-    "scenarios.reset": staff_object("class"),
-    "scenarios.undo": staff_object("class"),
-    # Teaching pages of class A (classroom/permissions.py): students have no readable class, so 404.
-    "grading.activity": TEACHING_READER,
-    # The gradebook of class A, a student's evidence page and the exports (grading_routes.py): students have
-    # /me/progress instead and get 403 by role; class A's observer reads; another instructor gets 404.
-    "grading.index": TEACHING_READER,
-    "grading.student": TEACHING_READER,
-    "grading.export_csv": TEACHING_READER,
-    "grading.export_xlsx": TEACHING_READER,
-    # Overrides and extensions for studentA: class A's staff only (observers and students 403 before any lookup).
-    "grading.override": staff_object("student"),
-    "grading.clear_override": staff_object("student"),
-    "grading.extend": staff_object("student"),
-    "me.progress": SIGNED_IN,
-}
-
-
 @dataclass(frozen=True)
 class RecordType:
     """A business record type served by the generic record pages (records/views.py)."""
@@ -201,7 +105,7 @@ class RecordType:
     name_field: str = "name"  # the field holding the record's name (activities: subject)
 
 
-# Blueprint -> record type. A new record type is one line here; its generic pages are classified below.
+# Blueprint -> how to make a record of its type (sandbox/route_access.py classifies its generic pages).
 RECORD_TYPES: dict[str, RecordType] = {
     "leads": RecordType("lead", {"name": "Li Lei", "company": "Tea Co.", "status": "new"}, {"status": "new"}),
     "accounts": RecordType("account", {"name": "Tea Co."}, {}),
@@ -216,44 +120,6 @@ RECORD_TYPES: dict[str, RecordType] = {
     "products": RecordType("product", {"name": "Notebook", "list_price": 10, "active": True},
                            {"list_price": "10", "active": "y"}),
 }
-GENERIC_RECORD_PAGES: dict[str, tuple[str, bool]] = {
-    # view -> (kind, write)
-    "index": ("signed_in", False),
-    "recycle_bin": ("signed_in", False),
-    "new": ("changer", False),
-    "detail": ("record", False),
-    "edit": ("record", True),
-    "clone": ("record", True),
-    "transfer": ("record", True),
-    "delete": ("record", True),
-    "restore": ("record", True),
-    # records/extras.py: export, import, notes and attachments of every type
-    "export_csv": ("signed_in", False),
-    "export_xlsx": ("signed_in", False),
-    "import_records": ("changer", False),
-    "add_note": ("record", True),
-    "delete_note": ("record", True),
-    "upload_attachment": ("record", True),
-    "download_attachment": ("record", False),
-    "delete_attachment": ("record", True),
-}
-for _bp, _type in RECORD_TYPES.items():
-    for _view, (_kind, _write) in GENERIC_RECORD_PAGES.items():
-        ROUTES[f"{_bp}.{_view}"] = Access(_kind, _type.audit_type if _kind == "record" else None, _write)
-# Products are maintained by instructors: creating and importing them is staff work; categories per class.
-ROUTES.update({
-    "products.new": STAFF_ONLY,
-    "products.import_records": STAFF_ONLY,
-    "products.categories": STAFF_ONLY,
-    "products.category_edit": staff_object("product_category"),
-    "products.category_delete": staff_object("product_category"),
-})
-# An opportunity's lines, contact roles, partners and competitors: changes need write access to it.
-OPPORTUNITY_ITEMS = ("line_add", "line_edit", "line_remove", "contact_role_add", "contact_role_primary",
-                     "contact_role_remove", "partner_add", "partner_remove", "competitor_add", "competitor_remove")
-ROUTES.update({f"opportunities.{_view}": record("opportunity", write=True) for _view in OPPORTUNITY_ITEMS})
-
-
 def expected(access: Access, persona: str, visit: Visit, owner: str = "studentA") -> int | str:
     """The status the spec gives `persona` for a request of a rule classified as `access`."""
     if persona in visit.overrides:
@@ -957,9 +823,14 @@ def _status_ok(expect: int | str, response: Any) -> bool:
 def test_every_rule_is_classified(app):
     """A route nobody classified fails here, named, until someone decides who may open it."""
     unclassified = sorted(f"{r.endpoint} ({r.rule})" for r in app.url_map.iter_rules() if r.endpoint not in ROUTES)
-    assert not unclassified, "routes missing from the matrix in tests/test_matrix.py: " + ", ".join(unclassified)
+    assert not unclassified, "routes missing from sandbox/route_access.py: " + ", ".join(unclassified)
     stale = sorted(set(ROUTES) - {r.endpoint for r in app.url_map.iter_rules()})
     assert not stale, f"the matrix classifies routes that no longer exist: {stale}"
+
+
+def test_record_types_are_those_the_declaration_names():
+    """The matrix builds records of exactly the types whose generic pages sandbox/route_access.py classifies."""
+    assert {bp: t.audit_type for bp, t in RECORD_TYPES.items()} == RECORD_BLUEPRINTS
 
 
 def run_matrix(app: Any, world: World, personas: tuple[str, ...], clients: dict[str, Any],
