@@ -21,8 +21,8 @@ def count(model: Any, *where: Any, skip_visibility: bool = False, include_delete
           expire: bool = False) -> int:
     """The number of `model` rows matching `where`.
 
-    skip_visibility: count rows whoever may read them (else the acting viewer's visibility rule applies);
-    include_deleted: count records in the recycle bin too; expire: expire the session first, so objects
+    skip_visibility: count every row, whoever may read it and recycle bin included (else the acting viewer's
+    visibility rule applies); include_deleted: count records in the recycle bin too; expire: expire the session first, so objects
     read afterwards are loaded again (what the requests of a test client changed).
     """
     if expire:

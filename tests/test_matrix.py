@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote, urlparse
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sandbox.codes.models import CodeValue
 from sandbox.extensions import db
@@ -42,6 +42,7 @@ from sandbox.route_access import (
     Access,
 )
 from tests.conftest import PASSWORD, act_as
+from tests.helpers import count
 
 ANONYMOUS = ("anonymous", "pendingA")
 PERSONAS = ("anonymous", "pendingA", "studentA", "studentB", "peerA", "managerA", "teacher2", "readonlyA",
@@ -128,35 +129,45 @@ def expected(access: Access, persona: str, visit: Visit, owner: str = "studentA"
         return visit.ok
     if persona in ANONYMOUS:
         return LOGIN
-    if access.kind == "signed_in":
-        return visit.ok
-    if access.kind == "changer":
-        return 403 if persona == "readonlyA" else visit.ok
-    if access.kind == "staff":
-        return visit.ok if persona in STAFF else 403
-    if access.kind == "admin":
-        return visit.ok if persona == "admin" else 403
-    if access.kind == "staff_object":
+    if access.kind == "record":
+        return expected_for_record(access, persona, visit.ok, owner)
+    return expected_by_role(access.kind, persona, visit.ok)
+
+
+def expected_by_role(kind: str, persona: str, ok: int) -> int:
+    """The status of a signed-in persona on a rule that is not about one business record."""
+    if kind == "signed_in":
+        return ok
+    if kind == "changer":
+        return 403 if persona == "readonlyA" else ok
+    if kind == "staff":
+        return ok if persona in STAFF else 403
+    if kind == "admin":
+        return ok if persona == "admin" else 403
+    if kind == "staff_object":
         if persona not in STAFF:
             return 403
-        return visit.ok if persona in CLASS_A_STAFF else 404
-    if access.kind == "teaching_reader":
+        return ok if persona in CLASS_A_STAFF else 404
+    if kind == "teaching_reader":
         if persona not in STAFF and persona != "readonlyA":
             return 403
-        return visit.ok if persona in CLASS_A_READERS else 404
-    if access.kind == "record":
-        # Every type is private by default, so the owner alone decides who reads and writes.
-        readers, writers = record_people(access.target, owner)
-        if access.write and persona == "readonlyA":
-            # Role decides which actions exist: an observer's write is refused before any lookup,
-            # with the same 403 for every id (test_observer_writes_refused_alike checks nothing leaks).
-            return 403
-        if persona not in readers:
-            return 404
-        if access.write and persona not in writers:
-            return 403
-        return visit.ok
-    raise AssertionError(f"unknown access kind {access.kind}")
+        return ok if persona in CLASS_A_READERS else 404
+    raise AssertionError(f"unknown access kind {kind}")
+
+
+def expected_for_record(access: Access, persona: str, ok: int, owner: str) -> int:
+    """The status of a signed-in persona on a rule about one record of `owner`'s."""
+    # Every type is private by default, so the owner alone decides who reads and writes.
+    readers, writers = record_people(access.target, owner)
+    if access.write and persona == "readonlyA":
+        # Role decides which actions exist: an observer's write is refused before any lookup,
+        # with the same 403 for every id (test_observer_writes_refused_alike checks nothing leaks).
+        return 403
+    if persona not in readers:
+        return 404
+    if access.write and persona not in writers:
+        return 403
+    return ok
 
 
 def refused_whatever(access: Access, persona: str, owner: str) -> bool:
@@ -394,7 +405,7 @@ class World:
         return value
 
     def exists(self, model: type, ident: int) -> Callable[[], bool]:
-        return lambda: db.session.scalar(select(func.count()).select_from(model).where(model.id == ident)) == 1
+        return lambda: count(model, model.id == ident) == 1
 
 
 def _reload(model: type, ident: int) -> Any:
@@ -406,57 +417,40 @@ def _reload_user(ident: int) -> User:
 
 
 def _no_code(code: str) -> Callable[[], bool]:
-    return lambda: db.session.scalar(select(func.count()).select_from(CodeValue).where(CodeValue.code == code)) == 0
+    return lambda: count(CodeValue, CodeValue.code == code) == 0
+
+
+VisitMaker = Callable[["World", str], Visit]
+# (endpoint, method) -> the request of that rule for a persona; rules of the generic record pages, an opportunity's
+# items, product categories, scenarios and the gradebook are built by the functions `visits` sends them to.
+VISITS: dict[tuple[str, str], VisitMaker] = {}
+
+
+def visit_of(endpoint: str, method: str = "GET") -> Callable[[VisitMaker], VisitMaker]:
+    """Register the decorated function as the maker of the requests of one rule and method."""
+
+    def register(make: VisitMaker) -> VisitMaker:
+        VISITS[(endpoint, method)] = make
+        return make
+
+    return register
+
+
+def page(endpoint: str, path: str, method: str = "GET", **options: Any) -> None:
+    """Register a request that is the same for every persona."""
+    VISITS[(endpoint, method)] = lambda w, persona: Visit(path, **options)
+
+
+def signed_in_elsewhere(path: str, ok: int, data: dict[str, Any] | None = None) -> VisitMaker:
+    """A sign-in or registration page: a signed-in persona is sent on (302), anyone else gets `ok`."""
+    return lambda w, persona: Visit(path, data=data, ok=302 if persona not in ANONYMOUS else ok)
 
 
 def visits(w: World, endpoint: str, method: str, persona: str) -> Visit:
     """The request of one rule and method for one persona (fresh objects for destructive ones)."""
-    signed_in = persona not in ANONYMOUS
-    a2 = w.c.positions["A2"]
-    key = (endpoint, method)
-
-    # public
-    if key == ("static", "GET"):
-        return Visit("/static/css/app.css")
-    if key == ("bootstrap.static", "GET"):
-        return Visit("/bootstrap/static/css/bootstrap.min.css")
-    if key == ("vendor_asset", "GET"):
-        return Visit("/vendor/chartjs.js")
-    if key == ("health", "GET"):
-        return Visit("/healthz")
-    if key == ("auth.login", "GET"):
-        return Visit("/auth/login", ok=302 if signed_in else 200)
-    if key == ("auth.login", "POST"):
-        return Visit("/auth/login", data={}, ok=302 if signed_in else 400)
-    if key == ("auth.register", "GET"):
-        return Visit("/auth/register", ok=302 if signed_in else 200)
-    if key == ("auth.register", "POST"):
-        return Visit("/auth/register", data={}, ok=302 if signed_in else 400)
-    if key == ("auth.language", "GET"):
-        return Visit("/auth/language/en", ok=302)
-
-    # any signed-in user
-    if key == ("home.index", "GET"):
-        return Visit("/")
-    if key == ("auth.logout", "GET"):
-        return Visit("/auth/logout")
-    if key == ("auth.logout", "POST"):
-        return Visit("/auth/logout", data={}, ok=302, last=True)
-    if key == ("auth.password", "GET"):
-        return Visit("/auth/password")
-    if key == ("auth.password", "POST"):
-        # An empty form reaches the form (400 with messages) and changes nothing.
-        return Visit("/auth/password", data={}, ok=400)
-    if key == ("auth.profile", "GET"):
-        return Visit("/auth/profile")
-    if key == ("auth.profile", "POST"):
-        return Visit("/auth/profile", data={"display_name": persona, "locale": "en"}, ok=302)
-    if key == ("log.index", "GET"):
-        return Visit("/log/")
-    if key == ("log.export_csv", "GET"):
-        return Visit("/log/export.csv")
-    if key == ("opportunities.pipeline", "GET"):
-        return Visit("/opportunities/pipeline")
+    make = VISITS.get((endpoint, method))
+    if make is not None:
+        return make(w, persona)
     blueprint, _dot, view = endpoint.partition(".")
     if blueprint in RECORD_TYPES and view in GENERIC_RECORD_PAGES:
         return record_visit(w, blueprint, view, method, persona)
@@ -464,143 +458,268 @@ def visits(w: World, endpoint: str, method: str, persona: str) -> Visit:
         return opportunity_item_visit(w, view, method)
     if blueprint == "products" and view.startswith("categor"):
         return category_visit(w, view, method, persona)
-    if key == ("leads.convert", "GET"):
-        return Visit(f"/leads/{w.shared_record('leads').id}/convert")
-    if key == ("leads.convert", "POST"):
-        fresh = w.new_lead()
-        data = {"account_mode": "new", "contact_id": "0", "create_opportunity": "y", "opportunity_name": "Deal",
-                "stage": "prospecting", "close_date": "2030-01-01"}
-        return Visit(f"/leads/{fresh.id}/convert", data=data, ok=302, unchanged=w.lead_unchanged(fresh))
-    if key == ("opportunities.stage", "POST"):
-        fresh = w.new_record("opportunities")
-        return Visit(f"/opportunities/{fresh.id}/stage", data={"stage": "qualification"}, ok=302,
-                     unchanged=w.lead_unchanged(fresh))
-    if key == ("opportunities.reopen", "POST"):
-        fresh = w.new_record("opportunities", stage="closed_won")
-        return Visit(f"/opportunities/{fresh.id}/reopen", data={}, ok=302, unchanged=w.lead_unchanged(fresh))
-    if key == ("activities.log_call", "POST"):
-        fresh = w.new_lead()
-        return Visit("/activities/log-call", data={"related_type": "lead", "related_id": str(fresh.id)}, ok=302,
-                     unchanged=_no_activity_about("lead", fresh.id))
-    if key == ("activities.complete", "POST"):
-        fresh = w.new_record("activities")
-        return Visit(f"/activities/{fresh.id}/complete", data={}, ok=302, unchanged=w.lead_unchanged(fresh))
-
-    # staff pages (class A objects named in forms: another instructor's form refuses them)
-    if key == ("admin.approvals", "GET"):
-        return Visit("/admin/approvals")
-    if key == ("admin.approvals", "POST"):
-        pending = w.new_pending(persona)
-        data = {"user_ids": [str(pending.id)], "decision": "approve", "position_id": str(a2.id), "role": "student"}
-        return Visit("/admin/approvals", data=data, ok=302, overrides={"teacher2": 400},
-                     unchanged=lambda: _reload_user(pending.id).status == Status.PENDING)
-    if key == ("admin.positions", "GET"):
-        return Visit("/admin/positions")
-    if key == ("admin.position_add", "POST"):
-        name = f"Added {w.fresh(persona)}"
-        data = {"parent_id": str(w.c.departments["A2"].id), "kind": "position", "name": name}
-        return Visit("/admin/positions/add", data=data, ok=302, overrides={"teacher2": 400},
-                     unchanged=_no_position_named(name))
-    if key == ("admin.position_wizard", "POST"):
-        name = f"Wizard {w.fresh(persona)}"
-        data = {"parent_id": str(w.c.teacher_node.id), "name": name, "departments": "D1"}
-        return Visit("/admin/positions/wizard", data=data, ok=302, overrides={"teacher2": 400},
-                     unchanged=_no_position_named(name))
-    if key == ("admin.sharing", "GET"):
-        return Visit(f"/admin/sharing?class_id={w.class_a.id}", overrides={"teacher2": 404})
-    if key == ("admin.sharing", "POST"):
-        data = {"class_id": str(w.class_a.id), "mode_lead": "private"}
-        return Visit(f"/admin/sharing?class_id={w.class_a.id}", data=data, ok=302, overrides={"teacher2": 404})
-    if key == ("admin.group_create", "POST"):
-        name = f"Group {w.fresh(persona)}"
-        return Visit("/admin/sharing/groups", data={"class_id": str(w.class_a.id), "name": name}, ok=302,
-                     overrides={"teacher2": 302}, unchanged=_no_group_named(name))
-    if key == ("admin.users", "GET"):
-        return Visit("/admin/users")
-    if key == ("admin.user_new", "GET"):
-        return Visit("/admin/users/new")
-    if key == ("admin.user_new", "POST"):
-        username = f"added{w.fresh(persona).replace('-', '')}"
-        data = {"username": username, "display_name": "Added Student", "role": "student", "position_id": str(a2.id)}
-        # Another instructor's form refuses class A's position (400); the account is made with a generated password.
-        return Visit("/admin/users/new", data=data, ok=200, overrides={"teacher2": 400},
-                     unchanged=lambda: db.session.scalar(select(User.id).where(User.username == username)) is None)
-    if key == ("admin.roster", "GET"):
-        return Visit("/admin/roster")
-    if key == ("admin.roster", "POST"):
-        username = f"roster{w.fresh(persona).replace('-', '')}"
-        csv = f"username,name,department\n{username},Roster Student,A2\n".encode()
-        data = {"class_id": str(w.class_a.id), "file": (io.BytesIO(csv), "roster.csv")}
-        return Visit("/admin/roster", data=data, ok=200, overrides={"teacher2": 400},
-                     unchanged=lambda: db.session.scalar(select(User.id).where(User.username == username)) is None)
-    if key == ("admin.organization", "GET"):
-        return Visit("/admin/organization")
-    if key == ("admin.organization", "POST"):
-        data = {"name": "测试学校", "fiscal_year_start": "1", "currency": "CNY", "default_language": "zh_Hans_CN"}
-        return Visit("/admin/organization", data=data, ok=302)
-
-    if key == ("admin.code_tables", "GET"):
-        return Visit("/admin/code-tables?table=lead_source")
-    if key == ("admin.code_value_add", "POST"):
-        code = f"m{w.fresh(persona)}".replace("-", "_").lower()
-        data = {"table": "lead_source", "code": code, "label_zh": "矩阵", "label_en": "Matrix", "sort_order": "500"}
-        return Visit("/admin/code-tables/add", data=data, ok=302, unchanged=_no_code(code))
-    if key == ("admin.code_value_update", "POST"):
-        value = w.new_code_value()
-        data = {"label_zh": "改", "label_en": "Changed", "sort_order": "7", "active": "y"}
-        return Visit(f"/admin/code-tables/{value.id}", data=data, ok=302,
-                     unchanged=lambda: _reload(CodeValue, value.id).label_en == "Matrix")
     if blueprint == "scenarios":
         return scenario_visit(w, view, method)
-    if key == ("grading.activity", "GET"):
-        return Visit(f"/grading/activity?class_id={w.class_a.id}")
     if blueprint == "grading":
         return grading_visit(w, view, method)
-    if key == ("me.progress", "GET"):
-        return Visit("/me/progress")
-    if key == ("admin.code_value_delete", "POST"):
-        value = w.new_code_value()
-        return Visit(f"/admin/code-tables/{value.id}/delete", data={}, ok=302, unchanged=w.exists(CodeValue, value.id))
+    raise KeyError((endpoint, method))
 
-    # staff objects of class A, by id
-    if key == ("admin.position_edit", "GET"):
-        return Visit(f"/admin/positions/{a2.id}")
-    if key == ("admin.position_edit", "POST"):
-        return Visit(f"/admin/positions/{a2.id}", data={"name": a2.name}, ok=302)
-    if key == ("admin.position_delete", "POST"):
-        position = w.new_position()
-        return Visit(f"/admin/positions/{position.id}/delete", data={}, ok=302,
-                     unchanged=w.exists(Position, position.id))
-    if key == ("admin.group_add_member", "POST"):
-        group = w.new_group()
-        return Visit(f"/admin/sharing/groups/{group.id}/members", data={"user_id": str(w.uid("studentA2"))}, ok=302,
-                     unchanged=lambda: db.session.scalar(select(func.count()).select_from(SharingGroupMember)
-                                                         .where(SharingGroupMember.group_id == group.id)) == 0)
-    if key == ("admin.group_remove_member", "POST"):
-        group = w.new_group(with_member=True)
-        member_id = group.members[0].id
-        return Visit(f"/admin/sharing/members/{member_id}/remove", data={}, ok=302,
-                     unchanged=w.exists(SharingGroupMember, member_id))
-    if key == ("admin.group_delete", "POST"):
-        group = w.new_group()
-        return Visit(f"/admin/sharing/groups/{group.id}/delete", data={}, ok=302,
-                     unchanged=w.exists(SharingGroup, group.id))
-    if key == ("admin.user_edit", "GET"):
-        return Visit(f"/admin/users/{w.victim.id}")
-    if key == ("admin.user_edit", "POST"):
-        name = f"Edited by {persona}"
-        data = {"display_name": name, "role": "student", "position_id": str(a2.id), "status": "active"}
-        return Visit(f"/admin/users/{w.victim.id}", data=data, ok=302,
-                     unchanged=lambda: _reload_user(w.victim.id).display_name != name)
-    if key == ("admin.user_delete", "POST"):
-        doomed = w.new_pending(persona)  # a user of class A of their own: the allowed delete anonymises them
-        return Visit(f"/admin/users/{doomed.id}/delete", data={}, ok=302,
-                     unchanged=lambda: _reload_user(doomed.id).username == doomed.username)
-    if key == ("admin.user_password_reset", "POST"):
-        version = _reload_user(w.victim.id).session_version
-        return Visit(f"/admin/users/{w.victim.id}/password-reset", data={}, ok=200,
-                     unchanged=lambda: _reload_user(w.victim.id).session_version == version)
-    raise KeyError(key)
+
+# ---- public -------------------------------------------------------------------------------------------
+page("static", "/static/css/app.css")
+page("bootstrap.static", "/bootstrap/static/css/bootstrap.min.css")
+page("vendor_asset", "/vendor/chartjs.js")
+page("health", "/healthz")
+VISITS[("auth.login", "GET")] = signed_in_elsewhere("/auth/login", ok=200)
+VISITS[("auth.login", "POST")] = signed_in_elsewhere("/auth/login", ok=400, data={})
+VISITS[("auth.register", "GET")] = signed_in_elsewhere("/auth/register", ok=200)
+VISITS[("auth.register", "POST")] = signed_in_elsewhere("/auth/register", ok=400, data={})
+page("auth.language", "/auth/language/en", ok=302)
+
+# ---- any signed-in user ---------------------------------------------------------------------------------
+page("home.index", "/")
+page("auth.logout", "/auth/logout")
+page("auth.logout", "/auth/logout", "POST", data={}, ok=302, last=True)
+page("auth.password", "/auth/password")
+# An empty form reaches the form (400 with messages) and changes nothing.
+page("auth.password", "/auth/password", "POST", data={}, ok=400)
+page("auth.profile", "/auth/profile")
+VISITS[("auth.profile", "POST")] = lambda w, persona: Visit(
+    "/auth/profile", data={"display_name": persona, "locale": "en"}, ok=302)
+page("log.index", "/log/")
+page("log.export_csv", "/log/export.csv")
+page("opportunities.pipeline", "/opportunities/pipeline")
+page("me.progress", "/me/progress")
+
+
+# ---- record pages beyond the generic ones -------------------------------------------------------------------
+@visit_of("leads.convert")
+def _convert_form(w: World, persona: str) -> Visit:
+    return Visit(f"/leads/{w.shared_record('leads').id}/convert")
+
+
+@visit_of("leads.convert", "POST")
+def _convert(w: World, persona: str) -> Visit:
+    fresh = w.new_lead()
+    data = {"account_mode": "new", "contact_id": "0", "create_opportunity": "y", "opportunity_name": "Deal",
+            "stage": "prospecting", "close_date": "2030-01-01"}
+    return Visit(f"/leads/{fresh.id}/convert", data=data, ok=302, unchanged=w.lead_unchanged(fresh))
+
+
+@visit_of("opportunities.stage", "POST")
+def _stage(w: World, persona: str) -> Visit:
+    fresh = w.new_record("opportunities")
+    return Visit(f"/opportunities/{fresh.id}/stage", data={"stage": "qualification"}, ok=302,
+                 unchanged=w.lead_unchanged(fresh))
+
+
+@visit_of("opportunities.reopen", "POST")
+def _reopen(w: World, persona: str) -> Visit:
+    fresh = w.new_record("opportunities", stage="closed_won")
+    return Visit(f"/opportunities/{fresh.id}/reopen", data={}, ok=302, unchanged=w.lead_unchanged(fresh))
+
+
+@visit_of("activities.log_call", "POST")
+def _log_call(w: World, persona: str) -> Visit:
+    fresh = w.new_lead()
+    return Visit("/activities/log-call", data={"related_type": "lead", "related_id": str(fresh.id)}, ok=302,
+                 unchanged=_no_activity_about("lead", fresh.id))
+
+
+@visit_of("activities.complete", "POST")
+def _complete(w: World, persona: str) -> Visit:
+    fresh = w.new_record("activities")
+    return Visit(f"/activities/{fresh.id}/complete", data={}, ok=302, unchanged=w.lead_unchanged(fresh))
+
+
+# ---- staff pages (class A objects named in forms: another instructor's form refuses them) -------------------
+page("admin.approvals", "/admin/approvals")
+page("admin.positions", "/admin/positions")
+page("admin.users", "/admin/users")
+page("admin.user_new", "/admin/users/new")
+page("admin.roster", "/admin/roster")
+page("admin.organization", "/admin/organization")
+page("admin.organization", "/admin/organization", "POST", ok=302,
+     data={"name": "测试学校", "fiscal_year_start": "1", "currency": "CNY", "default_language": "zh_Hans_CN"})
+page("admin.code_tables", "/admin/code-tables?table=lead_source")
+
+
+@visit_of("admin.approvals", "POST")
+def _approve(w: World, persona: str) -> Visit:
+    pending = w.new_pending(persona)
+    data = {"user_ids": [str(pending.id)], "decision": "approve", "position_id": str(w.c.positions["A2"].id),
+            "role": "student"}
+    return Visit("/admin/approvals", data=data, ok=302, overrides={"teacher2": 400},
+                 unchanged=lambda: _reload_user(pending.id).status == Status.PENDING)
+
+
+@visit_of("admin.position_add", "POST")
+def _position_add(w: World, persona: str) -> Visit:
+    name = f"Added {w.fresh(persona)}"
+    data = {"parent_id": str(w.c.departments["A2"].id), "kind": "position", "name": name}
+    return Visit("/admin/positions/add", data=data, ok=302, overrides={"teacher2": 400},
+                 unchanged=_no_position_named(name))
+
+
+@visit_of("admin.position_wizard", "POST")
+def _position_wizard(w: World, persona: str) -> Visit:
+    name = f"Wizard {w.fresh(persona)}"
+    data = {"parent_id": str(w.c.teacher_node.id), "name": name, "departments": "D1"}
+    return Visit("/admin/positions/wizard", data=data, ok=302, overrides={"teacher2": 400},
+                 unchanged=_no_position_named(name))
+
+
+@visit_of("admin.sharing")
+def _sharing(w: World, persona: str) -> Visit:
+    return Visit(f"/admin/sharing?class_id={w.class_a.id}", overrides={"teacher2": 404})
+
+
+@visit_of("admin.sharing", "POST")
+def _sharing_change(w: World, persona: str) -> Visit:
+    data = {"class_id": str(w.class_a.id), "mode_lead": "private"}
+    return Visit(f"/admin/sharing?class_id={w.class_a.id}", data=data, ok=302, overrides={"teacher2": 404})
+
+
+@visit_of("admin.group_create", "POST")
+def _group_create(w: World, persona: str) -> Visit:
+    name = f"Group {w.fresh(persona)}"
+    return Visit("/admin/sharing/groups", data={"class_id": str(w.class_a.id), "name": name}, ok=302,
+                 overrides={"teacher2": 302}, unchanged=_no_group_named(name))
+
+
+@visit_of("admin.user_new", "POST")
+def _user_new(w: World, persona: str) -> Visit:
+    username = f"added{w.fresh(persona).replace('-', '')}"
+    data = {"username": username, "display_name": "Added Student", "role": "student",
+            "position_id": str(w.c.positions["A2"].id)}
+    # Another instructor's form refuses class A's position (400); the account is made with a generated password.
+    return Visit("/admin/users/new", data=data, ok=200, overrides={"teacher2": 400},
+                 unchanged=lambda: db.session.scalar(select(User.id).where(User.username == username)) is None)
+
+
+@visit_of("admin.roster", "POST")
+def _roster(w: World, persona: str) -> Visit:
+    username = f"roster{w.fresh(persona).replace('-', '')}"
+    csv = f"username,name,department\n{username},Roster Student,A2\n".encode()
+    data = {"class_id": str(w.class_a.id), "file": (io.BytesIO(csv), "roster.csv")}
+    return Visit("/admin/roster", data=data, ok=200, overrides={"teacher2": 400},
+                 unchanged=lambda: db.session.scalar(select(User.id).where(User.username == username)) is None)
+
+
+@visit_of("admin.code_value_add", "POST")
+def _code_value_add(w: World, persona: str) -> Visit:
+    code = f"m{w.fresh(persona)}".replace("-", "_").lower()
+    data = {"table": "lead_source", "code": code, "label_zh": "矩阵", "label_en": "Matrix", "sort_order": "500"}
+    return Visit("/admin/code-tables/add", data=data, ok=302, unchanged=_no_code(code))
+
+
+@visit_of("admin.code_value_update", "POST")
+def _code_value_update(w: World, persona: str) -> Visit:
+    value = w.new_code_value()
+    data = {"label_zh": "改", "label_en": "Changed", "sort_order": "7", "active": "y"}
+    return Visit(f"/admin/code-tables/{value.id}", data=data, ok=302,
+                 unchanged=lambda: _reload(CodeValue, value.id).label_en == "Matrix")
+
+
+@visit_of("admin.code_value_delete", "POST")
+def _code_value_delete(w: World, persona: str) -> Visit:
+    value = w.new_code_value()
+    return Visit(f"/admin/code-tables/{value.id}/delete", data={}, ok=302, unchanged=w.exists(CodeValue, value.id))
+
+
+@visit_of("grading.activity")
+def _class_activity(w: World, persona: str) -> Visit:
+    return Visit(f"/grading/activity?class_id={w.class_a.id}")
+
+
+# ---- staff objects of class A, by id ---------------------------------------------------------------------
+@visit_of("admin.position_edit")
+def _position_form(w: World, persona: str) -> Visit:
+    return Visit(f"/admin/positions/{w.c.positions['A2'].id}")
+
+
+@visit_of("admin.position_edit", "POST")
+def _position_edit(w: World, persona: str) -> Visit:
+    a2 = w.c.positions["A2"]
+    return Visit(f"/admin/positions/{a2.id}", data={"name": a2.name}, ok=302)
+
+
+@visit_of("admin.position_delete", "POST")
+def _position_delete(w: World, persona: str) -> Visit:
+    position = w.new_position()
+    return Visit(f"/admin/positions/{position.id}/delete", data={}, ok=302, unchanged=w.exists(Position, position.id))
+
+
+@visit_of("admin.group_add_member", "POST")
+def _group_add_member(w: World, persona: str) -> Visit:
+    group = w.new_group()
+    return Visit(f"/admin/sharing/groups/{group.id}/members", data={"user_id": str(w.uid("studentA2"))}, ok=302,
+                 unchanged=lambda: count(SharingGroupMember, SharingGroupMember.group_id == group.id) == 0)
+
+
+@visit_of("admin.group_remove_member", "POST")
+def _group_remove_member(w: World, persona: str) -> Visit:
+    group = w.new_group(with_member=True)
+    member_id = group.members[0].id
+    return Visit(f"/admin/sharing/members/{member_id}/remove", data={}, ok=302,
+                 unchanged=w.exists(SharingGroupMember, member_id))
+
+
+@visit_of("admin.group_delete", "POST")
+def _group_delete(w: World, persona: str) -> Visit:
+    group = w.new_group()
+    return Visit(f"/admin/sharing/groups/{group.id}/delete", data={}, ok=302, unchanged=w.exists(SharingGroup, group.id))
+
+
+@visit_of("admin.user_edit")
+def _user_form(w: World, persona: str) -> Visit:
+    return Visit(f"/admin/users/{w.victim.id}")
+
+
+@visit_of("admin.user_edit", "POST")
+def _user_edit(w: World, persona: str) -> Visit:
+    name = f"Edited by {persona}"
+    data = {"display_name": name, "role": "student", "position_id": str(w.c.positions["A2"].id), "status": "active"}
+    return Visit(f"/admin/users/{w.victim.id}", data=data, ok=302,
+                 unchanged=lambda: _reload_user(w.victim.id).display_name != name)
+
+
+@visit_of("admin.user_delete", "POST")
+def _user_delete(w: World, persona: str) -> Visit:
+    doomed = w.new_pending(persona)  # a user of class A of their own: the allowed delete anonymises them
+    return Visit(f"/admin/users/{doomed.id}/delete", data={}, ok=302,
+                 unchanged=lambda: _reload_user(doomed.id).username == doomed.username)
+
+
+@visit_of("admin.user_password_reset", "POST")
+def _password_reset(w: World, persona: str) -> Visit:
+    version = _reload_user(w.victim.id).session_version
+    return Visit(f"/admin/users/{w.victim.id}/password-reset", data={}, ok=200,
+                 unchanged=lambda: _reload_user(w.victim.id).session_version == version)
+
+
+def record_page_visit(w: World, blueprint: str, view: str, persona: str) -> Visit:
+    """The GET of a generic record page of one type; the record is the owner's."""
+    rtype = RECORD_TYPES[blueprint]
+    base = f"/{blueprint}"
+    if view == "index":
+        # The list (and its export, a POST below) show the owner's record exactly to those who may read it.
+        # Searched for (other visits keep adding records that push it off the first page) by a part of
+        # the marker, as the search box repeats what was searched.
+        query = quote(w.marker(blueprint).removeprefix("Shared "))
+        return Visit(f"{base}/?q={query}",
+                     shows=(w.marker(blueprint), persona in record_people(rtype.audit_type, w.owner)[0]))
+    if view == "recycle_bin":
+        return Visit(f"{base}/recycle-bin")
+    if view == "new":
+        return Visit(f"{base}/new")
+    if view == "import_records":
+        return Visit(f"{base}/import")
+    if view == "download_attachment":
+        parent, att = w.shared_attachment(blueprint)
+        return Visit(f"{base}/{parent.id}/attachments/{att.id}")
+    suffix = "" if view == "detail" else f"/{view}"
+    return Visit(f"{base}/{w.shared_record(blueprint).id}{suffix}")
 
 
 def record_visit(w: World, blueprint: str, view: str, method: str, persona: str) -> Visit:
@@ -609,24 +728,7 @@ def record_visit(w: World, blueprint: str, view: str, method: str, persona: str)
     model = w.views(blueprint).model
     base = f"/{blueprint}"
     if method == "GET":
-        if view == "index":
-            # The list (and its export, a POST below) show the owner's record exactly to those who may read it.
-            # Searched for (other visits keep adding records that push it off the first page) by a part of
-            # the marker, as the search box repeats what was searched.
-            query = quote(w.marker(blueprint).removeprefix("Shared "))
-            return Visit(f"{base}/?q={query}",
-                         shows=(w.marker(blueprint), persona in record_people(rtype.audit_type, w.owner)[0]))
-        if view == "recycle_bin":
-            return Visit(f"{base}/recycle-bin")
-        if view == "new":
-            return Visit(f"{base}/new")
-        if view == "import_records":
-            return Visit(f"{base}/import")
-        if view == "download_attachment":
-            parent, att = w.shared_attachment(blueprint)
-            return Visit(f"{base}/{parent.id}/attachments/{att.id}")
-        suffix = "" if view == "detail" else f"/{view}"
-        return Visit(f"{base}/{w.shared_record(blueprint).id}{suffix}")
+        return record_page_visit(w, blueprint, view, persona)
     if view == "export_csv":
         # The export shows the owner's record exactly to those who may read it (searched as the list is).
         query = quote(w.marker(blueprint).removeprefix("Shared "))
@@ -643,7 +745,7 @@ def record_visit(w: World, blueprint: str, view: str, method: str, persona: str)
     if view == "add_note":
         parent, body = w.shared_record(blueprint), f"note {w.fresh(persona)}"
         return Visit(f"{base}/{parent.id}/notes", data={"body": body}, ok=302,
-                     unchanged=lambda: _count(Note, Note.body == body) == 0)
+                     unchanged=lambda: count(Note, Note.body == body) == 0)
     if view == "delete_note":
         parent, note = w.new_note(blueprint)
         return Visit(f"{base}/{parent.id}/notes/{note.id}/delete", data={}, ok=302,
@@ -651,7 +753,7 @@ def record_visit(w: World, blueprint: str, view: str, method: str, persona: str)
     if view == "upload_attachment":
         parent, filename = w.shared_record(blueprint), f"upload-{w.fresh(persona)}.txt"
         return Visit(f"{base}/{parent.id}/attachments", data={"file": (io.BytesIO(b"hello"), filename)}, ok=302,
-                     unchanged=lambda: _count(Attachment, Attachment.filename == filename) == 0)
+                     unchanged=lambda: count(Attachment, Attachment.filename == filename) == 0)
     if view == "delete_attachment":
         parent, att = w.new_attachment(blueprint)
         return Visit(f"{base}/{parent.id}/attachments/{att.id}/delete", data={}, ok=302,
@@ -697,7 +799,7 @@ def opportunity_item_visit(w: World, view: str, method: str) -> Visit:
         picked = w.shared_record(source).id
         data = {k: str(picked) if v is None else v for k, v in data.items()}
         return Visit(f"{base}/{opp.id}/{path}/new", data=data, ok=302,
-                     unchanged=lambda: _count(model, model.opportunity_id == opp.id) == 0)
+                     unchanged=lambda: count(model, model.opportunity_id == opp.id) == 0)
     deal = w.new_deal()
     opp, line = deal["opp"], deal["line"]
     if view == "line_edit":
@@ -725,7 +827,7 @@ def category_visit(w: World, view: str, method: str, persona: str) -> Visit:
         name = f"Category {w.fresh(persona)}"
         return Visit("/products/categories", data={"name": name, "class_id": str(w.class_a.id)}, ok=302,
                      overrides={"teacher2": 400},
-                     unchanged=lambda: _count(ProductCategory, ProductCategory.name == name) == 0)
+                     unchanged=lambda: count(ProductCategory, ProductCategory.name == name) == 0)
     category = w.new_category()
     if view == "category_edit":
         if method == "GET":
@@ -737,15 +839,8 @@ def category_visit(w: World, view: str, method: str, persona: str) -> Visit:
                  unchanged=w.exists(ProductCategory, category.id))
 
 
-def _count(model: Any, *where: Any) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
 def _none_named(model: Any, name: str, name_field: str = "name") -> Callable[[], bool]:
-    return lambda: db.session.scalar(
-        select(func.count()).select_from(model).where(getattr(model, name_field) == name)
-        .execution_options(skip_visibility=True, include_deleted=True)
-    ) == 0
+    return lambda: count(model, getattr(model, name_field) == name, skip_visibility=True, include_deleted=True) == 0
 
 
 def scenario_visit(w: World, view: str, method: str) -> Visit:
@@ -757,14 +852,14 @@ def scenario_visit(w: World, view: str, method: str) -> Visit:
         return Visit(f"/scenarios/?class_id={w.class_a.id}")
     klass = w.c.classes["B"]
     latest = latest_run(klass.id)
-    runs = db.session.scalar(select(func.count()).select_from(Run))
+    runs = count(Run)
     data = {"class_id": str(klass.id), "confirm": "y", "expected_run": str(latest.id if latest else 0)}
     if view == "load":
         data["scenario"] = "sales-basics"
     # Reset needs a loaded scenario and undo a reset to take back; without them the page explains (400).
     ok = 302 if view == "load" or latest is not None else 400
     return Visit(f"/scenarios/{view}", data=data, ok=ok,
-                 unchanged=lambda: db.session.scalar(select(func.count()).select_from(Run)) == runs)
+                 unchanged=lambda: count(Run) == runs)
 
 
 def grading_visit(w: World, view: str, method: str) -> Visit:
@@ -784,7 +879,7 @@ def grading_visit(w: World, view: str, method: str) -> Visit:
     data = {"objective_id": "visit-notes", "points": "5", "comment": "Matrix", "deadline": "2031-01-01T10:00"}
 
     def unchanged() -> bool:
-        return all(db.session.scalar(select(func.count()).select_from(m)) == 0 for m in (GradeOverride, DeadlineExtension))
+        return all(count(m) == 0 for m in (GradeOverride, DeadlineExtension))
 
     return Visit(f"/grading/students/{student}/{action}", data=data, ok=302, unchanged=unchanged)
 
@@ -792,20 +887,16 @@ def grading_visit(w: World, view: str, method: str) -> Visit:
 def _no_activity_about(related_type: str, related_id: int) -> Callable[[], bool]:
     from sandbox.activities.models import Activity
 
-    return lambda: db.session.scalar(
-        select(func.count()).select_from(Activity)
-        .where(Activity.related_type == related_type, Activity.related_id == related_id)
-        .execution_options(skip_visibility=True, include_deleted=True)
-    ) == 0
+    return lambda: count(Activity, Activity.related_type == related_type, Activity.related_id == related_id,
+                         skip_visibility=True, include_deleted=True) == 0
 
 
 def _no_position_named(name: str) -> Callable[[], bool]:
-    return lambda: db.session.scalar(select(func.count()).select_from(Position).where(Position.name == name)) == 0
+    return lambda: count(Position, Position.name == name) == 0
 
 
 def _no_group_named(name: str) -> Callable[[], bool]:
-    return lambda: db.session.scalar(
-        select(func.count()).select_from(SharingGroup).where(SharingGroup.name == name)) == 0
+    return lambda: count(SharingGroup, SharingGroup.name == name) == 0
 
 
 def _methods(rule: Any) -> list[str]:
