@@ -30,7 +30,7 @@ from sandbox import access, create_app
 from sandbox.extensions import db
 from sandbox.oplog import set_actor
 from sandbox.org.models import Position, PositionKind, Role, User
-from tests.helpers import PASSWORD, act_as, login  # noqa: F401  (re-exported: tests import them from here)
+from tests.helpers import PASSWORD, act_as, compile_translations, login  # noqa: F401  (re-exported)
 
 # The production hash (scrypt) costs ~0.3 s a user on this machine; tests create hundreds of users.
 _org_models.generate_password_hash = lambda password: generate_password_hash(password, "pbkdf2:sha256:1000")
@@ -82,6 +82,12 @@ def _migrate(url: str, instance: Path) -> None:
     with app.app_context():
         upgrade(directory=str(Path(__file__).parent.parent / "migrations"))
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations() -> None:
+    """The Chinese catalog compiled before any test reads it, so a bare `pytest` needs no `make translations`."""
+    compile_translations()
 
 
 @pytest.fixture(scope="session")
@@ -166,8 +172,15 @@ def app_factory(backend: str, schema: dict[str, str], tmp_path: Path) -> Iterato
 
 
 @pytest.fixture
-def app(app_factory: Any) -> Iterator[Flask]:
-    application = app_factory()
+def app_config() -> dict[str, Any]:
+    """Configuration the `app` fixture adds to the test config (the browser tests override it)."""
+    return {}
+
+
+@pytest.fixture
+def app(app_factory: Any, app_config: dict[str, Any]) -> Iterator[Flask]:
+    """The app on a fresh database with its organisation, an app context held open, acting as the system."""
+    application = app_factory(**app_config)
     with application.app_context():
         access.use_viewer(access.SYSTEM)
         set_actor(None)

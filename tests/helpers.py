@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import html
+import os
 import re
+from pathlib import Path
 from typing import Any
 
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -15,6 +19,7 @@ from sandbox.oplog import LogEntry, set_actor
 from sandbox.org.models import User
 
 PASSWORD = "secret-2026x"
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "sandbox" / "translations"
 
 
 def count(model: Any, *where: Any, skip_visibility: bool = False, include_deleted: bool = False,
@@ -93,3 +98,23 @@ def act_as(user: User | None) -> None:
     """Make later service calls in this app context act and look as `user` (None: system)."""
     set_actor(user)
     access.use_viewer(access.viewer_for(user) if user is not None else access.SYSTEM)
+
+
+def compile_translations(root: Path = TRANSLATIONS) -> list[Path]:
+    """Compile every catalog (.po) whose .mo is missing or older, as install.sh does; returns the .mo files written.
+
+    Written to a temporary file and renamed, so parallel test workers never read half a file.
+    """
+    written = []
+    for po in sorted(root.glob("*/LC_MESSAGES/*.po")):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with open(po, "rb") as fh:
+            catalog = read_po(fh, locale=po.parent.parent.name)
+        tmp = mo.with_name(f"{mo.stem}.{os.getpid()}.mo.tmp")
+        with open(tmp, "wb") as fh:
+            write_mo(fh, catalog)
+        os.replace(tmp, mo)
+        written.append(mo)
+    return written

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
+from babel.messages.mofile import read_mo
 from sqlalchemy import select
 
 from sandbox.classroom.models import Run
@@ -11,7 +15,7 @@ from sandbox.leads.models import Lead
 from sandbox.oplog import LogEntry
 from sandbox.records.services import delete_record
 from tests.conftest import RECORD_FACTORY_TYPES, act_as
-from tests.helpers import count, entries
+from tests.helpers import TRANSLATIONS, compile_translations, count, entries
 
 
 def test_count_options_say_which_rows_count(app, classroom, create_lead):
@@ -58,3 +62,16 @@ def test_run_factory_loads_a_scenario_into_the_class(app, classroom, create_run)
     assert isinstance(run, Run) and run.class_id == classroom.classes["A"].id
     assert count(Lead, Lead.class_id == classroom.classes["A"].id, skip_visibility=True) > 0
     assert len(entries("scenario.load")) == 1
+
+
+def test_translations_compile_when_missing_or_older(tmp_path):
+    messages = tmp_path / "zh_Hans_CN" / "LC_MESSAGES"
+    messages.mkdir(parents=True)
+    po = messages / "messages.po"
+    shutil.copy(TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po", po)
+    assert compile_translations(tmp_path) == [po.with_suffix(".mo")]
+    with open(po.with_suffix(".mo"), "rb") as fh:
+        assert read_mo(fh).get("Sign in").string == "登录"
+    assert compile_translations(tmp_path) == []  # up to date: left alone
+    os.utime(po.with_suffix(".mo"), (1, 1))  # older than its catalog: compiled again
+    assert compile_translations(tmp_path) == [po.with_suffix(".mo")]

@@ -12,11 +12,9 @@ from collections import Counter
 from functools import cache
 from pathlib import Path
 
-import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
@@ -102,17 +100,6 @@ def test_the_catalog_compiles() -> None:
     assert not problems, "the catalog does not compile cleanly:\n" + "\n".join(problems)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalog() -> None:
-    """Compile the catalog as install.sh does when the .mo is missing or older than the .po."""
-    if MO.exists() and MO.stat().st_mtime >= PO.stat().st_mtime:
-        return
-    tmp = MO.with_name(f"messages.{os.getpid()}.mo.tmp")
-    with open(tmp, "wb") as fh:
-        write_mo(fh, catalog())
-    os.replace(tmp, MO)
-
-
 def _page(client: FlaskClient, url: str, **headers: str) -> str:
     response = client.get(url, headers=headers)
     assert response.status_code == 200
@@ -144,3 +131,14 @@ def test_browser_language_chooses_chinese(app: Flask, client: FlaskClient) -> No
 
 def test_browser_language_with_the_shipped_default(client: FlaskClient) -> None:
     assert "登录" in _page(client, "/auth/login", **{"Accept-Language": "zh-CN"})
+
+
+def test_the_installation_default_is_chinese(app_factory) -> None:
+    """Tests run in English by default (tests/conftest.py); the installation's default stays Chinese."""
+    from sandbox.config import Config
+
+    if "DEFAULT_LOCALE" not in os.environ:
+        assert Config.BABEL_DEFAULT_LOCALE == "zh_Hans_CN"
+    shipped = app_factory(BABEL_DEFAULT_LOCALE=Config.BABEL_DEFAULT_LOCALE)
+    page = _page(shipped.test_client(), "/auth/login")
+    assert ("登录" in page) == (Config.BABEL_DEFAULT_LOCALE == "zh_Hans_CN")

@@ -23,10 +23,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from sandbox import access
 from sandbox.config import ASSETS
-from sandbox.extensions import db
-from sandbox.oplog import set_actor
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/lib/chromium/chromium")
@@ -108,17 +105,9 @@ def chromium(asset_cache: None) -> Iterator[Any]:
 # ---- the app on a live server ------------------------------------------------------------------------
 
 @pytest.fixture
-def app(app_factory: Any) -> Iterator[Flask]:
-    """Like the suite's `app`, but with real CSRF and no SERVER_NAME (it is served on 127.0.0.1:port)."""
-    application = app_factory(WTF_CSRF_ENABLED=True, SERVER_NAME=None)
-    with application.app_context():
-        access.use_viewer(access.SYSTEM)
-        set_actor(None)
-        from sandbox.org.services import create_organization
-
-        create_organization("测试学校")
-        db.session.commit()
-        yield application
+def app_config() -> dict[str, Any]:
+    """The suite's `app`, but with real CSRF and no SERVER_NAME (it is served on 127.0.0.1:port)."""
+    return {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None}
 
 
 class QuietHandler(WSGIRequestHandler):
