@@ -54,6 +54,7 @@ class IsolatedClient(FlaskClient):
     production, even though the test itself holds an app context open for direct database access."""
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
+        """Send the request from a fresh context, as a separate browser request would be."""
         def run() -> Any:
             _cv_app.set(None)
             return FlaskClient.open(self, *args, **kwargs)
@@ -149,6 +150,7 @@ def _fresh_url(backend: str, schema: dict[str, str], tmp_path: Path) -> str:
 
 @pytest.fixture(params=_backends())
 def backend(request: pytest.FixtureRequest) -> str:
+    """The database backend of this test run: sqlite or postgresql."""
     return request.param
 
 
@@ -193,6 +195,7 @@ def app(app_factory: Any, app_config: dict[str, Any]) -> Iterator[Flask]:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    """A test client of the app (anonymous until it signs in)."""
     return app.test_client()
 
 
@@ -208,9 +211,11 @@ class Classroom:
     users: dict[str, User]
 
     def user(self, name: str) -> User:
+        """The user of the classroom with this nickname."""
         return self.users[name]
 
     def client_for(self, app: Flask, name: str) -> FlaskClient:
+        """A test client signed in as the user with this nickname."""
         c = app.test_client()
         response = login(c, self.users[name].username)
         assert response.status_code == 302, response.data[:500]

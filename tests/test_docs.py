@@ -16,12 +16,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_readme_points_at_the_architecture_page_in_the_repository():
+    """The README links the architecture page inside the repository."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docs/ARCHITECTURE.md" in readme and "../shared/" not in readme
     assert (ROOT / "docs" / "ARCHITECTURE.md").is_file()
 
 
 def test_every_path_the_architecture_page_names_exists():
+    """Every path and module the architecture page names exists."""
     text = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
     named = set(re.findall(r"`((?:sandbox|seed|bench|tests|templates|migrations|scenarios)/[\w./]*)`", text))
     # Module names given relative to their package in the same sentence (`records/extras.py`).
@@ -59,6 +61,7 @@ def test_routes_page_is_up_to_date():
 
 
 def test_a_stale_routes_page_fails_naming_the_command():
+    """A page that differs from the generator's output fails, naming the command that regenerates it."""
     app = routes_doc.documented_app()
     current = routes_doc.render(app)
     first_row = next(line for line in current.splitlines() if line.startswith("| `/"))
@@ -91,6 +94,7 @@ def test_routes_page_names_each_rule_its_view_and_who_may_open_it():
 
 
 def test_an_unclassified_route_is_shown_as_such():
+    """A route nobody classified shows as UNCLASSIFIED in the page."""
     app = routes_doc.documented_app()
     app.add_url_rule("/unclassified-page", "unclassified_page", lambda: "hi")
     row = next(r for r in routes_doc.route_rows(app) if r.endpoint == "unclassified_page")

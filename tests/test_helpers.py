@@ -19,6 +19,7 @@ from tests.helpers import TRANSLATIONS, compile_translations, count, entries
 
 
 def test_count_options_say_which_rows_count(app, classroom, create_lead):
+    """count() counts what its options say: visible rows, the recycle bin, every row; expire reloads objects."""
     mine = create_lead(classroom.user("studentA"), name="Mine")
     create_lead(classroom.user("studentC"), name="Other class")
     binned = create_lead(classroom.user("studentA"), name="Binned")
@@ -40,6 +41,7 @@ def test_count_options_say_which_rows_count(app, classroom, create_lead):
 
 @pytest.mark.parametrize("kind", sorted(RECORD_FACTORY_TYPES))
 def test_record_factories_create_through_the_service(app, classroom, request, kind):
+    """Each record factory makes distinct records through the type's create service, logged as the maker."""
     make = request.getfixturevalue(f"create_{kind}")
     maker = classroom.user("teacher" if kind == "product" else "studentA")
     fields = {"class_id": classroom.classes["A"].id} if kind == "product" else {}
@@ -53,11 +55,13 @@ def test_record_factories_create_through_the_service(app, classroom, request, ki
 
 
 def test_make_lead_is_create_lead(make_lead, create_lead, classroom):
+    """make_lead, the older name, is the lead factory."""
     assert make_lead is create_lead
     assert make_lead(classroom.user("studentA"), name="Old name").name == "Old name"
 
 
 def test_run_factory_loads_a_scenario_into_the_class(app, classroom, create_run):
+    """create_run loads a scenario into the class and returns its run."""
     run = create_run(classroom.classes["A"], classroom.user("teacher"))
     assert isinstance(run, Run) and run.class_id == classroom.classes["A"].id
     assert count(Lead, Lead.class_id == classroom.classes["A"].id, skip_visibility=True) > 0
@@ -65,6 +69,7 @@ def test_run_factory_loads_a_scenario_into_the_class(app, classroom, create_run)
 
 
 def test_translations_compile_when_missing_or_older(tmp_path):
+    """compile_translations compiles a missing or older .mo and leaves an up-to-date one alone."""
     messages = tmp_path / "zh_Hans_CN" / "LC_MESSAGES"
     messages.mkdir(parents=True)
     po = messages / "messages.po"

@@ -224,14 +224,17 @@ class World:
         self.counter = 0
 
     def uid(self, name: str) -> int:
+        """The id of the classroom's user `name`."""
         return self.c.user(name).id
 
     def fresh(self, persona: str) -> str:
+        """A name nobody used before in this world."""
         self.counter += 1
         return f"{persona}-{self.counter}"
 
     # business records, all owned by studentA
     def views(self, blueprint: str) -> RecordViews:
+        """The generic record pages (RecordViews) behind a blueprint."""
         views = getattr(inspect.unwrap(self.app.view_functions[f"{blueprint}.new"]), "__self__", None)
         assert isinstance(views, RecordViews), f"{blueprint}.new is not a generic record page"
         return views
@@ -253,6 +256,7 @@ class World:
         return obj
 
     def marker(self, blueprint: str) -> str:
+        """The name of the owner's shared record of a type (searched for in lists and exports)."""
         return f"Shared {blueprint} of {self.owner}"
 
     def maker(self, blueprint: str) -> User:
@@ -268,6 +272,7 @@ class World:
         return {"class_id": self.c.user(self.owner).class_id, "code": f"M-{self.fresh('code')}"}
 
     def form_fields(self, blueprint: str) -> dict[str, str]:
+        """type_fields as form values."""
         return {k: str(v) for k, v in self.type_fields(blueprint).items()}
 
     def shared_record(self, blueprint: str) -> Any:
@@ -280,6 +285,7 @@ class World:
         return self.shared[blueprint]
 
     def shared_attachment(self, blueprint: str) -> tuple[Any, Attachment]:
+        """One record with an attachment that read-only requests share."""
         key = f"{blueprint}/attachment"
         if key not in self.shared:
             cheap, self.cheap = self.cheap, False
@@ -334,6 +340,7 @@ class World:
 
     @reusable
     def new_category(self) -> Any:
+        """A fresh product category of class A."""
         from sandbox.products.services import create_category
 
         act_as(self.teacher)
@@ -343,6 +350,7 @@ class World:
         return category
 
     def new_lead(self, deleted: bool = False) -> Lead:
+        """A fresh lead of the owner (in the recycle bin if `deleted`)."""
         return self.new_record("leads", deleted=deleted)
 
     def lead_unchanged(self, obj: Any) -> Callable[[], bool]:
@@ -367,6 +375,7 @@ class World:
     # admin objects of class A
     @reusable
     def new_group(self, with_member: bool = False) -> SharingGroup:
+        """A fresh sharing group of class A (with studentA2 as member if `with_member`)."""
         from sandbox.org.services import add_group_member, create_group
 
         act_as(None)
@@ -378,6 +387,7 @@ class World:
 
     @reusable
     def new_position(self) -> Position:
+        """A fresh position in department A2."""
         from sandbox.org.services import create_position
 
         act_as(None)
@@ -387,6 +397,7 @@ class World:
 
     @reusable
     def new_pending(self, persona: str) -> User:
+        """A fresh user of class A awaiting approval."""
         from sandbox.auth.services import register_user
 
         act_as(None)
@@ -397,6 +408,7 @@ class World:
 
     @reusable
     def new_code_value(self) -> CodeValue:
+        """A fresh value of the lead_source code table."""
         from sandbox.codes.services import create_value
 
         act_as(None)
@@ -405,6 +417,7 @@ class World:
         return value
 
     def exists(self, model: type, ident: int) -> Callable[[], bool]:
+        """A check that the row still exists."""
         return lambda: count(model, model.id == ident) == 1
 
 

@@ -80,6 +80,7 @@ def local_asset(cdn_path: str) -> Path | None:
 
 @pytest.fixture(scope="session")
 def asset_cache() -> None:
+    """The CDN assets the pages load, cached locally (else skip, or fail under CI)."""
     missing = [path for path, _sri in ASSETS.values() if local_asset(path) is None]
     if missing:
         _unavailable(f"CDN assets not cached in {ASSET_CACHE}: {', '.join(missing)} "
@@ -90,6 +91,7 @@ def asset_cache() -> None:
 
 @pytest.fixture(scope="session")
 def chromium(asset_cache: None) -> Iterator[Any]:
+    """Debian's Chromium, driven by Playwright, for the whole session."""
     if not CHROMIUM.exists():
         _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)")
     try:
@@ -114,6 +116,7 @@ class QuietHandler(WSGIRequestHandler):
     """No access log lines in the test output (failures show the app's own errors)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log nothing per request."""
         pass
 
 
@@ -142,6 +145,7 @@ class Pages:
     problems: list[str] = field(default_factory=list)
 
     def new(self, locale: str = "en-US") -> Any:
+        """A new page in a fresh browser context (its own cookies), CDN requests answered from the cache."""
         context = self.browser.new_context(
             base_url=self.base_url, locale=locale, viewport={"width": 1280, "height": 900},
         )
@@ -178,6 +182,7 @@ class Pages:
 
 @pytest.fixture
 def pages(chromium: Any, live_server: str, request: pytest.FixtureRequest) -> Iterator[Pages]:
+    """Opens pages for a test; on failure saves each open page as a PNG under test-artifacts/."""
     opened = Pages(chromium, live_server)
     yield opened
     report = getattr(request.node, "rep_call", None)
