@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import io
 import re
 from pathlib import Path
@@ -16,10 +15,7 @@ from sandbox.extensions import db
 from sandbox.oplog import LogEntry
 from sandbox.org.models import Status, User
 from tests.conftest import login
-
-
-def text(response: Any) -> str:
-    return html.unescape(response.get_data(as_text=True))
+from tests.helpers import text
 
 
 def user_count() -> int:
