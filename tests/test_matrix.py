@@ -1,9 +1,9 @@
 """The route × role matrix (SPEC §4.5, §10.4): every URL rule, visited as every kind of user.
 
-Every rule of `app.url_map` must be classified in ROUTES below; a rule added later without a
-classification fails `test_every_rule_is_classified` (and the matrix) with its name. Each
-classification says who may open the rule and how to build a request for each of its methods;
-the expected status follows from the classification and the persona:
+Every rule of `app.url_map` must be classified in ROUTES (`sandbox/route_access.py`, which also writes
+the "who may open it" column of docs/ROUTES.md); a rule added later without a classification fails
+`test_every_rule_is_classified` (and the matrix) with its name. VISITS below says how to build a request
+for each rule and method; the expected status follows from the classification and the persona:
 
 * anonymous (and a pending user, who cannot sign in) → 302 to /auth/login, except public rules;
 * a record the persona may not read → 404 (existence is not leaked);

@@ -1,11 +1,11 @@
 """Browser fixtures: the app on a live server, Debian's Chromium driven by Playwright, CDN assets served
 from the local copies made by `scripts/install.sh --test`.
 
-The app is built with `app_factory`, so every browser test runs on SQLite and on PostgreSQL, with real
-CSRF. Requests to the CDN base are answered from `.cache/assets/` (byte-identical files, so the SRI
-hashes in the pages still verify, and the CSP still has to allow the CDN). On failure every open page
-is saved as a PNG under `test-artifacts/`. With CI=true a missing Chromium or asset cache fails the
-tests; otherwise they are skipped.
+The app is the suite's `app` fixture (with real CSRF and no SERVER_NAME, through `app_config`), so every
+browser test runs on SQLite and on PostgreSQL. Requests to the CDN base are answered from `.cache/assets/`
+(byte-identical files, so the SRI hashes in the pages still verify, and the CSP still has to allow the CDN).
+On failure every open page is saved as a PNG under `test-artifacts/`. With CI=true a missing Chromium or
+asset cache fails the tests; otherwise they are skipped.
 """
 
 from __future__ import annotations
