@@ -20,11 +20,13 @@ class Access:
           refused by role with 403 as on staff pages, other staff get 404)
     target: the record type (record) or the admin object kind (staff_object)
     write: for records, whether even the GET is a write (edit and transfer forms, clone)
+    words: who may open it, for docs/ROUTES.md, when the kind's wording does not fit the rule exactly
     """
 
     kind: str
     target: str | None = None
     write: bool = False
+    words: str | None = None
 
 
 # ---- classification: every rule of the app ----------------------------------------------------
@@ -62,13 +64,15 @@ ROUTES: dict[str, Access] = {
     "auth.profile": SIGNED_IN,
     "log.index": SIGNED_IN,
     "log.export_csv": SIGNED_IN,
-    # Record pages beyond the generic ones (the generic ones come from RECORD_TYPES below).
+    # Record pages beyond the generic ones (the generic ones come from RECORD_BLUEPRINTS below).
     "leads.convert": record("lead", write=True),
     "opportunities.stage": record("opportunity", write=True),
     "opportunities.reopen": record("opportunity", write=True),
     "opportunities.pipeline": SIGNED_IN,
-    # Logging a call needs only to read the record it is about (a lead of studentA here).
-    "activities.log_call": record("lead", write=True),
+    # Logging a call needs only to read the record it is about (the matrix logs calls about a lead); observers are
+    # refused as for any write.
+    "activities.log_call": Access("record", "lead", write=True, words="who may read the record the call is about, "
+                                  "except read-only observers (cannot read it: 404)"),
     "activities.complete": record("activity", write=True),
     "admin.approvals": STAFF_ONLY,
     "admin.positions": STAFF_ONLY,
@@ -93,21 +97,20 @@ ROUTES: dict[str, Access] = {
     "admin.user_password_reset": staff_object("user"),
     "admin.user_new": STAFF_ONLY,
     "admin.user_delete": staff_object("user"),
-    # Scenarios: loaded, reset and undone by the class's instructors (the POSTs act on class B, also the teacher's,
-    # so that replacing its data does not disturb the class A records the other rules visit).
+    # Scenarios: loaded, reset and undone by the class's instructors.
     "scenarios.index": staff_object("class"),
     "scenarios.load": staff_object("class"),
     "scenarios.reset": staff_object("class"),
     "scenarios.undo": staff_object("class"),
-    # Teaching pages of class A (classroom/permissions.py): students have no readable class, so 404.
+    # Teaching pages of a class (classroom/permissions.py).
     "grading.activity": TEACHING_READER,
-    # The gradebook of class A, a student's evidence page and the exports (grading_routes.py): students have
-    # /me/progress instead and get 403 by role; class A's observer reads; another instructor gets 404.
+    # The gradebook of a class, a student's evidence page and the exports (grading_routes.py): students have
+    # /me/progress instead and get 403 by role; the class's observer reads; another instructor gets 404.
     "grading.index": TEACHING_READER,
     "grading.student": TEACHING_READER,
     "grading.export_csv": TEACHING_READER,
     "grading.export_xlsx": TEACHING_READER,
-    # Overrides and extensions for studentA: class A's staff only (observers and students 403 before any lookup).
+    # Overrides and extensions for a student: their class's staff only (observers and students 403 before any lookup).
     "grading.override": staff_object("student"),
     "grading.clear_override": staff_object("student"),
     "grading.extend": staff_object("student"),
@@ -173,5 +176,7 @@ RECORD_WRITE_WORDS = "who may change the {target} (cannot read it: 404, may read
 
 def describe(access: Access) -> str:
     """Who may open a rule classified as `access`, in one English phrase."""
+    if access.words is not None:
+        return access.words
     words = RECORD_WRITE_WORDS if access.kind == "record" and access.write else KIND_WORDS[access.kind]
     return words.format(target=(access.target or "").replace("_", " "))

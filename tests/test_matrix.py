@@ -857,7 +857,8 @@ def _none_named(model: Any, name: str, name_field: str = "name") -> Callable[[],
 
 
 def scenario_visit(w: World, view: str, method: str) -> Visit:
-    """Scenario pages: read class A's; load, reset and undo class B's (see ROUTES)."""
+    """Scenario pages: read class A's; load, reset and undo class B's (also the teacher's, so that replacing its
+    data does not disturb the class A records the other rules visit)."""
     from sandbox.classroom.models import Run
     from sandbox.classroom.services import latest_run
 
