@@ -25,18 +25,22 @@ def visible_ids(user: User | None, **options: Any) -> set[int]:
 
 
 def viewer(classroom: Any, name: str) -> access.Viewer:
+    """The visibility viewer of the classroom's user `name`."""
     return access.viewer_for(classroom.user(name))
 
 
 def sees(classroom: Any, name: str, lead: Lead) -> bool:
+    """Whether user `name` may read the lead."""
     return lead.id in visible_ids(classroom.user(name))
 
 
 def writes(classroom: Any, name: str, lead: Lead) -> bool:
+    """Whether user `name` may change the lead."""
     return access.can_write(lead, viewer(classroom, name))
 
 
 def set_sharing(classroom: Any, klass: str, mode: str, record_type: str = "lead") -> None:
+    """Set the sharing mode of a record type in a class."""
     from sandbox.org.services import set_sharing_mode
 
     act_as(None)
@@ -46,6 +50,7 @@ def set_sharing(classroom: Any, klass: str, mode: str, record_type: str = "lead"
 
 
 def make_group(classroom: Any, klass: str, *members: str) -> Any:
+    """A sharing group of a class with the given members."""
     from sandbox.org.services import add_group_member, create_group
 
     act_as(None)
@@ -67,12 +72,14 @@ def leads(classroom, make_lead) -> dict[str, Lead]:
 # ---- reading and writing ------------------------------------------------------------------------
 
 def test_owner_reads_and_writes_own(classroom, leads):
+    """An owner reads and changes their own lead."""
     assert sees(classroom, "studentA", leads["studentA"])
     assert writes(classroom, "studentA", leads["studentA"])
     assert visible_ids(classroom.user("studentA")) == {leads["studentA"].id}
 
 
 def test_superior_sees_subordinates_but_not_the_reverse(classroom, leads):
+    """A superior sees the leads of the positions below them, never the reverse."""
     manager = visible_ids(classroom.user("managerA"))
     assert manager == {leads["managerA"].id, leads["studentA"].id, leads["peerA"].id}
     assert writes(classroom, "managerA", leads["studentA"])
@@ -83,12 +90,14 @@ def test_superior_sees_subordinates_but_not_the_reverse(classroom, leads):
 
 
 def test_same_position_peers_do_not_see_each_other(classroom, leads):
+    """Peers in the same position do not see each other's leads."""
     assert not sees(classroom, "peerA", leads["studentA"])
     assert not sees(classroom, "studentA", leads["peerA"])
     assert not writes(classroom, "peerA", leads["studentA"])
 
 
 def test_sharing_group_grants_read_and_write(classroom, leads):
+    """A sharing group lets its members read and change each other's leads."""
     assert not sees(classroom, "studentA", leads["studentA2"])
     make_group(classroom, "A", "studentA", "studentA2")
     assert sees(classroom, "studentA", leads["studentA2"])
@@ -100,6 +109,7 @@ def test_sharing_group_grants_read_and_write(classroom, leads):
 
 
 def test_class_sharing_read_only_reads_without_writing(classroom, leads):
+    """Class-wide read-only sharing lets classmates read but not change."""
     set_sharing(classroom, "A", "read_only")
     ids = visible_ids(classroom.user("peerA"))
     assert {leads["studentA"].id, leads["studentA2"].id, leads["managerA"].id} <= ids
@@ -109,6 +119,7 @@ def test_class_sharing_read_only_reads_without_writing(classroom, leads):
 
 
 def test_class_sharing_read_write(classroom, leads):
+    """Class-wide read-write sharing lets classmates read and change."""
     set_sharing(classroom, "A", "read_write")
     assert sees(classroom, "peerA", leads["studentA2"])
     assert writes(classroom, "peerA", leads["studentA2"])
@@ -116,12 +127,14 @@ def test_class_sharing_read_write(classroom, leads):
 
 
 def test_private_adds_nothing(classroom, leads):
+    """Private sharing adds no readers."""
     set_sharing(classroom, "A", "read_write")
     set_sharing(classroom, "A", "private")
     assert not sees(classroom, "peerA", leads["studentA2"])
 
 
 def test_other_class_never_whatever_the_sharing(classroom, leads):
+    """Another class's leads stay hidden whatever the sharing mode."""
     set_sharing(classroom, "A", "read_write")
     set_sharing(classroom, "B", "read_write")
     make_group(classroom, "A", "studentA", "studentA2")
@@ -155,11 +168,13 @@ def test_group_member_moved_to_another_class_keeps_nothing(classroom, leads):
 
 
 def test_admin_sees_and_writes_everything(classroom, leads):
+    """An administrator reads and changes every lead."""
     assert visible_ids(classroom.user("admin")) == {lead.id for lead in leads.values()}
     assert all(writes(classroom, "admin", lead) for lead in leads.values())
 
 
 def test_instructor_sees_whole_classes_below_only(classroom, leads):
+    """An instructor sees the whole classes below them, and only those."""
     teacher = visible_ids(classroom.user("teacher"))
     class_a_and_b = {leads[n].id for n in ("studentA", "peerA", "managerA", "studentA2", "studentB", "teacher")}
     assert teacher == class_a_and_b
@@ -171,6 +186,7 @@ def test_instructor_sees_whole_classes_below_only(classroom, leads):
 
 
 def test_readonly_reads_within_visibility_and_never_writes(classroom, leads):
+    """A read-only observer reads within the visibility rule and never writes."""
     ro = visible_ids(classroom.user("readonlyA"))
     assert {leads[n].id for n in ("studentA", "peerA", "managerA", "studentA2")} == ro
     assert not any(writes(classroom, "readonlyA", lead) for lead in leads.values())
@@ -180,6 +196,7 @@ def test_readonly_reads_within_visibility_and_never_writes(classroom, leads):
 
 
 def test_readonly_cannot_create_through_the_service(classroom):
+    """A read-only observer cannot create a record through the service either."""
     from sandbox.records.services import NotAllowed, create_record
 
     act_as(classroom.user("readonlyA"))
@@ -191,6 +208,7 @@ def test_readonly_cannot_create_through_the_service(classroom):
 
 
 def test_why_visible_names_each_reason(classroom, leads):
+    """why_visible names each reason a user sees a record."""
     with force_locale("en"):
         _check_reasons(classroom, leads)
 
@@ -222,12 +240,14 @@ def _check_reasons(classroom: Any, leads: dict[str, Lead]) -> None:
 
 
 def test_why_visible_is_shown_on_the_record_page(app, classroom, leads):
+    """The record page shows why the viewer sees the record."""
     manager = classroom.client_for(app, "managerA")
     page = manager.get(f"/leads/{leads['studentA'].id}?lang=en").get_data(as_text=True)
     assert "superiors see their subordinates" in page
 
 
 def test_disabled_subordinates_records_stay_with_their_superiors(app, classroom, leads):
+    """A disabled subordinate's records stay visible to their superiors."""
     from sandbox.org.models import Status
     from sandbox.org.services import update_user
 
@@ -251,6 +271,7 @@ def test_disabled_subordinates_records_stay_with_their_superiors(app, classroom,
 # ---- every kind of query is filtered --------------------------------------------------------------
 
 def test_counts_are_filtered(classroom, leads):
+    """Counts are filtered by the visibility rule."""
     with access.viewing_as(viewer(classroom, "studentA")):
         assert db.session.scalar(select(func.count()).select_from(Lead)) == 1
         assert db.session.scalar(select(func.count(Lead.id))) == 1
@@ -259,6 +280,7 @@ def test_counts_are_filtered(classroom, leads):
 
 
 def test_subqueries_joins_and_aggregates_are_filtered(classroom, leads):
+    """Subqueries, joins and aggregates are filtered by the visibility rule."""
     with access.viewing_as(viewer(classroom, "studentA")):
         sub = select(Lead.id).subquery()
         assert db.session.scalar(select(func.count()).select_from(sub)) == 1
@@ -273,6 +295,7 @@ def test_subqueries_joins_and_aggregates_are_filtered(classroom, leads):
 
 
 def test_get_and_get_visible_or_404(app, classroom, leads):
+    """get() and get_visible_or_404 follow the visibility rule."""
     from werkzeug.exceptions import NotFound
 
     other, own = leads["studentB"].id, leads["studentA"].id
@@ -287,6 +310,7 @@ def test_get_and_get_visible_or_404(app, classroom, leads):
 
 
 def test_soft_deleted_hidden_unless_include_deleted(classroom, leads):
+    """Soft-deleted records are hidden unless include_deleted is asked for."""
     student = classroom.user("studentA")
     act_as(student)
     delete_record(leads["studentA"])
@@ -301,6 +325,7 @@ def test_soft_deleted_hidden_unless_include_deleted(classroom, leads):
 
 
 def test_no_viewer_sees_nothing(classroom, leads):
+    """Without a viewer, queries see nothing (never fail open)."""
     assert visible_ids(None) == set()
     assert visible_ids(None, include_deleted=True) == set()
     with access.viewing_as(None):
@@ -315,6 +340,7 @@ def test_no_viewer_sees_nothing(classroom, leads):
 
 
 def test_skip_visibility_bypasses(classroom, leads):
+    """skip_visibility bypasses the rule, for system work only."""
     with access.viewing_as(None):
         everything = set(db.session.scalars(select(Lead.id).execution_options(skip_visibility=True)))
     assert everything == {lead.id for lead in leads.values()}
@@ -334,6 +360,7 @@ def test_a_user_without_position_sees_only_own_classless_records(classroom, lead
 
 @pytest.fixture
 def transfer_setup(app, classroom, make_lead):
+    """A lead of studentA to transfer, a disabled classmate, and studentA's signed-in client."""
     from sandbox.org.services import create_user, update_user
 
     lead = make_lead(classroom.user("studentA"), name="To move")
@@ -381,6 +408,7 @@ def test_transfer_refuses_tampered_owner(classroom, transfer_setup):
 
 
 def test_transfer_message_names_the_rule(classroom, transfer_setup):
+    """A refused transfer's message names the rule that refused it."""
     lead, client = transfer_setup
     page = client.post(f"/leads/{lead.id}/transfer?lang=en",
                        data={"owner_id": str(classroom.user("studentB").id)}).get_data(as_text=True)
@@ -389,6 +417,7 @@ def test_transfer_message_names_the_rule(classroom, transfer_setup):
 
 
 def test_transfer_to_a_classmate_moves_the_record_and_access(classroom, transfer_setup):
+    """A transfer to a classmate moves the record and who may read it."""
     lead, client = transfer_setup
     peer = classroom.user("peerA")
     assert client.post(f"/leads/{lead.id}/transfer", data={"owner_id": str(peer.id)}).status_code == 302
@@ -400,6 +429,7 @@ def test_transfer_to_a_classmate_moves_the_record_and_access(classroom, transfer
 
 
 def test_transfer_picker_lists_only_classmates(classroom, transfer_setup):
+    """The transfer form lists only the owner's classmates."""
     lead, client = transfer_setup
     page = client.get(f"/leads/{lead.id}/transfer").get_data(as_text=True)
     for name in ("peerA", "studentA2", "managerA"):

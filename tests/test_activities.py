@@ -4,10 +4,11 @@ the dashboard cards and lead conversion moving open activities."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from flask_babel import force_locale
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 
 from sandbox.activities.models import Activity
 from sandbox.activities.services import create_activity
@@ -15,6 +16,7 @@ from sandbox.clock import today as local_today
 from sandbox.extensions import db
 from sandbox.oplog import LogEntry
 from sandbox.org.models import utcnow
+from tests import helpers
 from tests.conftest import act_as
 
 
@@ -33,9 +35,7 @@ def reload(ident: int) -> Activity:
                               .execution_options(skip_visibility=True, populate_existing=True)).one()
 
 
-def count(model: Any = Activity, *where: Any) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where)
-                             .execution_options(skip_visibility=True)) or 0
+count = partial(helpers.count, Activity, skip_visibility=True)
 
 
 def entries(verb: str) -> list[LogEntry]:
@@ -124,7 +124,7 @@ def test_log_a_call_in_one_click(app, classroom, make_lead):
     response = client.post("/activities/log-call", data={"related_type": "account", "related_id": str(account.id),
                                                          "subject": "Price question"})
     assert response.headers["Location"].endswith(f"/accounts/{account.id}")
-    assert count(Activity, Activity.subject == "Price question", Activity.related_type == "account") == 1
+    assert count(Activity.subject == "Price question", Activity.related_type == "account") == 1
 
 
 def test_log_call_refuses_invisible_records_and_readonly(app, classroom, make_lead):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import html
 import re
+from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
-from sandbox.oplog import LogEntry
 from sandbox.org import models
 from sandbox.org.models import (
     Organization,
@@ -22,29 +21,9 @@ from sandbox.org.models import (
     Status,
     User,
 )
+from tests import helpers
 from tests.conftest import PASSWORD, act_as, login
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    """Messages are asserted in English: the browser of these tests asks for nothing, so use English."""
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
-
-
-def field_error(page: str, name: str, form: str | None = None) -> str:
-    """The error text rendered right under the form field `name` (Bootstrap-Flask's invalid-feedback);
-    `form`: the action of the form to look in, when a page has several."""
-    if form is not None:
-        page = page[page.index(f'action="{form}"'):]
-    field = rf'<(?:input|select|textarea)\b[^>]*\bname="{re.escape(name)}"[^>]*>'
-    match = re.search(field + r"(.*?)(?=<(?:input|select|textarea)\b[^>]*\bname=|</form>)", page, re.S)
-    assert match, f"no field {name} in the page"
-    return " ".join(html.unescape(e.strip()) for e in re.findall(r'class="invalid-feedback[^"]*">(.*?)</div>',
-                                                                   match.group(1), re.S))
-
-
-def text(response: Any) -> str:
-    return html.unescape(response.get_data(as_text=True))
+from tests.helpers import entries, field_error, text
 
 
 def flashed(client: Any, response: Any) -> str:
@@ -58,14 +37,7 @@ def fresh(obj: Any) -> Any:
     return db.session.get(type(obj), obj.id)
 
 
-def count(model: Any, *where: Any) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def entries(verb: str) -> list[LogEntry]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(LogEntry).where(LogEntry.verb == verb).order_by(LogEntry.id)))
+count = partial(helpers.count, expire=True)
 
 
 def pending(username: str, klass: Position) -> User:

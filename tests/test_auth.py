@@ -12,25 +12,10 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 
 from sandbox.extensions import db
-from sandbox.oplog import LogEntry
 from sandbox.org.models import Status, User
 from sandbox.org.services import update_position, update_user
 from tests.conftest import PASSWORD, act_as, login
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    """Messages are asserted in English: the browser of these tests asks for nothing, so use English."""
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
-
-
-def field_error(page: str, name: str) -> str:
-    """The error text rendered right under the form field `name` (Bootstrap-Flask's invalid-feedback)."""
-    field = rf'<(?:input|select|textarea)\b[^>]*\bname="{re.escape(name)}"[^>]*>'
-    match = re.search(field + r"(.*?)(?=<(?:input|select|textarea)\b[^>]*\bname=|</form>)", page, re.S)
-    assert match, f"no field {name} in the page"
-    return " ".join(html.unescape(e.strip()) for e in re.findall(r'class="invalid-feedback[^"]*">(.*?)</div>',
-                                                                   match.group(1), re.S))
+from tests.helpers import entries, field_error, text
 
 
 def field_value(page: str, name: str) -> str | None:
@@ -41,10 +26,6 @@ def field_value(page: str, name: str) -> str | None:
     return html.unescape(value.group(1)) if value else None
 
 
-def text(response: Any) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
 def fresh(user: User) -> User:
     db.session.expire_all()
     return db.session.get(User, user.id)
@@ -53,11 +34,6 @@ def fresh(user: User) -> User:
 def user_count() -> int:
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(User))
-
-
-def entries(verb: str) -> list[LogEntry]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(LogEntry).where(LogEntry.verb == verb).order_by(LogEntry.id)))
 
 
 REGISTRATION = {

@@ -112,6 +112,7 @@ def _walk(app: Any, classroom: Any, persona: str) -> list[str]:
 
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_every_rule_answers_bad_numbers_without_a_server_error(app, classroom, make_lead, persona):
+    """Bad numbers in every rule's path, query and form arguments answer without a server error."""
     for owner in ("studentA", "studentB", "teacher"):
         make_lead(classroom.user(owner))
     failures = _walk(app, classroom, persona)
@@ -140,6 +141,7 @@ def test_with_csrf_a_forged_post_is_refused_not_an_error(app_factory):
 
 
 def test_an_amount_beyond_its_column_is_refused_next_to_the_field(app, classroom):
+    """An amount too large for its column is refused next to the field."""
     from sqlalchemy import func, select
 
     from sandbox.leads.models import Lead

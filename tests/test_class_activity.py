@@ -7,7 +7,6 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import event
 
 from sandbox.classroom.activity.class_log import activity_series, class_log, inactive_students, integrity_hints
@@ -19,12 +18,6 @@ from sandbox.org.models import Position, User, utcnow
 from sandbox.records.notes import add_note
 from sandbox.records.services import update_record
 from tests.conftest import act_as
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    """Hints are read in English here (the installation default is Chinese)."""
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
 
 T0 = datetime(2024, 5, 6, 9, 3)  # a run long over: the chart ends at the last action, not now
 

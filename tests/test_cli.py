@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
 from sandbox.oplog import LogEntry
 from sandbox.org.models import Organization, Position, Role, Status, User
+from tests import helpers
 from tests.conftest import login
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    """CLI messages in English (the installation default is Chinese)."""
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
 
 
 def run(app, *args: str):
     return app.test_cli_runner().invoke(args=list(args))
 
 
-def count(model, *where) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+count = partial(helpers.count, expire=True)
 
 
 def empty_database() -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sandbox.competitors.models import Competitor
 from sandbox.extensions import db
 from sandbox.opportunities.models import Opportunity
 from sandbox.records.services import create_record
+from tests import helpers
 from tests.conftest import act_as
 
 
@@ -44,9 +46,7 @@ def add_competitor(classroom: Any, owner: str, opp: Opportunity, competitor: Com
     act_as(None)
 
 
-def count(*where: Any) -> int:
-    return db.session.scalar(select(func.count()).select_from(Competitor).where(*where)
-                             .execution_options(skip_visibility=True, include_deleted=True))
+count = partial(helpers.count, Competitor, skip_visibility=True, include_deleted=True)
 
 
 def test_student_creates_a_competitor_the_class_reads(app, classroom):

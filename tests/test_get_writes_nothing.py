@@ -19,6 +19,7 @@ def _table_counts() -> dict[str, int]:
 
 
 def test_a_student_opening_every_page_writes_nothing(app, classroom, make_lead):
+    """Opening every page (GET) as a student leaves the database unchanged."""
     world = World(app, classroom, make_lead)
     make_lead(classroom.user("studentA"))
     student = classroom.client_for(app, "studentA")
@@ -40,6 +41,7 @@ def test_a_student_opening_every_page_writes_nothing(app, classroom, make_lead):
 
 
 def test_an_export_is_a_post_and_is_logged(app, classroom, make_lead):
+    """An export is a POST and leaves an entry in the operation log."""
     make_lead(classroom.user("studentA"))
     student = classroom.client_for(app, "studentA")
     before = db.session.scalar(select(func.count()).select_from(LogEntry))
@@ -52,6 +54,7 @@ def test_an_export_is_a_post_and_is_logged(app, classroom, make_lead):
 
 
 def test_the_list_page_exports_through_a_form_with_its_filters(app_factory, classroom):
+    """The list page exports through a form that carries its filters."""
     guarded = app_factory(WTF_CSRF_ENABLED=True)
     client = guarded.test_client()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/auth/login").get_data(as_text=True))

@@ -11,10 +11,11 @@ import io
 import re
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sandbox.activities.services import log_call
 from sandbox.classroom.models import DeadlineExtension, GradeOverride, Run
@@ -24,14 +25,10 @@ from sandbox.leads.conversion import ConversionRequest, convert_lead
 from sandbox.leads.models import Lead
 from sandbox.oplog import LogEntry
 from sandbox.org.models import Role, User, utcnow
+from tests import helpers
 from tests.conftest import PASSWORD, act_as, login
 
 SYSTEM = {"skip_visibility": True}
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
 
 
 def load(classroom, klass: str = "A") -> Run:
@@ -79,9 +76,7 @@ def order(page: str) -> list[str]:
     return re.findall(r'<tr data-student="([^"]+)">', page)
 
 
-def count(model, *where) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+count = partial(helpers.count, expire=True)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sandbox import access
 from sandbox.classroom.grading.gradebook import gradebook, progress_for, student_row, timeline
@@ -19,12 +19,8 @@ from sandbox.oplog import LogEntry, set_actor
 from sandbox.org.models import User, utcnow
 from sandbox.records.services import NotAllowed, create_record, update_record
 from tests.conftest import act_as
+from tests.helpers import count
 from tests.test_objectives import SCENARIOS, as_user, calls, convert, make_run, opportunity, reload, set_deadline, stages
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
 
 
 def points(run, student, objective_id="log-calls") -> Decimal:
@@ -33,10 +29,6 @@ def points(run, student, objective_id="log-calls") -> Decimal:
 
 def entries(verb: str) -> list[LogEntry]:
     return list(db.session.scalars(select(LogEntry).where(LogEntry.verb == verb).order_by(LogEntry.id)))
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def test_gradebook_rows_totals_and_departments(app, classroom):

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from html import unescape
 
-import pytest
 from sqlalchemy import select
 
 from sandbox.activities.services import log_call
@@ -24,11 +23,6 @@ from sandbox.records.services import create_record
 from tests.conftest import act_as
 
 SYSTEM = {"skip_visibility": True}
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
 
 
 def load(classroom, klass: str = "A") -> Run:

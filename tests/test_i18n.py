@@ -12,11 +12,9 @@ from collections import Counter
 from functools import cache
 from pathlib import Path
 
-import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
@@ -49,6 +47,7 @@ def extracted() -> dict[tuple[str | None, str], list[str]]:
 
 @cache
 def catalog() -> Catalog:
+    """The Chinese catalog as the repository holds it."""
     with open(PO, "rb") as fh:
         return read_po(fh, locale="zh_Hans_CN")
 
@@ -60,12 +59,14 @@ def _strings(value: str | tuple[str, ...] | None) -> list[str]:
 
 
 def test_extraction_finds_the_ui() -> None:
+    """Extraction finds the strings of the UI."""
     found = extracted()
     assert len(found) > 50
     assert (None, "Sign in") in found
 
 
 def test_every_extracted_string_has_a_chinese_translation() -> None:
+    """Every string the source marks for translation has a Chinese translation."""
     cat = catalog()
     missing = []
     for (context, msgid), where in sorted(extracted().items(), key=lambda item: item[1][0]):
@@ -80,11 +81,13 @@ def test_every_extracted_string_has_a_chinese_translation() -> None:
 
 
 def test_no_entry_is_left_fuzzy() -> None:
+    """No catalog entry is left fuzzy."""
     fuzzy = [m.id for m in catalog() if m.id and m.fuzzy]
     assert not fuzzy, f"fuzzy entries (check the translation, then drop the flag): {fuzzy}"
 
 
 def test_placeholders_survive_translation() -> None:
+    """Placeholders are the same in each message and its translation."""
     wrong = []
     for m in catalog():
         if not m.id or not m.string:
@@ -97,20 +100,10 @@ def test_placeholders_survive_translation() -> None:
 
 
 def test_the_catalog_compiles() -> None:
+    """The catalog compiles without errors."""
     cat = catalog()
     problems = [f"  {m.id!r}: {err}" for m, errors in cat.check() for err in errors]
     assert not problems, "the catalog does not compile cleanly:\n" + "\n".join(problems)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalog() -> None:
-    """Compile the catalog as install.sh does when the .mo is missing or older than the .po."""
-    if MO.exists() and MO.stat().st_mtime >= PO.stat().st_mtime:
-        return
-    tmp = MO.with_name(f"messages.{os.getpid()}.mo.tmp")
-    with open(tmp, "wb") as fh:
-        write_mo(fh, catalog())
-    os.replace(tmp, MO)
 
 
 def _page(client: FlaskClient, url: str, **headers: str) -> str:
@@ -120,6 +113,7 @@ def _page(client: FlaskClient, url: str, **headers: str) -> str:
 
 
 def test_lang_parameter_chooses_the_language(client: FlaskClient) -> None:
+    """?lang= chooses the page's language."""
     chinese = _page(client, "/auth/login?lang=zh_Hans_CN")
     assert 'lang="zh-CN"' in chinese
     assert "登录" in chinese
@@ -131,6 +125,7 @@ def test_lang_parameter_chooses_the_language(client: FlaskClient) -> None:
 
 
 def test_browser_language_chooses_chinese(app: Flask, client: FlaskClient) -> None:
+    """With an English default, a Chinese browser gets Chinese pages."""
     # An English default makes the browser header the deciding factor.
     app.config["BABEL_DEFAULT_LOCALE"] = "en"
     assert "Sign in" in _page(client, "/auth/login")
@@ -143,4 +138,16 @@ def test_browser_language_chooses_chinese(app: Flask, client: FlaskClient) -> No
 
 
 def test_browser_language_with_the_shipped_default(client: FlaskClient) -> None:
+    """A browser asking for Chinese gets Chinese pages."""
     assert "登录" in _page(client, "/auth/login", **{"Accept-Language": "zh-CN"})
+
+
+def test_the_installation_default_is_chinese(app_factory) -> None:
+    """Tests run in English by default (tests/conftest.py); the installation's default stays Chinese."""
+    from sandbox.config import Config
+
+    if "DEFAULT_LOCALE" not in os.environ:
+        assert Config.BABEL_DEFAULT_LOCALE == "zh_Hans_CN"
+    shipped = app_factory(BABEL_DEFAULT_LOCALE=Config.BABEL_DEFAULT_LOCALE)
+    page = _page(shipped.test_client(), "/auth/login")
+    assert ("登录" in page) == (Config.BABEL_DEFAULT_LOCALE == "zh_Hans_CN")

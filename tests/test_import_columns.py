@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from flask_babel import refresh
 from sqlalchemy import select
 
 from sandbox.codes.defaults import DEFAULTS
@@ -65,6 +66,8 @@ def test_cli_reads_salesforce_csv_and_xlsx(app, classroom, tmp_path):
     assert [x.name for x in leads()][-2:] == ["Grace Hopper", "李红"]
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(_salesforce_xlsx()[:500])
+    app.config["BABEL_DEFAULT_LOCALE"] = "zh_Hans_CN"  # the installation's default (tests default to English)
+    refresh()  # forget the locale this app context already chose
     result = run(app, "leads", str(broken), "--user", "studentA")
     assert result.exit_code != 0 and "无法读取此 .xlsx 工作簿" in result.stderr  # the default UI language
 

@@ -4,12 +4,10 @@ class by student number, then by name in pinyin order."""
 
 from __future__ import annotations
 
-import html
 import re
 import time
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from sandbox.classroom.grading.view import roster_key
@@ -17,22 +15,13 @@ from sandbox.classroom.models import Run
 from sandbox.classroom.runs.services import load_scenario, reset_scenario
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
-from sandbox.oplog import LogEntry
 from sandbox.org.models import Role, Status, User
 from sandbox.org.services import create_user
 from tests.conftest import PASSWORD, act_as
+from tests.helpers import entries, text
 
 SYSTEM = {"skip_visibility": True}
 PER_STUDENT_LEADS = 100  # scenarios/sales-basics.yaml
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
-
-
-def text(response: Any) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def load(classroom, klass: str = "A") -> Run:
@@ -46,11 +35,6 @@ def load(classroom, klass: str = "A") -> Run:
 def leads_of(user: User) -> list[Lead]:
     db.session.expire_all()
     return list(db.session.scalars(select(Lead).where(Lead.owner_id == user.id).execution_options(**SYSTEM)))
-
-
-def entries(verb: str) -> list[LogEntry]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(LogEntry).where(LogEntry.verb == verb).order_by(LogEntry.id)))
 
 
 def approve(client: Any, users: list[User], position: Any) -> Any:

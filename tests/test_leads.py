@@ -13,24 +13,9 @@ from sqlalchemy import func, select
 
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
-from sandbox.oplog import LogEntry
 from sandbox.org.models import SharingModeValue
 from tests.conftest import PASSWORD, act_as
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    """Messages are asserted in English: the browser of these tests asks for nothing, so use English."""
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
-
-
-def field_error(page: str, name: str) -> str:
-    """The error text rendered right under the form field `name` (Bootstrap-Flask's invalid-feedback)."""
-    field = rf'<(?:input|select|textarea)\b[^>]*\bname="{re.escape(name)}"[^>]*>'
-    match = re.search(field + r"(.*?)(?=<(?:input|select|textarea)\b[^>]*\bname=|</form>)", page, re.S)
-    assert match, f"no field {name} in the page"
-    return " ".join(html.unescape(e.strip()) for e in re.findall(r'class="invalid-feedback[^"]*">(.*?)</div>',
-                                                                   match.group(1), re.S))
+from tests.helpers import entries, field_error, text
 
 
 def field_value(page: str, name: str) -> str | None:
@@ -42,10 +27,6 @@ def field_value(page: str, name: str) -> str | None:
     assert tag, f"no input {name} in the page"
     value = re.search(r'\bvalue="([^"]*)"', tag.group(0))
     return html.unescape(value.group(1)) if value else None
-
-
-def text(response: Any) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def flashed(client: Any, response: Any) -> str:
@@ -64,11 +45,6 @@ def lead_count() -> int:
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(Lead)
                              .execution_options(skip_visibility=True, include_deleted=True))
-
-
-def entries(verb: str) -> list[LogEntry]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(LogEntry).where(LogEntry.verb == verb).order_by(LogEntry.id)))
 
 
 BLANK = {name: "" for name in ("company", "title", "phone", "mobile", "email", "website", "address", "industry",

@@ -10,6 +10,7 @@ from sandbox.extensions import db
 
 
 def test_migrated_schema_matches_models(app):
+    """The migrated schema matches the models."""
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, db.metadata)
@@ -17,6 +18,7 @@ def test_migrated_schema_matches_models(app):
 
 
 def test_log_triggers_installed(app):
+    """The migrations install the operation log's triggers."""
     with db.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='trigger'"))}
@@ -28,6 +30,7 @@ def test_log_triggers_installed(app):
 
 
 def test_downgrade_and_upgrade_again(app):
+    """The migrations downgrade and upgrade again cleanly."""
     from flask_migrate import downgrade, upgrade
 
     downgrade(directory="migrations", revision="base")

@@ -32,6 +32,7 @@ def _as(user: Any, fn: Any, *args: Any) -> Any:
 
 
 def test_format_money_in_each_locale(app):
+    """Money is formatted in each locale's style."""
     with app.test_request_context("/"):
         with force_locale("zh_Hans_CN"):
             assert format_money(Decimal("38320")) == "¥38,320.00"
@@ -45,6 +46,7 @@ def test_format_money_in_each_locale(app):
 
 
 def test_the_english_scenario_is_in_dollars_and_a_bad_currency_is_refused():
+    """The English scenario is in US dollars, and an unknown currency is refused."""
     assert parse_scenario((SCENARIO_DIR / "sales-basics-en.yaml").read_text(encoding="utf-8"), "x.yaml").currency == "USD"
     text = (SCENARIO_DIR / "sales-basics.yaml").read_text(encoding="utf-8")
     assert parse_scenario(text, "sales-basics.yaml").currency == "CNY"  # the default
@@ -69,6 +71,7 @@ def dollars(app, classroom) -> Opportunity:
 
 
 def test_a_class_shows_money_in_its_scenarios_currency(app, classroom, dollars):
+    """A class shows money in its scenario's currency."""
     assert class_currency(classroom.classes["A"].id) == "USD"
     assert class_currency(classroom.classes["B"].id) == "CNY"  # no run yet
     assert class_currency(None) == "CNY"
@@ -86,6 +89,7 @@ def _product(classroom: Any, price: str) -> Product:
 
 
 def test_the_first_line_says_the_typed_amount_now_follows_the_lines(app, classroom, dollars):
+    """The first line tells the user that the typed amount now follows the lines."""
     product = _product(classroom, "19.16")
     client = classroom.client_for(app, "studentA")
     response = client.post(f"/opportunities/{dollars.id}/lines/new?lang=en", follow_redirects=True,
@@ -102,6 +106,7 @@ def test_the_first_line_says_the_typed_amount_now_follows_the_lines(app, classro
 
 
 def test_a_first_line_without_a_typed_amount_only_shows_the_amount(app, classroom, dollars):
+    """A first line without a typed amount only shows the amount."""
     student = classroom.user("studentA")
     opp = _as(student, create_opportunity, Opportunity, {
         "name": "No amount yet", "account_id": dollars.account_id, "stage": "proposal",

@@ -11,10 +11,7 @@ from sqlalchemy import func, select
 from sandbox.extensions import db
 from sandbox.oplog import LogEntry
 from sandbox.records.models import Attachment, Note
-
-
-def _count(model: type) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
+from tests.helpers import count
 
 
 def _upload(client, lead_id: int, name: str = "offer.pdf", data: bytes = b"%PDF-1.4 test") -> object:
@@ -38,13 +35,13 @@ def test_note_added_shown_and_logged_on_the_parent(app, classroom, make_lead):
     note = db.session.scalars(select(Note)).one()
     assert other.post(f"/leads/{lead.id}/notes", data={"body": "forged"}).status_code == 404
     assert other.post(f"/leads/{lead.id}/notes/{note.id}/delete", data={}).status_code == 404
-    assert _count(Note) == 1
+    assert count(Note) == 1
     assert owner.post(f"/leads/{lead.id}/notes", data={"body": "   "}).status_code == 302
-    assert _count(Note) == 1
+    assert count(Note) == 1
     assert owner.post(f"/leads/{lead.id}/notes/{note.id}/delete", data={}).status_code == 302
     # Soft-deleted: off the record's page, kept (with who and when) as the instructor's evidence.
     db.session.expire_all()
-    assert _count(Note) == 1 and note.deleted_at is not None and note.deleted_by_id == classroom.user("studentA").id
+    assert count(Note) == 1 and note.deleted_at is not None and note.deleted_by_id == classroom.user("studentA").id
     assert "Called, wants a quote\nby Friday" not in owner.get(f"/leads/{lead.id}").get_data(as_text=True)
     assert owner.post(f"/leads/{lead.id}/notes/{note.id}/delete", data={}).status_code == 404
     assert db.session.scalar(select(func.count()).select_from(LogEntry).where(LogEntry.verb == "note.delete")) == 1
@@ -60,7 +57,7 @@ def test_child_of_another_record_is_not_found(app, classroom, make_lead):
     assert owner.post(f"/leads/{other.id}/notes/{note.id}/delete", data={}).status_code == 404
     assert owner.get(f"/leads/{other.id}/attachments/{att.id}").status_code == 404
     assert owner.post(f"/accounts/{mine.id}/attachments/{att.id}/delete", data={}).status_code == 404
-    assert _count(Note) == 1 and _count(Attachment) == 1
+    assert count(Note) == 1 and count(Attachment) == 1
 
 
 def test_attachment_upload_download_delete(app, classroom, make_lead):
@@ -84,12 +81,12 @@ def test_attachment_upload_download_delete(app, classroom, make_lead):
     assert stranger.get(f"/leads/{lead.id}/attachments/{att.id}").status_code == 404
     assert stranger.post(f"/leads/{lead.id}/attachments/{att.id}/delete", data={}).status_code == 404
     assert _upload(stranger, lead.id).status_code == 404
-    assert _count(Attachment) == 1
+    assert count(Attachment) == 1
 
     assert owner.post(f"/leads/{lead.id}/attachments/{att.id}/delete", data={}).status_code == 302
     # Soft-deleted: the student no longer finds it; the instructor still downloads it as evidence.
     db.session.expire_all()
-    assert _count(Attachment) == 1 and att.deleted_at is not None and stored.exists()
+    assert count(Attachment) == 1 and att.deleted_at is not None and stored.exists()
     assert owner.get(f"/leads/{lead.id}/attachments/{att.id}").status_code == 404
     assert classroom.client_for(app, "teacher").get(f"/leads/{lead.id}/attachments/{att.id}").data == b"%PDF-1.4 quote"
 
@@ -102,7 +99,7 @@ def test_forbidden_extensions_are_refused(app, classroom, make_lead, name):
     assert response.status_code == 302
     page = owner.get(response.headers["Location"] + "?lang=en").get_data(as_text=True)
     assert "are not accepted. Allowed: pdf" in page
-    assert _count(Attachment) == 0
+    assert count(Attachment) == 0
     assert not any(p.is_file() for p in Path(app.config["UPLOAD_FOLDER"]).rglob("*"))
 
 
@@ -114,9 +111,9 @@ def test_too_large_and_empty_files_are_refused(app, classroom, make_lead):
     page = owner.get(response.headers["Location"] + "?lang=en").get_data(as_text=True)
     assert "at most 1000 B is accepted" in page
     _upload(owner, lead.id, "empty.txt", b"")
-    assert _count(Attachment) == 0
+    assert count(Attachment) == 0
     assert _upload(owner, lead.id, "ok.txt", b"x" * 1000).status_code == 302
-    assert _count(Attachment) == 1
+    assert count(Attachment) == 1
     # Beyond the request limit the friendly 413 page answers.
     app.config["MAX_CONTENT_LENGTH"] = 5000
     huge = _upload(owner, lead.id, "huge.pdf", b"x" * 6000)
@@ -139,7 +136,7 @@ def test_readonly_sees_but_gets_no_forms_and_403(app, classroom, make_lead):
     assert observer.post(f"/leads/{lead.id}/notes/{note.id}/delete", data={}).status_code == 403
     assert _upload(observer, lead.id).status_code == 403
     assert observer.post(f"/leads/{lead.id}/attachments/{att.id}/delete", data={}).status_code == 403
-    assert _count(Note) == 1 and _count(Attachment) == 1
+    assert count(Note) == 1 and count(Attachment) == 1
     # A classmate who cannot see the record (private sharing) cannot find it at all.
     peer = classroom.client_for(app, "peerA")
     assert peer.post(f"/leads/{lead.id}/notes", data={"body": "x"}).status_code == 404

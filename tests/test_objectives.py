@@ -36,11 +36,6 @@ SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 SALES_BASICS = (SCENARIOS / "sales-basics.yaml").read_text(encoding="utf-8")
 
 
-@pytest.fixture(autouse=True)
-def english(app):
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
-
-
 # -- helpers shared with tests/test_grading.py --------------------------------------------------------------------
 
 @operation("test.run")

@@ -39,11 +39,6 @@ from tests.test_objectives import (
 )
 
 
-@pytest.fixture(autouse=True)
-def english(app):
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
-
-
 @pytest.fixture
 def shop(classroom):
     return make_shop(classroom)

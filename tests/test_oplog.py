@@ -15,6 +15,7 @@ from sandbox.leads.models import Lead
 from sandbox.oplog import AppendOnly, LogEntry, UnloggedChange, operation
 from sandbox.org.models import Position, SharingMode, Status, User
 from sandbox.records import services as records
+from tests import helpers
 from tests.conftest import PASSWORD, act_as
 
 
@@ -23,10 +24,8 @@ def all_entries() -> list[LogEntry]:
 
 
 def count(verb: str | None = None) -> int:
-    stmt = select(func.count()).select_from(LogEntry)
-    if verb is not None:
-        stmt = stmt.where(LogEntry.verb == verb)
-    return db.session.scalar(stmt)
+    """The number of log entries (of one verb)."""
+    return helpers.count(LogEntry, *([LogEntry.verb == verb] if verb is not None else []))
 
 
 def new_entries(before: int) -> list[LogEntry]:

@@ -16,11 +16,6 @@ from sandbox.opportunities.services import create_opportunity
 from tests.conftest import act_as
 
 
-@pytest.fixture(autouse=True)
-def english(app):
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
-
-
 @pytest.fixture
 def opp(app, classroom) -> Opportunity:
     act_as(classroom.user("studentA"))

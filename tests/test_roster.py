@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import io
 import re
 from pathlib import Path
@@ -16,16 +15,7 @@ from sandbox.extensions import db
 from sandbox.oplog import LogEntry
 from sandbox.org.models import Status, User
 from tests.conftest import login
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    """Messages are asserted in English: the browser of these tests asks for nothing, so use English."""
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
-
-
-def text(response: Any) -> str:
-    return html.unescape(response.get_data(as_text=True))
+from tests.helpers import text
 
 
 def user_count() -> int:

@@ -20,11 +20,6 @@ from sandbox.oplog import LogEntry
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def english(app):
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
-
-
 def leads(class_id: int) -> list[tuple[int, str]]:
     db.session.expire_all()
     return list(db.session.execute(select(Lead.id, Lead.name).where(Lead.class_id == class_id).order_by(Lead.id)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sandbox.accounts.models import Account
 from sandbox.classroom.models import Run, RunSnapshot
@@ -19,14 +20,10 @@ from sandbox.opportunities.models import Opportunity
 from sandbox.org.models import Position, User, utcnow
 from sandbox.products.models import Product
 from sandbox.records.services import update_record
+from tests import helpers
 from tests.conftest import act_as
 
 SYSTEM = {"skip_visibility": True}
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
 
 
 def rows(model, *where) -> list:
@@ -34,9 +31,7 @@ def rows(model, *where) -> list:
     return list(db.session.scalars(select(model).where(*where).order_by(model.id).execution_options(**SYSTEM)))
 
 
-def count(model, *where) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model).where(*where).execution_options(**SYSTEM))
+count = partial(helpers.count, expire=True, skip_visibility=True)
 
 
 def fingerprint(class_id: int) -> list[tuple]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,11 +146,8 @@ def test_another_seed_or_start_gives_other_rows():
 
 # -- consistency ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", SHIPPED)
-def test_references_and_values_are_consistent(name):
-    s = load_scenario(SCENARIO_DIR / name)
-    rows = generate(s, ROSTER, START)
-    assert list(rows) == list(TABLE_ORDER)
+def unique_keys(rows: dict[str, list[dict]]) -> dict[str, str]:
+    """Each row's key -> its table, asserting every table's rows have one set of columns and keys are unique."""
     keys: dict[str, str] = {}
     for table, items in rows.items():
         assert len({tuple(r) for r in items}) <= 1, f"{table}: rows with different columns"
@@ -157,22 +155,31 @@ def test_references_and_values_are_consistent(name):
             if "key" in r:
                 assert r["key"] not in keys
                 keys[r["key"]] = table
-    targets = {"account_ref": "accounts", "parent_ref": None, "category_ref": "product_categories",
+    return keys
+
+
+REF_TARGETS = {"account_ref": "accounts", "parent_ref": None, "category_ref": "product_categories",
                "reports_to_ref": "contacts", "opportunity_ref": "opportunities", "product_ref": "products",
                "competitor_ref": "competitors", "contact_ref": "contacts"}
+RELATED_TABLES = {"lead": "leads", "account": "accounts", "contact": "contacts", "opportunity": "opportunities"}
+
+
+def check_references(rows: dict[str, list[dict]], keys: dict[str, str]) -> None:
+    """Every *_ref names a row of the right table; a reference within a table points to an earlier row."""
     seen: set[str] = set()
     for table, items in rows.items():
         for r in items:
             for col, value in r.items():
                 if col.endswith("_ref") and value is not None:
-                    expected = targets.get(col) or table
-                    if col == "related_ref":
-                        expected = {"lead": "leads", "account": "accounts", "contact": "contacts",
-                                    "opportunity": "opportunities"}[r["related_type"]]
+                    expected = RELATED_TABLES[r["related_type"]] if col == "related_ref" else REF_TARGETS.get(col) or table
                     assert keys.get(value) == expected, f"{table}.{col} = {value}"
                     if expected == table:
                         assert value in seen, f"{table}.{col} points to a later row"
             seen.add(r.get("key", ""))
+
+
+def check_values(s: Any, rows: dict[str, list[dict]]) -> None:
+    """Owners, classes, times, codes and money add up: line totals, deal amounts, contact roles' accounts."""
     by_key = {r["key"]: r for items in rows.values() for r in items if "key" in r}
     users = {m["user_id"] for m in ROSTER}
     codes = effective_codes(s)
@@ -193,6 +200,15 @@ def test_references_and_values_are_consistent(name):
         assert by_key[role["contact_ref"]]["account_ref"] == by_key[role["opportunity_ref"]]["account_ref"]
     for lead in rows["leads"]:
         assert lead["status"] in codes["lead_status"] and lead["industry"] in codes["industry"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_references_and_values_are_consistent(name):
+    s = load_scenario(SCENARIO_DIR / name)
+    rows = generate(s, ROSTER, START)
+    assert list(rows) == list(TABLE_ORDER)
+    check_references(rows, unique_keys(rows))
+    check_values(s, rows)
 
 
 def test_rows_fit_the_tables(app):

@@ -20,17 +20,6 @@ from sandbox.org.models import User
 from tests.conftest import PASSWORD, login
 from tests.test_auth import REGISTRATION, field_error, user_count
 
-
-@pytest.fixture(autouse=True)
-def english(app_factory):
-    """Messages are asserted in English."""
-    import sandbox.config
-
-    original = sandbox.config.Config.BABEL_DEFAULT_LOCALE
-    sandbox.config.Config.BABEL_DEFAULT_LOCALE = "en"
-    yield
-    sandbox.config.Config.BABEL_DEFAULT_LOCALE = original
-
 # ---- one normalisation -------------------------------------------------------------------------------------
 
 

@@ -48,6 +48,7 @@ def problems_in(source: str, filename: str) -> list[str]:
 
 
 def test_the_check_sees_each_kind_of_built_message() -> None:
+    """The check recognises each kind of message built at run time."""
     source = (
         'x = _(f"Hello {name}")\n'
         'y = _("Hello " + name)\n'
@@ -61,6 +62,7 @@ def test_the_check_sees_each_kind_of_built_message() -> None:
 
 
 def test_no_translation_call_takes_a_message_built_at_run_time() -> None:
+    """No translation call takes a message built at run time."""
     found: list[str] = []
     for folder in ("sandbox", "bench", "seed"):
         for path in sorted((ROOT / folder).rglob("*.py")):

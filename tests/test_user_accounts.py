@@ -4,7 +4,6 @@ are shown with their path."""
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any
 
@@ -16,28 +15,15 @@ from sandbox.leads.models import Lead
 from sandbox.oplog import LogEntry
 from sandbox.org.models import Position, PositionKind, Status, User
 from tests.conftest import PASSWORD, act_as, login
+from tests.helpers import entries, text
 from tests.test_admin import field_error
 
 SYSTEM = {"skip_visibility": True}
 
 
-@pytest.fixture(autouse=True)
-def english(app):
-    app.config["BABEL_DEFAULT_LOCALE"] = "en"
-
-
-def text(response: Any) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
 def fresh(user: User) -> User | None:
     db.session.expire_all()
     return db.session.get(User, user.id)
-
-
-def entries(verb: str) -> list[LogEntry]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(LogEntry).where(LogEntry.verb == verb).order_by(LogEntry.id)))
 
 
 def by_username(username: str) -> User | None:

@@ -1,11 +1,11 @@
 """Browser fixtures: the app on a live server, Debian's Chromium driven by Playwright, CDN assets served
 from the local copies made by `scripts/install.sh --test`.
 
-The app is built with `app_factory`, so every browser test runs on SQLite and on PostgreSQL, with real
-CSRF. Requests to the CDN base are answered from `.cache/assets/` (byte-identical files, so the SRI
-hashes in the pages still verify, and the CSP still has to allow the CDN). On failure every open page
-is saved as a PNG under `test-artifacts/`. With CI=true a missing Chromium or asset cache fails the
-tests; otherwise they are skipped.
+The app is the suite's `app` fixture (with real CSRF and no SERVER_NAME, through `app_config`), so every
+browser test runs on SQLite and on PostgreSQL. Requests to the CDN base are answered from `.cache/assets/`
+(byte-identical files, so the SRI hashes in the pages still verify, and the CSP still has to allow the CDN).
+On failure every open page is saved as a PNG under `test-artifacts/`. With CI=true a missing Chromium or
+asset cache fails the tests; otherwise they are skipped.
 """
 
 from __future__ import annotations
@@ -23,10 +23,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from sandbox import access
 from sandbox.config import ASSETS
-from sandbox.extensions import db
-from sandbox.oplog import set_actor
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/lib/chromium/chromium")
@@ -83,6 +80,7 @@ def local_asset(cdn_path: str) -> Path | None:
 
 @pytest.fixture(scope="session")
 def asset_cache() -> None:
+    """The CDN assets the pages load, cached locally (else skip, or fail under CI)."""
     missing = [path for path, _sri in ASSETS.values() if local_asset(path) is None]
     if missing:
         _unavailable(f"CDN assets not cached in {ASSET_CACHE}: {', '.join(missing)} "
@@ -93,6 +91,7 @@ def asset_cache() -> None:
 
 @pytest.fixture(scope="session")
 def chromium(asset_cache: None) -> Iterator[Any]:
+    """Debian's Chromium, driven by Playwright, for the whole session."""
     if not CHROMIUM.exists():
         _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)")
     try:
@@ -108,23 +107,16 @@ def chromium(asset_cache: None) -> Iterator[Any]:
 # ---- the app on a live server ------------------------------------------------------------------------
 
 @pytest.fixture
-def app(app_factory: Any) -> Iterator[Flask]:
-    """Like the suite's `app`, but with real CSRF and no SERVER_NAME (it is served on 127.0.0.1:port)."""
-    application = app_factory(WTF_CSRF_ENABLED=True, SERVER_NAME=None)
-    with application.app_context():
-        access.use_viewer(access.SYSTEM)
-        set_actor(None)
-        from sandbox.org.services import create_organization
-
-        create_organization("测试学校")
-        db.session.commit()
-        yield application
+def app_config() -> dict[str, Any]:
+    """The suite's `app`, but with real CSRF and no SERVER_NAME (it is served on 127.0.0.1:port)."""
+    return {"WTF_CSRF_ENABLED": True, "SERVER_NAME": None}
 
 
 class QuietHandler(WSGIRequestHandler):
     """No access log lines in the test output (failures show the app's own errors)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log nothing per request."""
         pass
 
 
@@ -153,6 +145,7 @@ class Pages:
     problems: list[str] = field(default_factory=list)
 
     def new(self, locale: str = "en-US") -> Any:
+        """A new page in a fresh browser context (its own cookies), CDN requests answered from the cache."""
         context = self.browser.new_context(
             base_url=self.base_url, locale=locale, viewport={"width": 1280, "height": 900},
         )
@@ -189,6 +182,7 @@ class Pages:
 
 @pytest.fixture
 def pages(chromium: Any, live_server: str, request: pytest.FixtureRequest) -> Iterator[Pages]:
+    """Opens pages for a test; on failure saves each open page as a PNG under test-artifacts/."""
     opened = Pages(chromium, live_server)
     yield opened
     report = getattr(request.node, "rep_call", None)

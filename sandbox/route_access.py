@@ -1,0 +1,182 @@
+"""Who may open each route: the one declaration that docs/ROUTES.md and the route × role matrix test read.
+
+Every rule of the app has an entry here, keyed by endpoint; `tests/test_matrix.py` fails on a rule without one
+and visits each rule as every kind of user to check the classification holds. `sandbox/routes_doc.py` writes
+the classification next to each URL in docs/ROUTES.md, so the documentation and the matrix cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Access:
+    """How a rule is protected.
+
+    kind: public | signed_in | changer (signed in and may change data) | staff | admin |
+          staff_object (an admin object of a class, by id) | record (a business record, by id) |
+          teaching_reader (a teaching page of a class by class_id: its staff and its observer read, students are
+          refused by role with 403 as on staff pages, other staff get 404)
+    target: the record type (record) or the admin object kind (staff_object)
+    write: for records, whether even the GET is a write (edit and transfer forms, clone)
+    words: who may open it, for docs/ROUTES.md, when the kind's wording does not fit the rule exactly
+    """
+
+    kind: str
+    target: str | None = None
+    write: bool = False
+    words: str | None = None
+
+
+# ---- classification: every rule of the app ----------------------------------------------------
+
+PUBLIC = Access("public")
+SIGNED_IN = Access("signed_in")
+CHANGER = Access("changer")
+STAFF_ONLY = Access("staff")
+ADMIN_ONLY = Access("admin")
+TEACHING_READER = Access("teaching_reader")
+
+
+def record(kind: str, write: bool = False) -> Access:
+    """A business record of `kind`, by id (`write`: even the GET is a change)."""
+    return Access("record", kind, write)
+
+
+def staff_object(kind: str) -> Access:
+    """An administrative object of `kind` (position, user, class...) by id, for the staff of its class."""
+    return Access("staff_object", kind)
+
+
+ROUTES: dict[str, Access] = {
+    "static": PUBLIC,
+    "bootstrap.static": PUBLIC,
+    # Chart.js fetched from npm at install time, for ASSET_BASE_URL=local (offline classrooms).
+    "vendor_asset": PUBLIC,
+    "health": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.register": PUBLIC,
+    "auth.language": PUBLIC,
+    "home.index": SIGNED_IN,
+    "auth.logout": SIGNED_IN,
+    "auth.password": SIGNED_IN,
+    "auth.profile": SIGNED_IN,
+    "log.index": SIGNED_IN,
+    "log.export_csv": SIGNED_IN,
+    # Record pages beyond the generic ones (the generic ones come from RECORD_BLUEPRINTS below).
+    "leads.convert": record("lead", write=True),
+    "opportunities.stage": record("opportunity", write=True),
+    "opportunities.reopen": record("opportunity", write=True),
+    "opportunities.pipeline": SIGNED_IN,
+    # Logging a call needs only to read the record it is about (the matrix logs calls about a lead); observers are
+    # refused as for any write.
+    "activities.log_call": Access("record", "lead", write=True, words="who may read the record the call is about, "
+                                  "except read-only observers (cannot read it: 404)"),
+    "activities.complete": record("activity", write=True),
+    "admin.approvals": STAFF_ONLY,
+    "admin.positions": STAFF_ONLY,
+    "admin.position_add": STAFF_ONLY,
+    "admin.position_wizard": STAFF_ONLY,
+    "admin.sharing": STAFF_ONLY,
+    "admin.group_create": STAFF_ONLY,
+    "admin.users": STAFF_ONLY,
+    "admin.roster": STAFF_ONLY,
+    "admin.organization": ADMIN_ONLY,
+    # Code tables are installation-wide picklists that every instructor edits (SPEC §7.3).
+    "admin.code_tables": STAFF_ONLY,
+    "admin.code_value_add": STAFF_ONLY,
+    "admin.code_value_update": STAFF_ONLY,
+    "admin.code_value_delete": STAFF_ONLY,
+    "admin.position_edit": staff_object("position"),
+    "admin.position_delete": staff_object("position"),
+    "admin.group_add_member": staff_object("sharing_group"),
+    "admin.group_remove_member": staff_object("sharing_group_member"),
+    "admin.group_delete": staff_object("sharing_group"),
+    "admin.user_edit": staff_object("user"),
+    "admin.user_password_reset": staff_object("user"),
+    "admin.user_new": STAFF_ONLY,
+    "admin.user_delete": staff_object("user"),
+    # Scenarios: loaded, reset and undone by the class's instructors.
+    "scenarios.index": staff_object("class"),
+    "scenarios.load": staff_object("class"),
+    "scenarios.reset": staff_object("class"),
+    "scenarios.undo": staff_object("class"),
+    # Teaching pages of a class (classroom/permissions.py).
+    "grading.activity": TEACHING_READER,
+    # The gradebook of a class, a student's evidence page and the exports (grading_routes.py): students have
+    # /me/progress instead and get 403 by role; the class's observer reads; another instructor gets 404.
+    "grading.index": TEACHING_READER,
+    "grading.student": TEACHING_READER,
+    "grading.export_csv": TEACHING_READER,
+    "grading.export_xlsx": TEACHING_READER,
+    # Overrides and extensions for a student: their class's staff only (observers and students 403 before any lookup).
+    "grading.override": staff_object("student"),
+    "grading.clear_override": staff_object("student"),
+    "grading.extend": staff_object("student"),
+    "me.progress": SIGNED_IN,
+}
+
+
+# Blueprint -> record type of the generic record pages (records/views.py). A new record type is one line here.
+RECORD_BLUEPRINTS: dict[str, str] = {
+    "leads": "lead", "accounts": "account", "contacts": "contact", "opportunities": "opportunity",
+    "activities": "activity", "competitors": "competitor", "products": "product",
+}
+GENERIC_RECORD_PAGES: dict[str, tuple[str, bool]] = {
+    # view -> (kind, write)
+    "index": ("signed_in", False),
+    "recycle_bin": ("signed_in", False),
+    "new": ("changer", False),
+    "detail": ("record", False),
+    "edit": ("record", True),
+    "clone": ("record", True),
+    "transfer": ("record", True),
+    "delete": ("record", True),
+    "restore": ("record", True),
+    # records/extras.py: export, import, notes and attachments of every type
+    "export_csv": ("signed_in", False),
+    "export_xlsx": ("signed_in", False),
+    "import_records": ("changer", False),
+    "add_note": ("record", True),
+    "delete_note": ("record", True),
+    "upload_attachment": ("record", True),
+    "download_attachment": ("record", False),
+    "delete_attachment": ("record", True),
+}
+for _bp, _type in RECORD_BLUEPRINTS.items():
+    for _view, (_kind, _write) in GENERIC_RECORD_PAGES.items():
+        ROUTES[f"{_bp}.{_view}"] = Access(_kind, _type if _kind == "record" else None, _write)
+# Products are maintained by instructors: creating and importing them is staff work; categories per class.
+ROUTES.update({
+    "products.new": STAFF_ONLY,
+    "products.import_records": STAFF_ONLY,
+    "products.categories": STAFF_ONLY,
+    "products.category_edit": staff_object("product_category"),
+    "products.category_delete": staff_object("product_category"),
+})
+# An opportunity's lines, contact roles, partners and competitors: changes need write access to it.
+OPPORTUNITY_ITEMS = ("line_add", "line_edit", "line_remove", "contact_role_add", "contact_role_primary",
+                     "contact_role_remove", "partner_add", "partner_remove", "competitor_add", "competitor_remove")
+ROUTES.update({f"opportunities.{_view}": record("opportunity", write=True) for _view in OPPORTUNITY_ITEMS})
+
+# Who may open a rule of each kind, in words (docs/ROUTES.md).
+KIND_WORDS: dict[str, str] = {
+    "public": "anyone, signed in or not",
+    "signed_in": "any signed-in user",
+    "changer": "signed-in users who may change data (not read-only observers)",
+    "staff": "instructors and administrators",
+    "admin": "administrators",
+    "staff_object": "the instructors of the {target}'s class and administrators (others: 404, students: 403)",
+    "teaching_reader": "the class's instructors, administrators and its read-only observer (others: 404, students: 403)",
+    "record": "who may read the {target} (others: 404)",
+}
+RECORD_WRITE_WORDS = "who may change the {target} (cannot read it: 404, may read only: 403)"
+
+
+def describe(access: Access) -> str:
+    """Who may open a rule classified as `access`, in one English phrase."""
+    if access.words is not None:
+        return access.words
+    words = RECORD_WRITE_WORDS if access.kind == "record" and access.write else KIND_WORDS[access.kind]
+    return words.format(target=(access.target or "").replace("_", " "))

@@ -1,0 +1,120 @@
+"""Helpers shared by the test modules: counting rows, reading pages, signing in, acting as a user."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from sandbox import access
+from sandbox.extensions import db
+from sandbox.oplog import LogEntry, set_actor
+from sandbox.org.models import User
+
+PASSWORD = "secret-2026x"
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "sandbox" / "translations"
+
+
+def count(model: Any, *where: Any, skip_visibility: bool = False, include_deleted: bool = False,
+          expire: bool = False) -> int:
+    """The number of `model` rows matching `where`.
+
+    skip_visibility: count every row, whoever may read it and recycle bin included (else the acting viewer's
+    visibility rule applies); include_deleted: count records in the recycle bin too; expire: expire the session first, so objects
+    read afterwards are loaded again (what the requests of a test client changed).
+    """
+    if expire:
+        db.session.expire_all()
+    options = {name: True for name, wanted in (("skip_visibility", skip_visibility),
+                                               ("include_deleted", include_deleted)) if wanted}
+    stmt = select(func.count()).select_from(model).where(*where)
+    if options:
+        stmt = stmt.execution_options(**options)
+    return db.session.scalar(stmt) or 0
+
+
+def entries(verb: str) -> list[LogEntry]:
+    """The operation log's entries of one verb, oldest first (read afresh)."""
+    db.session.expire_all()
+    return list(db.session.scalars(select(LogEntry).where(LogEntry.verb == verb).order_by(LogEntry.id)))
+
+
+def fresh(obj: Any) -> Any:
+    """The object loaded again from the database (after requests changed it)."""
+    db.session.expire_all()
+    return db.session.get(type(obj), obj.id)
+
+
+def text(response: Any) -> str:
+    """A response's body as text, HTML entities decoded."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def flashed(client: Any, response: Any) -> str:
+    """Follow a redirect and return the page it leads to (with its flashed messages)."""
+    assert response.status_code == 302, response.status_code
+    return text(client.get(response.headers["Location"]))
+
+
+def field_error(page: str, name: str, form: str | None = None) -> str:
+    """The error text rendered right under the form field `name` (Bootstrap-Flask's invalid-feedback);
+    `form`: the action of the form to look in, when a page has several."""
+    if form is not None:
+        page = page[page.index(f'action="{form}"'):]
+    field = rf'<(?:input|select|textarea)\b[^>]*\bname="{re.escape(name)}"[^>]*>'
+    match = re.search(field + r"(.*?)(?=<(?:input|select|textarea)\b[^>]*\bname=|</form>)", page, re.S)
+    assert match, f"no field {name} in the page"
+    return " ".join(html.unescape(e.strip()) for e in re.findall(r'class="invalid-feedback[^"]*">(.*?)</div>',
+                                                                   match.group(1), re.S))
+
+
+def csrf_token(page: str) -> str:
+    """The CSRF token of the (first) form of a page."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
+    """Sign in through the real form; returns the response."""
+    return client.post("/auth/login", data={"username": username, "password": password})
+
+
+def signed_in(client: FlaskClient, username: str, password: str = PASSWORD) -> FlaskClient:
+    """The client, signed in as `username` through the real form (asserting the sign-in succeeded)."""
+    response = login(client, username, password)
+    assert response.status_code == 302, response.data[:500]
+    return client
+
+
+def act_as(user: User | None) -> None:
+    """Make later service calls in this app context act and look as `user` (None: system)."""
+    set_actor(user)
+    access.use_viewer(access.viewer_for(user) if user is not None else access.SYSTEM)
+
+
+def compile_translations(root: Path = TRANSLATIONS) -> list[Path]:
+    """Compile every catalog (.po) whose .mo is missing or older, as install.sh does; returns the .mo files written.
+
+    Written to a temporary file and renamed, so parallel test workers never read half a file.
+    """
+    written = []
+    for po in sorted(root.glob("*/LC_MESSAGES/*.po")):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with open(po, "rb") as fh:
+            catalog = read_po(fh, locale=po.parent.parent.name)
+        tmp = mo.with_name(f"{mo.stem}.{os.getpid()}.mo.tmp")
+        with open(tmp, "wb") as fh:
+            write_mo(fh, catalog)
+        os.replace(tmp, mo)
+        written.append(mo)
+    return written
