@@ -356,7 +356,7 @@ def create_product(app: Flask) -> Any:
 def create_run(app: Flask) -> Any:
     """A callable `make(klass, by, scenario="sales-basics")`: `by` loads the scenario into class `klass`
     (every student gets the scenario's data); returns the class's new run."""
-    from sandbox.classroom.services import load_scenario
+    from sandbox.classroom.runs.services import load_scenario
 
     def make(klass: Position, by: User, scenario: str = "sales-basics") -> Any:
         act_as(by)
