@@ -137,15 +137,16 @@ def test_bad_query_values_give_a_message_never_a_500(app, classroom, graded, que
     if query not in ("sort=", "desc=maybe", "class_id=&run=&department="):
         assert 'data-testid="problem"' in page
     for export in ("/grading/export.csv", "/grading/export.xlsx"):
-        assert teacher.get(f"{export}?{query}").status_code == 200
+        assert teacher.post(f"{export}?{query}").status_code == 200
 
 
 def test_who_reads_the_gradebook(app, classroom, graded):
     a, c = classroom.classes["A"].id, classroom.classes["C"].id
     student = classroom.client_for(app, "studentA")
-    for path in ("/grading/", f"/grading/?class_id={a}", f"/grading/students/{classroom.user('studentA').id}",
-                 "/grading/export.csv", "/grading/export.xlsx"):
+    for path in ("/grading/", f"/grading/?class_id={a}", f"/grading/students/{classroom.user('studentA').id}"):
         assert student.get(path).status_code == 403, path
+    for path in ("/grading/export.csv", "/grading/export.xlsx"):
+        assert student.post(path).status_code == 403, path
     observer = classroom.client_for(app, "readonlyA")
     assert cell(observer.get("/grading/").get_data(as_text=True), "studentA", "log-calls") == "10"
     assert observer.get(f"/grading/?class_id={c}").status_code == 404
@@ -155,7 +156,7 @@ def test_who_reads_the_gradebook(app, classroom, graded):
     teacher2 = classroom.client_for(app, "teacher2")
     assert teacher2.get(f"/grading/?class_id={a}").status_code == 404
     assert teacher2.get(f"/grading/students/{classroom.user('studentA').id}").status_code == 404
-    assert teacher2.get(f"/grading/export.csv?class_id={a}").status_code == 404
+    assert teacher2.post(f"/grading/export.csv?class_id={a}").status_code == 404
     assert 'data-testid="no-run"' in teacher2.get("/grading/").get_data(as_text=True)  # class C has no run
 
 
@@ -165,7 +166,7 @@ def test_class_without_a_run_and_user_without_a_class(app, classroom):
     assert 'data-testid="no-run"' in page
     if "scenarios.index" in app.view_functions:
         assert 'href="/scenarios/?class_id=' in page
-    export = teacher.get(f"/grading/export.csv?class_id={classroom.classes['B'].id}")
+    export = teacher.post(f"/grading/export.csv?class_id={classroom.classes['B'].id}")
     assert export.status_code == 302 and "/grading/" in export.headers["Location"]
     act_as(None)
     from sandbox.org.services import create_position, create_user
@@ -395,7 +396,7 @@ def formula_student(app, classroom):
 
 def test_csv_export_has_the_points_and_escapes_formulas(app, classroom, formula_student, graded):
     teacher = classroom.client_for(app, "teacher")
-    response = teacher.get(f"/grading/export.csv?class_id={classroom.classes['A'].id}&sort=total&desc=1")
+    response = teacher.post(f"/grading/export.csv?class_id={classroom.classes['A'].id}&sort=total&desc=1")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert re.match(r"attachment; filename=grades-sales-basics-run\d+-\d{8}-\d{4}\.csv$",
                     response.headers["Content-Disposition"])
@@ -414,12 +415,12 @@ def test_csv_export_has_the_points_and_escapes_formulas(app, classroom, formula_
     entry = db.session.scalar(select(LogEntry).where(LogEntry.verb == "grade.export"))
     assert entry.actor_id == classroom.user("teacher").id and entry.params == {"count": 5, "format": "csv"}
     # The department filter applies to the file too.
-    a2 = teacher.get(f"/grading/export.csv?class_id={classroom.classes['A'].id}&department={classroom.departments['A2'].id}")
+    a2 = teacher.post(f"/grading/export.csv?class_id={classroom.classes['A'].id}&department={classroom.departments['A2'].id}")
     assert {r[0] for r in list(csv.reader(io.StringIO(a2.get_data().decode("utf-8-sig"))))[1:]} == {"studentA2", "evil"}
 
 
 def test_xlsx_export_has_numbers_and_escapes_formulas(app, classroom, formula_student, graded):
-    response = classroom.client_for(app, "readonlyA").get("/grading/export.xlsx")
+    response = classroom.client_for(app, "readonlyA").post("/grading/export.xlsx")
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     sheet = load_workbook(io.BytesIO(response.get_data())).active

@@ -888,7 +888,7 @@ def grading_visit(w: World, view: str, method: str) -> Visit:
     if view == "student":
         return Visit(f"/grading/students/{student}")
     if view in ("export_csv", "export_xlsx"):
-        return Visit(f"/grading/export.{view[-4:].lstrip('_')}?class_id={w.class_a.id}", ok=302)
+        return Visit(f"/grading/export.{view[-4:].lstrip('_')}?class_id={w.class_a.id}", data={}, ok=302)
     action = {"override": "override", "clear_override": "clear-override", "extend": "extension"}[view]
     data = {"objective_id": "visit-notes", "points": "5", "comment": "Matrix", "deadline": "2031-01-01T10:00"}
 

@@ -61,13 +61,13 @@ def _export(fmt: str) -> Response:
     return response
 
 
-@grading_bp.get("/export.csv")
+@grading_bp.post("/export.csv")
 def export_csv() -> Response:
     """The gradebook as shown (class, run, department, sort) as CSV."""
     return _export("csv")
 
 
-@grading_bp.get("/export.xlsx")
+@grading_bp.post("/export.xlsx")
 def export_xlsx() -> Response:
     """The gradebook as shown as an Excel workbook."""
     return _export("xlsx")
