@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..boundary import attempt
 from ..extensions import db
 from ..org.models import Position, Role, Status, User
 from ..org.scope import managed_users
@@ -18,6 +19,7 @@ from .forms import ROLE_CHOICES, ApprovalForm
 
 @bp.route("/approvals", methods=["GET", "POST"])
 def approvals() -> Any:
+    """The approval queue; a POST approves or rejects the chosen registrations."""
     pending = list(db.session.scalars(managed_users(actor()).where(User.status == Status.PENDING)))
     form = ApprovalForm()
     # Any managed user may be named: one already decided gets a clear message instead of "not a choice".
@@ -30,27 +32,28 @@ def approvals() -> Any:
     roles = ROLE_CHOICES if actor().role == Role.ADMIN else ROLE_CHOICES[:2]
     form.role.choices = roles
     if form.validate_on_submit():
-        users = [db.session.get(User, uid) for uid in form.user_ids.data]
-        try:
-            if form.decision.data == "approve":
-                position = db.session.get(Position, as_id(form.position_id.data))
-                if position is None:
-                    raise OrgError(_("Choose the position to place the students on."), "position_id")
-                books = approve_users(actor(), users, position, form.role.data)
-                message = _("%(n)d user(s) approved onto %(p)s.", n=len(users), p=position.full_label)
-                if books:
-                    message += " " + _("They joined the running scenario with their books (%(rows)s records).",
-                                       rows=f"{books:,}")
-            else:
-                for user in users:
-                    reject_user(actor(), user, form.reason.data or "")
-                message = _("%(n)d registration(s) rejected.", n=len(users))
-            db.session.commit()
+        with attempt(form, "user_ids") as outcome:
+            message = _decide(form)
+        if not outcome.failed:
             flash(message, "success")
             return redirect(url_for("admin.approvals"))
-        except OrgError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "user_ids").errors.append(exc.message)
-            pending = list(db.session.scalars(managed_users(actor()).where(User.status == Status.PENDING)))
+        pending = list(db.session.scalars(managed_users(actor()).where(User.status == Status.PENDING)))
     status = 400 if form.errors else 200
     return render_template("admin/approvals.html", form=form, pending=pending), status
+
+
+def _decide(form: ApprovalForm) -> str:
+    """Approve or reject the chosen users as the form says; the message to flash when it succeeded."""
+    users = [db.session.get(User, uid) for uid in form.user_ids.data]
+    if form.decision.data != "approve":
+        for user in users:
+            reject_user(actor(), user, form.reason.data or "")
+        return _("%(n)d registration(s) rejected.", n=len(users))
+    position = db.session.get(Position, as_id(form.position_id.data))
+    if position is None:
+        raise OrgError(_("Choose the position to place the students on."), "position_id")
+    books = approve_users(actor(), users, position, form.role.data)
+    message = _("%(n)d user(s) approved onto %(p)s.", n=len(users), p=position.full_label)
+    if books:
+        message += " " + _("They joined the running scenario with their books (%(rows)s records).", rows=f"{books:,}")
+    return message

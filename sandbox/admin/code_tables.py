@@ -12,9 +12,10 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from ..boundary import attempt
 from ..codes.defaults import DEFAULTS, TABLE_NAMES
 from ..codes.models import CodeValue
-from ..codes.services import SCHOOL, CodeError, create_value, delete_value, in_use, update_value, values_for
+from ..codes.services import SCHOOL, create_value, delete_value, in_use, update_value, values_for
 from ..extensions import db
 from ..numbers import db_id
 from ..org.models import Position, Role
@@ -74,15 +75,12 @@ def code_value_add() -> Any:
     klass, _classes = _scope(request.form)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt() as outcome:
         create_value(table, request.form.get("code", ""), request.form.get("label_zh", ""),
                      request.form.get("label_en", ""), _int(request.form.get("sort_order")),
                      klass.id if klass else None)
-        db.session.commit()
+    if not outcome.failed:
         flash(_("Value added."), "success")
-    except CodeError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
     return _back(table, klass)
 
 
@@ -100,16 +98,14 @@ def code_value_update(value_id: int) -> Any:
     value = _value_or_404(value_id, klass)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    table = value.table_name
+    with attempt() as outcome:
         update_value(value, request.form.get("label_zh", ""), request.form.get("label_en", ""),
                      _int(request.form.get("sort_order"), value.sort_order), request.form.get("active") == "y",
                      klass.id if klass else None)
-        db.session.commit()
+    if not outcome.failed:
         flash(_("Value saved."), "success")
-    except CodeError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    return _back(value.table_name, klass)
+    return _back(table, klass)
 
 
 @bp.post("/code-tables/<int:value_id>/delete")
@@ -122,14 +118,11 @@ def code_value_delete(value_id: int) -> Any:
     if value.class_id is None and klass is not None:
         flash(_("A default cannot be deleted for one class; deactivate it for the class instead."), "warning")
         return _back(table, klass)
-    try:
+    with attempt(category="warning") as outcome:
         delete_value(value)
-        db.session.commit()
+    if not outcome.failed:
         flash(_("Value deleted.") if klass is None else _("Deleted: the class uses the school's default again, "
                                                             "if there is one."), "success")
-    except CodeError as exc:
-        db.session.rollback()
-        flash(exc.message, "warning")
     return _back(table, klass)
 
 

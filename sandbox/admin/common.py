@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import abort
-from flask_login import current_user
 
 from ..extensions import db
+from ..oplog import current_actor
 from ..org.models import Position, User
 from ..org.scope import can_manage_user, managed_positions, manages
 
@@ -19,7 +19,11 @@ def as_id(value: int | None) -> int:
 
 
 def actor() -> User:
-    return current_user._get_current_object()
+    """The signed-in staff member acting on these pages (the one `oplog.current_actor()`); never anonymous."""
+    user = current_actor()
+    if user is None:
+        abort(403)  # fails closed: the blueprint admits only staff, so no actor means no access
+    return user
 
 
 def position_choices(placeable_only: bool = False) -> list[tuple[int, str]]:
@@ -29,6 +33,7 @@ def position_choices(placeable_only: bool = False) -> list[tuple[int, str]]:
 
 
 def managed_position_or_404(position_id: int) -> Position:
+    """A position of the actor's subtree; one outside it is not found."""
     position = db.session.get(Position, position_id)
     if position is None or not manages(actor(), position):
         abort(404)
@@ -36,6 +41,7 @@ def managed_position_or_404(position_id: int) -> Position:
 
 
 def managed_user_or_404(user_id: int) -> User:
+    """A user the actor manages; anyone else is not found."""
     user = db.session.get(User, user_id)
     if user is None or not can_manage_user(actor(), user):
         abort(404)

@@ -9,10 +9,11 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from ..boundary import attempt
 from ..extensions import db
 from ..org.models import Position, User
 from ..org.scope import managed_positions
-from ..org.services import OrgError, class_wizard, create_position, delete_position, update_position
+from ..org.services import class_wizard, create_position, delete_position, update_position
 from ..records.forms import ConfirmForm
 from . import bp
 from .common import actor, managed_position_or_404, position_choices
@@ -49,15 +50,12 @@ def position_add() -> Any:
     form = PositionForm()
     ctx = _tree_context(add=form)
     if form.validate_on_submit():
-        try:
-            parent = managed_position_or_404(form.parent_id.data)
+        parent = managed_position_or_404(form.parent_id.data)
+        with attempt(form, "name") as outcome:
             create_position(actor(), parent, form.kind.data, form.name.data, form.join_code.data, form.registration_open.data)
-            db.session.commit()
+        if not outcome.failed:
             flash(_("Position “%(name)s” added.", name=form.name.data), "success")
             return redirect(url_for("admin.positions"))
-        except OrgError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "name", form.name).errors.append(exc.message)
     return render_template("admin/positions.html", **ctx), 400
 
 
@@ -69,15 +67,12 @@ def position_wizard() -> Any:
         names = form.departments.data.splitlines()
         if form.count.data:
             names = [_("Department %(n)d", n=i + 1) for i in range(form.count.data)]
-        try:
-            parent = managed_position_or_404(form.parent_id.data)
+        parent = managed_position_or_404(form.parent_id.data)
+        with attempt(form, "name") as outcome:
             klass = class_wizard(actor(), parent, form.name.data, names, form.join_code.data, form.registration_open.data)
-            db.session.commit()
+        if not outcome.failed:
             flash(_("Class “%(name)s” created with %(n)d departments.", name=klass.name, n=len(names)), "success")
             return redirect(url_for("admin.positions"))
-        except OrgError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "name", form.name).errors.append(exc.message)
     return render_template("admin/positions.html", **ctx), 400
 
 
@@ -86,14 +81,11 @@ def position_edit(position_id: int) -> Any:
     position = managed_position_or_404(position_id)
     form = RenameForm(obj=position) if request.method == "GET" else RenameForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form, "name") as outcome:
             update_position(actor(), position, form.name.data, form.join_code.data, form.registration_open.data)
-            db.session.commit()
+        if not outcome.failed:
             flash(_("Position saved."), "success")
             return redirect(url_for("admin.positions"))
-        except OrgError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "name", form.name).errors.append(exc.message)
     holders = list(db.session.scalars(select(User).where(User.position_id == position.id).order_by(User.display_name)))
     return render_template("admin/position_edit.html", form=form, position=position, holders=holders), (
         400 if form.errors else 200
@@ -104,12 +96,9 @@ def position_edit(position_id: int) -> Any:
 def position_delete(position_id: int) -> Any:
     position = managed_position_or_404(position_id)
     if ConfirmForm().validate_on_submit():
-        try:
-            name = position.name
+        name = position.name
+        with attempt() as outcome:
             delete_position(actor(), position)
-            db.session.commit()
+        if not outcome.failed:
             flash(_("Position “%(name)s” deleted.", name=name), "success")
-        except OrgError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
     return redirect(url_for("admin.positions"))

@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..boundary import attempt
 from ..extensions import db
 from ..i18n import N_
 from ..numbers import db_id
@@ -23,7 +24,6 @@ from ..org.models import (
 )
 from ..org.scope import managed_classes, manages
 from ..org.services import (
-    OrgError,
     add_group_member,
     create_group,
     delete_group,
@@ -59,6 +59,16 @@ def _group_or_404(group_id: int) -> SharingGroup:
     return group
 
 
+def _save_modes(klass: Position) -> None:
+    """Set each record type's sharing mode in `klass` as the form says (only the ones that change)."""
+    current = dict(db.session.execute(
+        select(SharingMode.record_type, SharingMode.mode).where(SharingMode.class_id == klass.id)).all())
+    for record_type in SHARING_TYPES:
+        mode = request.form.get(f"mode_{record_type}", SharingModeValue.PRIVATE)
+        if current.get(record_type, SharingModeValue.PRIVATE) != mode:
+            set_sharing_mode(actor(), klass, record_type, mode)
+
+
 @bp.route("/sharing", methods=["GET", "POST"])
 def sharing() -> Any:
     classes = managed_classes(actor())
@@ -68,18 +78,10 @@ def sharing() -> Any:
     if request.method == "POST":
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        try:
-            current = dict(db.session.execute(
-                select(SharingMode.record_type, SharingMode.mode).where(SharingMode.class_id == klass.id)).all())
-            for record_type in SHARING_TYPES:
-                mode = request.form.get(f"mode_{record_type}", SharingModeValue.PRIVATE)
-                if current.get(record_type, SharingModeValue.PRIVATE) != mode:
-                    set_sharing_mode(actor(), klass, record_type, mode)
-            db.session.commit()
+        with attempt() as outcome:
+            _save_modes(klass)
+        if not outcome.failed:
             flash(_("Sharing modes saved for %(c)s.", c=klass.name), "success")
-        except OrgError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
         return redirect(url_for("admin.sharing", class_id=klass.id))
     modes = dict(db.session.execute(
         select(SharingMode.record_type, SharingMode.mode).where(SharingMode.class_id == klass.id)).all())
@@ -105,13 +107,10 @@ def group_create() -> Any:
     klass = None
     if form.validate_on_submit():
         klass = _class_or_404(form.class_id.data)
-        try:
+        with attempt() as outcome:
             create_group(actor(), klass, form.name.data)
-            db.session.commit()
+        if not outcome.failed:
             flash(_("Sharing group created."), "success")
-        except OrgError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
     elif form.class_id.errors:
         flash(_("Choose one of your classes."), "danger")
     else:
@@ -128,13 +127,10 @@ def group_add_member(group_id: int) -> Any:
         flash(_("Choose a student of this class."), "danger")
         return redirect(url_for("admin.sharing", class_id=group.class_id))
     del form
-    try:
+    with attempt() as outcome:
         add_group_member(actor(), group, user)
-        db.session.commit()
+    if not outcome.failed:
         flash(_("%(name)s joined %(group)s.", name=user.display_name, group=group.name), "success")
-    except OrgError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
     return redirect(url_for("admin.sharing", class_id=group.class_id))
 
 
@@ -146,7 +142,6 @@ def group_remove_member(member_id: int) -> Any:
     group = _group_or_404(member.group_id)
     if ConfirmForm().validate_on_submit():
         remove_group_member(actor(), member)
-        db.session.commit()
         flash(_("Member removed."), "success")
     return redirect(url_for("admin.sharing", class_id=group.class_id))
 
@@ -157,6 +152,5 @@ def group_delete(group_id: int) -> Any:
     class_id = group.class_id
     if ConfirmForm().validate_on_submit():
         delete_group(actor(), group)
-        db.session.commit()
         flash(_("Sharing group deleted."), "success")
     return redirect(url_for("admin.sharing", class_id=class_id))

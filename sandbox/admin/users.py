@@ -10,13 +10,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
+from ..boundary import attempt
 from ..extensions import db
 from ..numbers import db_id
 from ..org.accounts import add_user, delete_user
 from ..org.models import Position, Role, Status, User
 from ..org.roster import check_roster, import_roster
 from ..org.scope import managed_classes, managed_users
-from ..org.services import OrgError, get_organization, issue_password_reset, update_organization, update_user
+from ..org.services import get_organization, issue_password_reset, update_organization, update_user
 from ..records.export import safe_cell
 from ..records.forms import ConfirmForm
 from ..records.views import like_pattern
@@ -51,18 +52,15 @@ def user_edit(user_id: int) -> Any:
         if user.status not in (Status.ACTIVE, Status.DISABLED):
             form.status.choices = [(user.status, user.status), *form.status.choices]
     if form.validate_on_submit():
-        try:
+        with attempt(form, "status") as outcome:
             update_user(
                 actor(), user, display_name=form.display_name.data, email=form.email.data, role=form.role.data,
                 position=db.session.get(Position, form.position_id.data or 0), status=form.status.data,
                 student_number=form.student_number.data,
             )
-            db.session.commit()
+        if not outcome.failed:
             flash(_("User saved."), "success")
             return redirect(url_for("admin.user_edit", user_id=user.id))
-        except OrgError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "status", form.status).errors.append(exc.message)
     return render_template("admin/user_edit.html", form=form, user=user, reset_form=ConfirmForm()), (
         400 if form.errors else 200
     )
@@ -77,16 +75,12 @@ def user_new() -> Any:
         # The service checks the position: one outside the actor's subtree gets its reason, not "not a choice".
         form.position_id.pre_validate = lambda _form: None  # type: ignore[method-assign]
     if form.validate_on_submit():
-        try:
+        with attempt(form, "username") as outcome:
             user, generated = add_user(
                 actor(), form.username.data, form.display_name.data, form.role.data,
                 db.session.get(Position, as_id(form.position_id.data)), email=form.email.data,
                 student_number=form.student_number.data, password=form.password.data or None)
-            db.session.commit()
-        except OrgError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "username", form.username).errors.append(exc.message)
-        else:
+        if not outcome.failed:
             flash(_("User %(name)s added on %(position)s.", name=user.display_name, position=user.position.full_label),
                   "success")
             if generated:
@@ -101,12 +95,9 @@ def user_delete(user_id: int) -> Any:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     name = user.display_name
-    try:
+    with attempt() as outcome:
         removed = delete_user(actor(), user)
-        db.session.commit()
-    except OrgError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
+    if outcome.failed:
         return redirect(url_for("admin.user_edit", user_id=user_id))
     if removed:
         flash(_("User %(name)s deleted.", name=name), "success")
@@ -121,13 +112,10 @@ def user_password_reset(user_id: int) -> Any:
     user = managed_user_or_404(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt() as outcome:
         temporary = issue_password_reset(actor(), user)
-        db.session.commit()
-    except OrgError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("admin.user_edit", user_id=user.id))
+    if outcome.failed:
+        return redirect(url_for("admin.user_edit", user_id=user_id))
     # Shown once, to the instructor (no SMTP configured): they hand it over in class.
     return render_template("admin/password_issued.html", user=user, temporary=temporary)
 
@@ -144,13 +132,10 @@ def roster() -> Any:
             errors = check.errors
             form.file.errors.append(_("Fix the rows listed below; nothing was imported."))
         else:
-            try:
+            with attempt(form, "file") as outcome:
                 created = import_roster(actor(), klass, check)
-            except OrgError as exc:
-                db.session.rollback()
-                form.file.errors.append(exc.message)
+            if outcome.failed:
                 return render_template("admin/roster.html", form=form, errors=errors), 400
-            db.session.commit()
             sheet = io.StringIO()
             writer = csv.writer(sheet)
             writer.writerow(["username", "name", "student_number", "department", "initial_password"])
@@ -172,7 +157,6 @@ def organization() -> Any:
         data = {k: getattr(form, k).data for k in keys}
         data["currency"] = data["currency"].upper()
         update_organization(actor(), data)
-        db.session.commit()
         flash(_("Organisation profile saved."), "success")
         return redirect(url_for("admin.organization"))
     return render_template("admin/organization.html", form=form), (400 if form.errors else 200)

@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..errors import ServiceError
 from ..extensions import db
 from ..i18n import N_
 from ..oplog import current_op, operation, register_verbs
@@ -30,10 +31,8 @@ def register_usage(table: str, record_type: str, field: str) -> None:
     USED_BY.setdefault(table, []).append((record_type, field))
 
 
-class CodeError(ValueError):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.field = message, field
+class CodeError(ServiceError):
+    """A refused picklist change, with a message for the user."""
 
 
 def _viewer_class() -> int | None:

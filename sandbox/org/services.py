@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, update
 
 from ..auth.passwords import generate_password
 from ..auth.usernames import username_is
+from ..errors import ServiceError
 from ..extensions import db
 from ..i18n import N_
 from ..oplog import current_op, operation, register_verbs
@@ -38,12 +39,8 @@ CHILD_KINDS = {
 JOIN_CODE = re.compile(r"^[A-Za-z0-9\-]{4,32}$")
 
 
-class OrgError(ValueError):
-    """A refused change with a message for the user (and the form field it concerns)."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.field = message, field
+class OrgError(ServiceError):
+    """A refused change to the organisation, with a message for the user (and the form field it concerns)."""
 
 
 def _require_manages(actor: User, position: Position | None, strictly: bool = False) -> Position:
