@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 
 from ..auth.passwords import generate_password
 from ..auth.usernames import username_is
@@ -151,8 +151,13 @@ def delete_position(actor: User, position: Position) -> None:
         if db.session.scalar(select(cls.id).where(cls.class_id == position.id).limit(1).execution_options(skip_visibility=True)):
             raise OrgError(_("Records still belong to “%(name)s”.", name=position.name))
     current_op().target(position)
-    db.session.execute(update(User).where(User.class_id == position.id).values(class_id=None))
-    db.session.execute(delete(SharingMode).where(SharingMode.class_id == position.id))
+    # Through the session, not Core statements: each user who asked for the class and each sharing mode
+    # of it is a change the log lists with this entry.
+    for user in db.session.scalars(select(User).where(User.class_id == position.id)):
+        user.class_id = None
+    for mode in db.session.scalars(select(SharingMode).where(SharingMode.class_id == position.id)):
+        db.session.delete(mode)
+    db.session.flush()  # no relationship orders these before the position's DELETE: flush them first
     db.session.delete(position)
 
 
@@ -252,22 +257,32 @@ def update_user(
         user.status = status
         user.session_version += 1  # a disabled user's open session ends at the next request
     if old_class != user.class_id:
-        from ..records.models import Attachment, Note
-
-        for cls in owned_classes():
-            # Notes and attachments are read with their record's class (access.about_record): they move too.
-            for child in (Note, Attachment):
-                db.session.execute(
-                    update(child).where(child.record_type == cls.__audit_type__,
-                                        child.record_id.in_(select(cls.id).where(cls.owner_id == user.id)))
-                    .values(class_id=user.class_id).execution_options(synchronize_session=False)
-                )
-            db.session.execute(
-                update(cls).where(cls.owner_id == user.id).values(class_id=user.class_id)
-                .execution_options(synchronize_session=False)
-            )
+        _move_records(user)
     current_op().target(user)
     return user
+
+
+def _move_records(user: User) -> None:
+    """Move the user's records, with their notes and attachments, into the user's new class.
+
+    Through the session inside the running `user.update` operation: each moved record gets a new version
+    and `updated_at`, and the entry lists every record it moved. Every record of the user is moved
+    (deleted ones too, and those the actor may not read), so the visibility rule is skipped on purpose.
+    """
+    from ..records.models import Attachment, Note
+
+    for cls in owned_classes():
+        records = list(db.session.scalars(
+            select(cls).where(cls.owner_id == user.id).execution_options(skip_visibility=True)))
+        for record in records:
+            record.class_id = user.class_id
+        # Notes and attachments are read with their record's class (access.about_record): they move too.
+        ids = [record.id for record in records]
+        for child in (Note, Attachment):
+            for start in range(0, len(ids), 500):
+                for row in db.session.scalars(select(child).where(
+                        child.record_type == cls.__audit_type__, child.record_id.in_(ids[start:start + 500]))):
+                    row.class_id = user.class_id
 
 
 @operation("user.password_reset")
