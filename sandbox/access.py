@@ -60,14 +60,17 @@ class Viewer:
 
     @property
     def is_admin(self) -> bool:
+        """Whether the viewer is an administrator (reads and writes everything)."""
         return self.role == Role.ADMIN
 
     @property
     def is_readonly(self) -> bool:
+        """Whether the viewer is a read-only observer (never changes anything)."""
         return self.role == Role.READONLY
 
     @property
     def group_member_ids(self) -> frozenset[int]:
+        """Everyone who shares a sharing group with the viewer."""
         return frozenset().union(*self.groups.values()) if self.groups else frozenset()
 
     @property
@@ -159,6 +162,7 @@ def _managed_class_ids(user: User, position: Position, below: frozenset[int]) ->
 
 
 def sharing_mode(cls: type, viewer: Viewer) -> str:
+    """The class sharing mode of record type `cls` in the viewer's class (private when unset)."""
     if getattr(cls, "__class_readable__", False):
         return SharingModeValue.READ_ONLY
     kind = getattr(cls, "__sharing_type__", None) or getattr(cls, "__audit_type__", "")
@@ -212,6 +216,7 @@ def _owner_in(cls: Any, ids: frozenset[int]) -> ColumnElement[bool]:
 
 
 def current_viewer() -> Any:
+    """Who looks in this session (a Viewer, SYSTEM, or None: nobody, who reads nothing)."""
     return db.session.info.get("viewer")
 
 

@@ -54,6 +54,7 @@ def _scope(values: Any) -> tuple[Position | None, list[Position]]:
 
 @bp.get("/code-tables")
 def code_tables() -> str:
+    """The values of one code table, for the school's defaults or one class."""
     table = _table_or_404(request.args.get("table"))
     klass, classes = _scope(request.args)
     values = values_for(table, klass.id if klass else SCHOOL)
@@ -71,6 +72,7 @@ def _back(table: str, klass: Position | None) -> Any:
 
 @bp.post("/code-tables/add")
 def code_value_add() -> Any:
+    """Add a value to a code table (the school's, or one class's)."""
     table = _table_or_404(request.form.get("table"))
     klass, _classes = _scope(request.form)
     if not ConfirmForm().validate_on_submit():
@@ -94,6 +96,7 @@ def _value_or_404(value_id: int, klass: Position | None) -> CodeValue:
 
 @bp.post("/code-tables/<int:value_id>")
 def code_value_update(value_id: int) -> Any:
+    """Save a value's labels, order and active flag (for a class: its override)."""
     klass, _classes = _scope(request.form)
     value = _value_or_404(value_id, klass)
     if not ConfirmForm().validate_on_submit():
@@ -110,6 +113,7 @@ def code_value_update(value_id: int) -> Any:
 
 @bp.post("/code-tables/<int:value_id>/delete")
 def code_value_delete(value_id: int) -> Any:
+    """Delete an unused value (a class's override: back to the default)."""
     klass, _classes = _scope(request.form)
     value = _value_or_404(value_id, klass)
     table = value.table_name

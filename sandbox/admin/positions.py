@@ -42,11 +42,13 @@ def _tree_context(**forms: Any) -> dict[str, Any]:
 
 @bp.get("/positions")
 def positions() -> str:
+    """The position tree of the actor's subtree, with the add and wizard forms."""
     return render_template("admin/positions.html", **_tree_context())
 
 
 @bp.post("/positions/add")
 def position_add() -> Any:
+    """Add a position under one of the actor's positions."""
     form = PositionForm()
     ctx = _tree_context(add=form)
     if form.validate_on_submit():
@@ -61,6 +63,7 @@ def position_add() -> Any:
 
 @bp.post("/positions/wizard")
 def position_wizard() -> Any:
+    """Create a class with its departments and salespeople in one step."""
     form = ClassWizardForm()
     ctx = _tree_context(wizard=form)
     if form.validate_on_submit():
@@ -78,6 +81,7 @@ def position_wizard() -> Any:
 
 @bp.route("/positions/<int:position_id>", methods=["GET", "POST"])
 def position_edit(position_id: int) -> Any:
+    """Rename a position (a class: its join code and registration too) and list its holders."""
     position = managed_position_or_404(position_id)
     form = RenameForm(obj=position) if request.method == "GET" else RenameForm()
     if form.validate_on_submit():
@@ -94,6 +98,7 @@ def position_edit(position_id: int) -> Any:
 
 @bp.post("/positions/<int:position_id>/delete")
 def position_delete(position_id: int) -> Any:
+    """Delete an empty position of the actor's subtree."""
     position = managed_position_or_404(position_id)
     if ConfirmForm().validate_on_submit():
         name = position.name

@@ -71,6 +71,7 @@ def _save_modes(klass: Position) -> None:
 
 @bp.route("/sharing", methods=["GET", "POST"])
 def sharing() -> Any:
+    """A class's sharing modes and groups; a POST saves the modes."""
     classes = managed_classes(actor())
     if not classes:
         return render_template("admin/sharing.html", klass=None, classes=[])
@@ -102,6 +103,7 @@ def sharing() -> Any:
 
 @bp.post("/sharing/groups")
 def group_create() -> Any:
+    """Create a sharing group in one of the actor's classes."""
     form = GroupForm()
     form.class_id.choices = [(c.id, c.name) for c in managed_classes(actor())]
     klass = None
@@ -120,6 +122,7 @@ def group_create() -> Any:
 
 @bp.post("/sharing/groups/<int:group_id>/members")
 def group_add_member(group_id: int) -> Any:
+    """Add an active user of the group's class to the group."""
     group = _group_or_404(group_id)
     form = MemberForm()
     user = db.session.get(User, as_id(request.form.get("user_id", type=db_id)))
@@ -136,6 +139,7 @@ def group_add_member(group_id: int) -> Any:
 
 @bp.post("/sharing/members/<int:member_id>/remove")
 def group_remove_member(member_id: int) -> Any:
+    """Remove one member from a sharing group."""
     member = db.session.get(SharingGroupMember, member_id)
     if member is None:
         abort(404)
@@ -148,6 +152,7 @@ def group_remove_member(member_id: int) -> Any:
 
 @bp.post("/sharing/groups/<int:group_id>/delete")
 def group_delete(group_id: int) -> Any:
+    """Delete a sharing group and its memberships."""
     group = _group_or_404(group_id)
     class_id = group.class_id
     if ConfirmForm().validate_on_submit():

@@ -28,6 +28,7 @@ from .forms import ROLE_CHOICES, NewUserForm, OrganizationForm, RosterForm, User
 
 @bp.get("/users")
 def users() -> str:
+    """The users the actor manages, filtered by status, class and name."""
     stmt = managed_users(actor())
     status = request.args.get("status", "")
     if status in set(Status):
@@ -43,6 +44,7 @@ def users() -> str:
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def user_edit(user_id: int) -> Any:
+    """Edit a managed user (moving them to another class moves their records)."""
     user = managed_user_or_404(user_id)
     form = UserForm(obj=user) if request.method == "GET" else UserForm()
     form.role.choices = ROLE_CHOICES if actor().role == Role.ADMIN else ROLE_CHOICES[:2]
@@ -68,6 +70,7 @@ def user_edit(user_id: int) -> Any:
 
 @bp.route("/users/new", methods=["GET", "POST"])
 def user_new() -> Any:
+    """Add one user to the actor's subtree; a generated password is shown once."""
     form = NewUserForm()
     form.role.choices = ROLE_CHOICES if actor().role == Role.ADMIN else ROLE_CHOICES[:2]
     form.position_id.choices = [(0, "—")] + position_choices()
@@ -91,6 +94,7 @@ def user_new() -> Any:
 
 @bp.post("/users/<int:user_id>/delete")
 def user_delete(user_id: int) -> Any:
+    """Delete a managed user, or disable and anonymise one the log or records still name."""
     user = managed_user_or_404(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -109,6 +113,7 @@ def user_delete(user_id: int) -> Any:
 
 @bp.post("/users/<int:user_id>/password-reset")
 def user_password_reset(user_id: int) -> Any:
+    """Issue a one-time temporary password, shown once to the instructor."""
     user = managed_user_or_404(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -122,6 +127,7 @@ def user_password_reset(user_id: int) -> Any:
 
 @bp.route("/roster", methods=["GET", "POST"])
 def roster() -> Any:
+    """Upload a roster CSV: every row checked, all imported or none; the passwords shown once."""
     form = RosterForm()
     form.class_id.choices = [(c.id, c.name) for c in managed_classes(actor())]
     errors: list[tuple[int, str]] = []
@@ -148,6 +154,7 @@ def roster() -> Any:
 
 @bp.route("/organization", methods=["GET", "POST"])
 def organization() -> Any:
+    """The organisation profile (administrators only)."""
     if actor().role != Role.ADMIN:
         abort(403)
     org = get_organization()
@@ -163,4 +170,5 @@ def organization() -> Any:
 
 
 def active_count(class_id: int) -> int:
+    """How many users belong to a class."""
     return db.session.scalar(select(func.count()).select_from(User).where(User.class_id == class_id)) or 0

@@ -70,6 +70,7 @@ def staff_home() -> str:
 
 
 def own_home() -> str:
+    """A student's home: their leads, pipeline, tasks, recent log and team."""
     by_status = dict(
         db.session.execute(
             select(Lead.status, func.count()).where(Lead.owner_id == current_user.id).group_by(Lead.status)

@@ -63,6 +63,7 @@ def filtered(args: Any) -> tuple[Select, list[str]]:
 
 @bp.get("/")
 def index() -> str:
+    """The operation log the viewer may read, filtered and paged."""
     stmt, problems = filtered(request.args)
     page = page_number(request.args)
     entries = db.session.scalars(stmt.order_by(LogEntry.id.desc()).limit(PAGE).offset((page - 1) * PAGE)).all()
@@ -91,6 +92,7 @@ def _runs() -> list[Any]:
 
 @bp.get("/export.csv")
 def export_csv() -> Response:
+    """The filtered log as CSV (codes plus texts in the reader's language)."""
     stmt, _problems = filtered(request.args)
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM

@@ -122,6 +122,7 @@ def class_wizard(
 def update_position(
     actor: User, position: Position, name: str, join_code: str | None = None, registration_open: bool = False
 ) -> Position:
+    """Rename a position strictly below the actor's own; a class also gets its join code and registration."""
     _require_manages(actor, position, strictly=True)
     name = (name or "").strip()
     if not name:
@@ -219,6 +220,7 @@ def approve_users(actor: User, users: list[User], position: Position, role: str)
 
 @operation("user.reject")
 def reject_user(actor: User, user: User, reason: str) -> User:
+    """Reject a pending registration with a reason the student reads at sign-in."""
     if user.status != Status.PENDING:
         raise OrgError(_("%(name)s was already decided (%(status)s).", name=user.display_name, status=user.status), "user_ids")
     reason = (reason or "").strip()
@@ -300,6 +302,7 @@ def issue_password_reset(actor: User, user: User) -> str:
 
 @operation("sharing.set")
 def set_sharing_mode(actor: User, klass: Position, record_type: str, mode: str) -> None:
+    """Set how one record type is shared in a class (private, read-only, read-write)."""
     _require_manages(actor, klass)
     if klass.kind != PositionKind.CLASS:
         raise OrgError(_("Sharing modes are set per class."), "class_id")
@@ -317,6 +320,7 @@ def set_sharing_mode(actor: User, klass: Position, record_type: str, mode: str) 
 
 @operation("sharing_group.create")
 def create_group(actor: User, klass: Position, name: str) -> SharingGroup:
+    """Create a sharing group in a class the actor manages."""
     _require_manages(actor, klass)
     if klass.kind != PositionKind.CLASS:
         raise OrgError(_("A sharing group belongs to one class."), "class_id")
@@ -331,6 +335,7 @@ def create_group(actor: User, klass: Position, name: str) -> SharingGroup:
 
 @operation("sharing_group.add_member")
 def add_group_member(actor: User, group: SharingGroup, user: User) -> SharingGroupMember:
+    """Add an active user of the group's class to a sharing group."""
     _require_manages(actor, db.session.get(Position, group.class_id))
     if user.class_id != group.class_id or user.status != Status.ACTIVE:
         raise OrgError(_("Only active users of the group's class can join it."), "user_id")
@@ -344,6 +349,7 @@ def add_group_member(actor: User, group: SharingGroup, user: User) -> SharingGro
 
 @operation("sharing_group.remove_member")
 def remove_group_member(actor: User, member: SharingGroupMember) -> None:
+    """Remove a member from a sharing group."""
     group = member.group
     _require_manages(actor, db.session.get(Position, group.class_id))
     current_op().target(group, member=member.user.display_name)
@@ -352,6 +358,7 @@ def remove_group_member(actor: User, member: SharingGroupMember) -> None:
 
 @operation("sharing_group.delete")
 def delete_group(actor: User, group: SharingGroup) -> None:
+    """Delete a sharing group with its memberships."""
     _require_manages(actor, db.session.get(Position, group.class_id))
     current_op().target(group)
     db.session.delete(group)
@@ -359,6 +366,7 @@ def delete_group(actor: User, group: SharingGroup) -> None:
 
 @operation("organization.update")
 def update_organization(actor: User, data: dict) -> Organization:
+    """Save the organisation profile (administrators only)."""
     if actor.role != Role.ADMIN:
         raise OrgError(_("Only an administrator edits the organisation profile."))
     org = get_organization()
@@ -369,6 +377,7 @@ def update_organization(actor: User, data: dict) -> Organization:
 
 
 def get_organization() -> Organization:
+    """The installation's one organisation profile."""
     org = db.session.scalar(select(Organization).limit(1))
     if org is None:
         raise OrgError(_("The database has not been initialised; run `sandbox init-db`."))
