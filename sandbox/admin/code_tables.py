@@ -18,11 +18,11 @@ from ..codes.models import CodeValue
 from ..codes.services import SCHOOL, create_value, delete_value, in_use, update_value, values_for
 from ..extensions import db
 from ..numbers import db_id
+from ..oplog import current_actor
 from ..org.models import Position, Role
 from ..org.scope import managed_classes
 from ..records.forms import ConfirmForm
 from . import bp
-from .common import actor
 
 
 def _table_or_404(table: str | None) -> str:
@@ -42,12 +42,12 @@ def _int(value: str | None, default: int = 0) -> int:
 def _scope(values: Any) -> tuple[Position | None, list[Position]]:
     """The class whose picklists are edited (None: the school's defaults, the admin's) and the choices.
     An instructor always edits one of their classes; a class they do not teach is not found."""
-    classes = managed_classes(actor())
+    classes = managed_classes(current_actor())
     wanted = values.get("class_id", type=db_id)
     if wanted is not None:
         klass = next((c for c in classes if c.id == wanted), None)
         return (klass or abort(404)), classes
-    if actor().role == Role.ADMIN:
+    if current_actor().role == Role.ADMIN:
         return None, classes
     return (classes[0] if classes else abort(403)), classes
 
@@ -62,7 +62,7 @@ def code_tables() -> str:
     names = {t: (n[0] if zh else n[1]) for t, n in TABLE_NAMES.items()}
     used = {v.id: in_use(v, klass.id if klass else None) for v in values}
     return render_template("admin/code_tables.html", table=table, values=values, names=names, used=used,
-                           klass=klass, classes=classes, is_admin=actor().role == Role.ADMIN,
+                           klass=klass, classes=classes, is_admin=current_actor().role == Role.ADMIN,
                            confirm=ConfirmForm(), next_order=(values[-1].sort_order + 10) if values else 10)
 
 

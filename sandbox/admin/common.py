@@ -18,24 +18,16 @@ def as_id(value: int | None) -> int:
     return value if value is not None and 0 < value <= DB_INT_MAX else 0
 
 
-def actor() -> User:
-    """The signed-in staff member acting on these pages (the one `oplog.current_actor()`); never anonymous."""
-    user = current_actor()
-    if user is None:
-        abort(403)  # fails closed: the blueprint admits only staff, so no actor means no access
-    return user
-
-
 def position_choices(placeable_only: bool = False) -> list[tuple[int, str]]:
     """Positions of the actor's subtree in tree order, each with its path and class, for select fields."""
-    nodes = list(db.session.scalars(managed_positions(actor())))  # loads every ancestor a label needs
+    nodes = list(db.session.scalars(managed_positions(current_actor())))  # loads every ancestor a label needs
     return [(p.id, p.full_label) for p in nodes if not (placeable_only and p.class_id is None)]
 
 
 def managed_position_or_404(position_id: int) -> Position:
     """A position of the actor's subtree; one outside it is not found."""
     position = db.session.get(Position, position_id)
-    if position is None or not manages(actor(), position):
+    if position is None or not manages(current_actor(), position):
         abort(404)
     return position
 
@@ -43,6 +35,6 @@ def managed_position_or_404(position_id: int) -> Position:
 def managed_user_or_404(user_id: int) -> User:
     """A user the actor manages; anyone else is not found."""
     user = db.session.get(User, user_id)
-    if user is None or not can_manage_user(actor(), user):
+    if user is None or not can_manage_user(current_actor(), user):
         abort(404)
     return user

@@ -11,17 +11,18 @@ from sqlalchemy import func, select
 
 from ..boundary import attempt
 from ..extensions import db
+from ..oplog import current_actor
 from ..org.models import Position, User
 from ..org.scope import managed_positions
 from ..org.services import class_wizard, create_position, delete_position, update_position
 from ..records.forms import ConfirmForm
 from . import bp
-from .common import actor, managed_position_or_404, position_choices
+from .common import managed_position_or_404, position_choices
 from .forms import ClassWizardForm, PositionForm, RenameForm
 
 
 def _tree_context(**forms: Any) -> dict[str, Any]:
-    nodes = list(db.session.scalars(managed_positions(actor())))
+    nodes = list(db.session.scalars(managed_positions(current_actor())))
     children: dict[int | None, list[Position]] = defaultdict(list)
     ids = {n.id for n in nodes}
     roots = [n for n in nodes if n.parent_id not in ids]
@@ -54,7 +55,8 @@ def position_add() -> Any:
     if form.validate_on_submit():
         parent = managed_position_or_404(form.parent_id.data)
         with attempt(form, "name") as outcome:
-            create_position(actor(), parent, form.kind.data, form.name.data, form.join_code.data, form.registration_open.data)
+            create_position(current_actor(), parent, form.kind.data, form.name.data, form.join_code.data,
+                            form.registration_open.data)
         if not outcome.failed:
             flash(_("Position “%(name)s” added.", name=form.name.data), "success")
             return redirect(url_for("admin.positions"))
@@ -72,7 +74,7 @@ def position_wizard() -> Any:
             names = [_("Department %(n)d", n=i + 1) for i in range(form.count.data)]
         parent = managed_position_or_404(form.parent_id.data)
         with attempt(form, "name") as outcome:
-            klass = class_wizard(actor(), parent, form.name.data, names, form.join_code.data, form.registration_open.data)
+            klass = class_wizard(current_actor(), parent, form.name.data, names, form.join_code.data, form.registration_open.data)
         if not outcome.failed:
             flash(_("Class “%(name)s” created with %(n)d departments.", name=klass.name, n=len(names)), "success")
             return redirect(url_for("admin.positions"))
@@ -86,7 +88,7 @@ def position_edit(position_id: int) -> Any:
     form = RenameForm(obj=position) if request.method == "GET" else RenameForm()
     if form.validate_on_submit():
         with attempt(form, "name") as outcome:
-            update_position(actor(), position, form.name.data, form.join_code.data, form.registration_open.data)
+            update_position(current_actor(), position, form.name.data, form.join_code.data, form.registration_open.data)
         if not outcome.failed:
             flash(_("Position saved."), "success")
             return redirect(url_for("admin.positions"))
@@ -103,7 +105,7 @@ def position_delete(position_id: int) -> Any:
     if ConfirmForm().validate_on_submit():
         name = position.name
         with attempt() as outcome:
-            delete_position(actor(), position)
+            delete_position(current_actor(), position)
         if not outcome.failed:
             flash(_("Position “%(name)s” deleted.", name=name), "success")
     return redirect(url_for("admin.positions"))

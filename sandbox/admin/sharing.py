@@ -12,6 +12,7 @@ from ..boundary import attempt
 from ..extensions import db
 from ..i18n import N_
 from ..numbers import db_id
+from ..oplog import current_actor
 from ..org.models import (
     SHARING_TYPES,
     Position,
@@ -32,7 +33,7 @@ from ..org.services import (
 )
 from ..records.forms import ConfirmForm
 from . import bp
-from .common import actor, as_id
+from .common import as_id
 from .forms import GroupForm, MemberForm
 
 TYPE_LABELS = {
@@ -43,18 +44,18 @@ MODE_LABELS = {"private": N_("Private"), "read_only": N_("Read-only for the clas
 
 
 def _class_or_404(class_id: int | None) -> Position:
-    classes = managed_classes(actor())
+    classes = managed_classes(current_actor())
     if class_id is None and classes:
         return classes[0]
     klass = db.session.get(Position, as_id(class_id))
-    if klass is None or klass.kind != "class" or not manages(actor(), klass):
+    if klass is None or klass.kind != "class" or not manages(current_actor(), klass):
         abort(404)
     return klass
 
 
 def _group_or_404(group_id: int) -> SharingGroup:
     group = db.session.get(SharingGroup, group_id)
-    if group is None or not manages(actor(), db.session.get(Position, group.class_id)):
+    if group is None or not manages(current_actor(), db.session.get(Position, group.class_id)):
         abort(404)
     return group
 
@@ -66,13 +67,13 @@ def _save_modes(klass: Position) -> None:
     for record_type in SHARING_TYPES:
         mode = request.form.get(f"mode_{record_type}", SharingModeValue.PRIVATE)
         if current.get(record_type, SharingModeValue.PRIVATE) != mode:
-            set_sharing_mode(actor(), klass, record_type, mode)
+            set_sharing_mode(current_actor(), klass, record_type, mode)
 
 
 @bp.route("/sharing", methods=["GET", "POST"])
 def sharing() -> Any:
     """A class's sharing modes and groups; a POST saves the modes."""
-    classes = managed_classes(actor())
+    classes = managed_classes(current_actor())
     if not classes:
         return render_template("admin/sharing.html", klass=None, classes=[])
     klass = _class_or_404(request.values.get("class_id", type=db_id))
@@ -105,12 +106,12 @@ def sharing() -> Any:
 def group_create() -> Any:
     """Create a sharing group in one of the actor's classes."""
     form = GroupForm()
-    form.class_id.choices = [(c.id, c.name) for c in managed_classes(actor())]
+    form.class_id.choices = [(c.id, c.name) for c in managed_classes(current_actor())]
     klass = None
     if form.validate_on_submit():
         klass = _class_or_404(form.class_id.data)
         with attempt() as outcome:
-            create_group(actor(), klass, form.name.data)
+            create_group(current_actor(), klass, form.name.data)
         if not outcome.failed:
             flash(_("Sharing group created."), "success")
     elif form.class_id.errors:
@@ -131,7 +132,7 @@ def group_add_member(group_id: int) -> Any:
         return redirect(url_for("admin.sharing", class_id=group.class_id))
     del form
     with attempt() as outcome:
-        add_group_member(actor(), group, user)
+        add_group_member(current_actor(), group, user)
     if not outcome.failed:
         flash(_("%(name)s joined %(group)s.", name=user.display_name, group=group.name), "success")
     return redirect(url_for("admin.sharing", class_id=group.class_id))
@@ -145,7 +146,7 @@ def group_remove_member(member_id: int) -> Any:
         abort(404)
     group = _group_or_404(member.group_id)
     if ConfirmForm().validate_on_submit():
-        remove_group_member(actor(), member)
+        remove_group_member(current_actor(), member)
         flash(_("Member removed."), "success")
     return redirect(url_for("admin.sharing", class_id=group.class_id))
 
@@ -156,6 +157,6 @@ def group_delete(group_id: int) -> Any:
     group = _group_or_404(group_id)
     class_id = group.class_id
     if ConfirmForm().validate_on_submit():
-        delete_group(actor(), group)
+        delete_group(current_actor(), group)
         flash(_("Sharing group deleted."), "success")
     return redirect(url_for("admin.sharing", class_id=class_id))

@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from ..boundary import attempt
 from ..extensions import db
 from ..numbers import db_id
+from ..oplog import current_actor
 from ..org.accounts import add_user, delete_user
 from ..org.models import Position, Role, Status, User
 from ..org.roster import check_roster, import_roster
@@ -22,14 +23,14 @@ from ..records.export import safe_cell
 from ..records.forms import ConfirmForm
 from ..records.views import like_pattern
 from . import bp
-from .common import actor, as_id, managed_user_or_404, position_choices
+from .common import as_id, managed_user_or_404, position_choices
 from .forms import ROLE_CHOICES, NewUserForm, OrganizationForm, RosterForm, UserForm
 
 
 @bp.get("/users")
 def users() -> str:
     """The users the actor manages, filtered by status, class and name."""
-    stmt = managed_users(actor())
+    stmt = managed_users(current_actor())
     status = request.args.get("status", "")
     if status in set(Status):
         stmt = stmt.where(User.status == status)
@@ -39,7 +40,7 @@ def users() -> str:
         pattern = like_pattern(q)
         stmt = stmt.where(or_(User.username.ilike(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\")))
     rows = list(db.session.scalars(stmt.limit(500)))
-    return render_template("admin/users.html", rows=rows, classes=managed_classes(actor()), statuses=list(Status))
+    return render_template("admin/users.html", rows=rows, classes=managed_classes(current_actor()), statuses=list(Status))
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -47,7 +48,7 @@ def user_edit(user_id: int) -> Any:
     """Edit a managed user (moving them to another class moves their records)."""
     user = managed_user_or_404(user_id)
     form = UserForm(obj=user) if request.method == "GET" else UserForm()
-    form.role.choices = ROLE_CHOICES if actor().role == Role.ADMIN else ROLE_CHOICES[:2]
+    form.role.choices = ROLE_CHOICES if current_actor().role == Role.ADMIN else ROLE_CHOICES[:2]
     form.position_id.choices = [(0, "—")] + position_choices()
     if request.method == "GET":
         form.position_id.data = user.position_id or 0
@@ -56,7 +57,7 @@ def user_edit(user_id: int) -> Any:
     if form.validate_on_submit():
         with attempt(form, "status") as outcome:
             update_user(
-                actor(), user, display_name=form.display_name.data, email=form.email.data, role=form.role.data,
+                current_actor(), user, display_name=form.display_name.data, email=form.email.data, role=form.role.data,
                 position=db.session.get(Position, form.position_id.data or 0), status=form.status.data,
                 student_number=form.student_number.data,
             )
@@ -72,7 +73,7 @@ def user_edit(user_id: int) -> Any:
 def user_new() -> Any:
     """Add one user to the actor's subtree; a generated password is shown once."""
     form = NewUserForm()
-    form.role.choices = ROLE_CHOICES if actor().role == Role.ADMIN else ROLE_CHOICES[:2]
+    form.role.choices = ROLE_CHOICES if current_actor().role == Role.ADMIN else ROLE_CHOICES[:2]
     form.position_id.choices = [(0, "—")] + position_choices()
     if request.method == "POST":
         # The service checks the position: one outside the actor's subtree gets its reason, not "not a choice".
@@ -80,7 +81,7 @@ def user_new() -> Any:
     if form.validate_on_submit():
         with attempt(form, "username") as outcome:
             user, generated = add_user(
-                actor(), form.username.data, form.display_name.data, form.role.data,
+                current_actor(), form.username.data, form.display_name.data, form.role.data,
                 db.session.get(Position, as_id(form.position_id.data)), email=form.email.data,
                 student_number=form.student_number.data, password=form.password.data or None)
         if not outcome.failed:
@@ -100,7 +101,7 @@ def user_delete(user_id: int) -> Any:
         abort(400)
     name = user.display_name
     with attempt() as outcome:
-        removed = delete_user(actor(), user)
+        removed = delete_user(current_actor(), user)
     if outcome.failed:
         return redirect(url_for("admin.user_edit", user_id=user_id))
     if removed:
@@ -118,7 +119,7 @@ def user_password_reset(user_id: int) -> Any:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     with attempt() as outcome:
-        temporary = issue_password_reset(actor(), user)
+        temporary = issue_password_reset(current_actor(), user)
     if outcome.failed:
         return redirect(url_for("admin.user_edit", user_id=user_id))
     # Shown once, to the instructor (no SMTP configured): they hand it over in class.
@@ -129,7 +130,7 @@ def user_password_reset(user_id: int) -> Any:
 def roster() -> Any:
     """Upload a roster CSV: every row checked, all imported or none; the passwords shown once."""
     form = RosterForm()
-    form.class_id.choices = [(c.id, c.name) for c in managed_classes(actor())]
+    form.class_id.choices = [(c.id, c.name) for c in managed_classes(current_actor())]
     errors: list[tuple[int, str]] = []
     if form.validate_on_submit():
         klass = db.session.get(Position, form.class_id.data)
@@ -139,7 +140,7 @@ def roster() -> Any:
             form.file.errors.append(_("Fix the rows listed below; nothing was imported."))
         else:
             with attempt(form, "file") as outcome:
-                created = import_roster(actor(), klass, check)
+                created = import_roster(current_actor(), klass, check)
             if outcome.failed:
                 return render_template("admin/roster.html", form=form, errors=errors), 400
             sheet = io.StringIO()
@@ -155,7 +156,7 @@ def roster() -> Any:
 @bp.route("/organization", methods=["GET", "POST"])
 def organization() -> Any:
     """The organisation profile (administrators only)."""
-    if actor().role != Role.ADMIN:
+    if current_actor().role != Role.ADMIN:
         abort(403)
     org = get_organization()
     form = OrganizationForm(obj=org) if request.method == "GET" else OrganizationForm()
@@ -163,7 +164,7 @@ def organization() -> Any:
         keys = ("name", "address", "phone", "fiscal_year_start", "currency", "default_language")
         data = {k: getattr(form, k).data for k in keys}
         data["currency"] = data["currency"].upper()
-        update_organization(actor(), data)
+        update_organization(current_actor(), data)
         flash(_("Organisation profile saved."), "success")
         return redirect(url_for("admin.organization"))
     return render_template("admin/organization.html", form=form), (400 if form.errors else 200)

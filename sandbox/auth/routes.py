@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from ..boundary import attempt, keep_changes
 from ..extensions import db, limiter
 from ..i18n import select_locale
+from ..oplog import current_actor
 from ..org.models import Status, User
 from ..records.forms import ConfirmForm
 from . import bp, services
@@ -125,7 +126,7 @@ def logout() -> Any:
     form = ConfirmForm()
     if form.validate_on_submit() and current_user.is_authenticated:
         # Bumps the session version: this cookie, a copy of it and the user's other sessions all end.
-        services.record_logout(current_user._get_current_object())
+        services.record_logout(current_actor())
         logout_user()
         session.clear()
         flash(_("You have signed out."), "info")
@@ -138,7 +139,7 @@ def password() -> Any:
     form = PasswordForm()
     if form.validate_on_submit():
         with attempt(form, "password") as outcome:
-            services.change_password(current_user._get_current_object(), form.old_password.data, form.password.data)
+            services.change_password(current_actor(), form.old_password.data, form.password.data)
         if outcome.failed:
             return render_template("auth/password.html", form=form), 400
         login_user(current_user._get_current_object())  # keep this session, with the new version
@@ -150,7 +151,7 @@ def password() -> Any:
 @bp.route("/profile", methods=["GET", "POST"])
 def profile() -> Any:
     """Edit one's own name, email, language and email signature."""
-    user = current_user._get_current_object()
+    user = current_actor()
     form = ProfileForm(obj=user) if request.method == "GET" else ProfileForm()
     if request.method == "GET" and not user.locale:
         # No saved choice yet: preselect the language the page is shown in, so saving keeps it.
