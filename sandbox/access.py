@@ -60,14 +60,17 @@ class Viewer:
 
     @property
     def is_admin(self) -> bool:
+        """Whether the viewer is an administrator (reads and writes everything)."""
         return self.role == Role.ADMIN
 
     @property
     def is_readonly(self) -> bool:
+        """Whether the viewer is a read-only observer (never changes anything)."""
         return self.role == Role.READONLY
 
     @property
     def group_member_ids(self) -> frozenset[int]:
+        """Everyone who shares a sharing group with the viewer."""
         return frozenset().union(*self.groups.values()) if self.groups else frozenset()
 
     @property
@@ -159,6 +162,7 @@ def _managed_class_ids(user: User, position: Position, below: frozenset[int]) ->
 
 
 def sharing_mode(cls: type, viewer: Viewer) -> str:
+    """The class sharing mode of record type `cls` in the viewer's class (private when unset)."""
     if getattr(cls, "__class_readable__", False):
         return SharingModeValue.READ_ONLY
     kind = getattr(cls, "__sharing_type__", None) or getattr(cls, "__audit_type__", "")
@@ -212,6 +216,7 @@ def _owner_in(cls: Any, ids: frozenset[int]) -> ColumnElement[bool]:
 
 
 def current_viewer() -> Any:
+    """Who looks in this session (a Viewer, SYSTEM, or None: nobody, who reads nothing)."""
     return db.session.info.get("viewer")
 
 
@@ -231,23 +236,45 @@ def viewing_as(viewer: Any) -> Iterator[None]:
         db.session.info["viewer"] = before
 
 
+@contextmanager
+def reading_whole_log() -> Iterator[None]:
+    """Read the operation log without the log's read rule for a while (grading and class activity).
+
+    Grading counts every student's entries of a run, whoever looks at the result (a student at their
+    checklist, an observer at the gradebook); the record rule still applies. Like `skip_visibility`,
+    grep for it in review.
+    """
+    before = db.session.info.get("whole_log", False)
+    db.session.info["whole_log"] = True
+    try:
+        yield
+    finally:
+        db.session.info["whole_log"] = before
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _apply_visibility(state: ORMExecuteState) -> None:
+    """Add the record rule (every Owned type) and the log rule (LogEntry) to an ORM SELECT."""
     if not state.is_select or state.is_column_load or state.is_relationship_load:
         return
     if state.execution_options.get("skip_visibility", False):
         return
     viewer = state.session.info.get("viewer")
     include_deleted = bool(state.execution_options.get("include_deleted", False))
+    whole_log = bool(state.session.info.get("whole_log", False))
     # Built once per viewer and session: the same option objects also keep SQLAlchemy's cache keys cheap.
     cache = state.session.info.setdefault("visibility_options", {})
-    key = (id(viewer), include_deleted)
+    key = (id(viewer), include_deleted, whole_log)
     cached = cache.get(key)
     if cached is None or cached[0] is not viewer:
         options = tuple(
             with_loader_criteria(cls, criterion(cls, viewer, include_deleted), include_aliases=True)
             for cls in owned_classes()
         )
+        if not whole_log:
+            from .oplog import LogEntry  # the log module builds on this one's models, not the reverse
+
+            options += (with_loader_criteria(LogEntry, log_criterion(viewer), include_aliases=True),)
         cached = cache[key] = (viewer, options)
     state.statement = state.statement.options(*cached[1])
 
@@ -370,7 +397,11 @@ def about_record(obj: Owned, type_column: Any, id_column: Any, class_column: Any
 
 
 def log_criterion(viewer: Any) -> ColumnElement[bool]:
-    """Which operation-log entries the viewer may read: own; staff also their classes'; admin all."""
+    """Which operation-log entries the viewer may read: own; staff also their classes'; admin all.
+
+    Applied to every ORM SELECT of LogEntry by `_apply_visibility`, as the record rule is; a page never
+    adds it by hand. System jobs pass `skip_visibility=True`; grading reads inside `reading_whole_log()`.
+    """
     from .oplog import LogEntry
 
     if viewer is SYSTEM:

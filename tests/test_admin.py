@@ -33,6 +33,7 @@ def flashed(client: Any, response: Any) -> str:
 
 
 def fresh(obj: Any) -> Any:
+    """The row of `obj` as the database holds it now."""
     db.session.expire_all()
     return db.session.get(type(obj), obj.id)
 
@@ -41,6 +42,7 @@ count = partial(helpers.count, expire=True)
 
 
 def pending(username: str, klass: Position) -> User:
+    """A new pending registration for `klass`."""
     from sandbox.auth.services import register_user
 
     act_as(None)
@@ -64,6 +66,7 @@ def user_errors(page: str) -> str:
 
 
 def pending_table(page: str) -> str:
+    """The table of pending registrations on the approval page."""
     return re.search(r'data-testid="pending-table">(.*?)</table>', page, re.S).group(1)
 
 
@@ -71,6 +74,7 @@ def pending_table(page: str) -> str:
 
 
 def test_instructor_sees_only_pending_users_of_own_classes(app, classroom):
+    """Instructor sees only pending users of own classes."""
     pending("pendingc", classroom.classes["C"])
     teacher = pending_table(text(classroom.client_for(app, "teacher").get("/admin/approvals")))
     assert "pendingA" in teacher
@@ -85,6 +89,7 @@ def test_instructor_sees_only_pending_users_of_own_classes(app, classroom):
 
 @pytest.mark.parametrize("who", ["studentA", "managerA", "readonlyA"])
 def test_students_and_observers_cannot_open_the_approval_queue(app, classroom, who):
+    """Students and observers cannot open the approval queue."""
     client = classroom.client_for(app, who)
     assert client.get("/admin/approvals").status_code == 403
     response = decide(client, [classroom.user("pendingA")], position=classroom.positions["A1"])
@@ -96,6 +101,7 @@ def test_students_and_observers_cannot_open_the_approval_queue(app, classroom, w
 
 
 def test_bulk_approval_places_everyone_on_the_position_with_the_role(app, classroom):
+    """Bulk approval places everyone on the position with the role."""
     users = [classroom.user("pendingA"), pending("second", classroom.classes["A"]), pending("third", classroom.classes["A"])]
     teacher = classroom.client_for(app, "teacher")
     response = decide(teacher, users, position=classroom.positions["A2"])
@@ -115,6 +121,7 @@ def test_bulk_approval_places_everyone_on_the_position_with_the_role(app, classr
 
 
 def test_approval_as_read_only_observer(app, classroom):
+    """Approval as read only observer."""
     teacher = classroom.client_for(app, "teacher")
     response = decide(teacher, [classroom.user("pendingA")], position=classroom.classes["A"], role="readonly")
     assert response.status_code == 302
@@ -135,6 +142,7 @@ def test_approval_as_read_only_observer(app, classroom):
     ],
 )
 def test_approval_onto_a_position_outside_the_subtree_is_refused(app, classroom, where, message):
+    """Approval onto a position outside the subtree is refused."""
     positions = {
         "C1": classroom.positions["C1"], "root": classroom.root, "own-teacher-node": classroom.teacher_node,
         "teacher2-node": classroom.user("teacher2").position, "none": 0, "missing": 987654,
@@ -150,6 +158,7 @@ def test_approval_onto_a_position_outside_the_subtree_is_refused(app, classroom,
 
 
 def test_approving_an_already_decided_user_refuses_the_whole_batch(app, classroom):
+    """Approving an already decided user refuses the whole batch."""
     second = pending("second", classroom.classes["A"])
     teacher = classroom.client_for(app, "teacher")
     batch = [classroom.user("pendingA"), second, classroom.user("peerA")]
@@ -166,6 +175,7 @@ def test_approving_an_already_decided_user_refuses_the_whole_batch(app, classroo
 
 
 def test_a_rejected_user_cannot_be_approved_later(app, classroom):
+    """A rejected user cannot be approved later."""
     teacher = classroom.client_for(app, "teacher")
     assert decide(teacher, [classroom.user("pendingA")], "reject", reason="Wrong course").status_code == 302
     response = decide(teacher, [classroom.user("pendingA")], position=classroom.positions["A1"])
@@ -176,6 +186,7 @@ def test_a_rejected_user_cannot_be_approved_later(app, classroom):
 
 @pytest.mark.parametrize("reason", ["", "   "])
 def test_rejection_requires_a_reason(app, classroom, reason):
+    """Rejection requires a reason."""
     teacher = classroom.client_for(app, "teacher")
     response = decide(teacher, [classroom.user("pendingA")], "reject", reason=reason)
     assert response.status_code == 400
@@ -185,6 +196,7 @@ def test_rejection_requires_a_reason(app, classroom, reason):
 
 
 def test_bulk_rejection_with_a_reason(app, classroom):
+    """Bulk rejection with a reason."""
     users = [classroom.user("pendingA"), pending("second", classroom.classes["A"])]
     teacher = classroom.client_for(app, "teacher")
     page = flashed(teacher, decide(teacher, users, "reject", reason="Not enrolled in this course"))
@@ -198,6 +210,7 @@ def test_bulk_rejection_with_a_reason(app, classroom):
 
 
 def test_another_instructor_cannot_decide_on_my_students(app, classroom):
+    """Another instructor cannot decide on my students."""
     teacher2 = classroom.client_for(app, "teacher2")
     response = decide(teacher2, [classroom.user("pendingA")], position=classroom.positions["C1"])
     assert response.status_code == 400
@@ -210,6 +223,7 @@ def test_another_instructor_cannot_decide_on_my_students(app, classroom):
 
 @pytest.mark.parametrize("role", ["instructor", "admin"])
 def test_instructor_cannot_approve_staff_roles(app, classroom, role):
+    """Instructor cannot approve staff roles."""
     teacher = classroom.client_for(app, "teacher")
     response = decide(teacher, [classroom.user("pendingA")], position=classroom.positions["A1"], role=role)
     assert response.status_code == 400
@@ -218,6 +232,7 @@ def test_instructor_cannot_approve_staff_roles(app, classroom, role):
 
 
 def test_approval_without_anyone_selected_is_explained(app, classroom):
+    """Approval without anyone selected is explained."""
     teacher = classroom.client_for(app, "teacher")
     response = decide(teacher, [], position=classroom.positions["A1"])
     assert response.status_code == 400
@@ -229,12 +244,14 @@ def test_approval_without_anyone_selected_is_explained(app, classroom):
 
 
 def user_form(user: User, **changes: Any) -> dict[str, Any]:
+    """The user edit form as the browser sends it, with `changes`."""
     data = {"display_name": user.display_name, "student_number": user.student_number or "", "email": user.email or "",
             "role": user.role, "position_id": user.position_id or 0, "status": user.status}
     return {**data, **changes}
 
 
 def test_user_list_shows_only_the_instructors_users(app, classroom):
+    """User list shows only the instructors users."""
     teacher = classroom.client_for(app, "teacher")
     page = text(teacher.get("/admin/users"))
     for name in ("studentA", "studentB", "readonlyA", "pendingA", "managerA"):
@@ -255,11 +272,13 @@ def test_user_list_shows_only_the_instructors_users(app, classroom):
 @pytest.mark.parametrize("query", ["class_id=abc", "class_id=99999999999999999999", "status=evil", "q=%25%27%22",
                                    "class_id=-1"])
 def test_user_list_survives_malformed_queries(app, classroom, query):
+    """User list survives malformed queries."""
     teacher = classroom.client_for(app, "teacher")
     assert teacher.get(f"/admin/users?{query}").status_code == 200
 
 
 def test_instructor_edits_role_and_position(app, classroom):
+    """Instructor edits role and position."""
     teacher = classroom.client_for(app, "teacher")
     peer = classroom.user("peerA")
     response = teacher.post(f"/admin/users/{peer.id}", data=user_form(
@@ -276,6 +295,7 @@ def test_instructor_edits_role_and_position(app, classroom):
 
 @pytest.mark.parametrize("role", ["instructor", "admin"])
 def test_instructor_cannot_grant_staff_roles(app, classroom, role):
+    """Instructor cannot grant staff roles."""
     teacher = classroom.client_for(app, "teacher")
     student = classroom.user("studentA")
     response = teacher.post(f"/admin/users/{student.id}", data=user_form(student, role=role))
@@ -286,6 +306,7 @@ def test_instructor_cannot_grant_staff_roles(app, classroom, role):
 
 
 def test_admin_can_make_an_instructor(app, classroom):
+    """Admin can make an instructor."""
     admin = classroom.client_for(app, "admin")
     student = classroom.user("studentC")
     response = admin.post(f"/admin/users/{student.id}", data=user_form(
@@ -295,6 +316,7 @@ def test_admin_can_make_an_instructor(app, classroom):
 
 
 def test_instructor_cannot_place_a_user_outside_the_subtree(app, classroom):
+    """Instructor cannot place a user outside the subtree."""
     teacher = classroom.client_for(app, "teacher")
     student = classroom.user("studentA")
     response = teacher.post(f"/admin/users/{student.id}", data=user_form(
@@ -305,6 +327,7 @@ def test_instructor_cannot_place_a_user_outside_the_subtree(app, classroom):
 
 
 def test_users_outside_the_subtree_are_not_found(app, classroom):
+    """Users outside the subtree are not found."""
     teacher = classroom.client_for(app, "teacher")
     for name in ("studentC", "admin", "teacher2", "teacher"):
         user = classroom.user(name)
@@ -317,6 +340,7 @@ def test_users_outside_the_subtree_are_not_found(app, classroom):
 
 
 def test_user_edit_refuses_a_taken_email_and_keeps_the_input(app, classroom):
+    """User edit refuses a taken email and keeps the input."""
     teacher = classroom.client_for(app, "teacher")
     student = classroom.user("studentA")
     response = teacher.post(f"/admin/users/{student.id}", data=user_form(
@@ -330,6 +354,7 @@ def test_user_edit_refuses_a_taken_email_and_keeps_the_input(app, classroom):
 
 
 def test_admin_cannot_disable_themselves(app, classroom):
+    """Admin cannot disable themselves."""
     admin = classroom.client_for(app, "admin")
     me = classroom.user("admin")
     response = admin.post(f"/admin/users/{me.id}", data=user_form(me, status="disabled"))
@@ -340,6 +365,7 @@ def test_admin_cannot_disable_themselves(app, classroom):
 
 
 def test_status_can_only_be_active_or_disabled(app, classroom):
+    """Status can only be active or disabled."""
     teacher = classroom.client_for(app, "teacher")
     student = classroom.user("studentA")
     for status in ("pending", "rejected", "boss"):
@@ -350,6 +376,7 @@ def test_status_can_only_be_active_or_disabled(app, classroom):
 
 
 def test_disable_and_enable_again(app, classroom):
+    """Disable and enable again."""
     teacher = classroom.client_for(app, "teacher")
     student = classroom.user("studentA")
     assert teacher.post(f"/admin/users/{student.id}", data=user_form(student, status="disabled")).status_code == 302
@@ -359,6 +386,7 @@ def test_disable_and_enable_again(app, classroom):
 
 
 def test_moving_a_student_to_another_class_moves_their_records(app, classroom, make_lead):
+    """Moving a student to another class moves their records."""
     from sandbox.records.services import delete_record
 
     student = classroom.user("studentA")
@@ -390,6 +418,7 @@ def test_moving_a_student_to_another_class_moves_their_records(app, classroom, m
 
 
 def test_password_reset_shows_a_temporary_password_once(app, classroom):
+    """Password reset shows a temporary password once."""
     teacher = classroom.client_for(app, "teacher")
     student_session = classroom.client_for(app, "studentA")
     student = classroom.user("studentA")
@@ -418,6 +447,7 @@ def test_password_reset_shows_a_temporary_password_once(app, classroom):
 
 
 def test_password_reset_is_a_post(app, classroom):
+    """Password reset is a post."""
     teacher = classroom.client_for(app, "teacher")
     student = classroom.user("studentA")
     assert teacher.get(f"/admin/users/{student.id}/password-reset").status_code == 405
@@ -428,15 +458,18 @@ def test_password_reset_is_a_post(app, classroom):
 
 
 def tree(page: str) -> str:
+    """The position tree part of the positions page."""
     return re.search(r'data-testid="tree">(.*?)</div>', page, re.S).group(1)
 
 
 def children(parent: Position) -> list[Position]:
+    """The positions directly under `parent`."""
     db.session.expire_all()
     return list(db.session.scalars(select(Position).where(Position.parent_id == parent.id).order_by(Position.id)))
 
 
 def test_tree_shows_only_the_instructors_subtree(app, classroom):
+    """Tree shows only the instructors subtree."""
     mine = tree(text(classroom.client_for(app, "teacher").get("/admin/positions")))
     assert "Class A" in mine and "Class B" in mine and "Class C" not in mine and "Teacher Wang" not in mine
     theirs = tree(text(classroom.client_for(app, "teacher2").get("/admin/positions")))
@@ -444,6 +477,7 @@ def test_tree_shows_only_the_instructors_subtree(app, classroom):
 
 
 def test_class_wizard_creates_class_departments_and_salespeople(app, classroom):
+    """Class wizard creates class departments and salespeople."""
     teacher = classroom.client_for(app, "teacher")
     response = teacher.post("/admin/positions/wizard", data={
         "parent_id": classroom.teacher_node.id, "name": "Class D", "departments": "East\r\nSouth\r\n\r\nNorth",
@@ -470,6 +504,7 @@ def test_class_wizard_creates_class_departments_and_salespeople(app, classroom):
 
 
 def test_class_wizard_by_count(app, classroom):
+    """Class wizard by count."""
     teacher = classroom.client_for(app, "teacher")
     response = teacher.post("/admin/positions/wizard", data={
         "parent_id": classroom.teacher_node.id, "name": "Class E", "departments": "ignored", "count": "4"})
@@ -491,6 +526,7 @@ def test_class_wizard_by_count(app, classroom):
     ],
 )
 def test_class_wizard_refusals_create_nothing(app, classroom, changes, field, message):
+    """Class wizard refusals create nothing."""
     if changes.get("parent_id") == "teacher2":
         changes = {"parent_id": classroom.user("teacher2").position_id}
     teacher = classroom.client_for(app, "teacher")
@@ -506,6 +542,7 @@ def test_class_wizard_refusals_create_nothing(app, classroom, changes, field, me
 
 
 def test_add_position_follows_the_kind_rules(app, classroom):
+    """Add position follows the kind rules."""
     teacher = classroom.client_for(app, "teacher")
     klass = classroom.classes["A"]
     response = teacher.post("/admin/positions/add", data={"parent_id": klass.id, "kind": "department", "name": "A3"})
@@ -527,6 +564,7 @@ def test_add_position_follows_the_kind_rules(app, classroom):
 
 
 def test_add_position_elsewhere_or_as_a_root_is_refused(app, classroom):
+    """Add position elsewhere or as a root is refused."""
     teacher = classroom.client_for(app, "teacher")
     before = count(Position)
     response = teacher.post("/admin/positions/add", data={
@@ -541,6 +579,7 @@ def test_add_position_elsewhere_or_as_a_root_is_refused(app, classroom):
 
 
 def test_instructor_cannot_edit_outside_the_subtree(app, classroom):
+    """Instructor cannot edit outside the subtree."""
     teacher = classroom.client_for(app, "teacher")
     for position in (classroom.classes["C"], classroom.positions["C1"], classroom.root,
                      classroom.user("teacher2").position):
@@ -553,6 +592,7 @@ def test_instructor_cannot_edit_outside_the_subtree(app, classroom):
 
 
 def test_rename_class_and_join_code_rules(app, classroom):
+    """Rename class and join code rules."""
     teacher = classroom.client_for(app, "teacher")
     klass = classroom.classes["A"]
     response = teacher.post(f"/admin/positions/{klass.id}", data={"name": "Class A (spring)", "join_code": "joinb"})
@@ -570,6 +610,7 @@ def test_rename_class_and_join_code_rules(app, classroom):
 
 
 def test_instructor_cannot_rename_their_own_node(app, classroom):
+    """Instructor cannot rename their own node."""
     teacher = classroom.client_for(app, "teacher")
     node = classroom.teacher_node
     response = teacher.post(f"/admin/positions/{node.id}", data={"name": "Renamed"})
@@ -579,6 +620,7 @@ def test_instructor_cannot_rename_their_own_node(app, classroom):
 
 
 def test_deleting_a_position_with_users_or_children_is_refused(app, classroom):
+    """Deleting a position with users or children is refused."""
     teacher = classroom.client_for(app, "teacher")
     before = count(Position)
     cases = [
@@ -596,6 +638,7 @@ def test_deleting_a_position_with_users_or_children_is_refused(app, classroom):
 
 
 def test_deleting_a_class_someone_waits_for_is_refused(app, classroom):
+    """Deleting a class someone waits for is refused."""
     admin = classroom.client_for(app, "admin")
     klass = classroom.classes["A"]
     # Empty the class of positions and users first, except the pending registration.
@@ -617,6 +660,7 @@ def test_deleting_a_class_someone_waits_for_is_refused(app, classroom):
 
 
 def test_deleting_an_empty_position(app, classroom):
+    """Deleting an empty position."""
     teacher = classroom.client_for(app, "teacher")
     teacher.post("/admin/positions/add", data={
         "parent_id": classroom.departments["A2"].id, "kind": "position", "name": "Intern"})
@@ -632,12 +676,14 @@ def test_deleting_an_empty_position(app, classroom):
 
 
 def modes(klass: Position) -> dict[str, str]:
+    """The class's sharing modes, record type -> mode."""
     db.session.expire_all()
     return dict(db.session.execute(
         select(SharingMode.record_type, SharingMode.mode).where(SharingMode.class_id == klass.id)).all())
 
 
 def sharing_form(klass: Position, **chosen: str) -> dict[str, Any]:
+    """The sharing form of `klass` with the chosen modes (others private)."""
     data: dict[str, Any] = {"class_id": klass.id}
     for record_type in models.SHARING_TYPES:
         data[f"mode_{record_type}"] = chosen.get(record_type, "private")
@@ -645,6 +691,7 @@ def sharing_form(klass: Position, **chosen: str) -> dict[str, Any]:
 
 
 def test_sharing_modes_are_set_per_class(app, classroom, make_lead):
+    """Sharing modes are set per class."""
     lead = make_lead(classroom.user("studentA"))
     peer = classroom.client_for(app, "peerA")
     assert peer.get(f"/leads/{lead.id}").status_code == 404
@@ -665,6 +712,7 @@ def test_sharing_modes_are_set_per_class(app, classroom, make_lead):
 
 
 def test_unknown_sharing_mode_changes_nothing(app, classroom):
+    """Unknown sharing mode changes nothing."""
     teacher = classroom.client_for(app, "teacher")
     response = teacher.post("/admin/sharing", data=sharing_form(classroom.classes["A"], lead="read_write",
                                                                 campaign="everyone"))
@@ -673,6 +721,7 @@ def test_unknown_sharing_mode_changes_nothing(app, classroom):
 
 
 def test_sharing_of_another_instructors_class_is_not_found(app, classroom):
+    """Sharing of another instructors class is not found."""
     teacher = classroom.client_for(app, "teacher")
     response = teacher.post("/admin/sharing", data=sharing_form(classroom.classes["C"], lead="read_write"))
     assert response.status_code == 404
@@ -683,16 +732,19 @@ def test_sharing_of_another_instructors_class_is_not_found(app, classroom):
 
 
 def group_named(name: str) -> SharingGroup | None:
+    """The sharing group of this name, if any."""
     db.session.expire_all()
     return db.session.scalar(select(SharingGroup).where(SharingGroup.name == name))
 
 
 def members(group: SharingGroup) -> set[int]:
+    """The user ids of a sharing group's members."""
     db.session.expire_all()
     return set(db.session.scalars(select(SharingGroupMember.user_id).where(SharingGroupMember.group_id == group.id)))
 
 
 def test_sharing_groups_accept_only_active_users_of_their_class(app, classroom, make_lead):
+    """Sharing groups accept only active users of their class."""
     teacher = classroom.client_for(app, "teacher")
     klass = classroom.classes["A"]
     assert "Sharing group created." in flashed(teacher, teacher.post("/admin/sharing/groups", data={
@@ -726,6 +778,7 @@ def test_sharing_groups_accept_only_active_users_of_their_class(app, classroom, 
 
 
 def test_groups_of_another_instructors_class_are_out_of_reach(app, classroom):
+    """Groups of another instructors class are out of reach."""
     teacher = classroom.client_for(app, "teacher")
     teacher.post("/admin/sharing/groups", data={"class_id": classroom.classes["A"].id, "name": "Team East"})
     group = group_named("Team East")
@@ -744,6 +797,7 @@ def test_groups_of_another_instructors_class_are_out_of_reach(app, classroom):
 
 
 def test_group_needs_a_name(app, classroom):
+    """Group needs a name."""
     teacher = classroom.client_for(app, "teacher")
     page = flashed(teacher, teacher.post("/admin/sharing/groups", data={"class_id": classroom.classes["A"].id, "name": " "}))
     assert "Give the group a name." in page
@@ -758,6 +812,7 @@ ORG = {"name": "Hangzhou Business School", "address": "1 West Lake Road", "phone
 
 
 def test_organisation_profile_is_for_admins_only(app, classroom):
+    """Organisation profile is for admins only."""
     teacher = classroom.client_for(app, "teacher")
     assert teacher.get("/admin/organization").status_code == 403
     assert teacher.post("/admin/organization", data=ORG).status_code == 403
@@ -787,6 +842,7 @@ def test_organisation_profile_is_for_admins_only(app, classroom):
     ],
 )
 def test_invalid_organisation_profile_is_refused(app, classroom, changes, field, message):
+    """Invalid organisation profile is refused."""
     admin = classroom.client_for(app, "admin")
     response = admin.post("/admin/organization", data={**ORG, **changes})
     assert response.status_code == 400

@@ -27,11 +27,13 @@ def field_value(page: str, name: str) -> str | None:
 
 
 def fresh(user: User) -> User:
+    """The user as the database holds them now."""
     db.session.expire_all()
     return db.session.get(User, user.id)
 
 
 def user_count() -> int:
+    """How many users exist."""
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(User))
 
@@ -43,6 +45,7 @@ REGISTRATION = {
 
 
 def register(client, **changes: Any) -> Any:
+    """Submit the registration form (a valid one, changed by `changes`)."""
     return client.post("/auth/register", data={**REGISTRATION, **changes})
 
 
@@ -50,6 +53,7 @@ def register(client, **changes: Any) -> Any:
 
 
 def test_register_with_join_code_makes_a_pending_student(app, classroom, client):
+    """Register with join code makes a pending student."""
     before = user_count()
     response = register(client, join_code=" joina ")  # any case, stray spaces
     assert response.status_code == 200
@@ -67,6 +71,7 @@ def test_register_with_join_code_makes_a_pending_student(app, classroom, client)
 
 
 def test_register_choosing_an_open_class(app, classroom, client):
+    """Register choosing an open class."""
     response = register(client, class_id=str(classroom.classes["B"].id), email="NewBie@Example.COM")
     assert response.status_code == 200
     user = db.session.scalar(select(User).where(User.username == "newbie"))
@@ -94,6 +99,7 @@ def test_register_choosing_an_open_class(app, classroom, client):
 def test_bad_registration_is_explained_next_to_the_field_and_keeps_the_input(
     app, classroom, client, changes, field, message
 ):
+    """Bad registration is explained next to the field and keeps the input."""
     data = {"join_code": "JOINA", **changes} if field != "class_id" else changes
     before = user_count()
     response = register(client, **data)
@@ -109,6 +115,7 @@ def test_bad_registration_is_explained_next_to_the_field_and_keeps_the_input(
 
 @pytest.mark.parametrize("value", ["abc", "-1", "99999999999999999999999"])
 def test_forged_class_choice_is_refused_without_error(app, classroom, client, value):
+    """Forged class choice is refused without error."""
     before = user_count()
     response = register(client, class_id=value)
     assert response.status_code == 400
@@ -117,6 +124,7 @@ def test_forged_class_choice_is_refused_without_error(app, classroom, client, va
 
 
 def test_class_closed_for_registration_cannot_be_chosen_but_its_code_works(app, classroom, client):
+    """Class closed for registration cannot be chosen but its code works."""
     klass = classroom.classes["C"]
     admin = classroom.user("admin")
     act_as(admin)
@@ -137,6 +145,7 @@ def test_class_closed_for_registration_cannot_be_chosen_but_its_code_works(app, 
 
 
 def test_pending_user_is_told_the_account_awaits_approval(app, classroom, client):
+    """Pending user is told the account awaits approval."""
     response = login(client, "pendingA")
     assert response.status_code == 401
     # Information, not an error: an info alert, no red field.
@@ -148,6 +157,7 @@ def test_pending_user_is_told_the_account_awaits_approval(app, classroom, client
 
 
 def test_registered_student_signs_in_only_after_approval(app, classroom, client):
+    """Registered student signs in only after approval."""
     register(client, join_code="JOINA")
     assert login(client, "newbie", "tea4sale2026").status_code == 401
     teacher = classroom.client_for(app, "teacher")
@@ -161,6 +171,7 @@ def test_registered_student_signs_in_only_after_approval(app, classroom, client)
 
 
 def test_rejected_user_is_told_the_reason(app, classroom, client):
+    """Rejected user is told the reason."""
     teacher = classroom.client_for(app, "teacher")
     response = teacher.post("/admin/approvals", data={
         "user_ids": [classroom.user("pendingA").id], "decision": "reject", "reason": "Not in this course",
@@ -174,6 +185,7 @@ def test_rejected_user_is_told_the_reason(app, classroom, client):
 
 
 def test_disabled_user_is_refused(app, classroom, client):
+    """Disabled user is refused."""
     admin = classroom.user("admin")
     act_as(admin)
     student = classroom.user("studentA")
@@ -188,6 +200,7 @@ def test_disabled_user_is_refused(app, classroom, client):
 
 
 def test_wrong_password_and_unknown_user_get_the_same_message(app, classroom, client):
+    """Wrong password and unknown user get the same message."""
     for username, password in (("studentA", "wrong-pass1"), ("nobody", PASSWORD)):
         response = login(client, username, password)
         assert response.status_code == 401
@@ -196,6 +209,7 @@ def test_wrong_password_and_unknown_user_get_the_same_message(app, classroom, cl
 
 
 def test_empty_sign_in_form_is_explained(app, classroom, client):
+    """Empty sign in form is explained."""
     response = client.post("/auth/login", data={"username": "", "password": ""})
     assert response.status_code == 400
     page = text(response)
@@ -204,6 +218,7 @@ def test_empty_sign_in_form_is_explained(app, classroom, client):
 
 
 def test_sign_in_is_case_insensitive_on_the_username_and_logged(app, classroom, client):
+    """Sign in is case insensitive on the username and logged."""
     response = login(client, "STUDENTA")
     assert response.status_code == 302
     assert fresh(classroom.user("studentA")).last_login_at is not None
@@ -214,6 +229,7 @@ def test_sign_in_is_case_insensitive_on_the_username_and_logged(app, classroom, 
 
 
 def test_disabled_users_open_session_ends_at_the_next_request(app, classroom):
+    """Disabled users open session ends at the next request."""
     student = classroom.client_for(app, "studentA")
     assert student.get("/").status_code == 200
     teacher = classroom.client_for(app, "teacher")
@@ -230,6 +246,7 @@ def test_disabled_users_open_session_ends_at_the_next_request(app, classroom):
 
 
 def test_sign_in_starts_a_fresh_session(app, classroom, client):
+    """Sign in starts a fresh session."""
     client.get("/auth/login")
     with client.session_transaction() as session:
         session["planted"] = "by someone before sign-in"
@@ -245,6 +262,7 @@ def test_sign_in_starts_a_fresh_session(app, classroom, client):
 
 
 def test_sign_out_ends_the_session(app, classroom):
+    """Sign out ends the session."""
     student = classroom.client_for(app, "studentA")
     assert student.get("/auth/logout").status_code == 200  # a confirmation page, nothing changes on GET
     assert student.get("/").status_code == 200
@@ -258,6 +276,7 @@ def test_sign_out_ends_the_session(app, classroom):
 
 
 def test_change_password_requires_the_old_one(app, classroom):
+    """Change password requires the old one."""
     student = classroom.client_for(app, "studentA")
     user = classroom.user("studentA")
     hash_before = fresh(user).password_hash
@@ -284,6 +303,7 @@ def test_change_password_requires_the_old_one(app, classroom):
     ],
 )
 def test_weak_new_password_is_refused(app, classroom, new, confirm, field, message):
+    """Weak new password is refused."""
     student = classroom.client_for(app, "studentA")
     user = classroom.user("studentA")
     response = student.post("/auth/password", data={"old_password": PASSWORD, "password": new, "confirm": confirm})
@@ -294,6 +314,7 @@ def test_weak_new_password_is_refused(app, classroom, new, confirm, field, messa
 
 
 def test_password_change_ends_other_sessions_but_keeps_this_one(app, classroom):
+    """Password change ends other sessions but keeps this one."""
     here = classroom.client_for(app, "studentA")
     elsewhere = classroom.client_for(app, "studentA")
     response = here.post("/auth/password", data={
@@ -311,6 +332,7 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(app, classroom):
 
 
 def test_temporary_password_forces_a_change_before_anything_else(app, classroom):
+    """Temporary password forces a change before anything else."""
     teacher = classroom.client_for(app, "teacher")
     target = classroom.user("studentA")
     response = teacher.post(f"/admin/users/{target.id}/password-reset")
@@ -338,6 +360,7 @@ def test_temporary_password_forces_a_change_before_anything_else(app, classroom)
 
 
 def test_choosing_chinese_switches_the_interface(app, classroom):
+    """Choosing chinese switches the interface."""
     student = classroom.client_for(app, "studentA")
     assert '<html lang="en">' in text(student.get("/"))
     response = student.post("/auth/profile", data={
@@ -362,6 +385,7 @@ def test_choosing_chinese_switches_the_interface(app, classroom):
 
 
 def test_profile_refuses_a_taken_email_and_changes_nothing(app, classroom):
+    """Profile refuses a taken email and changes nothing."""
     student = classroom.client_for(app, "studentA")
     response = student.post("/auth/profile", data={
         "display_name": "Renamed", "email": "PEERA@example.com", "locale": "en"})
@@ -375,6 +399,7 @@ def test_profile_refuses_a_taken_email_and_changes_nothing(app, classroom):
 
 
 def test_profile_refuses_an_unknown_language(app, classroom):
+    """Profile refuses an unknown language."""
     student = classroom.client_for(app, "studentA")
     response = student.post("/auth/profile", data={"display_name": "Student A", "locale": "klingon"})
     assert response.status_code == 400
@@ -391,6 +416,7 @@ def test_profile_refuses_an_unknown_language(app, classroom):
      "\\\\evil.com", "/\r\n/evil.com", "javascript:alert(1)", " //evil.com"],
 )
 def test_sign_in_never_redirects_off_the_site(app, classroom, client, target):
+    """Sign in never redirects off the site."""
     response = client.post("/auth/login", query_string={"next": target},
                            data={"username": "studentA", "password": PASSWORD})
     assert response.status_code == 302
@@ -405,6 +431,7 @@ def test_sign_in_never_redirects_off_the_site(app, classroom, client, target):
 
 
 def test_sign_in_follows_a_local_next(app, classroom, client):
+    """Sign in follows a local next."""
     response = client.post("/auth/login", query_string={"next": "/leads/?q=tea"},
                            data={"username": "studentA", "password": PASSWORD})
     assert response.status_code == 302
@@ -412,6 +439,7 @@ def test_sign_in_follows_a_local_next(app, classroom, client):
 
 
 def test_language_switch_before_sign_in_stays_on_the_site(app, client):
+    """Language switch before sign in stays on the site."""
     response = client.get("/auth/language/en", query_string={"next": "//evil.com"})
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).netloc in ("", "localhost")
@@ -419,6 +447,7 @@ def test_language_switch_before_sign_in_stays_on_the_site(app, client):
 
 
 def test_anonymous_visit_is_sent_to_sign_in_and_back(app, classroom, client):
+    """Anonymous visit is sent to sign in and back."""
     response = client.get("/leads/?status=new")
     assert response.status_code == 302
     location = response.headers["Location"]
@@ -432,6 +461,7 @@ def test_anonymous_visit_is_sent_to_sign_in_and_back(app, classroom, client):
 
 
 def test_repeated_failed_sign_ins_are_throttled(app_factory, classroom):
+    """Repeated failed sign ins are throttled."""
     throttled = app_factory(RATELIMIT_ENABLED=True, BABEL_DEFAULT_LOCALE="en")
     client = throttled.test_client()
     for _attempt in range(10):
@@ -448,6 +478,7 @@ def test_repeated_failed_sign_ins_are_throttled(app_factory, classroom):
 
 
 def test_successful_sign_ins_do_not_count_against_the_throttle(app_factory, classroom):
+    """Successful sign ins do not count against the throttle."""
     throttled = app_factory(RATELIMIT_ENABLED=True, BABEL_DEFAULT_LOCALE="en")
     for _attempt in range(15):
         assert login(throttled.test_client(), "studentA").status_code == 302
@@ -462,6 +493,7 @@ def test_successful_sign_ins_do_not_count_against_the_throttle(app_factory, clas
 
 
 def test_registration_without_a_valid_form_token_saves_nothing(app_factory, classroom):
+    """Registration without a valid form token saves nothing."""
     guarded = app_factory(WTF_CSRF_ENABLED=True, BABEL_DEFAULT_LOCALE="en")
     client = guarded.test_client()
     client.get("/auth/register")
@@ -479,6 +511,7 @@ def test_registration_without_a_valid_form_token_saves_nothing(app_factory, clas
 
 
 def test_nul_characters_in_sign_in_and_registration_are_no_failure(app, classroom, client):
+    """Nul characters in sign in and registration are no failure."""
     response = client.post("/auth/login", data={"username": "student\x00A", "password": PASSWORD + "\x00x"})
     assert response.status_code == 401
     assert field_error(text(response), "password") == "Wrong username or password."

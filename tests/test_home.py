@@ -26,6 +26,7 @@ SYSTEM = {"skip_visibility": True}
 
 
 def load(classroom, klass: str = "A") -> Run:
+    """Load the sales-basics scenario into one class and return its run."""
     act_as(classroom.user("teacher"))
     run = load_scenario(classroom.classes[klass], "sales-basics").run
     db.session.commit()
@@ -34,18 +35,21 @@ def load(classroom, klass: str = "A") -> Run:
 
 
 def by_testid(page: str, name: str) -> str:
+    """The element of the page with this data-testid."""
     match = re.search(rf'data-testid="{name}"[^>]*>(.*?)</', page, re.S)
     assert match, f"no {name}"
     return unescape(match.group(1)).strip()
 
 
 def spread(page: str) -> dict:
+    """The progress spread chart's data on the page."""
     match = re.search(r'id="spread-chart" data-chart="([^"]*)"', page)
     assert match, "no spread chart"
     return json.loads(unescape(match.group(1)))
 
 
 def test_instructor_sees_class_widgets_and_no_student_widgets(app, classroom):
+    """Instructor sees class widgets and no student widgets."""
     run = load(classroom)
     student = classroom.user("studentA")
     lead = db.session.scalars(select(Lead).where(Lead.owner_id == student.id).execution_options(**SYSTEM)).first()
@@ -79,6 +83,7 @@ def test_instructor_sees_class_widgets_and_no_student_widgets(app, classroom):
 
 
 def test_instructor_with_several_classes_picks_one(app, classroom):
+    """Instructor with several classes picks one."""
     load(classroom, "B")
     teacher = classroom.client_for(app, "teacher")
     page = teacher.get("/").get_data(as_text=True)
@@ -122,6 +127,7 @@ def test_instructors_home_costs_the_same_few_queries_for_more_students(app, clas
 
 
 def test_manager_sees_the_team_through_visibility(app, classroom, make_lead):
+    """Manager sees the team through visibility."""
     manager, student, peer = classroom.user("managerA"), classroom.user("studentA"), classroom.user("peerA")
     make_lead(student, name="Open one")
     make_lead(student, name="Done one", status="unqualified")

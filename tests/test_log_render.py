@@ -55,6 +55,7 @@ def won(app, classroom) -> Opportunity:
 
 
 def test_the_timeline_shows_labels_names_and_local_times(app, classroom, won):
+    """The timeline shows labels names and local times."""
     client = classroom.client_for(app, "studentA")
     english = text(client.get(f"/opportunities/{won.id}?lang=en").get_data(as_text=True))
     assert "Stage: Negotiation → Closed won" in english
@@ -70,6 +71,7 @@ def test_the_timeline_shows_labels_names_and_local_times(app, classroom, won):
 
 
 def test_new_entries_store_codes_and_old_ones_still_read_in_the_readers_language(app, classroom, won):
+    """New entries store codes and old ones still read in the readers language."""
     entry = db.session.scalars(select(LogEntry).where(LogEntry.verb == "opportunity.stage_change")).one()
     assert entry.params == {"from_stage": "negotiation", "to_stage": "closed_won"}
     # An entry written before this change stored the labels of its writer's language (here Chinese).
@@ -101,6 +103,7 @@ def test_a_referenced_record_out_of_sight_is_not_shown_by_id(app, classroom, won
 
 
 def test_the_log_page_filters_by_labelled_actions_and_types(app, classroom, won):
+    """The log page filters by labelled actions and types."""
     client = classroom.client_for(app, "studentA")
     page = client.get("/log/?lang=en").get_data(as_text=True)
     assert '<option value="opportunity.stage_change" >Opportunity · change the stage</option>' in page
@@ -112,6 +115,7 @@ def test_the_log_page_filters_by_labelled_actions_and_types(app, classroom, won)
 
 
 def test_the_log_csv_has_iso_times_with_offset_and_json_changes(app, classroom, won):
+    """The log csv has iso times with offset and json changes."""
     client = classroom.client_for(app, "studentA")
     body = client.get("/log/export.csv?lang=en").get_data(as_text=True).lstrip("\ufeff")
     rows = list(csv.DictReader(io.StringIO(body)))
@@ -137,6 +141,7 @@ def test_a_deadline_extension_reads_in_local_time(app, classroom):
 
 
 def test_type_labels_translate_evidence_kinds(app):
+    """Type labels translate evidence kinds."""
     from sandbox.log.render import type_label
 
     with app.test_request_context("/"):
@@ -147,6 +152,7 @@ def test_type_labels_translate_evidence_kinds(app):
 
 
 def test_the_convert_page_suggests_a_translated_opportunity_name(app, classroom, make_lead):
+    """The convert page suggests a translated opportunity name."""
     lead = make_lead(classroom.user("studentA"), company="Hangzhou Tea Co.")
     client = classroom.client_for(app, "studentA")
     assert "Hangzhou Tea Co. · 新业务" in client.get(f"/leads/{lead.id}/convert?lang=zh_Hans_CN").get_data(as_text=True)
@@ -154,6 +160,7 @@ def test_the_convert_page_suggests_a_translated_opportunity_name(app, classroom,
 
 
 def test_the_dashboard_lists_recent_changes_with_labels(app, classroom, won):
+    """The dashboard lists recent changes with labels."""
     client = classroom.client_for(app, "studentA")
     english = text(client.get("/?lang=en").get_data(as_text=True))
     assert "Stage: Negotiation → Closed won" in english and "Account: Tea House → Lakeside Hotel" in english

@@ -20,6 +20,7 @@ from tests.conftest import PASSWORD, act_as
 
 
 def all_entries() -> list[LogEntry]:
+    """Every log entry, oldest first."""
     return list(db.session.scalars(select(LogEntry).order_by(LogEntry.id)))
 
 
@@ -34,6 +35,7 @@ def new_entries(before: int) -> list[LogEntry]:
 
 
 def reload_lead(lead_id: int) -> Lead:
+    """The lead as the database holds it now."""
     return db.session.scalars(
         select(Lead).where(Lead.id == lead_id)
         .execution_options(skip_visibility=True, include_deleted=True, populate_existing=True)
@@ -43,6 +45,7 @@ def reload_lead(lead_id: int) -> Lead:
 # ---- record changes -------------------------------------------------------------------------------
 
 def test_each_lead_change_writes_exactly_one_entry(app, classroom):
+    """Each lead change writes exactly one entry."""
     student = classroom.user("studentA")
     peer = classroom.user("peerA")
     act_as(student)
@@ -108,6 +111,7 @@ def test_a_change_and_its_entry_share_one_transaction(app, classroom, make_lead)
 
 
 def test_an_edit_through_the_page_writes_one_entry(app, classroom, make_lead):
+    """An edit through the page writes one entry."""
     lead = make_lead(classroom.user("studentA"))
     client = classroom.client_for(app, "managerA")
     before = count()
@@ -126,6 +130,7 @@ def test_an_edit_through_the_page_writes_one_entry(app, classroom, make_lead):
 
 
 def test_refused_changes_write_no_entry(app, classroom, make_lead):
+    """Refused changes write no entry."""
     lead = make_lead(classroom.user("studentA"))
     before = count()
     peer = classroom.client_for(app, "peerA")
@@ -143,6 +148,7 @@ def test_refused_changes_write_no_entry(app, classroom, make_lead):
 # ---- the guards -----------------------------------------------------------------------------------
 
 def test_audited_change_outside_an_operation_raises(app, classroom, make_lead):
+    """Audited change outside an operation raises."""
     lead = make_lead(classroom.user("studentA"))
     act_as(classroom.user("studentA"))
     lead.name = "Sneaky"
@@ -170,6 +176,7 @@ def test_audited_change_outside_an_operation_raises(app, classroom, make_lead):
 
 
 def test_log_entries_cannot_be_edited_or_deleted_through_the_orm(app, classroom):
+    """Log entries cannot be edited or deleted through the orm."""
     entry = db.session.scalars(select(LogEntry).order_by(LogEntry.id)).first()
     entry.verb = "something.else"
     with pytest.raises(AppendOnly):
@@ -221,6 +228,7 @@ def test_raw_inserts_are_still_allowed(app):
 
 
 def test_a_failing_service_leaves_neither_change_nor_entry(app, classroom, make_lead):
+    """A failing service leaves neither change nor entry."""
     lead = make_lead(classroom.user("studentA"))
 
     @operation("lead.update")
@@ -262,10 +270,12 @@ def test_a_failing_request_leaves_neither_change_nor_entry(app, classroom, make_
 # ---- accounts and administration through the real pages ----------------------------------------
 
 def verbs_after(before: int) -> list[str]:
+    """The verbs of the entries written after entry id `before`."""
     return [e.verb for e in new_entries(before)]
 
 
 def test_sign_in_failed_sign_in_and_sign_out_are_logged(app, classroom):
+    """Sign in failed sign in and sign out are logged."""
     student = classroom.user("studentA")
     client = app.test_client()
     before = count()
@@ -290,6 +300,7 @@ def test_sign_in_failed_sign_in_and_sign_out_are_logged(app, classroom):
 
 
 def test_registration_approval_and_rejection_are_logged(app, classroom):
+    """Registration approval and rejection are logged."""
     anonymous = app.test_client()
     before = count()
     form = {"username": "newbie", "display_name": "New Bie", "email": "newbie@example.com",
@@ -322,6 +333,7 @@ def test_registration_approval_and_rejection_are_logged(app, classroom):
 
 
 def test_roster_import_is_logged_once_with_its_accounts(app, classroom):
+    """Roster import is logged once with its accounts."""
     teacher = classroom.client_for(app, "teacher")
     csv = "username,name,student_number,email,department\nrosa,Rosa Li,2024001,rosa@example.com,A1\n" \
           "rosb,Rosb Wang,2024002,,A2\n"
@@ -338,6 +350,7 @@ def test_roster_import_is_logged_once_with_its_accounts(app, classroom):
 
 
 def test_position_create_and_delete_are_logged(app, classroom):
+    """Position create and delete are logged."""
     teacher = classroom.client_for(app, "teacher")
     before = count()
     response = teacher.post("/admin/positions/add", data={
@@ -355,6 +368,7 @@ def test_position_create_and_delete_are_logged(app, classroom):
 
 
 def test_sharing_mode_change_is_logged(app, classroom):
+    """Sharing mode change is logged."""
     teacher = classroom.client_for(app, "teacher")
     klass = classroom.classes["A"]
     before = count()
@@ -374,6 +388,7 @@ def test_sharing_mode_change_is_logged(app, classroom):
 
 
 def test_user_edit_and_password_change_are_logged(app, classroom):
+    """User edit and password change are logged."""
     teacher = classroom.client_for(app, "teacher")
     student = classroom.user("studentA2")
     before = count()
@@ -402,6 +417,7 @@ def test_user_edit_and_password_change_are_logged(app, classroom):
 
 
 def test_disabling_a_user_is_logged_and_ends_nothing_else(app, classroom):
+    """Disabling a user is logged and ends nothing else."""
     teacher = classroom.client_for(app, "teacher")
     student = classroom.user("studentB")
     before = count()
@@ -416,6 +432,7 @@ def test_disabling_a_user_is_logged_and_ends_nothing_else(app, classroom):
 # ---- reading the log -------------------------------------------------------------------------------
 
 def test_summaries_render_in_english_and_chinese(app, classroom, make_lead):
+    """Summaries render in english and chinese."""
     lead = make_lead(classroom.user("studentA"))
     act_as(classroom.user("studentA"))
     records.update_record(lead, {"name": "Wang Fang"})
@@ -435,6 +452,7 @@ def test_summaries_render_in_english_and_chinese(app, classroom, make_lead):
 
 
 def test_students_see_only_their_own_entries(app, classroom, make_lead):
+    """Students see only their own entries."""
     make_lead(classroom.user("studentA"), name="Mine")
     make_lead(classroom.user("studentB"), name="Theirs")
     client = classroom.client_for(app, "studentA")

@@ -19,16 +19,19 @@ from tests.helpers import text
 
 
 def user_count() -> int:
+    """How many users exist."""
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(User))
 
 
 def by_username(username: str) -> User | None:
+    """The user with this username, if any."""
     db.session.expire_all()
     return db.session.scalar(select(User).where(User.username == username))
 
 
 def upload(client: Any, klass: Any, content: bytes, filename: str = "roster.csv") -> Any:
+    """Upload a roster file for `klass` through the form."""
     return client.post("/admin/roster", data={"class_id": klass.id, "file": (io.BytesIO(content), filename)},
                        content_type="multipart/form-data")
 
@@ -62,6 +65,7 @@ GOOD = (
 
 
 def test_roster_import_creates_approved_students_with_one_time_passwords(app, classroom):
+    """Roster import creates approved students with one time passwords."""
     teacher = classroom.client_for(app, "teacher")
     assert teacher.get("/admin/roster").status_code == 200
     response = upload(teacher, classroom.classes["A"], GOOD.encode())
@@ -99,6 +103,7 @@ def test_roster_import_creates_approved_students_with_one_time_passwords(app, cl
 
 
 def test_imported_student_must_change_the_password_at_first_sign_in(app, classroom):
+    """Imported student must change the password at first sign in."""
     teacher = classroom.client_for(app, "teacher")
     rows = sheet(text(upload(teacher, classroom.classes["A"], GOOD.encode())))
     password = rows["wang.fang"][3]
@@ -126,6 +131,7 @@ def test_imported_student_must_change_the_password_at_first_sign_in(app, classro
     ],
 )
 def test_roster_in_excel_encodings_and_chinese_headers(app, classroom, encoding, header):
+    """Roster in excel encodings and chinese headers."""
     teacher = classroom.client_for(app, "teacher")
     content = f"{header}\r\nzhang.wei,张伟,2026201,,A1\r\nli.na,李娜,2026202,li.na@example.com,A2\r\n"
     response = upload(teacher, classroom.classes["A"], content.encode(encoding))
@@ -137,6 +143,7 @@ def test_roster_in_excel_encodings_and_chinese_headers(app, classroom, encoding,
 
 
 def test_roster_with_chinese_department_names(app, classroom):
+    """Roster with chinese department names."""
     from sandbox.org.services import class_wizard
     from tests.conftest import act_as
 
@@ -165,6 +172,7 @@ def test_roster_with_chinese_department_names(app, classroom):
     ],
 )
 def test_wrong_or_missing_columns_import_nothing(app, classroom, content, line, message):
+    """Wrong or missing columns import nothing."""
     teacher = classroom.client_for(app, "teacher")
     before = user_count()
     response = upload(teacher, classroom.classes["A"], content.encode())
@@ -176,6 +184,7 @@ def test_wrong_or_missing_columns_import_nothing(app, classroom, content, line, 
 
 
 def test_every_bad_row_is_reported_and_nothing_is_imported(app, classroom):
+    """Every bad row is reported and nothing is imported."""
     content = (
         "username,name,student_number,email,department\n"
         "good.one,Good One,1,good.one@example.com,A1\n"          # 2: fine, but must not be imported
@@ -211,6 +220,7 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(app, classroom):
 
 
 def test_department_of_another_class_is_unknown(app, classroom):
+    """Department of another class is unknown."""
     teacher = classroom.client_for(app, "teacher")
     response = upload(teacher, classroom.classes["A"], b"username,name,department\nbee,Bee,B1\n")
     assert response.status_code == 400
@@ -219,6 +229,7 @@ def test_department_of_another_class_is_unknown(app, classroom):
 
 
 def test_binary_file_is_refused_with_a_message(app, classroom):
+    """Binary file is refused with a message."""
     teacher = classroom.client_for(app, "teacher")
     before = user_count()
     response = upload(teacher, classroom.classes["A"], b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe\xff\xfe\x80\x81", "photo.png")
@@ -228,6 +239,7 @@ def test_binary_file_is_refused_with_a_message(app, classroom):
 
 
 def test_upload_without_a_file_is_explained(app, classroom):
+    """Upload without a file is explained."""
     teacher = classroom.client_for(app, "teacher")
     response = teacher.post("/admin/roster", data={"class_id": classroom.classes["A"].id},
                             content_type="multipart/form-data")
@@ -236,6 +248,7 @@ def test_upload_without_a_file_is_explained(app, classroom):
 
 
 def test_roster_only_into_the_instructors_classes(app, classroom):
+    """Roster only into the instructors classes."""
     before = user_count()
     teacher2 = classroom.client_for(app, "teacher2")
     response = upload(teacher2, classroom.classes["A"], GOOD.encode())
@@ -248,6 +261,7 @@ def test_roster_only_into_the_instructors_classes(app, classroom):
 
 
 def test_roster_formula_cells_are_neutralised_in_the_download(app, classroom):
+    """Roster formula cells are neutralised in the download."""
     teacher = classroom.client_for(app, "teacher")
     content = "username,name,department\nformula.kid,=HYPERLINK(\"http://x\"),A1\n"
     page = text(upload(teacher, classroom.classes["A"], content.encode()))
@@ -260,12 +274,14 @@ def test_roster_formula_cells_are_neutralised_in_the_download(app, classroom):
 
 
 def write(tmp_path: Path, content: str, encoding: str = "utf-8") -> str:
+    """Write a roster file under `tmp_path` and return its path."""
     path = tmp_path / "roster.csv"
     path.write_bytes(content.encode(encoding))
     return str(path)
 
 
 def test_cli_roster_import(app, classroom, tmp_path):
+    """Cli roster import."""
     runner = app.test_cli_runner()
     result = runner.invoke(args=["roster", "import", write(tmp_path, GOOD), "--class", "Class A"])
     assert result.exit_code == 0, result.output
@@ -284,6 +300,7 @@ def test_cli_roster_import(app, classroom, tmp_path):
 
 
 def test_cli_roster_import_by_join_code_and_gbk(app, classroom, tmp_path):
+    """Cli roster import by join code and gbk."""
     content = "用户名,姓名,学号,邮箱,部门\nzhang.wei,张伟,1,,B2\n"
     result = app.test_cli_runner().invoke(args=["roster", "import", write(tmp_path, content, "gbk"), "--class", "joinb"])
     assert result.exit_code == 0, result.output
@@ -292,6 +309,7 @@ def test_cli_roster_import_by_join_code_and_gbk(app, classroom, tmp_path):
 
 
 def test_cli_roster_errors_go_to_stderr_and_import_nothing(app, classroom, tmp_path):
+    """Cli roster errors go to stderr and import nothing."""
     content = GOOD + "studentA,Taken,,,A1\nnew.kid,New Kid,,,Z9\n"
     before = user_count()
     result = app.test_cli_runner().invoke(args=["roster", "import", write(tmp_path, content), "--class", "Class A"])
@@ -304,6 +322,7 @@ def test_cli_roster_errors_go_to_stderr_and_import_nothing(app, classroom, tmp_p
 
 
 def test_cli_roster_unknown_class(app, classroom, tmp_path):
+    """Cli roster unknown class."""
     before = user_count()
     result = app.test_cli_runner().invoke(args=["roster", "import", write(tmp_path, GOOD), "--class", "Class Z"])
     assert result.exit_code != 0
@@ -313,12 +332,14 @@ def test_cli_roster_unknown_class(app, classroom, tmp_path):
 
 
 def test_cli_roster_missing_file(app, classroom, tmp_path):
+    """Cli roster missing file."""
     result = app.test_cli_runner().invoke(args=["roster", "import", str(tmp_path / "nope.csv"), "--class", "Class A"])
     assert result.exit_code != 0
     assert "does not exist" in result.stderr
 
 
 def test_cli_roster_wrong_columns(app, classroom, tmp_path):
+    """Cli roster wrong columns."""
     result = app.test_cli_runner().invoke(args=["roster", "import", write(tmp_path, "a,b\n1,2\n"), "--class", "Class A"])
     assert result.exit_code != 0
     assert "roster.csv:1: Columns must be username, name, student_number, email, department." in result.stderr

@@ -25,6 +25,7 @@ from tests.test_auth import REGISTRATION, field_error, user_count
 
 @pytest.mark.parametrize("typed", [" studentA", "STUDENTA ", "\tStudentA"])
 def test_sign_in_matches_the_username_stripped_and_in_any_case(app, classroom, client, typed):
+    """Sign in matches the username stripped and in any case."""
     response = login(client, typed)
     assert response.status_code == 302
     assert client.get("/").status_code == 200
@@ -32,6 +33,7 @@ def test_sign_in_matches_the_username_stripped_and_in_any_case(app, classroom, c
 
 @pytest.mark.parametrize("typed", ["studentA ", " STUDENTA", "Studenta"])
 def test_a_variant_of_the_username_does_not_bypass_the_lockout(app_factory, classroom, typed):
+    """A variant of the username does not bypass the lockout."""
     throttled = app_factory(RATELIMIT_ENABLED=True, BABEL_DEFAULT_LOCALE="en")
     client = throttled.test_client()
     for _attempt in range(10):
@@ -42,6 +44,7 @@ def test_a_variant_of_the_username_does_not_bypass_the_lockout(app_factory, clas
 
 @pytest.mark.parametrize("typed", [" STUDENTa ", "studenta", "PEERA"])
 def test_registration_refuses_a_username_that_normalises_to_an_existing_one(app, classroom, client, typed):
+    """Registration refuses a username that normalises to an existing one."""
     before = user_count()
     response = client.post("/auth/register", data={**REGISTRATION, "username": typed, "join_code": "JOINA"})
     assert response.status_code == 400
@@ -50,12 +53,14 @@ def test_registration_refuses_a_username_that_normalises_to_an_existing_one(app,
 
 
 def test_registration_strips_the_username(app, classroom, client):
+    """Registration strips the username."""
     response = client.post("/auth/register", data={**REGISTRATION, "username": "  newbie ", "join_code": "JOINA"})
     assert response.status_code == 200
     assert db.session.scalar(select(User.username).where(User.email == "newbie@example.com")) == "newbie"
 
 
 def test_the_database_refuses_two_usernames_differing_only_by_case(app, classroom):
+    """The database refuses two usernames differing only by case."""
     with pytest.raises(IntegrityError), db.engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO users (username, display_name, password_hash, role, status, must_change_password, "
@@ -65,6 +70,7 @@ def test_the_database_refuses_two_usernames_differing_only_by_case(app, classroo
 
 
 def test_migration_renames_later_accounts_whose_username_clashes_by_case(app):
+    """Migration renames later accounts whose username clashes by case."""
     from flask_migrate import downgrade, upgrade
 
     downgrade(directory="migrations", revision="0011")
@@ -87,6 +93,7 @@ def test_migration_renames_later_accounts_whose_username_clashes_by_case(app):
 
 
 def test_failed_sign_ins_from_one_address_are_capped_over_all_usernames(app_factory, classroom):
+    """Failed sign ins from one address are capped over all usernames."""
     throttled = app_factory(RATELIMIT_ENABLED=True, BABEL_DEFAULT_LOCALE="en", LOGIN_ADDRESS_RATE_LIMIT="5 per minute")
     for name in ("studentA", "peerA", "managerA", "studentB", "nobody"):
         assert login(throttled.test_client(), name, "guess-12345").status_code == 401
@@ -98,12 +105,14 @@ def test_failed_sign_ins_from_one_address_are_capped_over_all_usernames(app_fact
 
 
 def test_successful_sign_ins_do_not_fill_the_address_cap(app_factory, classroom):
+    """Successful sign ins do not fill the address cap."""
     throttled = app_factory(RATELIMIT_ENABLED=True, LOGIN_ADDRESS_RATE_LIMIT="3 per minute")
     for name in ("studentA", "peerA", "managerA", "studentB", "studentC", "teacher"):
         assert login(throttled.test_client(), name).status_code == 302
 
 
 def test_registrations_from_one_address_are_throttled(app_factory, classroom):
+    """Registrations from one address are throttled."""
     throttled = app_factory(RATELIMIT_ENABLED=True, BABEL_DEFAULT_LOCALE="en", REGISTER_RATE_LIMIT="2 per hour")
     with throttled.app_context():
         client = throttled.test_client()
@@ -120,6 +129,7 @@ def test_registrations_from_one_address_are_throttled(app_factory, classroom):
 
 
 def test_wrong_join_codes_are_throttled_but_right_ones_do_not_count(app_factory, classroom):
+    """Wrong join codes are throttled but right ones do not count."""
     throttled = app_factory(RATELIMIT_ENABLED=True, BABEL_DEFAULT_LOCALE="en", JOIN_CODE_RATE_LIMIT="3 per hour")
     with throttled.app_context():
         client = throttled.test_client()
@@ -139,6 +149,7 @@ def test_wrong_join_codes_are_throttled_but_right_ones_do_not_count(app_factory,
 
 
 def test_unknown_username_costs_one_hash_of_the_same_kind(app, classroom, client, monkeypatch):
+    """Unknown username costs one hash of the same kind."""
     checked: list[str] = []
     real = passwords.check_password_hash
 
@@ -168,6 +179,7 @@ def _replay(app: Any, cookie: str) -> Any:
 
 
 def test_sign_out_ends_every_session_of_the_user_and_old_cookies(app, classroom):
+    """Sign out ends every session of the user and old cookies."""
     here, there = classroom.client_for(app, "studentA"), classroom.client_for(app, "studentA")
     copied = here.get_cookie("session").value
     assert _replay(app, copied).get("/").status_code == 200  # a copy works while signed in
@@ -179,6 +191,7 @@ def test_sign_out_ends_every_session_of_the_user_and_old_cookies(app, classroom)
 
 
 def test_password_change_refuses_old_cookies_of_this_very_session(app, classroom):
+    """Password change refuses old cookies of this very session."""
     here = classroom.client_for(app, "studentA")
     copied = here.get_cookie("session").value
     response = here.post("/auth/password", data={
@@ -189,6 +202,7 @@ def test_password_change_refuses_old_cookies_of_this_very_session(app, classroom
 
 
 def test_disable_refuses_old_cookies(app, classroom):
+    """Disable refuses old cookies."""
     student = classroom.client_for(app, "studentA")
     copied = student.get_cookie("session").value
     teacher = classroom.client_for(app, "teacher")
@@ -208,6 +222,7 @@ COMMON = ["password123", "qwerty123456", "1q2w3e4r5t", "abc123456789", "iloveyou
 
 @pytest.mark.parametrize("password", COMMON)
 def test_common_passwords_are_refused_at_registration(app, classroom, client, password):
+    """Common passwords are refused at registration."""
     before = user_count()
     response = client.post("/auth/register", data={**REGISTRATION, "password": password, "confirm": password,
                                                    "join_code": "JOINA"})
@@ -218,6 +233,7 @@ def test_common_passwords_are_refused_at_registration(app, classroom, client, pa
 
 @pytest.mark.parametrize("password", ["password123", "aaaaaaaaa1", "1234567890abc"])
 def test_common_passwords_are_refused_on_change(app, classroom, password):
+    """Common passwords are refused on change."""
     student = classroom.client_for(app, "studentA")
     response = student.post("/auth/password", data={"old_password": PASSWORD, "password": password,
                                                      "confirm": password})
@@ -227,6 +243,7 @@ def test_common_passwords_are_refused_on_change(app, classroom, password):
 
 
 def test_nine_characters_are_too_few(app, classroom, client):
+    """Nine characters are too few."""
     response = client.post("/auth/register", data={**REGISTRATION, "password": "tea4sale9", "confirm": "tea4sale9",
                                                    "join_code": "JOINA"})
     assert response.status_code == 400
@@ -234,6 +251,7 @@ def test_nine_characters_are_too_few(app, classroom, client):
 
 
 def test_a_password_too_long_for_the_estimator_is_judged_without_it():
+    """A password too long for the estimator is judged without it."""
     assert passwords.password_problem("tea4" * 50) is None
 
 
@@ -243,6 +261,7 @@ def test_a_password_too_long_for_the_estimator_is_judged_without_it():
     ("teacher2026x", "must not contain the username"),
 ])
 def test_demo_password_follows_the_policy(app, password, message):
+    """Demo password follows the policy."""
     result = app.test_cli_runner().invoke(args=["demo", "--password", password])
     assert result.exit_code != 0
     assert message in result.stderr
@@ -255,6 +274,7 @@ def test_demo_password_follows_the_policy(app, password, message):
 
 @pytest.mark.parametrize(("value", "secure"), [("1", True), ("true", True), ("yes", True), ("", False), ("0", False)])
 def test_session_cookie_secure_comes_from_the_environment(value, secure):
+    """Session cookie secure comes from the environment."""
     env = {**os.environ, "SESSION_COOKIE_SECURE": value}
     out = subprocess.run([sys.executable, "-c", "from sandbox.config import Config; print(Config.SESSION_COOKIE_SECURE)"],
                          env=env, capture_output=True, text=True, check=True)
@@ -262,6 +282,7 @@ def test_session_cookie_secure_comes_from_the_environment(value, secure):
 
 
 def test_secure_session_cookie_is_marked_secure(app_factory, classroom):
+    """Secure session cookie is marked secure."""
     secure = app_factory(SESSION_COOKIE_SECURE=True)
     response = login(secure.test_client(), "studentA")
     assert response.status_code == 302
@@ -275,6 +296,7 @@ def _csp(response: Any) -> dict[str, list[str]]:
 
 
 def test_csp_names_the_exact_asset_files_of_the_cdn(app, classroom):
+    """Csp names the exact asset files of the cdn."""
     from sandbox.config import ASSETS
 
     csp = _csp(classroom.client_for(app, "studentA").get("/"))
@@ -286,6 +308,7 @@ def test_csp_names_the_exact_asset_files_of_the_cdn(app, classroom):
 
 
 def test_csp_with_local_assets_allows_only_this_site(app_factory, classroom):
+    """Csp with local assets allows only this site."""
     local = app_factory(ASSET_BASE_URL="local")
     csp = _csp(local.test_client().get("/auth/login"))
     assert csp["script-src"] == ["'self'"]
@@ -296,6 +319,7 @@ def test_csp_with_local_assets_allows_only_this_site(app_factory, classroom):
 
 
 def test_local_assets_serve_chart_js_from_the_npm_copy_with_its_sri(app_factory, classroom):
+    """Local assets serve chart js from the npm copy with its sri."""
     import base64
     import hashlib
 
@@ -321,6 +345,7 @@ def test_local_assets_serve_chart_js_from_the_npm_copy_with_its_sri(app_factory,
 
 
 def test_unknown_or_missing_vendor_files_are_not_found(app_factory, tmp_path):
+    """Unknown or missing vendor files are not found."""
     empty = app_factory(LOCAL_ASSET_DIR=str(tmp_path / "nothing"))
     client = empty.test_client()
     assert client.get("/vendor/chartjs.js").status_code == 404

@@ -22,16 +22,19 @@ SYSTEM = {"skip_visibility": True}
 
 
 def fresh(user: User) -> User | None:
+    """The user as the database holds them now (None once deleted)."""
     db.session.expire_all()
     return db.session.get(User, user.id)
 
 
 def by_username(username: str) -> User | None:
+    """The user with this username, if any."""
     db.session.expire_all()
     return db.session.scalar(select(User).where(User.username == username))
 
 
 def new_user(client: Any, **changes: Any) -> Any:
+    """Submit the new-user form (a valid one, changed by `changes`)."""
     data = {"username": "newstudent", "display_name": "New Student", "student_number": "2026099", "email": "",
             "role": "student", "position_id": "", "password": "", **changes}
     return client.post("/admin/users/new", data=data)
@@ -41,6 +44,7 @@ def new_user(client: Any, **changes: Any) -> Any:
 
 
 def test_instructor_adds_a_student_with_a_generated_password_shown_once(app, classroom):
+    """Instructor adds a student with a generated password shown once."""
     teacher = classroom.client_for(app, "teacher")
     assert 'href="/admin/users/new"' in text(teacher.get("/admin/users"))
     assert teacher.get("/admin/users/new").status_code == 200
@@ -61,6 +65,7 @@ def test_instructor_adds_a_student_with_a_generated_password_shown_once(app, cla
 
 
 def test_a_chosen_password_needs_no_change_and_is_not_shown(app, classroom):
+    """A chosen password needs no change and is not shown."""
     teacher = classroom.client_for(app, "teacher")
     response = new_user(teacher, position_id=classroom.positions["A1"].id, password="tea4sale9-oolong")
     assert response.status_code == 302
@@ -80,6 +85,7 @@ def test_a_chosen_password_needs_no_change_and_is_not_shown(app, classroom):
     ({"password": "short"}, "password", "at least"),
 ])
 def test_adding_a_user_with_bad_input_says_what_is_wrong_and_adds_nobody(app, classroom, changes, field, message):
+    """Adding a user with bad input says what is wrong and adds nobody."""
     teacher = classroom.client_for(app, "teacher")
     if changes.get("position_id") == "C1":
         changes = {**changes, "position_id": classroom.positions["C1"].id}
@@ -92,6 +98,7 @@ def test_adding_a_user_with_bad_input_says_what_is_wrong_and_adds_nobody(app, cl
 
 
 def test_students_and_observers_cannot_add_users(app, classroom):
+    """Students and observers cannot add users."""
     for who in ("studentA", "readonlyA"):
         client = classroom.client_for(app, who)
         assert client.get("/admin/users/new").status_code == 403
@@ -100,6 +107,7 @@ def test_students_and_observers_cannot_add_users(app, classroom):
 
 
 def test_a_student_added_to_a_running_class_gets_a_book(app, classroom):
+    """A student added to a running class gets a book."""
     from sandbox.classroom.runs.services import load_scenario
 
     act_as(classroom.user("teacher"))
@@ -118,6 +126,7 @@ def test_a_student_added_to_a_running_class_gets_a_book(app, classroom):
 
 
 def test_deleting_a_user_nobody_refers_to_removes_them(app, classroom):
+    """Deleting a user nobody refers to removes them."""
     from sandbox.org.services import add_group_member, create_group, create_user
 
     act_as(None)
@@ -139,6 +148,7 @@ def test_deleting_a_user_nobody_refers_to_removes_them(app, classroom):
 
 
 def test_deleting_a_user_with_log_entries_disables_and_anonymises_them(app, classroom, make_lead):
+    """Deleting a user with log entries disables and anonymises them."""
     student = classroom.user("studentA")
     lead = make_lead(student, name="Kept lead")
     login(app.test_client(), "studentA")
@@ -172,6 +182,7 @@ def test_deleting_a_user_with_log_entries_disables_and_anonymises_them(app, clas
 
 
 def test_delete_only_within_the_subtree_and_never_oneself(app, classroom):
+    """Delete only within the subtree and never oneself."""
     teacher = classroom.client_for(app, "teacher")
     for name in ("studentC", "admin", "teacher2"):
         assert teacher.post(f"/admin/users/{classroom.user(name).id}/delete").status_code == 404
@@ -196,6 +207,7 @@ REGISTRATION = {"username": "pendingA", "display_name": "Pending Again", "studen
 
 
 def test_a_rejected_student_can_register_again_with_the_same_username_and_email(app, classroom):
+    """A rejected student can register again with the same username and email."""
     rejected = classroom.user("pendingA")
     teacher = classroom.client_for(app, "teacher")
     teacher.post("/admin/approvals", data={"user_ids": [rejected.id], "decision": "reject", "reason": "Wrong class",
@@ -218,6 +230,7 @@ def test_a_rejected_student_can_register_again_with_the_same_username_and_email(
 
 
 def test_a_pending_or_active_account_still_holds_its_username_and_email(app, classroom):
+    """A pending or active account still holds its username and email."""
     client = app.test_client()
     response = client.post("/auth/register", data=REGISTRATION)  # pendingA is pending, not rejected
     assert "This username is taken" in text(response)
@@ -230,6 +243,7 @@ def test_a_pending_or_active_account_still_holds_its_username_and_email(app, cla
 
 
 def test_positions_are_labelled_with_their_path(app, classroom):
+    """Positions are labelled with their path."""
     sales = classroom.positions["A1"]
     assert sales.path_label == "A1 › Sales"
     assert sales.full_label == "Class A › A1 › Sales"
@@ -240,6 +254,7 @@ def test_positions_are_labelled_with_their_path(app, classroom):
 
 
 def test_pickers_the_user_list_and_the_menu_show_the_path(app, classroom):
+    """Pickers the user list and the menu show the path."""
     teacher = classroom.client_for(app, "teacher")
     approvals = text(teacher.get("/admin/approvals"))
     assert re.search(rf'<option value="{classroom.positions["A2"].id}">Class A › A2 › Sales</option>', approvals)
@@ -253,6 +268,7 @@ def test_pickers_the_user_list_and_the_menu_show_the_path(app, classroom):
 
 
 def test_demo_accounts_list_positions_with_their_path(app):
+    """Demo accounts list positions with their path."""
     result = app.test_cli_runner().invoke(args=["demo", "--password", "Demo2026-oolong"])
     assert result.exit_code == 0, result.output
     accounts = {line.split(", ")[0]: line.split(", ") for line in result.stdout.strip().splitlines()[1:]}
@@ -262,6 +278,7 @@ def test_demo_accounts_list_positions_with_their_path(app):
 
 
 def test_a_book_that_cannot_be_generated_refuses_the_new_user(app, classroom):
+    """A book that cannot be generated refuses the new user."""
     from sandbox.classroom.runs.services import load_scenario
 
     act_as(classroom.user("teacher"))

@@ -8,6 +8,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 @bp.before_request
 def staff_only() -> None:
+    """Refuse everyone but instructors and admins (403)."""
     # Role decides which actions exist: only instructors and admins administer (SPEC §3.4).
     if not current_user.is_authenticated or not current_user.is_staff:
         abort(403)

@@ -12,16 +12,17 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from ..boundary import attempt
 from ..codes.defaults import DEFAULTS, TABLE_NAMES
 from ..codes.models import CodeValue
-from ..codes.services import SCHOOL, CodeError, create_value, delete_value, in_use, update_value, values_for
+from ..codes.services import SCHOOL, create_value, delete_value, in_use, update_value, values_for
 from ..extensions import db
 from ..numbers import db_id
+from ..oplog import current_actor
 from ..org.models import Position, Role
 from ..org.scope import managed_classes
 from ..records.forms import ConfirmForm
 from . import bp
-from .common import actor
 
 
 def _table_or_404(table: str | None) -> str:
@@ -41,18 +42,19 @@ def _int(value: str | None, default: int = 0) -> int:
 def _scope(values: Any) -> tuple[Position | None, list[Position]]:
     """The class whose picklists are edited (None: the school's defaults, the admin's) and the choices.
     An instructor always edits one of their classes; a class they do not teach is not found."""
-    classes = managed_classes(actor())
+    classes = managed_classes(current_actor())
     wanted = values.get("class_id", type=db_id)
     if wanted is not None:
         klass = next((c for c in classes if c.id == wanted), None)
         return (klass or abort(404)), classes
-    if actor().role == Role.ADMIN:
+    if current_actor().role == Role.ADMIN:
         return None, classes
     return (classes[0] if classes else abort(403)), classes
 
 
 @bp.get("/code-tables")
 def code_tables() -> str:
+    """The values of one code table, for the school's defaults or one class."""
     table = _table_or_404(request.args.get("table"))
     klass, classes = _scope(request.args)
     values = values_for(table, klass.id if klass else SCHOOL)
@@ -60,7 +62,7 @@ def code_tables() -> str:
     names = {t: (n[0] if zh else n[1]) for t, n in TABLE_NAMES.items()}
     used = {v.id: in_use(v, klass.id if klass else None) for v in values}
     return render_template("admin/code_tables.html", table=table, values=values, names=names, used=used,
-                           klass=klass, classes=classes, is_admin=actor().role == Role.ADMIN,
+                           klass=klass, classes=classes, is_admin=current_actor().role == Role.ADMIN,
                            confirm=ConfirmForm(), next_order=(values[-1].sort_order + 10) if values else 10)
 
 
@@ -70,19 +72,17 @@ def _back(table: str, klass: Position | None) -> Any:
 
 @bp.post("/code-tables/add")
 def code_value_add() -> Any:
+    """Add a value to a code table (the school's, or one class's)."""
     table = _table_or_404(request.form.get("table"))
     klass, _classes = _scope(request.form)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt() as outcome:
         create_value(table, request.form.get("code", ""), request.form.get("label_zh", ""),
                      request.form.get("label_en", ""), _int(request.form.get("sort_order")),
                      klass.id if klass else None)
-        db.session.commit()
+    if not outcome.failed:
         flash(_("Value added."), "success")
-    except CodeError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
     return _back(table, klass)
 
 
@@ -96,24 +96,24 @@ def _value_or_404(value_id: int, klass: Position | None) -> CodeValue:
 
 @bp.post("/code-tables/<int:value_id>")
 def code_value_update(value_id: int) -> Any:
+    """Save a value's labels, order and active flag (for a class: its override)."""
     klass, _classes = _scope(request.form)
     value = _value_or_404(value_id, klass)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    table = value.table_name
+    with attempt() as outcome:
         update_value(value, request.form.get("label_zh", ""), request.form.get("label_en", ""),
                      _int(request.form.get("sort_order"), value.sort_order), request.form.get("active") == "y",
                      klass.id if klass else None)
-        db.session.commit()
+    if not outcome.failed:
         flash(_("Value saved."), "success")
-    except CodeError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    return _back(value.table_name, klass)
+    return _back(table, klass)
 
 
 @bp.post("/code-tables/<int:value_id>/delete")
 def code_value_delete(value_id: int) -> Any:
+    """Delete an unused value (a class's override: back to the default)."""
     klass, _classes = _scope(request.form)
     value = _value_or_404(value_id, klass)
     table = value.table_name
@@ -122,14 +122,11 @@ def code_value_delete(value_id: int) -> Any:
     if value.class_id is None and klass is not None:
         flash(_("A default cannot be deleted for one class; deactivate it for the class instead."), "warning")
         return _back(table, klass)
-    try:
+    with attempt(category="warning") as outcome:
         delete_value(value)
-        db.session.commit()
+    if not outcome.failed:
         flash(_("Value deleted.") if klass is None else _("Deleted: the class uses the school's default again, "
                                                             "if there is one."), "success")
-    except CodeError as exc:
-        db.session.rollback()
-        flash(exc.message, "warning")
     return _back(table, klass)
 
 

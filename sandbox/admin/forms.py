@@ -33,6 +33,7 @@ KIND_CHOICES = [
 
 
 class ApprovalForm(FlaskForm):
+    """Approve the chosen registrations onto a position with a role, or reject them with a reason."""
     user_ids = SelectMultipleField(_l("Users"), coerce=int, validators=[InputRequired()])
     decision = SelectField(_l("Decision"), choices=[("approve", _l("Approve")), ("reject", _l("Reject"))])
     position_id = SelectField(_l("Position"), coerce=int, validators=[Optional()])
@@ -42,6 +43,7 @@ class ApprovalForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
+    """Edit a user: name, contact, role, position and status."""
     display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
     student_number = StringField(_l("Student number"), validators=[Optional(), Length(max=32)])
     email = EmailField(_l("Email"), validators=[Optional(), Email(check_deliverability=False), Length(max=255)])
@@ -52,6 +54,7 @@ class UserForm(FlaskForm):
 
 
 class NewUserForm(FlaskForm):
+    """Add one active user on a position (a password is generated when none is given)."""
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
     student_number = StringField(_l("Student number"), validators=[Optional(), Length(max=32)])
@@ -64,12 +67,14 @@ class NewUserForm(FlaskForm):
 
 
 class RosterForm(FlaskForm):
+    """Upload a roster CSV into one class."""
     class_id = SelectField(_l("Class"), coerce=int, validators=[InputRequired()])
     file = FileField(_l("Roster CSV"), validators=[FileRequired()])
     submit = SubmitField(_l("Import"))
 
 
 class PositionForm(FlaskForm):
+    """Add a node of some kind under a position of the tree."""
     parent_id = SelectField(_l("Under"), coerce=int)
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
@@ -79,6 +84,7 @@ class PositionForm(FlaskForm):
 
 
 class RenameForm(FlaskForm):
+    """Rename a position (a class: also its join code and registration)."""
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     join_code = StringField(_l("Join code (classes)"), validators=[Optional(), Length(max=32)])
     registration_open = BooleanField(_l("Open for registration (classes)"))
@@ -86,6 +92,7 @@ class RenameForm(FlaskForm):
 
 
 class ClassWizardForm(FlaskForm):
+    """Create a class with its departments and one salesperson position in each."""
     parent_id = SelectField(_l("Under"), coerce=int)
     name = StringField(_l("Class name"), validators=[DataRequired(), Length(max=100)])
     departments = TextAreaField(
@@ -99,22 +106,26 @@ class ClassWizardForm(FlaskForm):
 
 
 class SharingForm(FlaskForm):
+    """Choose the class whose sharing modes are shown."""
     class_id = SelectField(_l("Class"), coerce=int)
     submit = SubmitField(_l("Save sharing modes"))
 
 
 class GroupForm(FlaskForm):
+    """Create a sharing group in one class."""
     class_id = SelectField(_l("Class"), coerce=int)
     name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=100)])
     submit = SubmitField(_l("Create group"))
 
 
 class MemberForm(FlaskForm):
+    """Add a user of the group's class to a sharing group."""
     user_id = SelectField(_l("Student"), coerce=int)
     submit = SubmitField(_l("Add member"))
 
 
 class OrganizationForm(FlaskForm):
+    """The organisation profile: name, contact, fiscal year, currency, language."""
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=50)])

@@ -17,12 +17,14 @@ USERNAME = Regexp(r"^[A-Za-z0-9_.\-]{3,64}$", message=_l("Use 3–64 letters, di
 
 
 class LoginForm(FlaskForm):
+    """Sign in with username and password."""
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     submit = SubmitField(_l("Sign in"))
 
 
 class RegisterForm(FlaskForm):
+    """Register as a student of the class whose join code is given."""
     username = StringField(_l("Username"), filters=[lambda v: v.strip() if isinstance(v, str) else v],
                            validators=[DataRequired(), USERNAME])
     display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
@@ -44,6 +46,7 @@ class RegisterForm(FlaskForm):
         self.class_id.choices = [("", "—")] + [(str(p.id), p.name) for p in open_classes]
 
     def validate_username(self, field) -> None:
+        """Refuse a malformed or taken username."""
         # Taken also when it differs only by case or spaces from an existing one ("Alice", "alice "); a rejected
         # registration gives its username and email up to a new one (org.services.release_rejected).
         taken = db.session.scalar(select(User.id).where(username_is(field.data), User.status != Status.REJECTED))
@@ -51,17 +54,20 @@ class RegisterForm(FlaskForm):
             raise ValidationError(_l("This username is taken; choose another."))
 
     def validate_email(self, field) -> None:
+        """Refuse an email another account uses."""
         taken = db.session.scalar(select(User.id).where(func.lower(User.email) == field.data.strip().lower(),
                                                         User.status != Status.REJECTED))
         if taken:
             raise ValidationError(_l("An account with this email exists already."))
 
     def validate_password(self, field) -> None:
+        """Refuse a password the policy does not accept."""
         problem = password_problem(field.data, self.username.data or "")
         if problem:
             raise ValidationError(problem)
 
     def validate(self, extra_validators=None) -> bool:
+        """Validate the fields, then find the chosen class by join code or list (an unknown code counts for the throttle)."""
         ok = super().validate(extra_validators)
         code = (self.join_code.data or "").strip()
         if code:
@@ -89,6 +95,7 @@ class RegisterForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
+    """Change one's own password (the current one, the new one twice)."""
     old_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField(
@@ -98,6 +105,7 @@ class PasswordForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
+    """One's own name, email, interface language and email signature."""
     display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
     email = EmailField(_l("Email"), validators=[Optional(), Email(check_deliverability=False), Length(max=255)])
     locale = SelectField(_l("Language"), choices=[("zh_Hans_CN", "简体中文"), ("en", "English")])

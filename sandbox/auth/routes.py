@@ -9,8 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
+from ..boundary import attempt, keep_changes
 from ..extensions import db, limiter
 from ..i18n import select_locale
+from ..oplog import current_actor
 from ..org.models import Status, User
 from ..records.forms import ConfirmForm
 from . import bp, services
@@ -57,6 +59,7 @@ def _safe_next(target: str | None) -> str:
     deduct_when=_failed_sign_in, scope="sign-in-address",
 )
 def login() -> Any:
+    """Sign in; a refused sign-in answers 401 and is recorded in the log."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
@@ -76,7 +79,7 @@ def login() -> Any:
             message, reason = _("This account is disabled. Ask your instructor."), "disabled"
         if message:
             services.record_failed_login(username, reason)
-            db.session.commit()
+            keep_changes()  # the refusal answers 401, yet its log entry stays
             if reason == "pending":
                 # Nothing typed wrong: where the registration stands, shown as information, not as a field error.
                 flash(message, "info")
@@ -87,7 +90,6 @@ def login() -> Any:
         session.clear()
         login_user(user)
         services.record_login(user)
-        db.session.commit()
         if user.must_change_password:
             flash(_("Please choose your own password now."), "info")
             return redirect(url_for("auth.password"))
@@ -101,6 +103,7 @@ def login() -> Any:
 @limiter.limit(lambda: current_app.config["JOIN_CODE_RATE_LIMIT"], key_func=_address, methods=["POST"],
                deduct_when=_join_code_refused, scope="join-code")
 def register() -> Any:
+    """Register as a pending student of the class whose join code is given."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = RegisterForm()
@@ -111,20 +114,19 @@ def register() -> Any:
             form.username.data, form.display_name.data, form.email.data, form.password.data,
             form.chosen_class, form.student_number.data,
         )
-        db.session.commit()
         return render_template("auth/registered.html", klass=form.chosen_class)
     return render_template("auth/register.html", form=form), (400 if form.errors else 200)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout() -> Any:
+    """Ask to confirm (GET); sign out everywhere (POST)."""
     if request.method == "GET":
         return render_template("auth/logout.html", form=ConfirmForm())
     form = ConfirmForm()
     if form.validate_on_submit() and current_user.is_authenticated:
         # Bumps the session version: this cookie, a copy of it and the user's other sessions all end.
-        services.record_logout(current_user._get_current_object())
-        db.session.commit()
+        services.record_logout(current_actor())
         logout_user()
         session.clear()
         flash(_("You have signed out."), "info")
@@ -133,14 +135,12 @@ def logout() -> Any:
 
 @bp.route("/password", methods=["GET", "POST"])
 def password() -> Any:
+    """Change one's own password (the current one is required)."""
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
-            services.change_password(current_user._get_current_object(), form.old_password.data, form.password.data)
-            db.session.commit()
-        except services.AccountError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "password").errors.append(exc.message)
+        with attempt(form, "password") as outcome:
+            services.change_password(current_actor(), form.old_password.data, form.password.data)
+        if outcome.failed:
             return render_template("auth/password.html", form=form), 400
         login_user(current_user._get_current_object())  # keep this session, with the new version
         flash(_("Your password was changed."), "success")
@@ -150,7 +150,8 @@ def password() -> Any:
 
 @bp.route("/profile", methods=["GET", "POST"])
 def profile() -> Any:
-    user = current_user._get_current_object()
+    """Edit one's own name, email, language and email signature."""
+    user = current_actor()
     form = ProfileForm(obj=user) if request.method == "GET" else ProfileForm()
     if request.method == "GET" and not user.locale:
         # No saved choice yet: preselect the language the page is shown in, so saving keeps it.
@@ -162,7 +163,6 @@ def profile() -> Any:
             form.email.errors.append(_("An account with this email exists already."))
         else:
             services.update_profile(user, form.display_name.data, email, form.locale.data, form.email_signature.data)
-            db.session.commit()
             flash(_("Preferences saved."), "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form), (400 if form.errors else 200)

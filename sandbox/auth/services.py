@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from ..errors import ServiceError
 from ..extensions import db
 from ..oplog import current_op, operation
 from ..org.models import Position, Role, Status, User, utcnow
 from .passwords import password_problem
 
 
-class AccountError(ValueError):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.field = message, field
+class AccountError(ServiceError):
+    """A refused change to one's own account (message for the user, form field it concerns)."""
 
 
 @operation("auth.register")
@@ -84,6 +83,7 @@ def change_password(user: User, old: str, new: str) -> None:
 
 @operation("auth.preferences")
 def update_profile(user: User, display_name: str, email: str | None, locale: str, signature: str | None) -> None:
+    """Save one's own preferences: name, email, interface language, email signature."""
     user.display_name = display_name.strip()
     user.email = (email or "").strip().lower() or None
     user.locale = locale

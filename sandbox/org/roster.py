@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -33,6 +34,7 @@ MAX_ROWS = 2000
 
 @dataclass
 class RosterRow:
+    """One student row of a roster file, with the position the student will take."""
     line: int
     username: str
     name: str
@@ -44,6 +46,7 @@ class RosterRow:
 
 @dataclass
 class RosterCheck:
+    """The rows of a roster that passed and the problems of those that did not."""
     rows: list[RosterRow] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line, message); line 0: whole file
 
@@ -81,14 +84,28 @@ def check_roster(data: bytes, klass: Position) -> RosterCheck:
         result.errors.append((0, exc.message))
         return result
     reader = csv.reader(io.StringIO(text))
+    names = _header(reader, result)
+    if names is None:
+        return result
+    try:
+        _check_rows(reader, names, klass, result)
+    except csv.Error as exc:
+        result.errors.append((0, _("The file is not valid CSV: %(e)s", e=str(exc))))
+    if not result.rows and not result.errors:
+        result.errors.append((0, _("The file has a header but no students.")))
+    return result
+
+
+def _header(reader: Any, result: RosterCheck) -> list[str | None] | None:
+    """The field name of each column, or None after noting why the header is unusable."""
     try:
         header = next(reader)
     except StopIteration:
         result.errors.append((0, _("The file is empty.")))
-        return result
+        return None
     except csv.Error as exc:
         result.errors.append((0, _("The file is not valid CSV: %(e)s", e=str(exc))))
-        return result
+        return None
     names = [HEADERS.get(h.strip().lower()) for h in header]
     unknown = [h for h, n in zip(header, names, strict=True) if n is None and h.strip()]
     missing = [r for r in REQUIRED if r not in names]
@@ -96,48 +113,60 @@ def check_roster(data: bytes, klass: Position) -> RosterCheck:
         result.errors.append((1, _(
             "Columns must be username, name, student_number, email, department. Unknown: %(u)s; missing: %(m)s.",
             u=", ".join(unknown) or "—", m=", ".join(missing) or "—")))
-        return result
+        return None
+    return names
+
+
+@dataclass
+class _Seen:
+    """What earlier rows of the file already claimed: username and email -> first line."""
+
+    usernames: dict[str, int] = field(default_factory=dict)
+    emails: dict[str, int] = field(default_factory=dict)
+
+
+def _check_rows(reader: Any, names: list[str | None], klass: Position, result: RosterCheck) -> None:
+    """Check each data row (blank rows skipped, at most MAX_ROWS) into `result`."""
     positions = _salesperson_positions(klass)
-    seen: dict[str, int] = {}
-    seen_email: dict[str, int] = {}
-    try:
-        for line, raw in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in raw):
-                continue
-            if len(result.rows) + len(result.errors) >= MAX_ROWS:
-                result.errors.append((line, _("At most %(n)d rows per file.", n=MAX_ROWS)))
-                break
-            values = {n: (raw[i].strip() if i < len(raw) else "") for i, n in enumerate(names) if n}
-            row = RosterRow(line, values["username"], values["name"], values.get("student_number") or None,
-                            (values.get("email") or "").lower() or None, values["department"])
-            problems = []
-            if not USERNAME.match(row.username):
-                problems.append(_("username “%(u)s” must be 3–64 letters, digits, dots, dashes or underscores", u=row.username))
-            elif row.username.lower() in seen:
-                problems.append(_("username %(u)s repeats line %(l)d", u=row.username, l=seen[row.username.lower()]))
-            elif db.session.scalar(select(User.id).where(username_is(row.username))):
-                problems.append(_("username %(u)s is taken", u=row.username))
-            if not row.name:
-                problems.append(_("name is empty"))
-            if row.email and not EMAIL.match(row.email):
-                problems.append(_("email “%(e)s” is not an address", e=row.email))
-            elif row.email and (row.email in seen_email or _email_taken(row.email)):
-                problems.append(_("email %(e)s is already used", e=row.email))
-            row.position = positions.get(row.department.lower())
-            if row.position is None:
-                problems.append(_("department “%(d)s” does not exist in %(c)s", d=row.department, c=klass.name))
-            seen.setdefault(row.username.lower(), line)
-            if row.email:
-                seen_email.setdefault(row.email, line)
-            if problems:
-                result.errors.append((line, "; ".join(problems)))
-            else:
-                result.rows.append(row)
-    except csv.Error as exc:
-        result.errors.append((0, _("The file is not valid CSV: %(e)s", e=str(exc))))
-    if not result.rows and not result.errors:
-        result.errors.append((0, _("The file has a header but no students.")))
-    return result
+    seen = _Seen()
+    for line, raw in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in raw):
+            continue
+        if len(result.rows) + len(result.errors) >= MAX_ROWS:
+            result.errors.append((line, _("At most %(n)d rows per file.", n=MAX_ROWS)))
+            break
+        values = {n: (raw[i].strip() if i < len(raw) else "") for i, n in enumerate(names) if n}
+        row = RosterRow(line, values["username"], values["name"], values.get("student_number") or None,
+                        (values.get("email") or "").lower() or None, values["department"])
+        row.position = positions.get(row.department.lower())
+        problems = _row_problems(row, seen, klass)
+        seen.usernames.setdefault(row.username.lower(), line)
+        if row.email:
+            seen.emails.setdefault(row.email, line)
+        if problems:
+            result.errors.append((line, "; ".join(problems)))
+        else:
+            result.rows.append(row)
+
+
+def _row_problems(row: RosterRow, seen: _Seen, klass: Position) -> list[str]:
+    """Everything wrong with one row: username, name, email and department."""
+    problems = []
+    if not USERNAME.match(row.username):
+        problems.append(_("username “%(u)s” must be 3–64 letters, digits, dots, dashes or underscores", u=row.username))
+    elif row.username.lower() in seen.usernames:
+        problems.append(_("username %(u)s repeats line %(l)d", u=row.username, l=seen.usernames[row.username.lower()]))
+    elif db.session.scalar(select(User.id).where(username_is(row.username))):
+        problems.append(_("username %(u)s is taken", u=row.username))
+    if not row.name:
+        problems.append(_("name is empty"))
+    if row.email and not EMAIL.match(row.email):
+        problems.append(_("email “%(e)s” is not an address", e=row.email))
+    elif row.email and (row.email in seen.emails or _email_taken(row.email)):
+        problems.append(_("email %(e)s is already used", e=row.email))
+    if row.position is None:
+        problems.append(_("department “%(d)s” does not exist in %(c)s", d=row.department, c=klass.name))
+    return problems
 
 
 @operation("roster.import")

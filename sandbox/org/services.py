@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 
 from ..auth.passwords import generate_password
 from ..auth.usernames import username_is
+from ..errors import ServiceError
 from ..extensions import db
 from ..i18n import N_
 from ..oplog import current_op, operation, register_verbs
@@ -38,12 +39,8 @@ CHILD_KINDS = {
 JOIN_CODE = re.compile(r"^[A-Za-z0-9\-]{4,32}$")
 
 
-class OrgError(ValueError):
-    """A refused change with a message for the user (and the form field it concerns)."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.field = message, field
+class OrgError(ServiceError):
+    """A refused change to the organisation, with a message for the user (and the form field it concerns)."""
 
 
 def _require_manages(actor: User, position: Position | None, strictly: bool = False) -> Position:
@@ -125,6 +122,7 @@ def class_wizard(
 def update_position(
     actor: User, position: Position, name: str, join_code: str | None = None, registration_open: bool = False
 ) -> Position:
+    """Rename a position strictly below the actor's own; a class also gets its join code and registration."""
     _require_manages(actor, position, strictly=True)
     name = (name or "").strip()
     if not name:
@@ -154,8 +152,13 @@ def delete_position(actor: User, position: Position) -> None:
         if db.session.scalar(select(cls.id).where(cls.class_id == position.id).limit(1).execution_options(skip_visibility=True)):
             raise OrgError(_("Records still belong to “%(name)s”.", name=position.name))
     current_op().target(position)
-    db.session.execute(update(User).where(User.class_id == position.id).values(class_id=None))
-    db.session.execute(delete(SharingMode).where(SharingMode.class_id == position.id))
+    # Through the session, not Core statements: each user who asked for the class and each sharing mode
+    # of it is a change the log lists with this entry.
+    for user in db.session.scalars(select(User).where(User.class_id == position.id)):
+        user.class_id = None
+    for mode in db.session.scalars(select(SharingMode).where(SharingMode.class_id == position.id)):
+        db.session.delete(mode)
+    db.session.flush()  # no relationship orders these before the position's DELETE: flush them first
     db.session.delete(position)
 
 
@@ -217,6 +220,7 @@ def approve_users(actor: User, users: list[User], position: Position, role: str)
 
 @operation("user.reject")
 def reject_user(actor: User, user: User, reason: str) -> User:
+    """Reject a pending registration with a reason the student reads at sign-in."""
     if user.status != Status.PENDING:
         raise OrgError(_("%(name)s was already decided (%(status)s).", name=user.display_name, status=user.status), "user_ids")
     reason = (reason or "").strip()
@@ -255,22 +259,32 @@ def update_user(
         user.status = status
         user.session_version += 1  # a disabled user's open session ends at the next request
     if old_class != user.class_id:
-        from ..records.models import Attachment, Note
-
-        for cls in owned_classes():
-            # Notes and attachments are read with their record's class (access.about_record): they move too.
-            for child in (Note, Attachment):
-                db.session.execute(
-                    update(child).where(child.record_type == cls.__audit_type__,
-                                        child.record_id.in_(select(cls.id).where(cls.owner_id == user.id)))
-                    .values(class_id=user.class_id).execution_options(synchronize_session=False)
-                )
-            db.session.execute(
-                update(cls).where(cls.owner_id == user.id).values(class_id=user.class_id)
-                .execution_options(synchronize_session=False)
-            )
+        _move_records(user)
     current_op().target(user)
     return user
+
+
+def _move_records(user: User) -> None:
+    """Move the user's records, with their notes and attachments, into the user's new class.
+
+    Through the session inside the running `user.update` operation: each moved record gets a new version
+    and `updated_at`, and the entry lists every record it moved. Every record of the user is moved
+    (deleted ones too, and those the actor may not read), so the visibility rule is skipped on purpose.
+    """
+    from ..records.models import Attachment, Note
+
+    for cls in owned_classes():
+        records = list(db.session.scalars(
+            select(cls).where(cls.owner_id == user.id).execution_options(skip_visibility=True)))
+        for record in records:
+            record.class_id = user.class_id
+        # Notes and attachments are read with their record's class (access.about_record): they move too.
+        ids = [record.id for record in records]
+        for child in (Note, Attachment):
+            for start in range(0, len(ids), 500):
+                for row in db.session.scalars(select(child).where(
+                        child.record_type == cls.__audit_type__, child.record_id.in_(ids[start:start + 500]))):
+                    row.class_id = user.class_id
 
 
 @operation("user.password_reset")
@@ -288,6 +302,7 @@ def issue_password_reset(actor: User, user: User) -> str:
 
 @operation("sharing.set")
 def set_sharing_mode(actor: User, klass: Position, record_type: str, mode: str) -> None:
+    """Set how one record type is shared in a class (private, read-only, read-write)."""
     _require_manages(actor, klass)
     if klass.kind != PositionKind.CLASS:
         raise OrgError(_("Sharing modes are set per class."), "class_id")
@@ -305,6 +320,7 @@ def set_sharing_mode(actor: User, klass: Position, record_type: str, mode: str) 
 
 @operation("sharing_group.create")
 def create_group(actor: User, klass: Position, name: str) -> SharingGroup:
+    """Create a sharing group in a class the actor manages."""
     _require_manages(actor, klass)
     if klass.kind != PositionKind.CLASS:
         raise OrgError(_("A sharing group belongs to one class."), "class_id")
@@ -319,6 +335,7 @@ def create_group(actor: User, klass: Position, name: str) -> SharingGroup:
 
 @operation("sharing_group.add_member")
 def add_group_member(actor: User, group: SharingGroup, user: User) -> SharingGroupMember:
+    """Add an active user of the group's class to a sharing group."""
     _require_manages(actor, db.session.get(Position, group.class_id))
     if user.class_id != group.class_id or user.status != Status.ACTIVE:
         raise OrgError(_("Only active users of the group's class can join it."), "user_id")
@@ -332,6 +349,7 @@ def add_group_member(actor: User, group: SharingGroup, user: User) -> SharingGro
 
 @operation("sharing_group.remove_member")
 def remove_group_member(actor: User, member: SharingGroupMember) -> None:
+    """Remove a member from a sharing group."""
     group = member.group
     _require_manages(actor, db.session.get(Position, group.class_id))
     current_op().target(group, member=member.user.display_name)
@@ -340,6 +358,7 @@ def remove_group_member(actor: User, member: SharingGroupMember) -> None:
 
 @operation("sharing_group.delete")
 def delete_group(actor: User, group: SharingGroup) -> None:
+    """Delete a sharing group with its memberships."""
     _require_manages(actor, db.session.get(Position, group.class_id))
     current_op().target(group)
     db.session.delete(group)
@@ -347,6 +366,7 @@ def delete_group(actor: User, group: SharingGroup) -> None:
 
 @operation("organization.update")
 def update_organization(actor: User, data: dict) -> Organization:
+    """Save the organisation profile (administrators only)."""
     if actor.role != Role.ADMIN:
         raise OrgError(_("Only an administrator edits the organisation profile."))
     org = get_organization()
@@ -357,6 +377,7 @@ def update_organization(actor: User, data: dict) -> Organization:
 
 
 def get_organization() -> Organization:
+    """The installation's one organisation profile."""
     org = db.session.scalar(select(Organization).limit(1))
     if org is None:
         raise OrgError(_("The database has not been initialised; run `sandbox init-db`."))

@@ -221,6 +221,7 @@ class RecordViews:
             .where(about_record(obj, LogEntry.object_type, LogEntry.object_id, LogEntry.class_id))
             .order_by(LogEntry.at.desc(), LogEntry.id.desc())
             .limit(50)
+            .execution_options(skip_visibility=True)  # the record's history goes with the record, for whoever sees it
         ).all()
         viewer = current_viewer()
         related = [

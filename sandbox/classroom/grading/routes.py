@@ -112,7 +112,8 @@ def _student_page(student: User, raw_run: str | None, failed: tuple[str, str, An
     if run is not None:
         row = student_row(run, student, evidence=True)
         ids = {i for cell in row.cells.values() for i in cell.outcome.entry_ids}
-        entries = {e.id: e for e in db.session.scalars(select(LogEntry).where(LogEntry.id.in_(ids)))} if ids else {}
+        entries = {e.id: e for e in db.session.scalars(
+            select(LogEntry).where(LogEntry.id.in_(ids)).execution_options(skip_visibility=True))} if ids else {}
         extension = db.session.scalar(select(DeadlineExtension).where(
             DeadlineExtension.run_id == run.id, DeadlineExtension.student_id == student.id))
         context.update(row=row, entries=entries, extension=extension, timeline=timeline(run, student),

@@ -152,7 +152,8 @@ def find_hints(log: ClassLog) -> list[Hint]:
     books = generated_books(log)
     found = foreign_values(log, books) + same_texts(log, books) + undo_redo(log) + bursts(log)
     ids = {e.entry_id for h in found for e in h.evidence}
-    entries = {e.id: e for e in db.session.scalars(select(LogEntry).where(LogEntry.id.in_(ids)))} if ids else {}
+    entries = {e.id: e for e in db.session.scalars(
+        select(LogEntry).where(LogEntry.id.in_(ids)).execution_options(skip_visibility=True))} if ids else {}
     for hint in found:
         for e in hint.evidence:
             e.entry = entries.get(e.entry_id)
