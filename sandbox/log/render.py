@@ -89,6 +89,8 @@ EMPTY = "—"
 
 @dataclass
 class FieldChange:
+    """One changed field of an entry, as the reader reads it (label and values rendered)."""
+
     name: str
     label: str
     before: str
@@ -156,10 +158,12 @@ class Names:
         self.found: dict[tuple[str, int], str] = {}
 
     def want(self, kind: str | None, ident: Any) -> None:
+        """Note a referenced record whose name the page will show."""
         if kind and isinstance(ident, int):
             self.wanted.setdefault(kind, set()).add(ident)
 
     def load(self) -> None:
+        """Load the names of every wanted record, one query per type (visibility applies)."""
         models = {t.name: t.model for t in registry.all_types()}
         for kind, ids in self.wanted.items():
             if kind == "user":
@@ -177,6 +181,7 @@ class Names:
             self.found.update({(kind, i): str(n) for i, n in rows})
 
     def name(self, kind: str | None, ident: Any) -> str:
+        """A referenced record's name, or a placeholder when it is gone or not visible."""
         if ident is None or ident == "":
             return EMPTY
         found = self.found.get((kind or "", ident)) if isinstance(ident, int) else None
@@ -324,6 +329,7 @@ def _locale() -> str:
 
 
 def actor_text(entry: LogEntry) -> str:
+    """Who made the entry, as the log shows it (anonymous for sign-in attempts, else the system)."""
     if entry.actor_label:
         return entry.actor_label
     return _("anonymous") if entry.verb.startswith("auth.") else _("system")
