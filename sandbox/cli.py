@@ -178,11 +178,12 @@ def _register_people_and_records(app: Flask) -> None:
     @click.option("--map", "maps", multiple=True, metavar='"HEADER=FIELD"',
                   help="The field a column fills (or ignore), e.g. --map \"Lead Source=source\"; repeatable.")
     @in_transaction
-    def import_records(record_type: str, file: Path, username: str, good_rows_only: bool, maps: tuple[str, ...]) -> None:
+    def import_records(record_type: str, file: Path, username: str, good_rows_only: bool,
+                       maps: tuple[str, ...]) -> list[str]:
         """Import records of TYPE (e.g. leads) from a CSV or .xlsx file, checked like the web form."""
         from .records.import_cli import run_cli_import
 
-        run_cli_import(record_type, file, username, good_rows_only, maps)
+        return run_cli_import(record_type, file, username, good_rows_only, maps)
 
 
 def _register_scenarios(app: Flask) -> None:

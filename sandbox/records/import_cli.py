@@ -91,11 +91,11 @@ def _parsed(rt: RecordType, user: User, data: bytes, filename: str, maps: tuple[
 
 
 def run_cli_import(record_type: str, file: Path, username: str, good_rows_only: bool,
-                   maps: tuple[str, ...] = ()) -> None:
+                   maps: tuple[str, ...] = ()) -> list[str]:
     """Import a CSV or .xlsx file as a user (owner of the new records); exits non-zero when nothing was imported.
 
     Runs in the command's app context, no request: the type comes from the registry, the actor and
-    viewer are set for the command, and the command commits once at the end.
+    viewer are set for the command, and the command's boundary (cli.in_transaction) commits once at the end.
     """
     rt = registry.find(record_type)
     if rt is None:
@@ -113,17 +113,17 @@ def run_cli_import(record_type: str, file: Path, username: str, good_rows_only: 
             result = finish(rt, check, file.name, good_rows_only, started, progress=bar.update)
     except NotAllowed:
         _fail(f"{username} may not create {record_type}")
-    db.session.commit()
-    _report(file, result, good_rows_only)
+    return _report(file, result, good_rows_only)
 
 
-def _report(file: Path, result: ImportResult, good_rows_only: bool) -> None:
-    """Each refused row on stderr, the counts on stdout; exits non-zero when nothing was imported."""
+def _report(file: Path, result: ImportResult, good_rows_only: bool) -> list[str]:
+    """Each refused row on stderr; the counts line for stdout; exits non-zero when nothing was imported."""
     for error in result.errors:
         click.echo(f"{file.name}:{error.line}: {error.field}: {error.message}", err=True)
-    click.echo(f"{result.imported} of {result.total} rows imported, {result.bad_rows} with errors, "
-               f"{result.seconds:.1f} s")
+    counts = f"{result.imported} of {result.total} rows imported, {result.bad_rows} with errors, {result.seconds:.1f} s"
     if result.imported == 0:
+        click.echo(counts)
         if result.errors and not good_rows_only:
             _fail("nothing was imported because some rows have errors (--good-rows-only imports the others)")
         _fail("nothing was imported")
+    return [counts]  # printed by the command's boundary once the rows are committed
