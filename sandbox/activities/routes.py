@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -19,31 +17,15 @@ from ..boundary import attempt
 from ..clock import today
 from ..numbers import db_id
 from ..records.forms import ConfirmForm
-from ..records.views import Column, Filter, RecordViews
+from ..records.views import RecordViews
 from . import bp, services
-from .forms import ActivityForm
 from .models import EVENT, KINDS, TASK, Activity
+from .record import ACTIVITY, KIND_LABELS
 
-FORM_FIELDS = ["kind", "subject", "related_type", "related_id", "due_date", "status", "priority", "event_type",
-               "start_at", "end_at", "location", "attendees", "description"]
 DETAIL_FIELDS = {
     TASK: ["kind", "subject", "related", "due_date", "status", "priority", "description"],
     EVENT: ["kind", "subject", "related", "event_type", "start_at", "end_at", "location", "attendees", "description"],
 }
-KIND_LABELS = {TASK: _l("Task"), EVENT: _l("Event")}
-VIEWS = {"mine": _l("My activities"), "open": _l("Open tasks"), "overdue": _l("Overdue tasks")}
-
-
-@dataclass
-class ChoiceFilter(Filter):
-    """A list filter with fixed choices instead of a code table."""
-
-    options: dict[str, Any] | None = None
-
-    @property
-    def choices(self) -> list[tuple[str, str]]:
-        """The fixed options as (value, label) pairs."""
-        return [(k, str(v)) for k, v in (self.options or {}).items()]
 
 
 class ActivityViews(RecordViews):
@@ -65,12 +47,6 @@ class ActivityViews(RecordViews):
             value = getattr(obj, attr)
             return format_datetime(value.replace(tzinfo=UTC), "short") if value else ""
         return super().display(obj, attr)
-
-    def field_label(self, attr: str) -> str:
-        """A field's label, with 'Related to' for the related record."""
-        if attr == "related":
-            return _("Related to")
-        return super().field_label(attr)
 
     def prime_rows(self, rows: list[Any]) -> None:
         """Related labels of a whole page, one query per related type."""
@@ -123,31 +99,7 @@ class ActivityViews(RecordViews):
         return super().render(template, **context)
 
 
-views = ActivityViews(
-    bp, Activity, ActivityForm,
-    singular=_l("Activity"), plural=_l("Activities"),
-    columns=[
-        Column("subject", _l("Subject"), link=True),
-        Column("kind", _l("Kind")),
-        Column("status", _l("Status"), code="task_status"),
-        Column("due_date", _l("Due date")),
-        Column("event_type", _l("Event type"), code="event_type"),
-        Column("start_at", _l("Start")),
-        Column("related", _l("Related to"), sortable=False),
-    ],
-    filters=[
-        ChoiceFilter("view", _l("Show"), "", options=VIEWS),
-        ChoiceFilter("kind", _l("Kind"), "", options=KIND_LABELS),
-        Filter("status", _l("Status"), "task_status"),
-        Filter("event_type", _l("Event type"), "event_type"),
-    ],
-    codes={"status": "task_status", "priority": "priority", "event_type": "event_type"},
-    search=["subject", "description", "location", "attendees"],
-    # Every field for export and import; the detail page shows those of the record's kind (render).
-    detail_fields=FORM_FIELDS, form_fields=FORM_FIELDS,
-    detail_template="activities/detail.html",
-    create=services.create_activity, update=services.update_activity,
-)
+views = ActivityViews(bp, ACTIVITY)
 views.register()
 bp.add_app_template_global(services.activities_for, "activities_for")
 

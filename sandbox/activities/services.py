@@ -15,7 +15,8 @@ from ..codes.services import choices, extra
 from ..extensions import db
 from ..i18n import N_
 from ..oplog import current_actor, current_op, operation, register_verbs
-from ..owned import Owned, owned_classes
+from ..owned import Owned
+from ..records import registry
 from ..records.lookups import visible_or_none
 from ..records.services import NotAllowed, RecordError, _check_write, create_record, update_record
 from .models import EVENT, EVENT_FIELDS, KINDS, TASK, TASK_FIELDS, Activity
@@ -31,8 +32,8 @@ def related_model(kind: str | None) -> Any:
     """The model class of a related record type, or None if activities cannot relate to it."""
     if kind not in RELATED_TYPES:
         return None
-    # registry: the record-type registry (records.registry) answers "which model is `kind`" once it exists.
-    return next((c for c in owned_classes() if c.__audit_type__ == kind), None)
+    found = registry.find(kind)
+    return found.model if found is not None else None
 
 
 def closed_statuses() -> list[str]:

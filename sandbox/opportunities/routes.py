@@ -6,24 +6,19 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..access import get_visible_or_404, get_writable_or_404
-from ..accounts.models import Account
 from ..boundary import attempt
 from ..codes.services import choices, extra
 from ..extensions import db
 from ..records.forms import ConfirmForm
-from ..records.views import Column, Filter, RecordViews
+from ..records.views import RecordViews
 from . import bp, items, services
-from .forms import OpportunityForm
 from .lines import has_lines
 from .models import Opportunity
-
-FIELDS = ["name", "account_id", "type", "stage", "amount", "close_date", "next_step", "source", "lost_reason",
-          "description"]
+from .record import OPPORTUNITY
 
 
 def is_won(stage: str | None) -> bool:
@@ -81,27 +76,7 @@ class OpportunityViews(RecordViews):
         return super().render(template, **context)
 
 
-views = OpportunityViews(
-    bp, Opportunity, OpportunityForm,
-    singular=_l("Opportunity"), plural=_l("Opportunities"),
-    columns=[
-        Column("name", _l("Opportunity name"), link=True),
-        Column("account_id", _l("Account"), sortable=False),
-        Column("stage", _l("Stage"), code="opportunity_stage"),
-        Column("amount", _l("Amount")),
-        Column("probability", _l("Probability (%)")),
-        Column("close_date", _l("Close date")),
-    ],
-    filters=[Filter("stage", _l("Stage"), "opportunity_stage"), Filter("type", _l("Type"), "opportunity_type")],
-    codes={"stage": "opportunity_stage", "type": "opportunity_type", "source": "lead_source",
-           "lost_reason": "closed_lost_reason"},
-    search=["name", "next_step"],
-    detail_fields=[*FIELDS[:4], "probability", *FIELDS[4:]], form_fields=FIELDS,
-    detail_template="opportunities/detail.html",
-    create=services.create_opportunity, update=services.update_opportunity,
-    references={"account_id": Account},
-    labels={"probability": _l("Probability (%)")},
-)
+views = OpportunityViews(bp, OPPORTUNITY)
 views.register()
 
 

@@ -10,13 +10,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..records.views import Column, RecordViews
+from ..records.views import RecordViews
 from . import bp, services
-from .forms import ProductForm
 from .models import Product
+from .record import PRODUCT
 
-FIELDS = ["class_id", "code", "name", "category_id", "unit", "list_price", "cost", "active", "stock_on_hand",
-          "reorder_level", "description"]
 LOW_STOCK_LIMIT = 50
 
 
@@ -58,26 +56,7 @@ class ProductViews(RecordViews):
         return super().render(template, **context)
 
 
-views = ProductViews(
-    bp, Product, ProductForm,
-    singular=_l("Product"), plural=_l("Products"),
-    columns=[
-        Column("code", _l("Product code"), link=True),
-        Column("name", _l("Product name"), link=True),
-        Column("category_id", _l("Category"), sortable=False),
-        Column("unit", _l("Unit")),
-        Column("list_price", _l("List price")),
-        Column("stock_on_hand", _l("Stock on hand")),
-        Column("reorder_level", _l("Reorder level")),
-        Column("active", _l("Active")),
-    ],
-    filters=[],
-    codes={},
-    search=["code", "name", "description"],
-    detail_fields=FIELDS, form_fields=FIELDS,
-    detail_template="products/detail.html",
-    create=services.create_product, update=services.update_product,
-)
+views = ProductViews(bp, PRODUCT)
 views.register()
 
 

@@ -33,7 +33,7 @@ from ..extensions import db
 from ..money import money_of
 from ..numbers import db_id, page_number
 from ..oplog import LogEntry
-from . import display, list_filters, registry, services
+from . import display, list_filters, services
 from .display import is_money, like_pattern
 from .extras import detail_extras, list_extras, register_extras
 from .forms import TransferForm
@@ -58,21 +58,10 @@ def views_of(blueprint: str) -> RecordViews | None:
     return _VIEWS.get(blueprint)
 
 
-def _record_type(bp: Blueprint, model: Any, form_cls: Any, options: dict[str, Any]) -> RecordType:
-    """Register a type described by the older keyword form `RecordViews(bp, Model, Form, **options)`."""
-    fields = options.pop("form_fields")
-    return registry.register(RecordType(
-        name=model.__audit_type__, model=model, form=form_cls, fields=fields, blueprint=bp.name,
-        related=options.pop("related", None) or [], references=options.pop("references", None) or {},
-        labels=options.pop("labels", None) or {}, **options))
-
-
 class RecordViews:
     """The pages of one record type, registered on its blueprint."""
 
-    def __init__(self, bp: Blueprint, record_type: Any, form_cls: Any = None, **options: Any) -> None:
-        if not isinstance(record_type, RecordType):
-            record_type = _record_type(bp, record_type, form_cls, options)
+    def __init__(self, bp: Blueprint, record_type: RecordType) -> None:
         self.bp = bp
         self.record_type = record_type
         # A subclass that shows some field its own way: the export then writes it the same way.
