@@ -7,7 +7,10 @@ the classification next to each URL in docs/ROUTES.md, so the documentation and 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+
+from .records import registry
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ def staff_object(kind: str) -> Access:
     return Access("staff_object", kind)
 
 
-ROUTES: dict[str, Access] = {
+DECLARED: dict[str, Access] = {
     "static": PUBLIC,
     "bootstrap.static": PUBLIC,
     # Chart.js fetched from npm at install time, for ASSET_BASE_URL=local (offline classrooms).
@@ -64,7 +67,7 @@ ROUTES: dict[str, Access] = {
     "auth.profile": SIGNED_IN,
     "log.index": SIGNED_IN,
     "log.export_csv": SIGNED_IN,
-    # Record pages beyond the generic ones (the generic ones come from RECORD_BLUEPRINTS below).
+    # Record pages beyond the generic ones (the generic ones: one set per registered record type, below).
     "leads.convert": record("lead", write=True),
     "opportunities.stage": record("opportunity", write=True),
     "opportunities.reopen": record("opportunity", write=True),
@@ -118,11 +121,6 @@ ROUTES: dict[str, Access] = {
 }
 
 
-# Blueprint -> record type of the generic record pages (records/views.py). A new record type is one line here.
-RECORD_BLUEPRINTS: dict[str, str] = {
-    "leads": "lead", "accounts": "account", "contacts": "contact", "opportunities": "opportunity",
-    "activities": "activity", "competitors": "competitor", "products": "product",
-}
 GENERIC_RECORD_PAGES: dict[str, tuple[str, bool]] = {
     # view -> (kind, write)
     "index": ("signed_in", False),
@@ -144,21 +142,63 @@ GENERIC_RECORD_PAGES: dict[str, tuple[str, bool]] = {
     "download_attachment": ("record", False),
     "delete_attachment": ("record", True),
 }
-for _bp, _type in RECORD_BLUEPRINTS.items():
-    for _view, (_kind, _write) in GENERIC_RECORD_PAGES.items():
-        ROUTES[f"{_bp}.{_view}"] = Access(_kind, _type if _kind == "record" else None, _write)
 # Products are maintained by instructors: creating and importing them is staff work; categories per class.
-ROUTES.update({
+PRODUCT_PAGES: dict[str, Access] = {
     "products.new": STAFF_ONLY,
     "products.import_records": STAFF_ONLY,
     "products.categories": STAFF_ONLY,
     "products.category_edit": staff_object("product_category"),
     "products.category_delete": staff_object("product_category"),
-})
+}
 # An opportunity's lines, contact roles, partners and competitors: changes need write access to it.
 OPPORTUNITY_ITEMS = ("line_add", "line_edit", "line_remove", "contact_role_add", "contact_role_primary",
                      "contact_role_remove", "partner_add", "partner_remove", "competitor_add", "competitor_remove")
-ROUTES.update({f"opportunities.{_view}": record("opportunity", write=True) for _view in OPPORTUNITY_ITEMS})
+
+
+def record_blueprints() -> dict[str, str]:
+    """Blueprint -> record type of the generic record pages: every type in the registry ("leads" -> "lead")."""
+    return {t.blueprint: t.name for t in registry.all_types()}
+
+
+def classify(blueprints: dict[str, str]) -> dict[str, Access]:
+    """Every rule's classification: the declared rules plus the generic pages of each record type's blueprint."""
+    routes = dict(DECLARED)
+    for bp, kind in blueprints.items():
+        for view, (page_kind, write) in GENERIC_RECORD_PAGES.items():
+            routes[f"{bp}.{view}"] = Access(page_kind, kind if page_kind == "record" else None, write)
+    routes.update(PRODUCT_PAGES)
+    routes.update({f"opportunities.{view}": record("opportunity", write=True) for view in OPPORTUNITY_ITEMS})
+    return routes
+
+
+class Routes(Mapping[str, Access]):
+    """Endpoint -> Access of every rule, read when asked.
+
+    The record types register as their packages are imported (create_app imports them all), possibly after this
+    module: so the generic pages are derived from the registry at lookup, never frozen at import.
+    """
+
+    def __init__(self) -> None:
+        self._blueprints: dict[str, str] | None = None
+        self._routes: dict[str, Access] = {}
+
+    def _current(self) -> dict[str, Access]:
+        blueprints = record_blueprints()
+        if blueprints != self._blueprints:
+            self._blueprints, self._routes = blueprints, classify(blueprints)
+        return self._routes
+
+    def __getitem__(self, endpoint: str) -> Access:
+        return self._current()[endpoint]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._current())
+
+    def __len__(self) -> int:
+        return len(self._current())
+
+
+ROUTES = Routes()
 
 # Who may open a rule of each kind, in words (docs/ROUTES.md).
 KIND_WORDS: dict[str, str] = {

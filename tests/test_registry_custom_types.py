@@ -4,6 +4,9 @@ activities find related models in the registry, and the activity's "related" fie
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from flask import Blueprint
@@ -18,7 +21,10 @@ from sandbox.opportunities.models import Opportunity
 from sandbox.products.models import Product
 from sandbox.records import registry
 from sandbox.records.views import RecordViews
+from sandbox.route_access import GENERIC_RECORD_PAGES, ROUTES, Access, record_blueprints
 from tests.test_activities import make_activity
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(("name", "model", "blueprint"), [
@@ -82,3 +88,43 @@ def test_related_field_is_labelled_related_to_everywhere(app, classroom, make_le
     assert "Related to" in page and "Labelled Lead" in page
     page = client.get(f"/activities/{task.id}?lang=zh_Hans_CN").get_data(as_text=True)
     assert "相关对象" in page
+
+
+def test_route_access_takes_the_record_blueprints_from_the_registry(app, monkeypatch):
+    """Every registered type's generic pages are classified; a type registered later gets them too, none stale."""
+    assert record_blueprints() == {t.blueprint: t.name for t in registry.all_types()}
+    assert {"opportunities", "activities", "products", "leads"} <= set(record_blueprints())
+    assert ROUTES["opportunities.edit"] == Access("record", "opportunity", True)
+    assert ROUTES["activities.index"] == Access("signed_in")
+    assert ROUTES["products.new"] == Access("staff")  # instructors' work, over the generic "changer"
+    assert ROUTES["opportunities.line_add"] == Access("record", "opportunity", True)
+    widget = dataclasses.replace(registry.get("product"), name="widget", blueprint="widgets")
+    monkeypatch.setitem(registry._TYPES, "widget", widget)
+    assert ROUTES["widgets.detail"] == Access("record", "widget", False)
+    assert {f"widgets.{view}" for view in GENERIC_RECORD_PAGES} <= set(ROUTES)
+    monkeypatch.delitem(registry._TYPES, "widget")
+    assert "widgets.detail" not in ROUTES and ROUTES.get("widgets.index") is None
+
+
+def test_route_access_loads_without_views():
+    """The route declaration reads the registry without importing any page module."""
+    code = ("import sys\n"
+            "import sandbox.route_access\n"
+            "loaded = sorted(m for m in sys.modules if m.startswith('sandbox') and m.endswith(('views', 'routes')))\n"
+            "print(loaded)\n"
+            "assert not loaded\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", [
+    "sandbox/opportunities/routes.py", "sandbox/opportunities/record.py", "sandbox/activities/routes.py",
+    "sandbox/activities/record.py", "sandbox/products/routes.py", "sandbox/products/record.py",
+])
+def test_custom_type_pages_leave_the_transaction_to_the_boundary(path):
+    """No page or entry of these types commits or rolls back: the request boundary does, once per request."""
+    import ast
+
+    calls = {node.func.attr for node in ast.walk(ast.parse((ROOT / path).read_text(encoding="utf-8")))
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)}
+    assert not calls & {"commit", "rollback"}, path
