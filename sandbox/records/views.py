@@ -37,10 +37,11 @@ from . import display, list_filters, services
 from .display import is_money, like_pattern
 from .extras import detail_extras, list_extras, register_extras
 from .forms import TransferForm
-from .registry import Column, Filter, RecordType, Related
+from .registry import RecordType, Related
 
-# Kept importable from here for the record types that configure their views with them.
-__all__ = ["Column", "Filter", "RecordViews", "Related", "is_money", "like_pattern", "views_of"]
+# Column, Filter and Related come from records/registry.py (a type describes its list in its entry); these are
+# imported from here by the admin lists (like_pattern) and the bench (views_of).
+__all__ = ["RecordViews", "is_money", "like_pattern", "views_of"]
 
 # What the views read from their record type, under the names the pages and subclasses use.
 _FROM_TYPE = frozenset({
