@@ -14,7 +14,6 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..i18n import N_
 from ..oplog import current_op, operation, register_verbs
-from ..owned import owned_classes
 from .defaults import DEFAULTS
 from .models import CodeValue
 
@@ -115,11 +114,14 @@ def extra(table: str, code: str | None, class_id: int | None = None) -> dict[str
 
 def in_use(value: CodeValue, class_id: int | None = None) -> bool:
     """Do records use this value's code (in its class, or in `class_id`, if either is given)?"""
+    from ..records import registry  # the registry reads code tables: imported when asked, not at load
+
     scope = value.class_id or class_id
     for record_type, field in USED_BY.get(value.table_name, []):
-        cls = next((c for c in owned_classes() if c.__audit_type__ == record_type), None)
-        if cls is None:
+        entry = registry.find(record_type)
+        if entry is None:
             continue
+        cls = entry.model
         stmt = select(cls.id).where(getattr(cls, field) == value.code)
         if scope:
             stmt = stmt.where(cls.class_id == scope)
