@@ -20,6 +20,7 @@ from sqlalchemy import and_, event, false, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.elements import ColumnElement
 
+from .errors import NotAllowed
 from .extensions import db
 from .org.models import (
     Position,
@@ -338,6 +339,19 @@ def require_write(obj: Owned) -> None:
     """Abort with 403 unless the current viewer may change the record (read-only roles never may)."""
     if not can_write(obj, current_viewer()):
         abort(403)
+
+
+def acting_as_system(actor: Any) -> bool:
+    """Whether a service runs for the system: no acting user, and `SYSTEM` set explicitly (seeding, reset, CLI).
+
+    No actor anywhere else (a fresh app context, a job that forgot to say who it is) is refused rather
+    than taken for the system: nothing fails open.
+    """
+    if actor is not None:
+        return False
+    if current_viewer() is SYSTEM:
+        return True
+    raise NotAllowed(_("Nobody is signed in to do this."))
 
 
 def require_changer() -> None:

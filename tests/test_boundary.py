@@ -255,3 +255,24 @@ def test_today_is_the_configured_time_zones_day(app: Flask, monkeypatch: Any) ->
         assert clock.today() == expected
     if app.config["BABEL_DEFAULT_TIMEZONE"] == "Asia/Shanghai":
         assert expected == late_evening_utc.date() + timedelta(days=1)
+
+
+def test_no_actor_is_refused_unless_the_system_runs_the_service(app: Flask, classroom: Any) -> None:
+    from sandbox.classroom.models import Run
+    from sandbox.classroom.runs.services import load_scenario
+    from sandbox.codes.services import check_scope
+    from sandbox.oplog import set_actor
+
+    klass = classroom.classes["A"]
+    runs = db.session.scalar(select(func.count()).select_from(Run))
+    set_actor(None)
+    with access.viewing_as(None):  # a fresh context that forgot to say who acts: never the system
+        with pytest.raises(NotAllowed):
+            load_scenario(klass, "sales-basics")
+        with pytest.raises(NotAllowed):
+            check_scope(klass.id)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Run)) == runs
+    act_as(None)  # the system, said explicitly (seeding, the CLI)
+    check_scope(klass.id)
+    assert load_scenario(klass, "sales-basics").run.class_id == klass.id

@@ -76,6 +76,11 @@ def values_for(table: str, class_id: int | None = None) -> list[CodeValue]:
     return _all(table, class_id)
 
 
+def flagged(table: str, flag: str) -> list[str]:
+    """The codes of a table whose extra settings set `flag` (the won stages, the closed stages...)."""
+    return sorted({v.code for v in _all(table) if (v.extra or {}).get(flag)})
+
+
 def _locale() -> str:
     try:
         return str(get_locale() or "zh_Hans_CN")
@@ -133,12 +138,13 @@ def in_use(value: CodeValue, class_id: int | None = None) -> bool:
 
 def check_scope(class_id: int | None) -> None:
     """The admin edits the school's defaults; an instructor only the classes below them (CodeError)."""
+    from ..access import acting_as_system
     from ..oplog import current_actor
     from ..org.models import Position, PositionKind, Role
     from ..org.scope import manages
 
     actor = current_actor()
-    if actor is None:  # the system: seeding, the CLI
+    if acting_as_system(actor):  # seeding, the CLI
         return
     if class_id is None:
         if actor.role != Role.ADMIN:
