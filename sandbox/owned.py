@@ -24,6 +24,8 @@ class Owned:
     __sharing_type__: ClassVar[str | None] = None
     # Record types readable by the whole class whatever the sharing (competitors, knowledge).
     __class_readable__: ClassVar[bool] = False
+    # Types a class reset leaves in place (a trainer's quotas): not the students' work, not the scenario's.
+    __kept_on_reset__: ClassVar[bool] = False
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

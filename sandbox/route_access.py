@@ -67,6 +67,10 @@ DECLARED: dict[str, Access] = {
     "auth.profile": SIGNED_IN,
     "log.index": SIGNED_IN,
     "log.export_csv": SIGNED_IN,
+    # Reports aggregate only what the viewer may read (every query goes through the visibility rule).
+    "reports.index": SIGNED_IN,
+    "reports.family_page": SIGNED_IN,
+    "reports.export": SIGNED_IN,
     # Record pages beyond the generic ones (the generic ones: one set per registered record type, below).
     "leads.convert": record("lead", write=True),
     "opportunities.stage": record("opportunity", write=True),

@@ -491,6 +491,9 @@ page("auth.language", "/auth/language/en", ok=302)
 
 # ---- any signed-in user ---------------------------------------------------------------------------------
 page("home.index", "/")
+page("reports.index", "/reports/")
+page("reports.family_page", "/reports/opportunities?report=won&by=owner")
+page("reports.export", "/reports/opportunities/export.csv?report=won&by=owner", "POST", data={})
 page("auth.logout", "/auth/logout")
 page("auth.logout", "/auth/logout", "POST", data={}, ok=302, last=True)
 page("auth.password", "/auth/password")

@@ -82,6 +82,12 @@ DEFAULTS: dict[str, list[tuple[str, str, str, dict[str, Any] | None]]] = {
         ("wechat", "微信", "WeChat", None),
         ("visit", "拜访", "Visit", None),
     ],
+    "forecast_category": [
+        ("pipeline", "渠道", "Pipeline", None),
+        ("best_case", "最佳", "Best case", None),
+        ("commit", "承诺", "Commit", None),
+        ("omitted", "不计入", "Omitted", None),
+    ],
     "closed_lost_reason": [
         ("price", "价格", "Price", None),
         ("competitor", "输给竞争对手", "Lost to a competitor", None),
@@ -146,6 +152,7 @@ TABLE_NAMES: dict[str, tuple[str, str]] = {
     "opportunity_type": ("机会类型", "Opportunity type"),
     "contact_method": ("联系方式", "Contact method"),
     "closed_lost_reason": ("丢单原因", "Closed-lost reason"),
+    "forecast_category": ("预测类别", "Forecast category"),
     "task_status": ("任务状态", "Task status"),
     "priority": ("优先级", "Priority"),
     "event_type": ("事件类型", "Event type"),

@@ -283,6 +283,11 @@ def _param(entry: LogEntry, key: str, value: Any, objectives: dict[tuple[int, st
         return str(found.plural)
     if key == "format" and isinstance(value, str):
         return value.upper()
+    if key == "report" and isinstance(value, str):
+        from ..reports.registry import find as find_report
+
+        report = find_report(value)
+        return f"“{report.title}”" if report is not None else value
     if key == "deadline" and isinstance(value, str):
         return local_time(value, "short")
     if key == "objective" and isinstance(value, str):

@@ -32,6 +32,8 @@ class Opportunity(Owned, db.Model):
     next_step: Mapped[str | None] = mapped_column(String(300))
     source: Mapped[str | None] = mapped_column(String(40))
     lost_reason: Mapped[str | None] = mapped_column(String(40))
+    # pipeline / best_case / commit / omitted; None follows the stage (forecasts/categories.py).
+    forecast_category: Mapped[str | None] = mapped_column(String(20))
     description: Mapped[str | None] = mapped_column(String(4000))
     closed_at: Mapped[datetime | None]
 
@@ -69,5 +71,5 @@ class StageHistory(db.Model):
 
 
 for _field, _table in (("stage", "opportunity_stage"), ("type", "opportunity_type"), ("source", "lead_source"),
-                       ("lost_reason", "closed_lost_reason")):
+                       ("lost_reason", "closed_lost_reason"), ("forecast_category", "forecast_category")):
     register_usage(_table, "opportunity", _field)

@@ -33,4 +33,5 @@ def detail_extras(obj: Any) -> dict[str, Any]:
 
 def list_extras(model: Any) -> dict[str, Any]:
     """Context of the list's owner filter and its warnings about ignored filter values."""
-    return {"owners": list_filters.owner_choices(model), "problems": list_filters.problems()}
+    return {"owners": list_filters.owner_choices(model), "problems": list_filters.problems(),
+            "notes": list_filters.notes()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..access import Viewer, current_viewer, possible_owners
+from ..errors import ServiceError
 from ..extensions import db
 from ..numbers import DB_INT_MAX
 from ..org.models import User
@@ -32,6 +34,21 @@ def _utc(local_midnight: datetime) -> datetime:
 def problems() -> list[str]:
     """Warnings about filter values that were ignored (shown above the list)."""
     return g.setdefault("list_problems", [])
+
+
+def notes() -> list[str]:
+    """What a list narrowed by a drill-down shows, in words (shown above the list)."""
+    return g.setdefault("list_notes", [])
+
+
+# Other modules' filters a list honours (the reports' drill-down): (model, args) -> (conditions, note).
+_SOURCES: list[Callable[[Any, Any], tuple[list[Any], str | None]]] = []
+
+
+def add_source(source: Callable[[Any, Any], tuple[list[Any], str | None]]) -> None:
+    """Let every record list honour `source`'s filters (a report's drill-down registers here)."""
+    if source not in _SOURCES:
+        _SOURCES.append(source)
 
 
 def _warn(message: str) -> None:
@@ -66,6 +83,15 @@ def conditions(model: Any, args: Any) -> list[Any]:
         where.append(model.created_at < _utc(days["created_to"] + timedelta(days=1)))
     if len(days) == 2 and days["created_from"] > days["created_to"]:
         _warn(_("The “from” date is after the “to” date, so nothing matches."))
+    for source in _SOURCES:
+        try:
+            extra, note = source(model, args)
+        except ServiceError as refused:
+            _warn(refused.message)
+            continue
+        where += extra
+        if note and note not in notes():
+            notes().append(note)
     return where
 
 

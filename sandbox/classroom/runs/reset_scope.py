@@ -62,7 +62,8 @@ def _tables() -> dict[str, Table]:
 
 def record_tables() -> list[str]:
     """Tables of business records (and the class's product categories), parents before children."""
-    owned = {cls.__tablename__ for cls in owned_classes()} | {"product_categories"}
+    owned = {cls.__tablename__ for cls in owned_classes() if not getattr(cls, "__kept_on_reset__", False)}
+    owned |= {"product_categories"}
     return [t.name for t in db.metadata.sorted_tables if t.name in owned]
 
 

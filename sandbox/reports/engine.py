@@ -1,0 +1,443 @@
+"""Running a report: the URL's filters, one aggregate query through the visibility rule, labelled rows.
+
+`parse(report, args)` reads the filters (period, owner, department, class, group-by, measure, the
+report's own parameters) and refuses what cannot be answered with a `ReportInputError` (400, the
+message next to the field). `run(report, query)` answers the rows. `conditions(report, query)` is the
+one WHERE of a report: the rows behind a number, the drill-down list and the export use the same.
+Every query here is an ORM SELECT of the record model, so access.py adds the visibility rule to it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import url_for
+from flask_babel import get_timezone
+from flask_babel import gettext as _
+from sqlalchemy import Date, case, func, literal, select
+
+from ..access import Viewer, current_viewer
+from ..codes.services import label as code_label
+from ..errors import ServiceError
+from ..extensions import db
+from ..fiscal import Quarter, fiscal_start, quarter_of
+from ..numbers import DB_INT_MAX
+from ..org.models import Position, PositionKind, User
+from ..records import registry as record_types
+from .registry import CLASS, DEPARTMENT, MONTH, OWNER, QUARTER, SPECIAL_GROUPS, Measure, Report
+
+NONE_KEY = "~"  # the group of records without a value, in URLs
+MAX_BUCKETS = 120  # months (or quarters) a time axis shows at most
+
+
+class ReportInputError(ServiceError):
+    """A filter the report cannot answer (an unknown group-by, an impossible period): 400."""
+
+
+@dataclass
+class ReportQuery:
+    """The filters of one report view, as read from the URL."""
+
+    group: str
+    measure: str
+    date_from: date | None = None
+    date_to: date | None = None
+    owner: int | None = None
+    department: int | None = None
+    class_id: int | None = None
+    params: dict[str, int] = field(default_factory=dict)
+
+    def args(self) -> dict[str, str]:
+        """The filters as URL arguments (what a bookmark, a drill-down or an export carries)."""
+        out = {"by": self.group, "measure": self.measure}
+        if self.date_from:
+            out["from"] = self.date_from.isoformat()
+        if self.date_to:
+            out["to"] = self.date_to.isoformat()
+        for key, value in (("owner", self.owner), ("department", self.department), ("class", self.class_id)):
+            if value is not None:
+                out[key] = str(value)
+        out.update({k: str(v) for k, v in self.params.items()})
+        return out
+
+
+@dataclass
+class Row:
+    """One group: its key (as URLs write it), its label and a value per measure."""
+
+    key: str
+    label: str
+    values: dict[str, Any]
+    drill: str | None = None
+
+
+@dataclass
+class Result:
+    """A report's answer: rows in order, totals per measure where adding up makes sense."""
+
+    report: Report
+    query: ReportQuery
+    rows: list[Row]
+    totals: dict[str, Any] = field(default_factory=dict)
+    measures: list[Measure] = field(default_factory=list)
+    group_label: str = ""
+
+    @property
+    def chart_measure(self) -> Measure:
+        """The measure the chart draws (the one chosen in the URL)."""
+        return self.report.measure(self.query.measure)
+
+
+# ---- reading the URL --------------------------------------------------------------------------------
+def _day(args: Any, key: str) -> date | None:
+    raw = (args.get(key) or "").strip()
+    if not raw:
+        return None
+    try:
+        return datetime.strptime(raw, "%Y-%m-%d").date()
+    except ValueError:
+        raise ReportInputError(_("Dates are written YYYY-MM-DD; “%(v)s” is not one.", v=raw[:40]), key) from None
+
+
+def _id(args: Any, key: str) -> int | None:
+    raw = (args.get(key) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) > DB_INT_MAX:
+        raise ReportInputError(_("“%(v)s” is not one of the choices.", v=raw[:40]), key)
+    return int(raw)
+
+
+def group_choices(report: Report) -> list[tuple[str, str]]:
+    """(key, label) of the group-bys the report offers."""
+    names = {OWNER: _("Owner"), DEPARTMENT: _("Department"), CLASS: _("Class"), MONTH: _("Month"),
+             QUARTER: _("Fiscal quarter")}
+    rt = record_types.get(report.record_type)
+    return [(g, names[g] if g in names else rt.field_label(g)) for g in report.groups]
+
+
+def parse(report: Report, args: Any) -> ReportQuery:
+    """The report's filters from the URL; ReportInputError for one it cannot answer."""
+    group = (args.get("by") or report.groups[0]).strip()
+    if group not in report.groups:
+        raise ReportInputError(
+            _("“%(v)s” is not a field this report can be grouped by; choose one of: %(choices)s.",
+              v=group[:40], choices=", ".join(label for _k, label in group_choices(report))), "by")
+    measure = (args.get("measure") or report.measures[0].key).strip()
+    if measure not in {m.key for m in report.measures}:
+        raise ReportInputError(_("“%(v)s” is not one of the choices.", v=measure[:40]), "measure")
+    date_from, date_to = _day(args, "from"), _day(args, "to")
+    if date_from and date_to and date_to < date_from:
+        raise ReportInputError(_("The period ends before it starts: the “to” date must be on or after the “from” date."), "to")
+    params = {}
+    for key, default in report.params.items():
+        raw = (args.get(key) or "").strip()
+        if not raw:
+            params[key] = default
+        elif raw.isdigit() and 0 < int(raw) <= 36500:
+            params[key] = int(raw)
+        else:
+            raise ReportInputError(_("Give a whole number between 1 and 36500."), key)
+    return ReportQuery(group=group, measure=measure, date_from=date_from, date_to=date_to,
+                       owner=_id(args, "owner"), department=_id(args, "department"), class_id=_id(args, "class"),
+                       params=params)
+
+
+# ---- the one WHERE of a report ------------------------------------------------------------------------
+def model_of(report: Report) -> Any:
+    """The report's record model."""
+    return record_types.model_of(report.record_type)
+
+
+def _is_day_column(column: Any) -> bool:
+    return isinstance(column.type, Date)
+
+
+def _utc(day: date) -> datetime:
+    """A local calendar day's start as the naive UTC time the database stores."""
+    local = datetime(day.year, day.month, day.day, tzinfo=get_timezone())
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def _bound(column: Any, day: date) -> Any:
+    return day if _is_day_column(column) else _utc(day)
+
+
+def period_conditions(column: Any, start: date | None, end: date | None) -> list[Any]:
+    """`start <= column < end + 1 day`, in local calendar days (stored times are UTC)."""
+    where = []
+    if start:
+        where.append(column >= _bound(column, start))
+    if end:
+        where.append(column < _bound(column, end + timedelta(days=1)))
+    return where
+
+
+def department_members(department_id: int) -> Any:
+    """The users placed on a department position or below it (a subquery of ids)."""
+    path = select(Position.path).where(Position.id == department_id).scalar_subquery()
+    below = select(Position.id).where(Position.path.startswith(path))
+    return select(User.id).where(User.position_id.in_(below))
+
+
+def conditions(report: Report, query: ReportQuery) -> list[Any]:
+    """The rows a report counts under these filters (visibility is added by access.py)."""
+    model = model_of(report)
+    where: list[Any] = list(report.where(model, query.params) if report.where else [])
+    if report.mine_only:
+        viewer = current_viewer()
+        where.append(model.owner_id == (viewer.user_id if isinstance(viewer, Viewer) else -1))
+    where += period_conditions(getattr(model, report.date_field), query.date_from, query.date_to)
+    if query.owner is not None:
+        where.append(model.owner_id == query.owner)
+    if query.department is not None:
+        where.append(model.owner_id.in_(department_members(query.department)))
+    if query.class_id is not None:
+        where.append(model.class_id == query.class_id)
+    return where
+
+
+# ---- time axes ----------------------------------------------------------------------------------------
+def _month_starts(first: date, last: date) -> list[date]:
+    out, day = [], date(first.year, first.month, 1)
+    while day <= last and len(out) < MAX_BUCKETS:
+        out.append(day)
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return out
+
+
+def _quarters(first: date, last: date) -> list[Quarter]:
+    out, q = [], quarter_of(first, fiscal_start())
+    while q.first_day <= last and len(out) < MAX_BUCKETS:
+        out.append(q)
+        q = q.next()
+    return out
+
+
+def _span(report: Report, query: ReportQuery) -> tuple[date, date] | None:
+    """The period a time axis covers: the filter's, or from the first to the last record."""
+    model = model_of(report)
+    column = getattr(model, report.date_field)
+    first, last = query.date_from, query.date_to
+    if first is None or last is None:
+        low, high = db.session.execute(select(func.min(column), func.max(column)).where(*conditions(report, query))).one()
+        if low is None:
+            return None
+        to_day = (lambda v: v) if _is_day_column(column) else (
+            lambda v: v.replace(tzinfo=UTC).astimezone(get_timezone()).date())
+        first = first or to_day(low)
+        last = last or to_day(high)
+    if (last.year - first.year) * 12 + last.month - first.month >= MAX_BUCKETS:
+        first = date(last.year - MAX_BUCKETS // 12 + 1, last.month, 1)  # the latest ten years
+    return first, last
+
+
+def time_buckets(report: Report, query: ReportQuery) -> list[tuple[str, str, date, date]]:
+    """(key, label, first day, day after) of each month or fiscal quarter of the report's period."""
+    span = _span(report, query)
+    if span is None:
+        return []
+    first, last = span
+    if query.group == MONTH:
+        starts = _month_starts(first, last)
+        nexts = [*starts[1:], date(starts[-1].year + starts[-1].month // 12, starts[-1].month % 12 + 1, 1)]
+        return [(f"{s:%Y-%m}", f"{s:%Y-%m}", s, n) for s, n in zip(starts, nexts, strict=True)]
+    return [(q.key, _("FY%(year)s Q%(q)s", year=q.year, q=q.quarter), q.first_day, q.end)
+            for q in _quarters(first, last)]
+
+
+def _bucket_expression(report: Report, buckets: list[tuple[str, str, date, date]]) -> Any:
+    column = getattr(model_of(report), report.date_field)
+    whens = [((column >= _bound(column, start)) & (column < _bound(column, end)), literal(key))
+             for key, _label, start, end in buckets]
+    return case(*whens, else_=literal(None))
+
+
+def group_condition(report: Report, query: ReportQuery, key: str) -> list[Any]:
+    """The rows of one group (`key` as URLs write it): what a drill-down adds to the report's WHERE."""
+    model = model_of(report)
+    if query.group in (MONTH, QUARTER):
+        bucket = next((b for b in time_buckets(report, query) if b[0] == key), None)
+        if bucket is None:
+            raise ReportInputError(_("“%(v)s” is not one of the choices.", v=key[:40]), "value")
+        return period_conditions(getattr(model, report.date_field), bucket[2], bucket[3] - timedelta(days=1))
+    if query.group == DEPARTMENT:
+        if not key.isdigit() or int(key) > DB_INT_MAX:
+            raise ReportInputError(_("“%(v)s” is not one of the choices.", v=key[:40]), "value")
+        return [model.owner_id.in_(department_members(int(key)))]
+    column = model.owner_id if query.group == OWNER else model.class_id if query.group == CLASS else getattr(model, query.group)
+    if key == NONE_KEY:
+        return [column.is_(None)]
+    if query.group in (OWNER, CLASS):
+        if not key.isdigit() or int(key) > DB_INT_MAX:
+            raise ReportInputError(_("“%(v)s” is not one of the choices.", v=key[:40]), "value")
+        return [column == int(key)]
+    return [column == key]
+
+
+# ---- running ----------------------------------------------------------------------------------------
+def _departments_of(owner_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Owner id -> (department position id, name): the department position at or above the owner's."""
+    if not owner_ids:
+        return {}
+    users = db.session.execute(select(User.id, Position.path).join(Position, User.position_id == Position.id)
+                               .where(User.id.in_(owner_ids))).all()
+    ancestor_ids = {int(p) for _u, path in users for p in path.strip("/").split("/") if p.isdigit()}
+    departments = dict(db.session.execute(select(Position.id, Position.name).where(
+        Position.id.in_(ancestor_ids), Position.kind == PositionKind.DEPARTMENT)).all())
+    out = {}
+    for uid, path in users:
+        found = [int(p) for p in path.strip("/").split("/") if p.isdigit() and int(p) in departments]
+        if found:
+            out[uid] = (found[-1], departments[found[-1]])
+    return out
+
+
+def _labels(report: Report, group: str, keys: list[Any]) -> dict[Any, str]:
+    real = [k for k in keys if k is not None]
+    if group == OWNER:
+        return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(real))).all())
+    if group == CLASS:
+        return dict(db.session.execute(select(Position.id, Position.name).where(Position.id.in_(real))).all())
+    rt = record_types.get(report.record_type)
+    if group in rt.codes:
+        return {k: code_label(rt.codes[group], k) for k in real}
+    return {k: str(k) for k in real}
+
+
+def _value(measure: Measure, raw: Any) -> Any:
+    if raw is None:
+        return None
+    if measure.kind in ("percent", "days"):
+        return round(float(raw), 1)
+    if measure.kind == "money":
+        return Decimal(str(raw)).quantize(Decimal("0.01"))
+    if isinstance(raw, Decimal) and raw == raw.to_integral_value():
+        return int(raw)
+    return raw
+
+
+def _merge(measure: Measure, values: list[Any]) -> Any:
+    """A measure of several groups folded into one (departments): sums and counts add up."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    if measure.kind in ("percent", "days") or measure.key.startswith("avg_"):
+        return None  # a rate of rates is not a rate: departments need additive measures
+    return sum(present)
+
+
+def aggregate(report: Report, query: ReportQuery) -> list[tuple[Any, dict[str, Any]]]:
+    """(group key, {measure: value}) for each group with rows, in the group's natural order."""
+    model = model_of(report)
+    where = conditions(report, query)
+    if query.group in (MONTH, QUARTER):
+        buckets = time_buckets(report, query)
+        if not buckets:
+            return []
+        key_expr = _bucket_expression(report, buckets)
+    elif query.group in (OWNER, DEPARTMENT):
+        key_expr = model.owner_id
+    elif query.group == CLASS:
+        key_expr = model.class_id
+    else:
+        key_expr = getattr(model, query.group)
+    exprs = [m.expr(model).label(m.key) for m in report.measures]
+    stmt = select(key_expr.label("k"), *exprs).where(*where).group_by(key_expr)
+    raw = [(row.k, {m.key: getattr(row, m.key) for m in report.measures}) for row in db.session.execute(stmt)]
+    if query.group == DEPARTMENT:
+        departments = _departments_of([k for k, _v in raw if k is not None])
+        folded: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        for owner_id, values in raw:
+            folded[departments.get(owner_id, (None, ""))[0]].append(values)
+        return [(k, {m.key: _merge(m, [v[m.key] for v in vs]) for m in report.measures}) for k, vs in folded.items()]
+    if query.group in (MONTH, QUARTER):
+        by_key = dict(raw)
+        # Every bucket of the axis appears, empty ones as zero, so a line chart keeps its time scale.
+        return [(b[0], by_key.get(b[0], {m.key: 0 if m.kind in ("number", "money") else None for m in report.measures}))
+                for b in time_buckets(report, query)]
+    return raw
+
+
+def run(report: Report, query: ReportQuery) -> Result:
+    """The report's rows (labelled, with drill-down links) and totals."""
+    if report.compute is not None:
+        return report.compute(report, query)
+    raw = aggregate(report, query)
+    rt = record_types.get(report.record_type)
+    if query.group in (MONTH, QUARTER):
+        labels = {b[0]: b[1] for b in time_buckets(report, query)}
+    elif query.group == DEPARTMENT:
+        labels = {d: name for d, name in _departments_of_all(report, query).values()}
+    else:
+        labels = _labels(report, query.group, [k for k, _v in raw])
+    rows = []
+    for key, values in raw:
+        url_key = NONE_KEY if key is None else str(key)
+        label = labels.get(key) if key is not None else None
+        rows.append(Row(key=url_key, label=label or _("(none)"),
+                        values={m.key: _value(m, values[m.key]) for m in report.measures},
+                        drill=drill_url(report, query, url_key, rt.blueprint)))
+    if query.group not in (MONTH, QUARTER):
+        chosen = report.measure(query.measure)
+        rows.sort(key=lambda r: (r.values[chosen.key] is None, -(r.values[chosen.key] or 0), r.label))
+    totals = {m.key: _merge(m, [r.values[m.key] for r in rows]) for m in report.measures}
+    for m in report.measures:
+        if totals[m.key] is None and rows:
+            totals[m.key] = _overall(report, query, m)
+    label = dict(group_choices(report)).get(query.group, query.group)
+    return Result(report=report, query=query, rows=rows, totals=totals, measures=report.measures, group_label=label)
+
+
+def _departments_of_all(report: Report, query: ReportQuery) -> dict[int, tuple[int, str]]:
+    model = model_of(report)
+    owners = list(db.session.scalars(select(model.owner_id).where(*conditions(report, query)).distinct()))
+    return _departments_of(owners)
+
+
+def _overall(report: Report, query: ReportQuery, measure: Measure) -> Any:
+    """A rate or an average over all the report's rows (it cannot be added up from the groups)."""
+    model = model_of(report)
+    raw = db.session.scalar(select(measure.expr(model)).where(*conditions(report, query)))
+    return _value(measure, raw)
+
+
+def drill_url(report: Report, query: ReportQuery, key: str, blueprint: str | None = None) -> str:
+    """The record list filtered exactly as this group of the report."""
+    blueprint = blueprint or record_types.get(report.record_type).blueprint
+    return url_for(f"{blueprint}.index", report=report.slug, value=key, **query.args())
+
+
+def drill_conditions(model: Any, args: Any) -> tuple[list[Any], str | None]:
+    """The WHERE of a drill-down list (`?report=…&value=…`) and what it shows, in words; ([], None) otherwise."""
+    from .registry import find
+
+    report = find(args.get("report"))
+    if report is None or model_of(report) is not model:
+        return [], None
+    query = parse(report, args)
+    key = (args.get("value") or "").strip()
+    where = conditions(report, query)
+    if not key:
+        return where, str(report.title)
+    where += group_condition(report, query, key)
+    return where, f"{report.title} · {_group_value_label(report, query, key)}"
+
+
+def _group_value_label(report: Report, query: ReportQuery, key: str) -> str:
+    if key == NONE_KEY:
+        return _("(none)")
+    if query.group in (MONTH, QUARTER):
+        return next((b[1] for b in time_buckets(report, query) if b[0] == key), key)
+    if query.group == DEPARTMENT:
+        return db.session.scalar(select(Position.name).where(Position.id == int(key))) or key
+    parsed: Any = int(key) if query.group in (OWNER, CLASS) else key
+    return _labels(report, query.group, [parsed]).get(parsed, key)
+
+
+__all__ = ["SPECIAL_GROUPS", "ReportInputError", "ReportQuery", "Result", "Row", "aggregate", "conditions",
+           "drill_conditions", "drill_url", "group_choices", "parse", "period_conditions", "run"]

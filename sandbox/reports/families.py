@@ -1,0 +1,18 @@
+"""The report families and the modules that register their reports (imported once, with the blueprint)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ..records import list_filters
+from . import engine
+from .registry import Family, register_family
+
+register_family(Family("opportunities", _l("Opportunities"),
+                       _l("Pipeline by stage, won deals, win rate, deal size, days in stage."), order=20,
+                       icon="funnel"))
+
+# A drill-down link opens a record list narrowed exactly as the report's number (records/list_filters.py).
+list_filters.add_source(engine.drill_conditions)
+
+from . import opportunities  # noqa: E402,F401
