@@ -71,6 +71,12 @@ DECLARED: dict[str, Access] = {
     "reports.index": SIGNED_IN,
     "reports.family_page": SIGNED_IN,
     "reports.export": SIGNED_IN,
+    # Forecasts read only what the viewer may see; a quota is set by a superior (the service checks who is below
+    # whom), so the quota pages are open to anyone who may change data, and answer an empty list to the others.
+    "forecasts.index": SIGNED_IN,
+    "forecasts.submit": CHANGER,
+    "forecasts.quotas": CHANGER,
+    "forecasts.quota_import": CHANGER,
     # Record pages beyond the generic ones (the generic ones: one set per registered record type, below).
     "leads.convert": record("lead", write=True),
     "opportunities.stage": record("opportunity", write=True),

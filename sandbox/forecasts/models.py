@@ -47,6 +47,8 @@ class ForecastSubmission(Owned, db.Model):
     __tablename__ = "forecast_submissions"
     __audit_type__ = "forecast"
     __sharing_type__ = "forecast"
+    # The opportunity list is the snapshot itself; the log keeps the figures (before/after) and the params.
+    __audit_ignore__ = frozenset({"detail"})
 
     fiscal_year: Mapped[int]
     quarter: Mapped[int]

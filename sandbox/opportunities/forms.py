@@ -25,6 +25,9 @@ class OpportunityForm(FlaskForm):
     next_step = StringField(_l("Next step"), validators=[Optional(), Length(max=300)])
     source = SelectField(_l("Source"), validators=[Optional()])
     lost_reason = SelectField(_l("Closed-lost reason"), validators=[Optional()])
+    # Blank: the forecast follows the stage (sandbox/forecasts/categories.py).
+    forecast_category = SelectField(_l("Forecast category"), validators=[Optional()],
+                                    description=_l("Leave blank to follow the stage."))
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     version = HiddenField()
     submit = SubmitField(_l("Save"))
@@ -39,3 +42,5 @@ class OpportunityForm(FlaskForm):
         self.type.choices = choices("opportunity_type", getattr(obj, "type", None), blank=True)
         self.source.choices = choices("lead_source", getattr(obj, "source", None), blank=True)
         self.lost_reason.choices = choices("closed_lost_reason", getattr(obj, "lost_reason", None), blank=True)
+        self.forecast_category.choices = choices("forecast_category", getattr(obj, "forecast_category", None),
+                                                 blank=True)

@@ -11,14 +11,14 @@ from .forms import OpportunityForm
 from .models import Opportunity
 
 FIELDS = ["name", "account_id", "type", "stage", "amount", "close_date", "next_step", "source", "lost_reason",
-          "description"]
+          "forecast_category", "description"]
 
 OPPORTUNITY = register(RecordType(
     name="opportunity", model=Opportunity, form=OpportunityForm,
     singular=_l("Opportunity"), plural=_l("Opportunities"),
     fields=FIELDS, detail_fields=[*FIELDS[:4], "probability", *FIELDS[4:]],
     codes={"stage": "opportunity_stage", "type": "opportunity_type", "source": "lead_source",
-           "lost_reason": "closed_lost_reason"},
+           "lost_reason": "closed_lost_reason", "forecast_category": "forecast_category"},
     references={"account_id": Account},
     labels={"probability": _l("Probability (%)")},
     search=["name", "next_step"],
