@@ -494,6 +494,13 @@ page("home.index", "/")
 page("reports.index", "/reports/")
 page("reports.family_page", "/reports/opportunities?report=won&by=owner")
 page("reports.export", "/reports/opportunities/export.csv?report=won&by=owner", "POST", data={})
+page("forecasts.index", "/forecasts/?quarter=2030-Q1")
+# Submitting one's own forecast is a change (observers 403); a quarter to come is always accepted.
+page("forecasts.submit", "/forecasts/submit", "POST", data={"quarter": "2030-Q1"}, ok=302)
+# The quota pages: anyone who may change data reaches them (the service refuses whoever is above nobody).
+page("forecasts.quotas", "/forecasts/quotas")
+page("forecasts.quotas", "/forecasts/quotas", "POST", data={}, ok=400)
+page("forecasts.quota_import", "/forecasts/quotas/import", "POST", data={}, ok=400)
 page("auth.logout", "/auth/logout")
 page("auth.logout", "/auth/logout", "POST", data={}, ok=302, last=True)
 page("auth.password", "/auth/password")
