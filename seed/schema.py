@@ -11,7 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Fiel
 from pydantic_core import PydanticCustomError
 
 LOCALES = ("zh_CN", "en_US")
-CHECK_KINDS = ("log_count", "record_count", "sequence", "manual")
+CHECK_KINDS = ("log_count", "record_count", "sequence", "manual", "forecast_submitted", "forecast_accuracy")
 # Which entries count: typed in the UI (default), imported from a file, or both.
 Source = Literal["ui", "import", "any"]
 # Which records count: any, only those the scenario generated for the student, or only those made in class.
@@ -82,7 +82,31 @@ def _duration(value: Any) -> timedelta:
     return span
 
 
+_QUARTER = re.compile(r"(\d{4})-Q([1-4])")
+
+
+def _quarter_ref(value: Any) -> str:
+    """`current`, `next` (relative to the run's start) or a fiscal quarter such as `2026-Q3`."""
+    if isinstance(value, str) and (value in ("current", "next") or _QUARTER.fullmatch(value)):
+        return value
+    raise _fail("current, next or a fiscal quarter such as 2026-Q3")
+
+
+def _percent(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise _fail("a percentage above 0 and at most 100")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise _fail("a percentage above 0 and at most 100") from None
+    if not number.is_finite() or not 0 < number <= 100:
+        raise _fail("a percentage above 0 and at most 100")
+    return number
+
+
 PositiveInt = Annotated[int, _int(1, "a positive integer")]
+QuarterRef = Annotated[str, BeforeValidator(_quarter_ref)]
+Percent = Annotated[Decimal, BeforeValidator(_percent)]
 Count = Annotated[int, _int(0, "a whole number, 0 or more")]
 Text = Annotated[str, BeforeValidator(_text)]
 Slug = Annotated[str, BeforeValidator(_slug)]
@@ -237,7 +261,26 @@ class Manual(Strict):
     rubric: Bilingual
 
 
-Check = Annotated[LogCount | RecordCount | Sequence | Manual, Discriminator("kind")]
+class ForecastSubmitted(Strict):
+    """The student submitted their forecast for `quarter` (current: the fiscal quarter the run started in)."""
+
+    kind: Literal["forecast_submitted"]
+    quarter: QuarterRef = "current"
+
+
+class ForecastAccuracy(Strict):
+    """The student's latest forecast for `quarter` submitted at least `before_deadline` before their deadline lies
+    within `within` % of what was closed won in that quarter at the deadline (the `measure`: commit or best case)."""
+
+    kind: Literal["forecast_accuracy"]
+    within: Percent
+    quarter: QuarterRef = "current"
+    measure: Literal["commit", "best_case"] = "commit"
+    before_deadline: Duration | None = None
+
+
+Check = Annotated[LogCount | RecordCount | Sequence | Manual | ForecastSubmitted | ForecastAccuracy,
+                  Discriminator("kind")]
 
 
 class Objective(Strict):
@@ -247,6 +290,13 @@ class Objective(Strict):
     points: PositiveInt
     check: Check
     hint: Bilingual | None = None
+
+
+class Quotas(Strict):
+    """Default quotas: `amount` for every student for each of `quarters` (set where no quota exists yet)."""
+
+    amount: Money
+    quarters: Annotated[list[QuarterRef], Field(min_length=1)] = ["current", "next"]
 
 
 class Scenario(Strict):
@@ -264,6 +314,7 @@ class Scenario(Strict):
     codes: dict[Slug, list[CodeOverride]] = {}
     volumes: Volumes
     objectives: Annotated[list[Objective], Field(min_length=1)]
+    quotas: Quotas | None = None
     default_deadline: Duration = timedelta(days=14)
     currency: Literal["CNY", "USD", "EUR", "GBP", "JPY", "HKD"] = "CNY"
 

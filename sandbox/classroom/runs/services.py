@@ -27,6 +27,7 @@ from ...access import acting_as_system
 from ...clock import utcnow
 from ...errors import ServiceError
 from ...extensions import db
+from ...forecasts.scenario import fill_default_quotas
 from ...i18n import N_
 from ...oplog import current_actor, current_op, operation, register_verbs
 from ...org.models import Position, User
@@ -241,6 +242,8 @@ def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, stude
     finally:
         books.close()
     faults.checkpoint("reset.inserted")
+    # Scenario quotas: only where none exists yet (a trainer's quotas survive resets and are never overwritten).
+    inserted += fill_default_quotas(scenario, roster, now, owner_id)
     seconds = time.perf_counter() - started
     run.rows, run.duration_ms = inserted, int(seconds * 1000)
     _prune_snapshots(klass.id)
@@ -357,6 +360,7 @@ def give_books(klass: Position, students: list[User]) -> LoadResult:
                                   error=str(exc)[:200]), field="scenario") from None
     finally:
         books.close()
+    inserted += fill_default_quotas(scenario, joiners, class_run.started_at, owner_id)
     seconds = time.perf_counter() - started
     op = current_op()
     op.run_id, op.class_id = class_run.id, klass.id
