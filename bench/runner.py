@@ -25,6 +25,7 @@ from sandbox.leads.routes import views as lead_views
 from sandbox.org.models import User
 from sandbox.records.extras import list_extras
 
+from . import forecasts as forecasts_bench
 from . import gradebook, pages, workbench
 from . import reset as reset_bench
 from .data import FULL, PASSWORD, QUICK, Size, build, create_schema
@@ -198,6 +199,10 @@ def run_all(as_json: bool = False, quick: bool = False, verbose: bool = False) -
     resets, reset_table = reset_bench.run(Measure, quick, _say)
     more += [(m, None) for m in resets]
     more_table += "\n\n" + reset_table
+    # The forecast roll-up of a 60-student class (bench/forecasts.py), on its own database.
+    forecast_measures, forecast_table = forecasts_bench.run(Measure, quick, _say)
+    more += [(m, None) for m in forecast_measures]
+    more_table += "\n\n" + forecast_table
     if as_json:
         for measure, _facts in results:
             click.echo(measure.as_json())

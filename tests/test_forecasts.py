@@ -330,3 +330,15 @@ def test_submission_bad_input(app: Flask, classroom: Any) -> None:
     assert helpers.count(ForecastSubmission, skip_visibility=True) == 0
     assert not db.session.scalars(select(LogEntry).where(LogEntry.verb == "forecast.submit")).all()
     assert classroom.client_for(app, "readonlyA").post("/forecasts/submit", data={"quarter": Q}).status_code == 403
+
+
+def test_the_bench_measures_the_roll_up() -> None:
+    from bench import forecasts
+    from bench.runner import Measure
+
+    measures, table = forecasts.run(Measure, True, lambda message: None)
+    assert [m.name for m in measures] == ["forecasts.rollup_60"]
+    m = measures[0]
+    assert m.unit == "ms" and m.value > 0 and m.baseline > 0
+    assert m.ratio == pytest.approx(m.baseline / m.value, rel=0.01, abs=0.001)
+    assert "forecasts.rollup_60" in table
