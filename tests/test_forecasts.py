@@ -172,7 +172,9 @@ def test_team_roll_up_is_exact_for_manager_and_instructor(app: Flask, classroom:
     rows = _team(helpers.text(teacher.get(f"/forecasts/?quarter={Q}&class={class_a}&lang=en")))
     assert str(u("studentA2").id) in rows and str(u("studentB").id) not in rows  # class B is another class
     assert rows["total"][2] == "¥1,370.00"  # 1000 + 300 + 70: studentB's 8,888 never counts in class A
-    everyone = _team(helpers.text(teacher.get(f"/forecasts/?quarter={Q}&lang=en")))
+    whole = helpers.text(teacher.get(f"/forecasts/?quarter={Q}&lang=en"))
+    assert 'data-testid="forecast-submit"' not in whole  # an instructor sells nothing: the page is the roll-up
+    everyone = _team(whole)
     assert everyone["total"][2] == "¥10,258.00"  # both classes of the teacher
 
 

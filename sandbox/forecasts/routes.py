@@ -16,7 +16,7 @@ from ..extensions import db
 from ..fiscal import Quarter, current_quarter, fiscal_start, parse_quarter
 from ..numbers import DB_INT_MAX
 from ..oplog import current_actor
-from ..org.models import Position, PositionKind, User
+from ..org.models import Position, PositionKind, Role, User
 from . import bp
 from .categories import LABELS
 from .figures import Figures, figures_by_owner, opportunity_lines, team_members
@@ -97,8 +97,11 @@ def index() -> Any:
     own = person.id == actor.id
     submission = latest_submission(person.id, quarter)
     form = SubmitForecastForm(quarter=quarter.key)
+    # Instructors and administrators sell nothing themselves: their page is the team's roll-up.
+    show_person = not own or person.role == Role.STUDENT or not team
     return render_template(
         "forecasts/index.html", quarter=quarter, error=error, person=person, own=own, mine=mine,
+        show_person=show_person,
         lines=opportunity_lines(person.id, quarter), labels=LABELS, submission=submission, form=form,
         team=team, total=total, classes=classes, class_id=class_id, drill=_drill,
         may_set=bool(settable_users(viewer)), code_label=code_label,
