@@ -34,8 +34,8 @@ RECORD_FIELDS: dict[str, dict[str, str]] = {
     "opportunity": {
         "name": "text", "account_id": "ref", "type": "code:opportunity_type", "stage": "code:opportunity_stage",
         "probability": "int", "amount": "money", "close_date": "date", "next_step": "text",
-        "source": "code:lead_source", "lost_reason": "code:closed_lost_reason", "description": "text",
-        "closed_at": "datetime", **_COMMON,
+        "source": "code:lead_source", "lost_reason": "code:closed_lost_reason",
+        "forecast_category": "code:forecast_category", "description": "text", "closed_at": "datetime", **_COMMON,
     },
     "product": {
         "code": "text", "name": "text", "category_id": "ref", "unit": "text", "list_price": "money",
@@ -84,6 +84,7 @@ DEFAULT_CODES: dict[str, tuple[str, ...]] = {
     "case_priority": ("urgent", "high", "normal", "low"),
     "company_type": ("manufacturer", "distributor", "service_provider", "software_vendor", "other"),
     "contact_role": ("decision_maker", "influencer", "evaluator", "user", "other"),
+    "forecast_category": ("pipeline", "best_case", "commit", "omitted"),
 }
 
 _GENERIC = ("create", "update", "delete", "restore", "transfer", "import", "export")
