@@ -344,3 +344,17 @@ def test_the_bench_measures_the_roll_up() -> None:
     assert m.unit == "ms" and m.value > 0 and m.baseline > 0
     assert m.ratio == pytest.approx(m.baseline / m.value, rel=0.01, abs=0.001)
     assert "forecasts.rollup_60" in table
+
+
+def test_the_log_tells_quotas_and_submissions(app: Flask, classroom: Any, deals: dict) -> None:
+    _quota(classroom, "managerA", "studentA", Q, "4000")
+    _quota(classroom, "managerA", "studentA", Q, "4500")
+    client = classroom.client_for(app, "studentA")
+    client.post("/forecasts/submit", data={"quarter": Q})
+    page = helpers.text(client.get("/log/?lang=en")).replace("CN¥", "¥")
+    assert "submitted the forecast for 2030-Q1: commit ¥1,550.00, best case ¥1,850.00" in page
+    assert "Forecast · submit" in page
+    manager = helpers.text(classroom.client_for(app, "managerA").get("/log/?lang=en")).replace("CN¥", "¥")
+    assert "set the quota of Studenta for 2030-Q1 to ¥4,500.00" in manager and "Quota · set" in manager
+    zh = helpers.text(client.get("/log/?lang=zh_Hans_CN"))
+    assert "提交了 2030-Q1 的销售预测" in zh

@@ -23,6 +23,7 @@ from ..errors import NotAllowed, ServiceError
 from ..extensions import db
 from ..fiscal import Quarter, fiscal_start, parse_quarter
 from ..i18n import N_
+from ..log import render as log_render
 from ..oplog import current_actor, current_op, operation, register_verbs
 from ..org.models import Role, Status, User
 from .figures import figures_by_owner, opportunity_lines
@@ -220,6 +221,16 @@ def submit_forecast(quarter: Quarter) -> ForecastSubmission:
                         best_case=str(figures.best_case), closed_won=str(figures.closed_won))
     return submission
 
+
+# How the operation log names these objects, actions and fields in the reader's language.
+log_render.TYPES.update({"quota": N_("Quota"), "forecast": N_("Forecast")})
+log_render.ACTIONS.setdefault("submit", N_("submit"))
+log_render.FIELD_LABELS.update({
+    "amount": N_("Amount"), "quota": N_("Quota"), "closed_won": N_("Closed won"),
+    "commit": N_("Commit (expected total)"), "best_case": N_("Best case (best total)"), "pipeline": N_("Pipeline"),
+    "submitted_at": N_("Submitted"), "fiscal_year": N_("Fiscal year"), "quarter": N_("Quarter"),
+})
+log_render.MONEY_PARAMS.update({"amount", "commit", "best_case", "closed_won"})
 
 register_verbs({
     "quota.set": N_("set the quota of %(user)s for %(quarter)s to %(amount)s"),

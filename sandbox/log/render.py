@@ -76,6 +76,9 @@ FIELD_LABELS = {
 # Params that hold a code of a table (newer entries) or its label (older ones).
 PARAM_CODES = {"from_stage": "opportunity_stage", "to_stage": "opportunity_stage", "role": "contact_role"}
 
+# Params that hold an amount of money (features add theirs: sandbox/forecasts/services.py).
+MONEY_PARAMS: set[str] = set()
+
 # Reference fields whose target type is not their name without "_id".
 REF_TYPES = {"owner_id": "user", "created_by_id": "user", "parent_id": None, "reports_to_id": "contact",
              "category_id": "product_category", "converted_account_id": "account",
@@ -290,6 +293,8 @@ def _param(entry: LogEntry, key: str, value: Any, objectives: dict[tuple[int, st
         return f"“{report.title}”" if report is not None else value
     if key == "deadline" and isinstance(value, str):
         return local_time(value, "short")
+    if key in MONEY_PARAMS and isinstance(value, str | int | float):
+        return format_money(value, class_currency(entry.class_id))
     if key == "objective" and isinstance(value, str):
         return objectives.get((entry.run_id or 0, value), value)
     return value
