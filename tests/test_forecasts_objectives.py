@@ -211,3 +211,15 @@ def test_loading_fills_missing_quotas_and_keeps_the_trainers(app, classroom, cre
     again = {(q.owner_id, q.fiscal_year, q.quarter): q.amount
              for q in db.session.scalars(select(Quota).execution_options(skip_visibility=True))}
     assert again == rows
+
+
+def test_a_replaced_run_says_why_it_cannot_compare(app, classroom, run):
+    student = classroom.user("studentA")
+    _deal(student, "Won", "closed_won", 1000)
+    _submit(student)
+    set_deadline(run, utcnow())
+    assert outcome(run, student, "accurate").points == Decimal("10.00")
+    make_run(classroom, text=TEXT)  # a later load replaces this run's data
+    got = outcome(run, student, "accurate")
+    assert got.points == 0 and "replaced" in got.reason
+    assert outcome(run, student, "submitted").points == Decimal("5.00")  # read from the log: it still stands

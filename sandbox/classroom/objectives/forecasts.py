@@ -167,6 +167,11 @@ class ForecastAccuracyCheck(CheckKind):
                 continue
             forecast = _as_money((row.params or {}).get(check.measure))
             won = actual.get(student, Decimal(0))
+            if not ctx.live:
+                # A replaced or undone run's deals are gone (a snapshot holds them): the actual cannot be read.
+                result[student] = make_outcome(objective, 0, 1, tr(N_(
+                    "This run's deals were replaced by a later load or reset: the forecast cannot be compared.")))
+                continue
             if won <= 0:
                 result[student] = make_outcome(objective, 0, 1, tr(N_(
                     "Nothing closed won in %(quarter)s at the deadline: there is nothing to compare the forecast "
