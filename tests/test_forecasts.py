@@ -358,3 +358,17 @@ def test_the_log_tells_quotas_and_submissions(app: Flask, classroom: Any, deals:
     assert "set the quota of Studenta for 2030-Q1 to ¥4,500.00" in manager and "Quota · set" in manager
     zh = helpers.text(client.get("/log/?lang=zh_Hans_CN"))
     assert "提交了 2030-Q1 的销售预测" in zh
+
+
+def test_the_cli_imports_quotas_as_a_superior(app: Flask, classroom: Any, tmp_path: Any) -> None:
+    good = tmp_path / "quotas.csv"
+    good.write_text("username,quarter,amount\nstudentA,2030-Q1,100\nstudentA2,2030-Q1,200\n", encoding="utf-8")
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["forecasts", "import-quotas", str(good), "--user", "managerA"])
+    assert refused.exit_code != 0 and "Row 3: “studentA2” is not a salesperson below you" in refused.output
+    assert helpers.count(Quota, skip_visibility=True) == 0
+    done = runner.invoke(args=["forecasts", "import-quotas", str(good), "--user", "teacher"])
+    assert done.exit_code == 0, done.output
+    assert "2 quotas set by teacher" in done.output
+    assert helpers.count(Quota, skip_visibility=True) == 2
+    assert runner.invoke(args=["forecasts", "import-quotas", str(good), "--user", "readonlyA"]).exit_code != 0

@@ -6,4 +6,4 @@ from . import models  # noqa: F401  (mapped before the first query)
 
 bp = Blueprint("forecasts", __name__, url_prefix="/forecasts")
 
-from . import routes  # noqa: E402,F401
+from . import cli, routes  # noqa: E402,F401
