@@ -223,3 +223,18 @@ def test_a_replaced_run_says_why_it_cannot_compare(app, classroom, run):
     got = outcome(run, student, "accurate")
     assert got.points == 0 and "replaced" in got.reason
     assert outcome(run, student, "submitted").points == Decimal("5.00")  # read from the log: it still stands
+
+
+def test_a_late_joiner_gets_the_scenario_quotas(app, classroom, create_run):
+    create_run(classroom.classes["A"], classroom.user("teacher"), "key-accounts")
+    pending = classroom.user("pendingA")
+    teacher = classroom.client_for(app, "teacher")
+    response = teacher.post("/admin/approvals", data={"user_ids": [pending.id], "decision": "approve",
+                                                      "position_id": classroom.positions["A2"].id, "role": "student",
+                                                      "reason": ""})
+    assert response.status_code == 302
+    db.session.expire_all()
+    quarters = {(q.fiscal_year, q.quarter) for q in db.session.scalars(
+        select(Quota).where(Quota.owner_id == pending.id).execution_options(skip_visibility=True))}
+    now = current_quarter()
+    assert quarters == {(now.year, now.quarter), (now.next().year, now.next().quarter)}
