@@ -164,7 +164,8 @@ def test_team_roll_up_is_exact_for_manager_and_instructor(app: Flask, classroom:
     manager = classroom.client_for(app, "managerA")
     rows = _team(helpers.text(manager.get(f"/forecasts/?quarter={Q}&lang=en")))
     assert set(rows) == {str(u("managerA").id), str(u("studentA").id), str(u("peerA").id), "total"}
-    assert rows[str(u("peerA").id)][1:] == ["¥200.00", "¥300.00", "¥300.00", "¥420.00", "¥0.00", "150.0 %", "¥0.00"]
+    assert rows[str(u("peerA").id)][1] == "A1 › Sales"  # the position below the class
+    assert rows[str(u("peerA").id)][2:] == ["¥200.00", "¥300.00", "¥300.00", "¥420.00", "¥0.00", "150.0 %", "¥0.00"]
     assert rows["total"][1:] == ["¥4,200.00", "¥1,300.00", "¥1,850.00", "¥2,270.00", "¥200.00", "31.0 %",
                                  "¥2,900.00"]
     teacher = classroom.client_for(app, "teacher")

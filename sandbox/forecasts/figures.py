@@ -24,7 +24,7 @@ from ..access import Viewer
 from ..extensions import db
 from ..fiscal import Quarter
 from ..opportunities.models import Opportunity
-from ..org.models import Role, Status, User
+from ..org.models import Position, Role, Status, User
 from .categories import BEST_CASE, CLOSED, COMMIT, PIPELINE, category_expression
 from .models import Quota
 
@@ -141,3 +141,21 @@ def team_members(viewer: Any, class_id: int | None = None) -> list[User]:
     if class_id is not None:
         stmt = stmt.where(User.class_id == class_id)
     return list(db.session.scalars(stmt.order_by(User.display_name, User.id)))
+
+
+def position_labels(members: list[User]) -> dict[int, str]:
+    """Each member's position below their class (销售一部 › 销售代表), read in one query for the whole team."""
+    class_ids = sorted({m.class_id for m in members if m.class_id is not None})
+    if not class_ids:
+        return {}
+    nodes = {p.id: p for p in db.session.execute(
+        select(Position.id, Position.name, Position.parent_id, Position.class_id).where(
+            Position.class_id.in_(class_ids)))}
+    labels = {}
+    for member in members:
+        names, node = [], nodes.get(member.position_id or 0)
+        while node is not None and node.id != node.class_id:
+            names.append(node.name)
+            node = nodes.get(node.parent_id or 0)
+        labels[member.id] = Position.SEPARATOR.join(reversed(names))
+    return labels

@@ -19,7 +19,7 @@ from ..oplog import current_actor
 from ..org.models import Position, PositionKind, Role, User
 from . import bp
 from .categories import LABELS
-from .figures import Figures, figures_by_owner, opportunity_lines, team_members
+from .figures import Figures, figures_by_owner, opportunity_lines, position_labels, team_members
 from .forms import QuotaForm, QuotaImportForm, SubmitForecastForm
 from .models import Quota
 from .services import QuotaError, import_quotas, latest_submission, read_quarter, set_quota, settable_users
@@ -103,7 +103,7 @@ def index() -> Any:
         "forecasts/index.html", quarter=quarter, error=error, person=person, own=own, mine=mine,
         show_person=show_person,
         lines=opportunity_lines(person.id, quarter), labels=LABELS, submission=submission, form=form,
-        team=team, total=total, classes=classes, class_id=class_id, drill=_drill,
+        team=team, total=total, places=position_labels(members), classes=classes, class_id=class_id, drill=_drill,
         may_set=bool(settable_users(viewer)), code_label=code_label,
     ), (400 if error else 200)
 

@@ -46,7 +46,7 @@ def test_quota_submit_and_roll_up(pages: Pages, classroom: Any, create_opportuni
     manager.goto("/forecasts/")
     row = manager.locator(f'[data-testid="forecast-team"] tr[data-key="{student.id}"]')
     assert "25.0 %" not in row.inner_text() and "40.0 %" in row.inner_text()
-    row.locator("td").nth(2).get_by_role("link").click()
+    row.locator("td").nth(3).get_by_role("link").click()  # closed won
     manager.wait_for_url("**/opportunities/**")
     assert manager.get_by_text("Tea hall").count() == 1 and manager.get_by_text("Tea house").count() == 0
     assert pages.problems == []
