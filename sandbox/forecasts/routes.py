@@ -117,12 +117,12 @@ def submit() -> Any:
     form = SubmitForecastForm()
     if not form.validate_on_submit():
         flash(_("The form expired or was incomplete: submit your forecast again."), "danger")
-        return redirect(url_for("forecasts.index")), 400
+        return redirect(url_for("forecasts.index"))
     try:
         quarter = read_quarter(form.quarter.data)
     except ServiceError as exc:
         flash(exc.message, "danger")
-        return redirect(url_for("forecasts.index")), 400
+        return redirect(url_for("forecasts.index"))
     replaced = latest_submission(current_actor().id, quarter) is not None
     with attempt() as outcome:
         submit_forecast(quarter)
