@@ -24,7 +24,7 @@ from ..access import Viewer, current_viewer
 from ..codes.services import label as code_label
 from ..errors import ServiceError
 from ..extensions import db
-from ..fiscal import Quarter, fiscal_start, quarter_of
+from ..fiscal import Quarter, current_quarter, fiscal_start, parse_quarter, quarter_of
 from ..numbers import DB_INT_MAX
 from ..org.models import Position, PositionKind, User
 from ..records import registry as record_types
@@ -50,6 +50,7 @@ class ReportQuery:
     department: int | None = None
     class_id: int | None = None
     params: dict[str, int] = field(default_factory=dict)
+    quarter: Quarter | None = None  # the fiscal quarter of a report that covers one (Report.quarter)
 
     def args(self) -> dict[str, str]:
         """The filters as URL arguments (what a bookmark, a drill-down or an export carries)."""
@@ -62,6 +63,8 @@ class ReportQuery:
             if value is not None:
                 out[key] = str(value)
         out.update({k: str(v) for k, v in self.params.items()})
+        if self.quarter is not None:
+            out["quarter"] = self.quarter.key
         return out
 
 
@@ -116,8 +119,23 @@ def group_choices(report: Report) -> list[tuple[str, str]]:
     """(key, label) of the group-bys the report offers."""
     names = {OWNER: _("Owner"), DEPARTMENT: _("Department"), CLASS: _("Class"), MONTH: _("Month"),
              QUARTER: _("Fiscal quarter")}
+    names.update({g.key: str(g.label) for g in report.groupings})
     rt = record_types.get(report.record_type)
     return [(g, names[g] if g in names else rt.field_label(g)) for g in report.groups]
+
+
+def _quarter(report: Report, args: Any) -> Quarter | None:
+    """The fiscal quarter a quarterly report covers: `?quarter=2026-Q3`, else the current one."""
+    if not report.quarter:
+        return None
+    raw = (args.get("quarter") or "").strip()
+    if not raw:
+        return current_quarter()
+    found = parse_quarter(raw, fiscal_start())
+    if found is None:
+        raise ReportInputError(_("Write a fiscal quarter as YEAR-Q1 to YEAR-Q4, for example %(example)s; “%(v)s” is not one.",
+                                 example=current_quarter().key, v=raw[:40]), "quarter")
+    return found
 
 
 def parse(report: Report, args: Any) -> ReportQuery:
@@ -144,7 +162,7 @@ def parse(report: Report, args: Any) -> ReportQuery:
             raise ReportInputError(_("Give a whole number between 1 and 36500."), key)
     return ReportQuery(group=group, measure=measure, date_from=date_from, date_to=date_to,
                        owner=_id(args, "owner"), department=_id(args, "department"), class_id=_id(args, "class"),
-                       params=params)
+                       params=params, quarter=_quarter(report, args))
 
 
 # ---- the one WHERE of a report ------------------------------------------------------------------------
@@ -192,6 +210,14 @@ def conditions(report: Report, query: ReportQuery) -> list[Any]:
         viewer = current_viewer()
         where.append(model.owner_id == (viewer.user_id if isinstance(viewer, Viewer) else -1))
     where += period_conditions(getattr(model, report.date_field), query.date_from, query.date_to)
+    if query.quarter is not None:
+        where += period_conditions(getattr(model, report.date_field), query.quarter.first_day, query.quarter.last_day)
+    return where + people_conditions(model, query)
+
+
+def people_conditions(model: Any, query: ReportQuery) -> list[Any]:
+    """The owner, department and class filters over any owned model (a report also reads quotas)."""
+    where = []
     if query.owner is not None:
         where.append(model.owner_id == query.owner)
     if query.department is not None:
@@ -260,6 +286,9 @@ def _bucket_expression(report: Report, buckets: list[tuple[str, str, date, date]
 def group_condition(report: Report, query: ReportQuery, key: str) -> list[Any]:
     """The rows of one group (`key` as URLs write it): what a drill-down adds to the report's WHERE."""
     model = model_of(report)
+    grouping = report.grouping(query.group)
+    if grouping is not None:
+        return grouping.condition(model, key)
     if query.group in (MONTH, QUARTER):
         bucket = next((b for b in time_buckets(report, query) if b[0] == key), None)
         if bucket is None:
@@ -299,6 +328,9 @@ def _departments_of(owner_ids: list[int]) -> dict[int, tuple[int, str]]:
 
 def _labels(report: Report, group: str, keys: list[Any]) -> dict[Any, str]:
     real = [k for k in keys if k is not None]
+    grouping = report.grouping(group)
+    if grouping is not None:
+        return grouping.labels(real)
     if group == OWNER:
         return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(real))).all())
     if group == CLASS:
@@ -335,7 +367,10 @@ def aggregate(report: Report, query: ReportQuery) -> list[tuple[Any, dict[str, A
     """(group key, {measure: value}) for each group with rows, in the group's natural order."""
     model = model_of(report)
     where = conditions(report, query)
-    if query.group in (MONTH, QUARTER):
+    grouping = report.grouping(query.group)
+    if grouping is not None:
+        key_expr = grouping.column(model)
+    elif query.group in (MONTH, QUARTER):
         buckets = time_buckets(report, query)
         if not buckets:
             return []
@@ -347,7 +382,10 @@ def aggregate(report: Report, query: ReportQuery) -> list[tuple[Any, dict[str, A
     else:
         key_expr = getattr(model, query.group)
     exprs = [m.expr(model).label(m.key) for m in report.measures]
-    stmt = select(key_expr.label("k"), *exprs).where(*where).group_by(key_expr)
+    stmt = select(key_expr.label("k"), *exprs)
+    if grouping is not None and grouping.join is not None:
+        stmt = grouping.join(stmt, model)
+    stmt = stmt.where(*where).group_by(key_expr)
     raw = [(row.k, {m.key: getattr(row, m.key) for m in report.measures}) for row in db.session.execute(stmt)]
     if query.group == DEPARTMENT:
         departments = _departments_of([k for k, _v in raw if k is not None])
@@ -435,9 +473,10 @@ def _group_value_label(report: Report, query: ReportQuery, key: str) -> str:
         return next((b[1] for b in time_buckets(report, query) if b[0] == key), key)
     if query.group == DEPARTMENT:
         return db.session.scalar(select(Position.name).where(Position.id == int(key))) or key
-    parsed: Any = int(key) if query.group in (OWNER, CLASS) else key
+    digits = key.isdigit() and int(key) <= DB_INT_MAX
+    parsed: Any = int(key) if query.group in (OWNER, CLASS) or (report.grouping(query.group) and digits) else key
     return _labels(report, query.group, [parsed]).get(parsed, key)
 
 
 __all__ = ["SPECIAL_GROUPS", "ReportInputError", "ReportQuery", "Result", "Row", "aggregate", "conditions",
-           "drill_conditions", "drill_url", "group_choices", "parse", "period_conditions", "run"]
+           "drill_conditions", "drill_url", "group_choices", "parse", "people_conditions", "period_conditions", "run"]

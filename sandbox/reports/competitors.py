@@ -1,0 +1,68 @@
+"""Competitor reports: by threat level, by company type, and wins and losses against each competitor.
+
+Competitors are readable by the whole class; the wins and losses count the opportunities the viewer
+may see that met the competitor (the opportunity–competitor table), so another student's private
+deals never change them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ..competitors.models import Competitor
+from ..extensions import db
+from ..opportunities.related_models import OpportunityCompetitor
+from .leads import count_if
+from .opportunities import closed, won
+from .registry import CLASS, DEPARTMENT, OWNER, Grouping, Measure, Report, count_measure, rate_measure, register
+
+COMPETITORS = count_measure(_l("Competitors"))
+
+register(Report(
+    "competitors", "threat", _l("Competitors by threat level"), "competitor",
+    measures=[COMPETITORS], groups=["threat_level", "company_type", OWNER, CLASS], chart="pie",
+    description=_l("How dangerous the competitors you track are."), order=10,
+))
+
+register(Report(
+    "competitors", "company_type", _l("Competitors by company type"), "competitor",
+    measures=[COMPETITORS], groups=["company_type", "threat_level", OWNER, CLASS],
+    description=_l("What kind of companies you compete with."), order=20,
+))
+
+
+def _competitor_labels(keys: list[Any]) -> dict[Any, str]:
+    """Competitor names (through the visibility rule: a competitor the viewer cannot read shows its number)."""
+    ids = [int(k) for k in keys if str(k).isdigit()]
+    names = dict(db.session.execute(select(Competitor.id, Competitor.name).where(Competitor.id.in_(ids))).all())
+    return {k: names.get(int(k), f"#{k}") for k in keys if str(k).isdigit()}
+
+
+def _met(model: Any, key: str) -> list[Any]:
+    """The opportunities that met competitor `key`."""
+    if not key.isdigit() or len(key) > 10:
+        return [model.id.is_(None)]  # no competitor has that key: no rows, not an error
+    return [model.id.in_(select(OpportunityCompetitor.opportunity_id)
+                         .where(OpportunityCompetitor.competitor_id == int(key)))]
+
+
+COMPETITOR = Grouping(
+    "competitor", _l("Competitor"), column=lambda m: OpportunityCompetitor.competitor_id, condition=_met,
+    labels=_competitor_labels,
+    join=lambda stmt, m: stmt.join(OpportunityCompetitor, OpportunityCompetitor.opportunity_id == m.id),
+)
+
+register(Report(
+    "competitors", "wins_losses", _l("Wins and losses against each competitor"), "opportunity",
+    measures=[Measure("won", _l("Won"), lambda m: count_if(won(m))),
+              Measure("lost", _l("Lost"), lambda m: count_if(closed(m) & ~won(m))),
+              Measure("open", _l("Open"), lambda m: count_if(~closed(m))),
+              rate_measure("win_rate", _l("Win rate (%)"), won, closed)],
+    groups=["competitor", OWNER, DEPARTMENT, CLASS], groupings=[COMPETITOR], date_field="close_date",
+    where=lambda m, p: [m.id.in_(select(OpportunityCompetitor.opportunity_id))],
+    description=_l("The opportunities you may see that met each competitor: won, lost, still open, and the win "
+                   "rate of the closed ones."), order=30,
+))
