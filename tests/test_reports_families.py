@@ -17,17 +17,21 @@ from sandbox.extensions import db
 from tests import helpers
 
 
+def cell(html: str) -> str:
+    """A table cell's text (English money is written CN¥; the tests write ¥)."""
+    return re.sub(r"<[^>]+>", "", html).strip().replace("CN¥", "¥")
+
+
 def table(page: str) -> dict[str, list[str]]:
     """Report table rows: key -> cell texts (group label first)."""
     rows = re.findall(r'<tr data-key="([^"]+)">(.*?)</tr>', page, re.S)
-    return {key: [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)]
-            for key, body in rows}
+    return {key: [cell(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)] for key, body in rows}
 
 
 def totals(page: str) -> list[str]:
     """The total row's cells."""
     row = page.split('data-testid="report-total"', 1)[1].split("</tr>", 1)[0]
-    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    return [cell(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
 
 
 def drills(page: str) -> dict[str, str]:
@@ -181,3 +185,176 @@ def test_contact_methods(app: Flask, classroom: Any, accounts: dict, create_cont
     assert {k: (v[0], v[1]) for k, v in table(page).items()} == {
         "phone": ("Phone", "2"), "wechat": ("WeChat", "1"), "~": ("(none)", "1")}
     assert totals(page)[1] == "4"
+
+
+# ---- opportunities: days in stage ---------------------------------------------------------------------
+def _history(opp_id: int, moves: list[tuple[str | None, str, datetime]]) -> None:
+    """Replace an opportunity's stage history by these moves (test setup, Core statements)."""
+    from sqlalchemy import delete
+
+    from sandbox.opportunities.models import StageHistory
+
+    db.session.execute(delete(StageHistory).where(StageHistory.opportunity_id == opp_id))
+    db.session.execute(insert(StageHistory), [
+        {"opportunity_id": opp_id, "from_stage": before, "to_stage": after, "changed_at": at}
+        for before, after, at in moves])
+    db.session.commit()
+
+
+def test_days_in_stage_exact_and_drill_down(app: Flask, classroom: Any, create_opportunity: Any) -> None:
+    u = classroom.user
+    t0 = datetime(2030, 1, 1, 8, 0)
+    day = timedelta(days=1)
+    x = create_opportunity(u("studentA"), name="X", stage="closed_won", amount=Decimal(10))
+    y = create_opportunity(u("studentA"), name="Y", stage="closed_lost", lost_reason="price", amount=Decimal(10))
+    b = create_opportunity(u("studentB"), name="B", stage="closed_won", amount=Decimal(10))
+    _history(x.id, [(None, "prospecting", t0), ("prospecting", "qualification", t0 + 2 * day),
+                    ("qualification", "proposal", t0 + 5 * day), ("proposal", "closed_won", t0 + 10 * day)])
+    _history(y.id, [(None, "prospecting", t0), ("prospecting", "qualification", t0 + 4 * day),
+                    ("qualification", "closed_lost", t0 + 5 * day + day / 2)])
+    _history(b.id, [(None, "prospecting", t0), ("prospecting", "closed_won", t0 + 100 * day)])
+    student = classroom.client_for(app, "studentA")
+    page = report(student, "/reports/opportunities?report=days_in_stage")
+    rows = table(page)
+    assert {k: v[1:] for k, v in rows.items()} == {
+        "prospecting": ["3.0 days", "2"], "qualification": ["2.2 days", "2"], "proposal": ["5.0 days", "1"]}
+    assert list(rows) == ["prospecting", "qualification", "proposal"]  # the stages' order, closed ones left out
+    assert totals(page)[1:] == ["3.1 days", "2"]  # (2 + 3 + 5 + 4 + 1.5) / 5
+    links = drills(page)
+    assert listed(student, links["qualification"], "opportunities") == {x.id, y.id}
+    assert listed(student, links["proposal"], "opportunities") == {x.id}
+    # The instructor sees class B's opportunity too: its 100 days weigh on prospecting only there.
+    teacher = classroom.client_for(app, "teacher")
+    page = report(teacher, f"/reports/opportunities?report=days_in_stage&class={classroom.classes['A'].id}")
+    assert table(page)["prospecting"][1:] == ["3.0 days", "2"]
+    page = report(teacher, "/reports/opportunities?report=days_in_stage")
+    assert table(page)["prospecting"][1:] == ["35.3 days", "3"]
+
+
+def test_days_in_stage_counts_an_open_stage_up_to_now(app: Flask, classroom: Any, create_opportunity: Any) -> None:
+    u = classroom.user
+    z = create_opportunity(u("studentA"), name="Z", stage="proposal", amount=Decimal(10))
+    _history(z.id, [(None, "proposal", utcnow() - timedelta(days=4, hours=12))])
+    page = report(classroom.client_for(app, "studentA"), "/reports/opportunities?report=days_in_stage")
+    assert table(page)["proposal"][1:] == ["4.5 days", "1"]
+
+
+# ---- sales ----------------------------------------------------------------------------------------------
+def set_fiscal_start(month: int) -> None:
+    """The organisation profile's fiscal year start (test setup)."""
+    from sqlalchemy import select
+
+    from sandbox.org.models import Organization
+
+    if db.session.scalar(select(Organization.id).limit(1)) is None:
+        db.session.execute(insert(Organization).values(name="Org", fiscal_year_start=month))
+    else:
+        db.session.execute(update(Organization).values(fiscal_year_start=month))
+    db.session.commit()
+
+
+@pytest.fixture
+def sales(classroom: Any, create_opportunity: Any) -> dict[str, Any]:
+    """Won and lost deals of class A (and class B) around fiscal quarter boundaries."""
+    u = classroom.user
+    made = {}
+    for owner, name, stage, amount, closed in (
+        ("studentA", "A Mar", "closed_won", 1000, date(2030, 3, 31)),
+        ("studentA", "A Apr", "closed_won", 500, date(2030, 4, 1)),
+        ("studentA", "A lost", "closed_lost", 300, date(2030, 2, 11)),
+        ("studentA", "A open", "proposal", 700, date(2030, 2, 11)),
+        ("peerA", "Peer Jan", "closed_won", 200, date(2030, 1, 1)),
+        ("studentA2", "A2 Feb", "closed_won", 400, date(2030, 2, 20)),
+        ("studentB", "B Feb", "closed_won", 9000, date(2030, 2, 20)),
+    ):
+        extra = {"lost_reason": "price"} if stage == "closed_lost" else {}
+        made[name] = create_opportunity(u(owner), name=name, stage=stage, amount=Decimal(amount), close_date=closed,
+                                        **extra)
+    return made
+
+
+def add_quota(owner: Any, year: int, quarter: int, amount: int) -> None:
+    """A quota row (test setup; the forecasts pages set quotas through their service)."""
+    from sandbox.forecasts.models import Quota
+
+    now = utcnow()
+    db.session.execute(insert(Quota).values(owner_id=owner.id, class_id=owner.class_id, created_by_id=owner.id,
+                                            created_at=now, updated_at=now, version=1, fiscal_year=year,
+                                            quarter=quarter, amount=Decimal(amount)))
+    db.session.commit()
+
+
+def test_closed_sales_by_quarter_with_a_fiscal_year_starting_in_april(app: Flask, classroom: Any, sales: dict) -> None:
+    teacher = classroom.client_for(app, "teacher")
+    class_a = classroom.classes["A"].id
+    page = report(teacher, f"/reports/sales?report=closed&by=quarter&class={class_a}")
+    assert {k: (v[0], v[1], v[2]) for k, v in table(page).items()} == {
+        "2030-Q1": ("FY2030 Q1", "¥1,600.00", "3"), "2030-Q2": ("FY2030 Q2", "¥500.00", "1")}
+    set_fiscal_start(4)
+    page = report(teacher, f"/reports/sales?report=closed&by=quarter&class={class_a}")
+    # 31 March 2030 closes FY2029 (April 2029 – March 2030); 1 April 2030 opens FY2030.
+    assert {k: (v[0], v[1], v[2]) for k, v in table(page).items()} == {
+        "2029-Q4": ("FY2029 Q4", "¥1,600.00", "3"), "2030-Q1": ("FY2030 Q1", "¥500.00", "1")}
+    link = drills(page)["2029-Q4"]
+    assert listed(teacher, link, "opportunities") == {sales[n].id for n in ("A Mar", "Peer Jan", "A2 Feb")}
+    page = report(teacher, f"/reports/sales?report=closed&by=month&class={class_a}")
+    assert {k: v[1] for k, v in table(page).items()} == {
+        "2030-01": "¥200.00", "2030-02": "¥400.00", "2030-03": "¥1,000.00", "2030-04": "¥500.00"}
+
+
+def test_sales_by_user_and_department_roll_up(app: Flask, classroom: Any, sales: dict) -> None:
+    u, departments = classroom.user, classroom.departments
+    manager = classroom.client_for(app, "managerA")
+    page = report(manager, "/reports/sales?report=by_user")
+    rows = table(page)
+    assert rows[str(u("studentA").id)][1:] == ["¥1,500.00", "2", "¥750.00"]
+    assert rows[str(u("peerA").id)][1:] == ["¥200.00", "1", "¥200.00"]
+    assert str(u("studentA2").id) not in rows  # another department: not the manager's
+    assert totals(page)[1:] == ["¥1,700.00", "3", "¥566.67"]
+    teacher = classroom.client_for(app, "teacher")
+    page = report(teacher, f"/reports/sales?report=departments&class={classroom.classes['A'].id}")
+    assert {k: v[1:] for k, v in table(page).items()} == {
+        str(departments["A1"].id): ["¥1,700.00", "3"], str(departments["A2"].id): ["¥400.00", "1"]}
+    page = report(teacher, f"/reports/sales?report=departments&department={departments['A1'].id}&by=owner")
+    assert {k: v[1] for k, v in table(page).items()} == {str(u("studentA").id): "¥1,500.00",
+                                                        str(u("peerA").id): "¥200.00"}
+
+
+def test_sales_against_quota(app: Flask, classroom: Any, sales: dict) -> None:
+    u, departments = classroom.user, classroom.departments
+    add_quota(u("studentA"), 2030, 1, 2000)
+    add_quota(u("peerA"), 2030, 1, 1000)
+    add_quota(u("studentA2"), 2030, 1, 400)
+    add_quota(u("studentB"), 2030, 1, 5000)
+    add_quota(u("studentA"), 2030, 2, 99999)  # another quarter
+    manager = classroom.client_for(app, "managerA")
+    page = report(manager, "/reports/sales?report=quota&quarter=2030-Q1")
+    assert {k: v[1:] for k, v in table(page).items()} == {
+        str(u("studentA").id): ["50.0 %", "¥1,000.00", "¥2,000.00"],
+        str(u("peerA").id): ["20.0 %", "¥200.00", "¥1,000.00"]}
+    assert totals(page)[1:] == ["40.0 %", "¥1,200.00", "¥3,000.00"]
+    # A salesperson reads their own quota, never a classmate's.
+    page = report(classroom.client_for(app, "studentA"), "/reports/sales?report=quota&quarter=2030-Q1")
+    assert {k: v[1:] for k, v in table(page).items()} == {str(u("studentA").id): ["50.0 %", "¥1,000.00", "¥2,000.00"]}
+    teacher = classroom.client_for(app, "teacher")
+    page = report(teacher, f"/reports/sales?report=quota&quarter=2030-Q1&by=department&class={classroom.classes['A'].id}")
+    assert {k: v[1:] for k, v in table(page).items()} == {
+        str(departments["A1"].id): ["40.0 %", "¥1,200.00", "¥3,000.00"],
+        str(departments["A2"].id): ["100.0 %", "¥400.00", "¥400.00"]}
+    link = drills(page)[str(departments["A1"].id)]
+    assert listed(teacher, link, "opportunities") == {sales["A Mar"].id, sales["Peer Jan"].id}
+    # The April-start year: FY2030 Q1 is April–June 2030, where only "A Apr" closed.
+    set_fiscal_start(4)
+    page = report(manager, "/reports/sales?report=quota&quarter=2030-Q1")
+    assert table(page)[str(u("studentA").id)][1:] == ["25.0 %", "¥500.00", "¥2,000.00"]
+
+
+def test_quota_report_defaults_to_the_current_quarter(app: Flask, classroom: Any) -> None:
+    from sandbox.clock import today
+    from sandbox.fiscal import quarter_of
+
+    current = quarter_of(today())
+    add_quota(classroom.user("studentA"), current.year, current.quarter, 100)
+    page = report(classroom.client_for(app, "studentA"), "/reports/sales?report=quota")
+    assert f'value="{current.key}"' in page
+    assert table(page)[str(classroom.user("studentA").id)][1:] == ["0.0 %", "¥0.00", "¥100.00"]
