@@ -358,3 +358,226 @@ def test_quota_report_defaults_to_the_current_quarter(app: Flask, classroom: Any
     page = report(classroom.client_for(app, "studentA"), "/reports/sales?report=quota")
     assert f'value="{current.key}"' in page
     assert table(page)[str(classroom.user("studentA").id)][1:] == ["0.0 %", "¥0.00", "¥100.00"]
+
+
+# ---- leads --------------------------------------------------------------------------------------------
+@pytest.fixture
+def leads(classroom: Any, create_lead: Any) -> dict[str, Any]:
+    """Leads of studentA (5: two converted), peerA (1) and studentB (1, converted)."""
+    from sandbox.leads.models import Lead
+
+    u = classroom.user
+    made = {}
+    for owner, name, status, source in (
+        ("studentA", "web new", "new", "web"), ("studentA", "web won", "converted", "web"),
+        ("studentA", "phone won", "converted", "phone"), ("studentA", "phone new", "contacted", "phone"),
+        ("studentA", "no source", "new", None),
+        ("peerA", "peer web", "new", "web"), ("studentB", "B won", "converted", "web"),
+    ):
+        made[name] = create_lead(u(owner), name=name, status="new", source=source)
+        if status != "new":
+            backdate(Lead, [made[name].id], status=status)
+    # Converted 3.5 and 1.5 days after creation (B: 10 days, in another class).
+    start = datetime(2030, 1, 1, 0, 0)
+    for name, days in (("web won", 3.5), ("phone won", 1.5), ("B won", 10)):
+        backdate(Lead, [made[name].id], created_at=start, converted_at=start + timedelta(days=days))
+    return made
+
+
+def test_leads_by_status_and_source(app: Flask, classroom: Any, leads: dict) -> None:
+    student = classroom.client_for(app, "studentA")
+    page = report(student, "/reports/leads?report=status")
+    assert {k: (v[0], v[1]) for k, v in table(page).items()} == {
+        "new": ("New", "2"), "converted": ("Converted", "2"), "contacted": ("Contacted", "1")}
+    assert '"type": "pie"' in page
+    page = report(student, "/reports/leads?report=source")
+    assert {k: v[1] for k, v in table(page).items()} == {"web": "2", "phone": "2", "~": "1"}
+    link = drills(page)["~"]
+    assert listed(student, link, "leads") == {leads["no source"].id}
+
+
+def test_lead_conversion_rate_and_time_to_convert(app: Flask, classroom: Any, leads: dict) -> None:
+    student = classroom.client_for(app, "studentA")
+    page = report(student, "/reports/leads?report=conversion&by=source")
+    assert {k: v[1:] for k, v in table(page).items()} == {
+        "web": ["50.0 %", "2", "1"], "phone": ["50.0 %", "2", "1"], "~": ["0.0 %", "1", "0"]}
+    assert totals(page)[1:] == ["40.0 %", "5", "2"]
+    page = report(student, "/reports/leads?report=time_to_convert&by=source")
+    assert {k: v[1:] for k, v in table(page).items()} == {"web": ["3.5 days", "1"], "phone": ["1.5 days", "1"]}
+    assert totals(page)[1:] == ["2.5 days", "2"]
+    teacher = classroom.client_for(app, "teacher")
+    page = report(teacher, "/reports/leads?report=time_to_convert&by=class")
+    assert {k: v[1:] for k, v in table(page).items()} == {
+        str(classroom.classes["A"].id): ["2.5 days", "2"], str(classroom.classes["B"].id): ["10.0 days", "1"]}
+    # The period of "time to convert" is the conversion date.
+    page = report(student, "/reports/leads?report=time_to_convert&by=owner&from=2030-01-03&to=2030-01-31")
+    assert [v[1:] for v in table(page).values()] == [["3.5 days", "1"]]
+
+
+# ---- competitors --------------------------------------------------------------------------------------
+@pytest.fixture
+def rivals(classroom: Any, create_competitor: Any, create_opportunity: Any) -> dict[str, Any]:
+    """Competitors of class A (and B), met on opportunities of studentA, peerA and studentB."""
+    from sandbox.opportunities.related_models import OpportunityCompetitor
+
+    u = classroom.user
+    made = {}
+    for owner, name, threat, kind in (
+        ("studentA", "Rival 1", "high", "manufacturer"), ("studentA", "Rival 2", "high", "distributor"),
+        ("studentA", "Rival 3", "low", "manufacturer"), ("peerA", "Peer rival", "medium", None),
+        ("studentB", "B rival", "high", "manufacturer"),
+    ):
+        made[name] = create_competitor(u(owner), name=name, threat_level=threat, company_type=kind)
+    for owner, name, stage in (("studentA", "won", "closed_won"), ("studentA", "lost", "closed_lost"),
+                               ("studentA", "lost 2", "closed_lost"), ("peerA", "peer open", "proposal"),
+                               ("studentB", "B won", "closed_won"), ("studentA", "no rival", "closed_won")):
+        extra = {"lost_reason": "competitor"} if stage == "closed_lost" else {}
+        made[name] = create_opportunity(u(owner), name=name, stage=stage, amount=Decimal(100), **extra)
+    links = [("won", "Rival 1"), ("lost", "Rival 1"), ("peer open", "Rival 1"), ("lost 2", "Rival 2"),
+             ("won", "Rival 2"), ("B won", "Rival 1")]  # the last: a row no class-A viewer may see
+    db.session.execute(insert(OpportunityCompetitor), [
+        {"opportunity_id": made[o].id, "competitor_id": made[c].id, "created_at": utcnow()} for o, c in links])
+    db.session.commit()
+    return made
+
+
+def test_competitors_by_threat_level_and_company_type(app: Flask, classroom: Any, rivals: dict) -> None:
+    teacher = classroom.client_for(app, "teacher")
+    class_a = classroom.classes["A"].id
+    page = report(teacher, f"/reports/competitors?report=threat&class={class_a}")
+    assert {k: (v[0], v[1]) for k, v in table(page).items()} == {
+        "high": ("High", "2"), "low": ("Low", "1"), "medium": ("Medium", "1")}
+    page = report(teacher, f"/reports/competitors?report=company_type&class={class_a}")
+    assert {k: v[1] for k, v in table(page).items()} == {"manufacturer": "2", "distributor": "1", "~": "1"}
+    # Competitors are readable by the whole class: a student counts the class's, never another class's.
+    student = classroom.client_for(app, "studentA")
+    assert totals(report(student, "/reports/competitors?report=threat"))[1] == "4"
+
+
+def test_wins_and_losses_against_each_competitor(app: Flask, classroom: Any, rivals: dict) -> None:
+    r1, r2 = str(rivals["Rival 1"].id), str(rivals["Rival 2"].id)
+    student = classroom.client_for(app, "studentA")
+    page = report(student, "/reports/competitors?report=wins_losses")
+    rows = table(page)
+    # Won, lost, open, win rate: only the opportunities the viewer may see.
+    assert rows[r1] == ["Rival 1", "1", "1", "0", "50.0 %"]
+    assert rows[r2] == ["Rival 2", "1", "1", "0", "50.0 %"]
+    assert set(rows) == {r1, r2}
+    assert listed(student, drills(page)[r1], "opportunities") == {rivals["won"].id, rivals["lost"].id}
+    teacher = classroom.client_for(app, "teacher")
+    page = report(teacher, f"/reports/competitors?report=wins_losses&class={classroom.classes['A'].id}")
+    assert table(page)[r1] == ["Rival 1", "1", "1", "1", "50.0 %"]
+    # By owner: the deals that met any competitor ("no rival" is not one of them).
+    page = report(student, "/reports/competitors?report=wins_losses&by=owner")
+    assert [v[1:] for v in table(page).values()] == [["1", "2", "0", "33.3 %"]]
+
+
+# ---- every aggregate goes through the visibility rule -------------------------------------------------
+def total_of(page: str, measure: str) -> str:
+    """The total row's value of one measure."""
+    row = page.split('data-testid="report-total"', 1)[1].split("</tr>", 1)[0]
+    found = re.search(rf'data-measure="{measure}">(.*?)</td>', row, re.S)
+    return cell(found.group(1)) if found else "0"
+
+
+# (report URL, record type, the list's filter matching the report's rows)
+EQUALITY = [
+    ("/reports/accounts?report=by_owner", "account", lambda m: []),
+    ("/reports/accounts?report=contact_methods", "contact", lambda m: []),
+    ("/reports/leads?report=status", "lead", lambda m: []),
+    ("/reports/competitors?report=threat", "competitor", lambda m: []),
+    ("/reports/sales?report=by_user", "opportunity", lambda m: [m.stage == "closed_won"]),
+    ("/reports/opportunities?report=pipeline&measure=count",
+     "opportunity", lambda m: [m.stage.not_in(["closed_won", "closed_lost"])]),
+]
+
+
+@pytest.fixture
+def world(classroom: Any, create_account: Any, create_contact: Any, create_lead: Any, create_competitor: Any,
+          create_opportunity: Any) -> Any:
+    """One record of each kind for every student of the classroom; `world(owner)` adds another set."""
+    def add(owner: str) -> None:
+        user = classroom.user(owner)
+        create_account(user, name=f"{owner} account", industry="retail")
+        create_contact(user, name=f"{owner} contact", contact_method="phone")
+        create_lead(user, name=f"{owner} lead", source="web")
+        create_competitor(user, name=f"{owner} rival", threat_level="high")
+        create_opportunity(user, name=f"{owner} won", stage="closed_won", amount=Decimal(100))
+        create_opportunity(user, name=f"{owner} open", stage="proposal", amount=Decimal(50))
+
+    for owner in ("studentA", "studentA", "peerA", "studentA2", "managerA", "studentB", "studentC"):
+        add(owner)
+    return add
+
+
+@pytest.mark.parametrize("viewer", ["studentA", "managerA", "teacher"])
+def test_report_totals_equal_what_the_viewer_lists(app: Flask, classroom: Any, world: Any, viewer: str) -> None:
+    from sandbox.records import registry as record_types
+
+    client = classroom.client_for(app, viewer)
+    for url, kind, where in EQUALITY:
+        model = record_types.model_of(kind)
+        page = report(client, url)
+        helpers.act_as(classroom.user(viewer))
+        expected = helpers.count(model, *where(model))
+        helpers.act_as(None)
+        assert total_of(page, "count") == str(expected), (viewer, url)
+        assert expected > 0
+    # The list page says the same (the student: their own two accounts only).
+    if viewer == "studentA":
+        assert len(listed(client, "/accounts/", "accounts")) == 2 == int(
+            total_of(report(client, "/reports/accounts?report=by_owner"), "count"))
+
+
+def test_another_class_never_changes_a_number(app: Flask, classroom: Any, world: Any) -> None:
+    from sandbox.reports.registry import all_reports
+
+    urls = [f"/reports/{r.family}?report={r.key}&by={by}" for r in all_reports() if r.family != "customers"
+            for by in r.groups]
+    clients = {name: classroom.client_for(app, name) for name in ("studentA", "managerA", "teacher")}
+
+    def snapshot(name: str) -> list[Any]:
+        return [(url, table(report(clients[name], url))) for url in urls]
+
+    before = {name: snapshot(name) for name in clients}
+    world("studentC")  # teacher2's class: nobody here may see it
+    assert all(snapshot(name) == before[name] for name in clients)
+    world("studentB")  # class B: the instructor's other class, not the students'
+    assert all(snapshot(name) == before[name] for name in ("studentA", "managerA"))
+    assert snapshot("teacher") != before["teacher"]
+
+
+# ---- bad input ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("path", "status", "message"), [
+    ("/reports/accounts?report=neglected&by=colour", 400, "not a field this report can be grouped by"),
+    ("/reports/accounts?report=neglected&days=0", 400, "whole number between 1 and 36500"),
+    ("/reports/accounts?report=new&days=-3", 400, "whole number between 1 and 36500"),
+    ("/reports/accounts?report=new&days=thirty", 400, "whole number between 1 and 36500"),
+    ("/reports/sales?report=closed&from=2030-05-01&to=2030-04-01", 400, "ends before it starts"),
+    ("/reports/sales?report=quota&quarter=2030-Q5", 400, "fiscal quarter as YEAR-Q1 to YEAR-Q4"),
+    ("/reports/sales?report=quota&quarter=next", 400, "fiscal quarter as YEAR-Q1 to YEAR-Q4"),
+    ("/reports/leads?report=conversion&by=stage", 400, "not a field this report can be grouped by"),
+    ("/reports/competitors?report=wins_losses&owner=99999999999", 400, "not one of the choices"),
+    ("/reports/opportunities?report=days_in_stage&by=owner", 400, "not a field this report can be grouped by"),
+    ("/reports/sales?report=astrology", 404, ""),
+    ("/reports/service", 404, ""),
+    ("/reports/tarot?report=status", 404, ""),
+])
+def test_bad_report_input_is_told_never_a_500(app: Flask, classroom: Any, path: str, status: int, message: str) -> None:
+    response = classroom.client_for(app, "studentA").get(f"{path}&lang=en" if "?" in path else path)
+    assert response.status_code == status
+    page = helpers.text(response)
+    assert message in page
+    if status == 400:
+        assert 'data-testid="field-error"' in page or 'data-testid="report-error"' in page
+
+
+def test_a_bad_drill_down_value_is_not_a_500(app: Flask, classroom: Any, rivals: dict) -> None:
+    student = classroom.client_for(app, "studentA")
+    for url in ("/opportunities/?report=competitors.wins_losses&by=competitor&value=abc",
+                "/opportunities/?report=opportunities.days_in_stage&by=stage&value=nowhere",
+                "/opportunities/?report=sales.quota&by=owner&value=1&quarter=2030-Q9"):
+        response = student.get(url)
+        assert response.status_code in (200, 400), url
+    assert listed(student, "/opportunities/?report=competitors.wins_losses&by=competitor&value=abc",
+                  "opportunities") == set()
