@@ -533,7 +533,7 @@ def test_another_class_never_changes_a_number(app: Flask, classroom: Any, world:
     from sandbox.reports.registry import all_reports
 
     urls = [f"/reports/{r.family}?report={r.key}&by={by}" for r in all_reports() if r.family != "customers"
-            for by in r.groups]
+            for by in r.groups[:2]]
     clients = {name: classroom.client_for(app, name) for name in ("studentA", "managerA", "teacher")}
 
     def snapshot(name: str) -> list[Any]:

@@ -40,7 +40,7 @@ WON_AMOUNT = sum_measure("amount", _l("Closed sales"))
 WON_COUNT = count_measure(_l("Won opportunities"))
 
 register(Report(
-    "sales", "closed", _l("Closed sales (销售额分析)"), "opportunity",
+    "sales", "closed", _l("Sales analysis (closed sales)"), "opportunity",
     measures=[WON_AMOUNT, WON_COUNT], groups=[MONTH, QUARTER, OWNER, DEPARTMENT, CLASS],
     date_field="close_date", where=lambda m, p: [won(m)],
     description=_l("Won amounts by month or fiscal quarter of the close date."), order=10,
