@@ -330,23 +330,23 @@ def test_sales_against_quota(app: Flask, classroom: Any, sales: dict) -> None:
     manager = classroom.client_for(app, "managerA")
     page = report(manager, "/reports/sales?report=quota&quarter=2030-Q1")
     assert {k: v[1:] for k, v in table(page).items()} == {
-        str(u("studentA").id): ["50.0 %", "¥1,000.00", "¥2,000.00"],
-        str(u("peerA").id): ["20.0 %", "¥200.00", "¥1,000.00"]}
-    assert totals(page)[1:] == ["40.0 %", "¥1,200.00", "¥3,000.00"]
+        str(u("studentA").id): ["¥1,000.00", "¥2,000.00", "50.0 %"],
+        str(u("peerA").id): ["¥200.00", "¥1,000.00", "20.0 %"]}
+    assert totals(page)[1:] == ["¥1,200.00", "¥3,000.00", "40.0 %"]
     # A salesperson reads their own quota, never a classmate's.
     page = report(classroom.client_for(app, "studentA"), "/reports/sales?report=quota&quarter=2030-Q1")
-    assert {k: v[1:] for k, v in table(page).items()} == {str(u("studentA").id): ["50.0 %", "¥1,000.00", "¥2,000.00"]}
+    assert {k: v[1:] for k, v in table(page).items()} == {str(u("studentA").id): ["¥1,000.00", "¥2,000.00", "50.0 %"]}
     teacher = classroom.client_for(app, "teacher")
     page = report(teacher, f"/reports/sales?report=quota&quarter=2030-Q1&by=department&class={classroom.classes['A'].id}")
     assert {k: v[1:] for k, v in table(page).items()} == {
-        str(departments["A1"].id): ["40.0 %", "¥1,200.00", "¥3,000.00"],
-        str(departments["A2"].id): ["100.0 %", "¥400.00", "¥400.00"]}
+        str(departments["A1"].id): ["¥1,200.00", "¥3,000.00", "40.0 %"],
+        str(departments["A2"].id): ["¥400.00", "¥400.00", "100.0 %"]}
     link = drills(page)[str(departments["A1"].id)]
     assert listed(teacher, link, "opportunities") == {sales["A Mar"].id, sales["Peer Jan"].id}
     # The April-start year: FY2030 Q1 is April–June 2030, where only "A Apr" closed.
     set_fiscal_start(4)
     page = report(manager, "/reports/sales?report=quota&quarter=2030-Q1")
-    assert table(page)[str(u("studentA").id)][1:] == ["25.0 %", "¥500.00", "¥2,000.00"]
+    assert table(page)[str(u("studentA").id)][1:] == ["¥500.00", "¥2,000.00", "25.0 %"]
 
 
 def test_quota_report_defaults_to_the_current_quarter(app: Flask, classroom: Any) -> None:
@@ -357,7 +357,7 @@ def test_quota_report_defaults_to_the_current_quarter(app: Flask, classroom: Any
     add_quota(classroom.user("studentA"), current.year, current.quarter, 100)
     page = report(classroom.client_for(app, "studentA"), "/reports/sales?report=quota")
     assert f'value="{current.key}"' in page
-    assert table(page)[str(classroom.user("studentA").id)][1:] == ["0.0 %", "¥0.00", "¥100.00"]
+    assert table(page)[str(classroom.user("studentA").id)][1:] == ["¥0.00", "¥100.00", "0.0 %"]
 
 
 # ---- leads --------------------------------------------------------------------------------------------
@@ -467,6 +467,8 @@ def test_wins_and_losses_against_each_competitor(app: Flask, classroom: Any, riv
     teacher = classroom.client_for(app, "teacher")
     page = report(teacher, f"/reports/competitors?report=wins_losses&class={classroom.classes['A'].id}")
     assert table(page)[r1] == ["Rival 1", "1", "1", "1", "50.0 %"]
+    # "won" met two competitors: it is one deal in the totals, not two.
+    assert totals(page)[1:] == ["1", "2", "1", "33.3 %"]
     # By owner: the deals that met any competitor ("no rival" is not one of them).
     page = report(student, "/reports/competitors?report=wins_losses&by=owner")
     assert [v[1:] for v in table(page).values()] == [["1", "2", "0", "33.3 %"]]

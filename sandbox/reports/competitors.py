@@ -7,6 +7,7 @@ deals never change them.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from ..competitors.models import Competitor
 from ..extensions import db
 from ..opportunities.related_models import OpportunityCompetitor
+from ..org.models import User
 from .leads import count_if
 from .opportunities import closed, won
 from .registry import CLASS, DEPARTMENT, OWNER, Grouping, Measure, Report, count_measure, rate_measure, register
@@ -35,9 +37,13 @@ register(Report(
 
 
 def _competitor_labels(keys: list[Any]) -> dict[Any, str]:
-    """Competitor names (through the visibility rule: a competitor the viewer cannot read shows its number)."""
+    """Competitor names (through the visibility rule: one the viewer cannot read shows its number); a name
+    several students track (an instructor sees every book) carries its owner's name."""
     ids = [int(k) for k in keys if str(k).isdigit()]
-    names = dict(db.session.execute(select(Competitor.id, Competitor.name).where(Competitor.id.in_(ids))).all())
+    rows = db.session.execute(select(Competitor.id, Competitor.name, User.display_name)
+                              .join(User, User.id == Competitor.owner_id).where(Competitor.id.in_(ids))).all()
+    repeated = {name for name, n in Counter(r.name for r in rows).items() if n > 1}
+    names = {r.id: f"{r.name} ({r.display_name})" if r.name in repeated else r.name for r in rows}
     return {k: names.get(int(k), f"#{k}") for k in keys if str(k).isdigit()}
 
 
@@ -59,9 +65,10 @@ register(Report(
     "competitors", "wins_losses", _l("Wins and losses against each competitor"), "opportunity",
     measures=[Measure("won", _l("Won"), lambda m: count_if(won(m))),
               Measure("lost", _l("Lost"), lambda m: count_if(closed(m) & ~won(m))),
-              Measure("open", _l("Open"), lambda m: count_if(~closed(m))),
+              Measure("open", _l("Still open"), lambda m: count_if(~closed(m))),
               rate_measure("win_rate", _l("Win rate (%)"), won, closed)],
-    groups=["competitor", OWNER, DEPARTMENT, CLASS], groupings=[COMPETITOR], date_field="close_date",
+    groups=["competitor", OWNER, DEPARTMENT, CLASS], groupings=[COMPETITOR], chart_measures=["won", "lost", "open"],
+    date_field="close_date",
     where=lambda m, p: [m.id.in_(select(OpportunityCompetitor.opportunity_id))],
     description=_l("The opportunities you may see that met each competitor: won, lost, still open, and the win "
                    "rate of the closed ones."), order=30,

@@ -424,6 +424,9 @@ def run(report: Report, query: ReportQuery) -> Result:
         chosen = report.measure(query.measure)
         rows.sort(key=lambda r: (r.values[chosen.key] is None, -(r.values[chosen.key] or 0), r.label))
     totals = {m.key: _merge(m, [r.values[m.key] for r in rows]) for m in report.measures}
+    if report.grouping(query.group) is not None:
+        # A record may sit in several groups of a joined table (a deal met two competitors): count it once.
+        totals = {m.key: None for m in report.measures}
     for m in report.measures:
         if totals[m.key] is None and rows:
             totals[m.key] = _overall(report, query, m)

@@ -107,6 +107,8 @@ class Report:
     groupings: list[Grouping] = field(default_factory=list)  # group-bys over a joined table or a history
     # The report covers one fiscal quarter (`?quarter=2026-Q3`, default the current one) of its date field.
     quarter: bool = False
+    # Measures the chart draws side by side (won against quota), instead of the one chosen in the URL.
+    chart_measures: list[str] = field(default_factory=list)
 
     def grouping(self, key: str) -> Grouping | None:
         """The joined group-by called `key`, else None."""

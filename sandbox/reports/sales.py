@@ -118,7 +118,7 @@ def against_quota(report: Report, query: engine.ReportQuery) -> engine.Result:
 
 register(Report(
     "sales", "quota", _l("Sales against quota"), "opportunity",
-    measures=[ATTAINMENT, WON_AMOUNT, QUOTA], groups=[OWNER, DEPARTMENT],
+    measures=[WON_AMOUNT, QUOTA, ATTAINMENT], groups=[OWNER, DEPARTMENT], chart_measures=[WON_AMOUNT.key, QUOTA.key],
     date_field="close_date", where=lambda m, p: [won(m)], quarter=True, compute=against_quota,
     description=_l("For one fiscal quarter: each salesperson's quota (set on the forecasts page), the won amount "
                    "closed in the quarter and the attainment. Only the quotas you may see are shown."),
