@@ -18,7 +18,7 @@ from typing import Any
 from flask import url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
-from sqlalchemy import Date, case, func, literal, select
+from sqlalchemy import Date, Integer, case, cast, extract, func, literal, select
 
 from ..access import Viewer, current_viewer
 from ..codes.services import label as code_label
@@ -51,6 +51,8 @@ class ReportQuery:
     class_id: int | None = None
     params: dict[str, int] = field(default_factory=dict)
     quarter: Quarter | None = None  # the fiscal quarter of a report that covers one (Report.quarter)
+    # What one run works out once (the time axis), so labels, rows and totals do not query it again.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def args(self) -> dict[str, str]:
         """The filters as URL arguments (what a bookmark, a drill-down or an export carries)."""
@@ -244,13 +246,15 @@ def _quarters(first: date, last: date) -> list[Quarter]:
     return out
 
 
-def _span(report: Report, query: ReportQuery) -> tuple[date, date] | None:
-    """The period a time axis covers: the filter's, or from the first to the last record."""
+def _span(report: Report, query: ReportQuery, found: tuple[Any, Any] | None = None) -> tuple[date, date] | None:
+    """The period a time axis covers: the filter's, or from the first to the last record (`found`: the
+    first and last day already known from the rows, which spares a query)."""
     model = model_of(report)
     column = getattr(model, report.date_field)
     first, last = query.date_from, query.date_to
     if first is None or last is None:
-        low, high = db.session.execute(select(func.min(column), func.max(column)).where(*conditions(report, query))).one()
+        low, high = found or db.session.execute(
+            select(func.min(column), func.max(column)).where(*conditions(report, query))).one()
         if low is None:
             return None
         to_day = (lambda v: v) if _is_day_column(column) else (
@@ -262,9 +266,20 @@ def _span(report: Report, query: ReportQuery) -> tuple[date, date] | None:
     return first, last
 
 
-def time_buckets(report: Report, query: ReportQuery) -> list[tuple[str, str, date, date]]:
+def time_buckets(report: Report, query: ReportQuery,
+                 found: tuple[Any, Any] | None = None) -> list[tuple[str, str, date, date]]:
     """(key, label, first day, day after) of each month or fiscal quarter of the report's period."""
-    span = _span(report, query)
+    memo = query.memo.get("buckets")
+    if memo is not None and memo[0] == query.group:
+        return memo[1]
+    buckets = _time_buckets(report, query, found)
+    query.memo["buckets"] = (query.group, buckets)
+    return buckets
+
+
+def _time_buckets(report: Report, query: ReportQuery,
+                  found: tuple[Any, Any] | None) -> list[tuple[str, str, date, date]]:
+    span = _span(report, query, found)
     if span is None:
         return []
     first, last = span
@@ -274,6 +289,28 @@ def time_buckets(report: Report, query: ReportQuery) -> list[tuple[str, str, dat
         return [(f"{s:%Y-%m}", f"{s:%Y-%m}", s, n) for s, n in zip(starts, nexts, strict=True)]
     return [(q.key, _("FY%(year)s Q%(q)s", year=q.year, q=q.quarter), q.first_day, q.end)
             for q in _quarters(first, last)]
+
+
+def _calendar_key(column: Any, group: str) -> Any:
+    """A calendar day column's month (`year * 100 + month`) or fiscal quarter (`year * 10 + quarter`) as
+    one integer, computed by the database: one GROUP BY instead of a CASE over every bucket."""
+    # Integers on both databases (PostgreSQL's EXTRACT is numeric), so "// 3" divides as integers.
+    year, month = cast(extract("year", column), Integer), cast(extract("month", column), Integer)
+    if group == MONTH:
+        return year * 100 + month
+    start = fiscal_start()
+    fiscal_year = year - case((month < start, 1), else_=0)
+    # (month - start + 12) % 12 is the month's place in the fiscal year, 0-11; integer division by 3.
+    return fiscal_year * 10 + (month - start + 12) % 12 // 3 + 1
+
+
+def _calendar_bucket(group: str, key: int, start: int) -> tuple[str, date]:
+    """The URL key and first day of a `_calendar_key` value."""
+    if group == MONTH:
+        day = date(key // 100, key % 100, 1)
+        return f"{day:%Y-%m}", day
+    q = Quarter(key // 10, key % 10, start)
+    return q.key, q.first_day
 
 
 def _bucket_expression(report: Report, buckets: list[tuple[str, str, date, date]]) -> Any:
@@ -370,6 +407,8 @@ def aggregate(report: Report, query: ReportQuery) -> list[tuple[Any, dict[str, A
     grouping = report.grouping(query.group)
     if grouping is not None:
         key_expr = grouping.column(model)
+    elif query.group in (MONTH, QUARTER) and _is_day_column(getattr(model, report.date_field)):
+        return _calendar_aggregate(report, query, where)
     elif query.group in (MONTH, QUARTER):
         buckets = time_buckets(report, query)
         if not buckets:
@@ -399,6 +438,25 @@ def aggregate(report: Report, query: ReportQuery) -> list[tuple[Any, dict[str, A
         return [(b[0], by_key.get(b[0], {m.key: 0 if m.kind in ("number", "money") else None for m in report.measures}))
                 for b in time_buckets(report, query)]
     return raw
+
+
+def _calendar_aggregate(report: Report, query: ReportQuery, where: list[Any]) -> list[tuple[Any, dict[str, Any]]]:
+    """Months or fiscal quarters of a calendar day column (a close date): the database groups by the
+    period's number; the axis spans the rows found (or the filter's period), empty periods as zero."""
+    model = model_of(report)
+    key_expr = _calendar_key(getattr(model, report.date_field), query.group)
+    stmt = select(key_expr.label("k"), *[m.expr(model).label(m.key) for m in report.measures])
+    rows = db.session.execute(stmt.where(*where).group_by(key_expr)).all()
+    start = fiscal_start()
+    by_key = {}
+    for row in rows:
+        if row.k is not None:
+            key, first = _calendar_bucket(query.group, int(row.k), start)
+            by_key[key] = (first, {m.key: getattr(row, m.key) for m in report.measures})
+    firsts = [first for first, _values in by_key.values()]
+    buckets = time_buckets(report, query, (min(firsts), max(firsts)) if firsts else (None, None))
+    empty = {m.key: 0 if m.kind in ("number", "money") else None for m in report.measures}
+    return [(b[0], by_key[b[0]][1] if b[0] in by_key else empty) for b in buckets]
 
 
 def run(report: Report, query: ReportQuery) -> Result:
