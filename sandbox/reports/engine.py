@@ -485,9 +485,9 @@ def run(report: Report, query: ReportQuery) -> Result:
     if report.grouping(query.group) is not None:
         # A record may sit in several groups of a joined table (a deal met two competitors): count it once.
         totals = {m.key: None for m in report.measures}
-    for m in report.measures:
-        if totals[m.key] is None and rows:
-            totals[m.key] = _overall(report, query, m)
+    missing = [m for m in report.measures if totals[m.key] is None]
+    if missing and rows:
+        totals.update(_overall(report, query, missing))
     label = dict(group_choices(report)).get(query.group, query.group)
     return Result(report=report, query=query, rows=rows, totals=totals, measures=report.measures, group_label=label)
 
@@ -498,11 +498,12 @@ def _departments_of_all(report: Report, query: ReportQuery) -> dict[int, tuple[i
     return _departments_of(owners)
 
 
-def _overall(report: Report, query: ReportQuery, measure: Measure) -> Any:
-    """A rate or an average over all the report's rows (it cannot be added up from the groups)."""
+def _overall(report: Report, query: ReportQuery, measures: list[Measure]) -> dict[str, Any]:
+    """Rates and averages over all the report's rows (they cannot be added up from the groups), in one query."""
     model = model_of(report)
-    raw = db.session.scalar(select(measure.expr(model)).where(*conditions(report, query)))
-    return _value(measure, raw)
+    row = db.session.execute(select(*[m.expr(model).label(m.key) for m in measures])
+                             .where(*conditions(report, query))).one()
+    return {m.key: _value(m, getattr(row, m.key)) for m in measures}
 
 
 def drill_url(report: Report, query: ReportQuery, key: str, blueprint: str | None = None) -> str:
