@@ -11,7 +11,8 @@ from collections import Counter
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import exists, select
+from sqlalchemy.orm import aliased
 
 from ..competitors.models import Competitor
 from ..extensions import db
@@ -55,6 +56,10 @@ def _met(model: Any, key: str) -> list[Any]:
                          .where(OpportunityCompetitor.competitor_id == int(key)))]
 
 
+# The links the "met any competitor" EXISTS reads: an alias, so it correlates to the opportunity only,
+# not to the link table the competitor grouping joins.
+MET = aliased(OpportunityCompetitor)
+
 COMPETITOR = Grouping(
     "competitor", _l("Competitor"), column=lambda m: OpportunityCompetitor.competitor_id, condition=_met,
     labels=_competitor_labels,
@@ -69,7 +74,8 @@ register(Report(
               rate_measure("win_rate", _l("Win rate (%)"), won, closed)],
     groups=["competitor", OWNER, DEPARTMENT, CLASS], groupings=[COMPETITOR], chart_measures=["won", "lost", "open"],
     date_field="close_date",
-    where=lambda m, p: [m.id.in_(select(OpportunityCompetitor.opportunity_id))],
+    # EXISTS probes the opportunity index per visible deal (an IN list would read every link of every class).
+    where=lambda m, p: [exists().where(MET.opportunity_id == m.id)],
     description=_l("The opportunities you may see that met each competitor: won, lost, still open, and the win "
                    "rate of the closed ones."), order=30,
 ))
