@@ -583,3 +583,21 @@ def test_a_bad_drill_down_value_is_not_a_500(app: Flask, classroom: Any, rivals:
         assert response.status_code in (200, 400), url
     assert listed(student, "/opportunities/?report=competitors.wins_losses&by=competitor&value=abc",
                   "opportunities") == set()
+
+
+def test_competitors_of_the_same_name_are_told_apart_by_owner(app: Flask, classroom: Any, create_competitor: Any,
+                                                              create_opportunity: Any) -> None:
+    from sandbox.opportunities.related_models import OpportunityCompetitor
+
+    u = classroom.user
+    links = []
+    for owner in ("studentA", "studentA2"):
+        rival = create_competitor(u(owner), name="Same Co", threat_level="high")
+        deal = create_opportunity(u(owner), name=f"{owner} deal", stage="closed_won", amount=Decimal(10))
+        links.append({"opportunity_id": deal.id, "competitor_id": rival.id, "created_at": utcnow()})
+    db.session.execute(insert(OpportunityCompetitor), links)
+    db.session.commit()
+    page = report(classroom.client_for(app, "teacher"), "/reports/competitors?report=wins_losses")
+    assert sorted(v[0] for v in table(page).values()) == ["Same Co (Studenta)", "Same Co (Studenta2)"]
+    page = report(classroom.client_for(app, "studentA"), "/reports/competitors?report=wins_losses")
+    assert [v[0] for v in table(page).values()] == ["Same Co"]  # the student's own deal met only their own

@@ -363,6 +363,16 @@ def _departments_of(owner_ids: list[int]) -> dict[int, tuple[int, str]]:
     return out
 
 
+def departments_of(owner_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Owner id -> (department position id, name), for reports that fold owners into departments themselves."""
+    return _departments_of(owner_ids)
+
+
+def group_labels(report: Report, group: str, keys: list[Any]) -> dict[Any, str]:
+    """Group key -> label in the reader's language (owners' names, code labels...)."""
+    return _labels(report, group, keys)
+
+
 def _labels(report: Report, group: str, keys: list[Any]) -> dict[Any, str]:
     real = [k for k in keys if k is not None]
     grouping = report.grouping(group)
@@ -541,4 +551,5 @@ def _group_value_label(report: Report, query: ReportQuery, key: str) -> str:
 
 
 __all__ = ["SPECIAL_GROUPS", "ReportInputError", "ReportQuery", "Result", "Row", "aggregate", "conditions",
-           "drill_conditions", "drill_url", "group_choices", "parse", "people_conditions", "period_conditions", "run"]
+           "departments_of", "drill_conditions", "drill_url", "group_choices", "group_labels", "parse", "people_conditions",
+           "period_conditions", "run"]

@@ -86,14 +86,14 @@ def against_quota(report: Report, query: engine.ReportQuery) -> engine.Result:
         .where(*engine.conditions(report, query)).group_by(Opportunity.owner_id)).all())
     owners = sorted(set(quotas) | set(sold))
     if query.group == DEPARTMENT:
-        departments = engine._departments_of(owners)
+        departments = engine.departments_of(owners)
         keys: dict[Any, list[int]] = defaultdict(list)
         for owner in owners:
             keys[departments.get(owner, (None, ""))[0]].append(owner)
         labels: dict[Any, str] = {d: name for d, name in departments.values()}
     else:
         keys = {owner: [owner] for owner in owners}
-        labels = engine._labels(report, OWNER, owners)
+        labels = engine.group_labels(report, OWNER, owners)
     rows = []
     for key, members in keys.items():
         quota = sum((Decimal(quotas[o]) for o in members if quotas.get(o) is not None), Decimal(0)) \
