@@ -27,6 +27,7 @@ from sandbox.records.extras import list_extras
 
 from . import forecasts as forecasts_bench
 from . import gradebook, pages, workbench
+from . import reports as reports_bench
 from . import reset as reset_bench
 from .data import FULL, PASSWORD, QUICK, Size, build, create_schema
 from .pages import BenchError, paired_medians, timed_get
@@ -203,6 +204,10 @@ def run_all(as_json: bool = False, quick: bool = False, verbose: bool = False) -
     forecast_measures, forecast_table = forecasts_bench.run(Measure, quick, _say)
     more += [(m, None) for m in forecast_measures]
     more_table += "\n\n" + forecast_table
+    # Each report family's main report against its bare GROUP BY (bench/reports.py), on its own database.
+    reported, reports_table = reports_bench.run(Measure, quick, _say)
+    more += [(m, None) for m in reported]
+    more_table += "\n\n" + reports_table
     if as_json:
         for measure, _facts in results:
             click.echo(measure.as_json())

@@ -18,13 +18,13 @@ from typing import Any
 from flask import url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
-from sqlalchemy import Date, case, func, literal, select
+from sqlalchemy import Date, Integer, case, cast, extract, func, literal, select
 
 from ..access import Viewer, current_viewer
 from ..codes.services import label as code_label
 from ..errors import ServiceError
 from ..extensions import db
-from ..fiscal import Quarter, fiscal_start, quarter_of
+from ..fiscal import Quarter, current_quarter, fiscal_start, parse_quarter, quarter_of
 from ..numbers import DB_INT_MAX
 from ..org.models import Position, PositionKind, User
 from ..records import registry as record_types
@@ -50,6 +50,9 @@ class ReportQuery:
     department: int | None = None
     class_id: int | None = None
     params: dict[str, int] = field(default_factory=dict)
+    quarter: Quarter | None = None  # the fiscal quarter of a report that covers one (Report.quarter)
+    # What one run works out once (the time axis), so labels, rows and totals do not query it again.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def args(self) -> dict[str, str]:
         """The filters as URL arguments (what a bookmark, a drill-down or an export carries)."""
@@ -62,6 +65,8 @@ class ReportQuery:
             if value is not None:
                 out[key] = str(value)
         out.update({k: str(v) for k, v in self.params.items()})
+        if self.quarter is not None:
+            out["quarter"] = self.quarter.key
         return out
 
 
@@ -116,8 +121,23 @@ def group_choices(report: Report) -> list[tuple[str, str]]:
     """(key, label) of the group-bys the report offers."""
     names = {OWNER: _("Owner"), DEPARTMENT: _("Department"), CLASS: _("Class"), MONTH: _("Month"),
              QUARTER: _("Fiscal quarter")}
+    names.update({g.key: str(g.label) for g in report.groupings})
     rt = record_types.get(report.record_type)
     return [(g, names[g] if g in names else rt.field_label(g)) for g in report.groups]
+
+
+def _quarter(report: Report, args: Any) -> Quarter | None:
+    """The fiscal quarter a quarterly report covers: `?quarter=2026-Q3`, else the current one."""
+    if not report.quarter:
+        return None
+    raw = (args.get("quarter") or "").strip()
+    if not raw:
+        return current_quarter()
+    found = parse_quarter(raw, fiscal_start())
+    if found is None:
+        raise ReportInputError(_("Write a fiscal quarter as YEAR-Q1 to YEAR-Q4, for example %(example)s; “%(v)s” is not one.",
+                                 example=current_quarter().key, v=raw[:40]), "quarter")
+    return found
 
 
 def parse(report: Report, args: Any) -> ReportQuery:
@@ -144,7 +164,7 @@ def parse(report: Report, args: Any) -> ReportQuery:
             raise ReportInputError(_("Give a whole number between 1 and 36500."), key)
     return ReportQuery(group=group, measure=measure, date_from=date_from, date_to=date_to,
                        owner=_id(args, "owner"), department=_id(args, "department"), class_id=_id(args, "class"),
-                       params=params)
+                       params=params, quarter=_quarter(report, args))
 
 
 # ---- the one WHERE of a report ------------------------------------------------------------------------
@@ -192,6 +212,14 @@ def conditions(report: Report, query: ReportQuery) -> list[Any]:
         viewer = current_viewer()
         where.append(model.owner_id == (viewer.user_id if isinstance(viewer, Viewer) else -1))
     where += period_conditions(getattr(model, report.date_field), query.date_from, query.date_to)
+    if query.quarter is not None:
+        where += period_conditions(getattr(model, report.date_field), query.quarter.first_day, query.quarter.last_day)
+    return where + people_conditions(model, query)
+
+
+def people_conditions(model: Any, query: ReportQuery) -> list[Any]:
+    """The owner, department and class filters over any owned model (a report also reads quotas)."""
+    where = []
     if query.owner is not None:
         where.append(model.owner_id == query.owner)
     if query.department is not None:
@@ -218,13 +246,15 @@ def _quarters(first: date, last: date) -> list[Quarter]:
     return out
 
 
-def _span(report: Report, query: ReportQuery) -> tuple[date, date] | None:
-    """The period a time axis covers: the filter's, or from the first to the last record."""
+def _span(report: Report, query: ReportQuery, found: tuple[Any, Any] | None = None) -> tuple[date, date] | None:
+    """The period a time axis covers: the filter's, or from the first to the last record (`found`: the
+    first and last day already known from the rows, which spares a query)."""
     model = model_of(report)
     column = getattr(model, report.date_field)
     first, last = query.date_from, query.date_to
     if first is None or last is None:
-        low, high = db.session.execute(select(func.min(column), func.max(column)).where(*conditions(report, query))).one()
+        low, high = found or db.session.execute(
+            select(func.min(column), func.max(column)).where(*conditions(report, query))).one()
         if low is None:
             return None
         to_day = (lambda v: v) if _is_day_column(column) else (
@@ -236,9 +266,20 @@ def _span(report: Report, query: ReportQuery) -> tuple[date, date] | None:
     return first, last
 
 
-def time_buckets(report: Report, query: ReportQuery) -> list[tuple[str, str, date, date]]:
+def time_buckets(report: Report, query: ReportQuery,
+                 found: tuple[Any, Any] | None = None) -> list[tuple[str, str, date, date]]:
     """(key, label, first day, day after) of each month or fiscal quarter of the report's period."""
-    span = _span(report, query)
+    memo = query.memo.get("buckets")
+    if memo is not None and memo[0] == query.group:
+        return memo[1]
+    buckets = _time_buckets(report, query, found)
+    query.memo["buckets"] = (query.group, buckets)
+    return buckets
+
+
+def _time_buckets(report: Report, query: ReportQuery,
+                  found: tuple[Any, Any] | None) -> list[tuple[str, str, date, date]]:
+    span = _span(report, query, found)
     if span is None:
         return []
     first, last = span
@@ -248,6 +289,28 @@ def time_buckets(report: Report, query: ReportQuery) -> list[tuple[str, str, dat
         return [(f"{s:%Y-%m}", f"{s:%Y-%m}", s, n) for s, n in zip(starts, nexts, strict=True)]
     return [(q.key, _("FY%(year)s Q%(q)s", year=q.year, q=q.quarter), q.first_day, q.end)
             for q in _quarters(first, last)]
+
+
+def _calendar_key(column: Any, group: str) -> Any:
+    """A calendar day column's month (`year * 100 + month`) or fiscal quarter (`year * 10 + quarter`) as
+    one integer, computed by the database: one GROUP BY instead of a CASE over every bucket."""
+    # Integers on both databases (PostgreSQL's EXTRACT is numeric), so "// 3" divides as integers.
+    year, month = cast(extract("year", column), Integer), cast(extract("month", column), Integer)
+    if group == MONTH:
+        return year * 100 + month
+    start = fiscal_start()
+    fiscal_year = year - case((month < start, 1), else_=0)
+    # (month - start + 12) % 12 is the month's place in the fiscal year, 0-11; integer division by 3.
+    return fiscal_year * 10 + (month - start + 12) % 12 // 3 + 1
+
+
+def _calendar_bucket(group: str, key: int, start: int) -> tuple[str, date]:
+    """The URL key and first day of a `_calendar_key` value."""
+    if group == MONTH:
+        day = date(key // 100, key % 100, 1)
+        return f"{day:%Y-%m}", day
+    q = Quarter(key // 10, key % 10, start)
+    return q.key, q.first_day
 
 
 def _bucket_expression(report: Report, buckets: list[tuple[str, str, date, date]]) -> Any:
@@ -260,6 +323,9 @@ def _bucket_expression(report: Report, buckets: list[tuple[str, str, date, date]
 def group_condition(report: Report, query: ReportQuery, key: str) -> list[Any]:
     """The rows of one group (`key` as URLs write it): what a drill-down adds to the report's WHERE."""
     model = model_of(report)
+    grouping = report.grouping(query.group)
+    if grouping is not None:
+        return grouping.condition(model, key)
     if query.group in (MONTH, QUARTER):
         bucket = next((b for b in time_buckets(report, query) if b[0] == key), None)
         if bucket is None:
@@ -297,8 +363,21 @@ def _departments_of(owner_ids: list[int]) -> dict[int, tuple[int, str]]:
     return out
 
 
+def departments_of(owner_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Owner id -> (department position id, name), for reports that fold owners into departments themselves."""
+    return _departments_of(owner_ids)
+
+
+def group_labels(report: Report, group: str, keys: list[Any]) -> dict[Any, str]:
+    """Group key -> label in the reader's language (owners' names, code labels...)."""
+    return _labels(report, group, keys)
+
+
 def _labels(report: Report, group: str, keys: list[Any]) -> dict[Any, str]:
     real = [k for k in keys if k is not None]
+    grouping = report.grouping(group)
+    if grouping is not None:
+        return grouping.labels(real)
     if group == OWNER:
         return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(real))).all())
     if group == CLASS:
@@ -335,7 +414,12 @@ def aggregate(report: Report, query: ReportQuery) -> list[tuple[Any, dict[str, A
     """(group key, {measure: value}) for each group with rows, in the group's natural order."""
     model = model_of(report)
     where = conditions(report, query)
-    if query.group in (MONTH, QUARTER):
+    grouping = report.grouping(query.group)
+    if grouping is not None:
+        key_expr = grouping.column(model)
+    elif query.group in (MONTH, QUARTER) and _is_day_column(getattr(model, report.date_field)):
+        return _calendar_aggregate(report, query, where)
+    elif query.group in (MONTH, QUARTER):
         buckets = time_buckets(report, query)
         if not buckets:
             return []
@@ -347,7 +431,10 @@ def aggregate(report: Report, query: ReportQuery) -> list[tuple[Any, dict[str, A
     else:
         key_expr = getattr(model, query.group)
     exprs = [m.expr(model).label(m.key) for m in report.measures]
-    stmt = select(key_expr.label("k"), *exprs).where(*where).group_by(key_expr)
+    stmt = select(key_expr.label("k"), *exprs)
+    if grouping is not None and grouping.join is not None:
+        stmt = grouping.join(stmt, model)
+    stmt = stmt.where(*where).group_by(key_expr)
     raw = [(row.k, {m.key: getattr(row, m.key) for m in report.measures}) for row in db.session.execute(stmt)]
     if query.group == DEPARTMENT:
         departments = _departments_of([k for k, _v in raw if k is not None])
@@ -361,6 +448,25 @@ def aggregate(report: Report, query: ReportQuery) -> list[tuple[Any, dict[str, A
         return [(b[0], by_key.get(b[0], {m.key: 0 if m.kind in ("number", "money") else None for m in report.measures}))
                 for b in time_buckets(report, query)]
     return raw
+
+
+def _calendar_aggregate(report: Report, query: ReportQuery, where: list[Any]) -> list[tuple[Any, dict[str, Any]]]:
+    """Months or fiscal quarters of a calendar day column (a close date): the database groups by the
+    period's number; the axis spans the rows found (or the filter's period), empty periods as zero."""
+    model = model_of(report)
+    key_expr = _calendar_key(getattr(model, report.date_field), query.group)
+    stmt = select(key_expr.label("k"), *[m.expr(model).label(m.key) for m in report.measures])
+    rows = db.session.execute(stmt.where(*where).group_by(key_expr)).all()
+    start = fiscal_start()
+    by_key = {}
+    for row in rows:
+        if row.k is not None:
+            key, first = _calendar_bucket(query.group, int(row.k), start)
+            by_key[key] = (first, {m.key: getattr(row, m.key) for m in report.measures})
+    firsts = [first for first, _values in by_key.values()]
+    buckets = time_buckets(report, query, (min(firsts), max(firsts)) if firsts else (None, None))
+    empty = {m.key: 0 if m.kind in ("number", "money") else None for m in report.measures}
+    return [(b[0], by_key[b[0]][1] if b[0] in by_key else empty) for b in buckets]
 
 
 def run(report: Report, query: ReportQuery) -> Result:
@@ -386,9 +492,12 @@ def run(report: Report, query: ReportQuery) -> Result:
         chosen = report.measure(query.measure)
         rows.sort(key=lambda r: (r.values[chosen.key] is None, -(r.values[chosen.key] or 0), r.label))
     totals = {m.key: _merge(m, [r.values[m.key] for r in rows]) for m in report.measures}
-    for m in report.measures:
-        if totals[m.key] is None and rows:
-            totals[m.key] = _overall(report, query, m)
+    if report.grouping(query.group) is not None:
+        # A record may sit in several groups of a joined table (a deal met two competitors): count it once.
+        totals = {m.key: None for m in report.measures}
+    missing = [m for m in report.measures if totals[m.key] is None]
+    if missing and rows:
+        totals.update(_overall(report, query, missing))
     label = dict(group_choices(report)).get(query.group, query.group)
     return Result(report=report, query=query, rows=rows, totals=totals, measures=report.measures, group_label=label)
 
@@ -399,11 +508,12 @@ def _departments_of_all(report: Report, query: ReportQuery) -> dict[int, tuple[i
     return _departments_of(owners)
 
 
-def _overall(report: Report, query: ReportQuery, measure: Measure) -> Any:
-    """A rate or an average over all the report's rows (it cannot be added up from the groups)."""
+def _overall(report: Report, query: ReportQuery, measures: list[Measure]) -> dict[str, Any]:
+    """Rates and averages over all the report's rows (they cannot be added up from the groups), in one query."""
     model = model_of(report)
-    raw = db.session.scalar(select(measure.expr(model)).where(*conditions(report, query)))
-    return _value(measure, raw)
+    row = db.session.execute(select(*[m.expr(model).label(m.key) for m in measures])
+                             .where(*conditions(report, query))).one()
+    return {m.key: _value(m, getattr(row, m.key)) for m in measures}
 
 
 def drill_url(report: Report, query: ReportQuery, key: str, blueprint: str | None = None) -> str:
@@ -435,9 +545,11 @@ def _group_value_label(report: Report, query: ReportQuery, key: str) -> str:
         return next((b[1] for b in time_buckets(report, query) if b[0] == key), key)
     if query.group == DEPARTMENT:
         return db.session.scalar(select(Position.name).where(Position.id == int(key))) or key
-    parsed: Any = int(key) if query.group in (OWNER, CLASS) else key
+    digits = key.isdigit() and int(key) <= DB_INT_MAX
+    parsed: Any = int(key) if query.group in (OWNER, CLASS) or (report.grouping(query.group) and digits) else key
     return _labels(report, query.group, [parsed]).get(parsed, key)
 
 
 __all__ = ["SPECIAL_GROUPS", "ReportInputError", "ReportQuery", "Result", "Row", "aggregate", "conditions",
-           "drill_conditions", "drill_url", "group_choices", "parse", "period_conditions", "run"]
+           "departments_of", "drill_conditions", "drill_url", "group_choices", "group_labels", "parse", "people_conditions",
+           "period_conditions", "run"]

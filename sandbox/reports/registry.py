@@ -58,6 +58,19 @@ def rate_measure(key: str, label: Any, part: Callable[[Any], ColumnElement[bool]
     return Measure(key, label, expr, "percent")
 
 
+@dataclass(frozen=True)
+class Grouping:
+    """A group-by the record's own fields cannot express: a joined table (the competitors an opportunity
+    met) or a history (the stages an opportunity went through). Its key may sit in a report's `groups`."""
+
+    key: str
+    label: Any
+    column: Callable[[Any], ColumnElement[Any]]  # model -> the group key (after `join`)
+    condition: Callable[[Any, str], list[Any]]  # (model, key as URLs write it) -> the rows of one group
+    labels: Callable[[list[Any]], dict[Any, str]]  # group keys -> labels in the reader's language
+    join: Callable[[Any, Any], Any] | None = None  # (select, model) -> the select joined to the group's table
+
+
 @dataclass
 class Family:
     """A family of reports: one page (`/reports/<key>`) listing its reports."""
@@ -91,6 +104,15 @@ class Report:
     # A report the engine cannot express: (report, query) -> engine.Result.
     compute: Callable[[Report, Any], Any] | None = None
     order: int = 0
+    groupings: list[Grouping] = field(default_factory=list)  # group-bys over a joined table or a history
+    # The report covers one fiscal quarter (`?quarter=2026-Q3`, default the current one) of its date field.
+    quarter: bool = False
+    # Measures the chart draws side by side (won against quota), instead of the one chosen in the URL.
+    chart_measures: list[str] = field(default_factory=list)
+
+    def grouping(self, key: str) -> Grouping | None:
+        """The joined group-by called `key`, else None."""
+        return next((g for g in self.groupings if g.key == key), None)
 
     @property
     def slug(self) -> str:

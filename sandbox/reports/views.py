@@ -68,12 +68,13 @@ def _page(fam: Family, report: Report, query: engine.ReportQuery | None, error: 
     result = engine.run(report, query) if query is not None else None
     chart = None
     if result is not None:
-        measure = result.chart_measure
-        chart = {"type": report.chart, "label": str(measure.label), "kind": measure.kind,
-                 "labels": [r.label for r in result.rows],
-                 "values": [float(r.values[measure.key]) if r.values[measure.key] is not None else None
-                            for r in result.rows],
-                 "links": [r.drill for r in result.rows]}
+        drawn = [report.measure(k) for k in report.chart_measures] or [result.chart_measure]
+        series = [{"label": str(m.label), "kind": m.kind,
+                   "values": [float(r.values[m.key]) if r.values[m.key] is not None else None for r in result.rows]}
+                  for m in drawn]
+        chart = {"type": report.chart, "label": series[0]["label"], "kind": series[0]["kind"],
+                 "labels": [r.label for r in result.rows], "values": series[0]["values"],
+                 "series": series, "links": [r.drill for r in result.rows]}
     choices = filter_choices(report)
     return render_template(
         "reports/report.html", family=fam, report=report, reports=reports_of(fam.key), result=result, chart=chart,

@@ -1,4 +1,5 @@
-// A report's chart: one dataset (the measure chosen in the filters); a click on a bar or a slice opens
+// A report's chart: one dataset (the measure chosen in the filters), or one per measure the report draws
+// side by side (won against quota); a click on a bar or a slice opens
 // the records behind it (the same drill-down link as the table row). Data comes from
 // <script type="application/json" id="report-data"> (no inline script: the CSP forbids it).
 (function () {
@@ -13,20 +14,21 @@
       type: spec.type,
       data: {
         labels: spec.labels,
-        datasets: [{
-          label: spec.label,
-          data: spec.values,
-          backgroundColor: round ? spec.values.map((_v, i) => colour(i)) : "hsl(210, 60%, 50%)",
-          borderColor: spec.type === "line" ? "hsl(210, 60%, 45%)" : undefined,
+        // One dataset per measure drawn (won against quota); most reports draw one.
+        datasets: (spec.series || [{ label: spec.label, values: spec.values }]).map((series, n) => ({
+          label: series.label,
+          data: series.values,
+          backgroundColor: round ? series.values.map((_v, i) => colour(i)) : colour(n),
+          borderColor: spec.type === "line" ? colour(n) : undefined,
           maxBarThickness: 56,
-        }],
+        })),
       },
       options: {
         responsive: true,
         maintainAspectRatio: false,
         animation: false,
         scales: round ? {} : { y: { beginAtZero: true }, x: { grid: { display: false } } },
-        plugins: { legend: { display: round, position: "right" } },
+        plugins: { legend: { display: round || (spec.series || []).length > 1, position: round ? "right" : "top" } },
         onClick: (_event, elements) => {
           if (!elements.length) { return; }
           const link = spec.links[elements[0].index];
