@@ -71,6 +71,8 @@ DECLARED: dict[str, Access] = {
     "reports.index": SIGNED_IN,
     "reports.family_page": SIGNED_IN,
     "reports.export": SIGNED_IN,
+    # Saving an RFM segment as a tag changes accounts: observers are refused before anything is read.
+    "reports.save_segment_tag": CHANGER,
     # Record pages beyond the generic ones (the generic ones: one set per registered record type, below).
     "leads.convert": record("lead", write=True),
     "opportunities.stage": record("opportunity", write=True),

@@ -494,6 +494,8 @@ page("home.index", "/")
 page("reports.index", "/reports/")
 page("reports.family_page", "/reports/opportunities?report=won&by=owner")
 page("reports.export", "/reports/opportunities/export.csv?report=won&by=owner", "POST", data={})
+# An empty form reaches the form (400) and tags nothing; an observer is refused (403) before it.
+page("reports.save_segment_tag", "/reports/customers/segments", "POST", data={}, ok=400)
 page("auth.logout", "/auth/logout")
 page("auth.logout", "/auth/logout", "POST", data={}, ok=302, last=True)
 page("auth.password", "/auth/password")
