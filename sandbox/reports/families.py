@@ -15,7 +15,8 @@ register_family(Family("opportunities", _l("Opportunities"),
 # A drill-down link opens a record list narrowed exactly as the report's number (records/list_filters.py).
 list_filters.add_source(engine.drill_conditions)
 
-from . import customers, opportunities  # noqa: E402
+# Customer analytics is a page of its own (registered below with its view).
+from . import customers, opportunities  # noqa: E402,F401
 
 register_family(Family("customers", _l("Customer analytics"),
                        _l("RFM segments of your accounts, a lifetime-value ranking, segments saved as tags."),
