@@ -332,3 +332,14 @@ def test_a_manager_tags_only_what_they_may_write(app: Flask, classroom: Any, boo
     writable = can_write(acme, viewer_for(classroom.user("managerA")))
     assert (acme.tags == "M") is writable
     assert helpers.entries("segment.save")[0].params["count"] == (1 if writable else 0)
+
+
+@pytest.mark.parametrize("query", ["", "report=clv", "report=clv&margin=-1", "segment=loyal", "segment=general_winback"])
+def test_every_view_renders_in_chinese(app: Flask, classroom: Any, book: dict, query: str) -> None:
+    """Translations with a stray % break a page only in Chinese: render each view in both languages."""
+    student = classroom.client_for(app, "studentA")
+    for lang in ("zh_Hans_CN", "en"):
+        response = student.get(f"/reports/customers?{query}&lang={lang}")
+        assert response.status_code in (200, 400)
+    page = helpers.text(student.get("/reports/customers?lang=zh_Hans_CN"))
+    assert "重要价值客户" in page and "一般挽留客户" in page
