@@ -18,6 +18,7 @@ aggregate query each; every SELECT here is an ORM select, so access.py adds the 
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -50,7 +51,7 @@ from . import bp, engine
 from .engine import ReportInputError, ReportQuery, Result, Row
 from .opportunities import won
 from .registry import OWNER, Family, Measure, Report, find, register, reports_of
-from .rfm import SEGMENT_ORDER, lifetime_value, money, segments
+from .rfm import CENT, SEGMENT_ORDER, lifetime_value, segments
 
 SEGMENT_LABELS: dict[str, Any] = {
     "important_value": _l("Important value"),
@@ -67,7 +68,7 @@ SEGMENT_CODES = {"important_value": "HHH", "important_development": "HLH", "impo
                  "important_winback": "LLH", "general_value": "HHL", "general_development": "HLL",
                  "general_retention": "LHL", "general_winback": "LLL"}
 # The table shows at most this many accounts (the export has them all): 20,000 rows would not be read anyway.
-MAX_ROWS = 300
+MAX_ROWS = 200
 DEFAULT_MARGIN = Decimal("20")  # % of the amount, for deals without product costs
 DEFAULT_YEARS = Decimal("3")
 TAG_MAX = 60
@@ -92,7 +93,7 @@ CLV_MEASURES = [_measure("rank", _l("Rank")), _measure("deals", _l("Won deals"))
 
 
 # ---- the data ------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(slots=True)
 class CustomerRFM:
     """One account's recency, frequency, monetary value, scores and segment."""
 
@@ -151,7 +152,54 @@ def _where(report: Report, query: ReportQuery) -> list[Any]:
     return [*engine.conditions(report, query), Opportunity.close_date.is_not(None)]
 
 
-def rfm_rows(report: Report, query: ReportQuery) -> list[CustomerRFM]:
+@dataclass
+class RFMSet:
+    """Every account analysed, column by column (20,000 accounts for an instructor: rows become objects only when
+    shown or exported)."""
+
+    ids: list[int]
+    names: list[str]
+    last: list[date]
+    recency: list[int]
+    frequency: list[int]
+    monetary: list[Decimal]
+    scores: list[tuple[int, int, int, str]]  # R, F, M, segment
+
+    def row(self, i: int) -> CustomerRFM:
+        """The i-th account as a row."""
+        r, f, m, segment = self.scores[i]
+        return CustomerRFM(self.ids[i], self.names[i], self.last[i], self.recency[i], self.frequency[i],
+                           self.monetary[i].quantize(CENT), r, f, m, segment)
+
+    def ordered(self, segment: str | None = None, limit: int | None = None) -> list[CustomerRFM]:
+        """The accounts (of one segment), by segment, the largest amount first, then by name."""
+        order = {key: i for i, key in enumerate(SEGMENT_ORDER)}
+        scores, monetary, names, ids = self.scores, self.monetary, self.names, self.ids
+        chosen = [i for i in range(len(ids)) if segment is None or scores[i][3] == segment]
+
+        def key(i: int) -> tuple[int, Decimal, str, int]:
+            return order[scores[i][3]], -monetary[i], names[i], ids[i]
+
+        picked = heapq.nsmallest(limit, chosen, key=key) if limit is not None else sorted(chosen, key=key)
+        return [self.row(i) for i in picked]
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per segment: accounts, average recency and won deals, total amount (one pass)."""
+        totals = {key: [0, 0, 0, Decimal("0.00")] for key in SEGMENT_ORDER}  # accounts, days, deals, amount
+        for (_r, _f, _m, segment), days, deals, amount in zip(self.scores, self.recency, self.frequency,
+                                                             self.monetary, strict=True):
+            t = totals[segment]
+            t[0] += 1
+            t[1] += days
+            t[2] += deals
+            t[3] += amount
+        return [{"key": key, "label": SEGMENT_LABELS[key], "code": SEGMENT_CODES[key], "count": n,
+                 "monetary": amount.quantize(CENT), "recency": round(days / n, 1) if n else None,
+                 "frequency": round(deals / n, 1) if n else None}
+                for key, (n, days, deals, amount) in totals.items()]
+
+
+def rfm_set(report: Report, query: ReportQuery) -> RFMSet:
     """Every account with a won deal under the filters, scored and segmented (one aggregate query)."""
     stmt = (select(Opportunity.account_id, Account.name, func.max(Opportunity.close_date).label("last"),
                    func.count(Opportunity.id).label("n"), func.coalesce(func.sum(Opportunity.amount), 0).label("amount"))
@@ -159,17 +207,19 @@ def rfm_rows(report: Report, query: ReportQuery) -> list[CustomerRFM]:
             .where(*_where(report, query))
             .group_by(Opportunity.account_id, Account.name))
     ref = reference_day(query)
-    rows = []
-    for account_id, name, last, n, amount in db.session.execute(stmt):
-        last = last if isinstance(last, date) else date.fromisoformat(str(last)[:10])
-        # A close date after the reference day (a deal won early, dated ahead) is as recent as can be: 0 days.
-        rows.append(CustomerRFM(account_id, name, last, max(0, (ref - last).days), int(n), money(Decimal(str(amount)))))
-    scored = segments([r.recency for r in rows], [r.frequency for r in rows], [r.monetary for r in rows])
-    for row, (r, f, m, seg) in zip(rows, scored, strict=True):
-        row.r, row.f, row.m, row.segment = r, f, m, seg
-    order = {key: i for i, key in enumerate(SEGMENT_ORDER)}
-    rows.sort(key=lambda x: (order[x.segment], -x.monetary, x.name, x.account_id))
-    return rows
+    rows = db.session.execute(stmt).all()
+    ids, names, last, frequency, monetary = (list(column) for column in zip(*rows, strict=True)) if rows else (
+        [], [], [], [], [])
+    # A close date after the reference day (a deal won early, dated ahead) is as recent as can be: 0 days.
+    recency = [max(0, (ref - day).days) for day in last]
+    # Amounts come back as Decimal (SQLite's float sums too): they are rounded to the cent when shown.
+    monetary = [Decimal(v) for v in monetary]
+    return RFMSet(ids, names, last, recency, frequency, monetary, segments(recency, frequency, monetary))
+
+
+def rfm_rows(report: Report, query: ReportQuery, segment: str | None = None) -> list[CustomerRFM]:
+    """Every account with a won deal (of one segment), scored and segmented, in the table's order."""
+    return rfm_set(report, query).ordered(segment)
 
 
 def parse_segment(args: Any) -> str | None:
@@ -271,7 +321,7 @@ def rfm_result(report: Report, query: ReportQuery) -> Result:
     rows = [Row(str(c.account_id), c.name, {
         "last_won": c.last_won.isoformat(), "recency": c.recency, "frequency": c.frequency, "monetary": c.monetary,
         "r": c.r, "f": c.f, "m": c.m, "segment": c.segment_label}, _account_url(c.account_id))
-        for c in rfm_rows(report, query) if segment is None or c.segment == segment]
+        for c in rfm_rows(report, query, segment)]
     return Result(report, query, rows, {"frequency": sum(r.values["frequency"] for r in rows),
                                         "monetary": sum((r.values["monetary"] for r in rows), Decimal("0.00"))},
                   report.measures, str(_("Account")))
@@ -377,33 +427,19 @@ def _chosen_report() -> Report:
     return find(f"customers.{key}") or RFM
 
 
-def _chart(rows: list[CustomerRFM], query: ReportQuery, shown: list[CustomerRFM]) -> dict[str, Any]:
-    counts = {key: 0 for key in SEGMENT_ORDER}
-    for row in rows:
-        counts[row.segment] += 1
+def _chart(summary: list[dict[str, Any]], query: ReportQuery, shown: list[CustomerRFM]) -> dict[str, Any]:
     args = {k: v for k, v in query.args().items() if k not in ("by", "measure")}
     return {
         "label": _("Accounts"),
         "labels": [str(SEGMENT_LABELS[k]) for k in SEGMENT_ORDER],
         "keys": list(SEGMENT_ORDER),
-        "values": [counts[k] for k in SEGMENT_ORDER],
+        "values": [s["count"] for s in summary],
         "links": [url_for("reports.family_page", family_key="customers", report="rfm", segment=k, **args)
                   for k in SEGMENT_ORDER],
         "axes": {"x": _("Recency (days)"), "y": _("Monetary")},
         "points": [{"x": c.recency, "y": float(c.monetary), "s": SEGMENT_ORDER.index(c.segment), "name": c.name,
                     "url": _account_url(c.account_id)} for c in shown],
     }
-
-
-def _summary(rows: list[CustomerRFM]) -> list[dict[str, Any]]:
-    out = []
-    for key in SEGMENT_ORDER:
-        members = [r for r in rows if r.segment == key]
-        out.append({"key": key, "label": SEGMENT_LABELS[key], "code": SEGMENT_CODES[key], "count": len(members),
-                    "monetary": sum((r.monetary for r in members), Decimal("0.00")),
-                    "recency": round(sum(r.recency for r in members) / len(members), 1) if members else None,
-                    "frequency": round(sum(r.frequency for r in members) / len(members), 1) if members else None})
-    return out
 
 
 def customers_page(form: SegmentTagForm | None = None, status: int = 200) -> Any:
@@ -422,11 +458,12 @@ def customers_page(form: SegmentTagForm | None = None, status: int = 200) -> Any
     context: dict[str, Any] = {}
     if query is not None and error is None:
         if report is RFM:
-            rows = rfm_rows(report, query)
-            shown = [r for r in rows if segment is None or r.segment == segment]
-            context.update(rows=shown[:MAX_ROWS], total_rows=len(shown), all_rows=len(rows),
-                           summary=_summary(rows), chart=_chart(rows, query, shown[:MAX_ROWS]),
-                           reference=reference_day(query))
+            analysed = rfm_set(report, query)
+            summary = analysed.summary()
+            shown = analysed.ordered(segment, MAX_ROWS)
+            total = sum(s["count"] for s in summary if segment is None or s["key"] == segment)
+            context.update(rows=shown, total_rows=total, all_rows=len(analysed.ids), summary=summary,
+                           chart=_chart(summary, query, shown), reference=reference_day(query))
         else:
             values, period = value_rows(report, query, assumptions)
             context.update(values=values[:MAX_ROWS], total_rows=len(values), period=period,
@@ -476,7 +513,7 @@ def save_segment_tag() -> Any:
     assert segment is not None
     with attempt(form, "tag") as outcome:
         tag = clean_tag(form.tag.data, segment)
-        ids = [r.account_id for r in rfm_rows(RFM, query) if r.segment == segment]
+        ids = [r.account_id for r in rfm_rows(RFM, query, segment)]
         counts = save_segment(segment, tag, ids)
     if outcome.failed:
         return customers_page(form, outcome.status)

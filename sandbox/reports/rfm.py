@@ -6,10 +6,10 @@ score is given, what "high" means, which segment a score falls in) are each one 
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from itertools import groupby
 
 # The classic 8-way split: (R high, F high, M high) -> segment key. Keys are stable: URLs, the log and a
 # saved tag's segment name them; labels (in both languages) live in customers.py.
@@ -35,16 +35,15 @@ def quintile_scores(values: Sequence[Fraction | Decimal | int]) -> list[int]:
     2 and 4; three: 1, 3, 5), and when every value is equal every score is 3 (nothing tells them apart).
     """
     n = len(values)
-    if not n:
-        return []
-    ordered = sorted(values)
-    out = []
-    for value in values:
-        below = bisect_left(ordered, value)
-        equal = bisect_right(ordered, value) - below
+    # One score per distinct value (sorted once, runs of equal values walked in order), then a lookup each.
+    score_of: dict[Fraction | Decimal | int, int] = {}
+    below = 0
+    for value, run in groupby(sorted(values)):
+        equal = sum(1 for _ in run)
         # Integer arithmetic: 5 × (2·below + equal) ÷ (2n), floored.
-        out.append(1 + (5 * (2 * below + equal)) // (2 * n))
-    return out
+        score_of[value] = 1 + (5 * (2 * below + equal)) // (2 * n)
+        below += equal
+    return [score_of[value] for value in values]
 
 
 def highs(scores: Sequence[int]) -> list[bool]:
