@@ -286,6 +286,8 @@ def test_saving_a_segment_tags_its_accounts_logged_once_each_and_idempotent(app:
     assert _save(student, "important_retention", query="lang=zh_Hans_CN").status_code == 302
     assert helpers.fresh(book["Cedar"]).tags == "VIP, RFM:重要保持客户"
     assert helpers.count(Account, Account.tags.is_not(None), skip_visibility=True) == 1
+    log = helpers.text(student.get("/log/?lang=en"))
+    assert "saved the customer segment Important retention as the tag VIP on 1 accounts" in log
 
 
 def test_a_segment_objective_counts_the_save(app: Flask, classroom: Any, book: dict) -> None:
