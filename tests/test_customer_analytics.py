@@ -158,6 +158,10 @@ def test_filters_period_and_segment(app: Flask, classroom: Any, book: dict) -> N
     assert set(rows) == {"Cedar"}
 
 
+def test_an_unknown_report_of_the_family_is_404(app: Flask, classroom: Any) -> None:
+    assert classroom.client_for(app, "studentA").get("/reports/customers?report=horoscope").status_code == 404
+
+
 @pytest.mark.parametrize(("query", "field", "message"), [
     ("report=clv&margin=-5", "margin", "from 0 to 100"),
     ("report=clv&margin=abc", "margin", "from 0 to 100"),

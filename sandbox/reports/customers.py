@@ -6,7 +6,8 @@ aggregate query each; every SELECT here is an ORM select, so access.py adds the 
 
 - RFM: recency = days from the latest won close date to the reference day (today, or the period's end when
   it ends earlier), frequency = won deals, monetary = their amounts. Scores and segments: `rfm.py`.
-  Won deals without a close date are left out (they cannot be placed in time).
+  Won deals without a close date or without an account are left out (they cannot be placed in time, or
+  belong to no customer).
 - Lifetime value: margin of a won deal = Σ lines (line total after discount − quantity × product cost);
   a line whose product has no cost, and a deal without lines, earn the assumed margin % of their amount.
   value = average margin per deal × deals per year (deals ÷ years observed) × expected years. Years
@@ -25,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -423,8 +424,12 @@ register_verbs({"segment.save": N_("saved the customer segment %(label)s as the 
 
 # ---- the pages ------------------------------------------------------------------------------------------
 def _chosen_report() -> Report:
+    """The report the URL names (RFM by default); 404 for one this family does not have, as on the core page."""
     key = (request.args.get("report") or "rfm").strip().removeprefix("customers.")
-    return find(f"customers.{key}") or RFM
+    found = find(f"customers.{key}")
+    if found is None:
+        abort(404)
+    return found
 
 
 def _chart(summary: list[dict[str, Any]], query: ReportQuery, shown: list[CustomerRFM]) -> dict[str, Any]:
