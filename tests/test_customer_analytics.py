@@ -349,3 +349,24 @@ def test_every_view_renders_in_chinese(app: Flask, classroom: Any, book: dict, q
         assert response.status_code in (200, 400)
     page = helpers.text(student.get("/reports/customers?lang=zh_Hans_CN"))
     assert "重要价值客户" in page and "一般挽留客户" in page
+
+
+def test_a_scenario_objective_grades_distinct_segments_saved(app: Flask, classroom: Any, book: dict) -> None:
+    """The example objective of the report: `log_count` of `segment.save`, two distinct segments."""
+    from tests.test_objectives import SALES_BASICS, make_run, outcome
+
+    objective = """  - id: save-segments
+    title: {zh: 把两个客户分群保存为标签, en: "Save two RFM segments as tags"}
+    points: 10
+    check: {kind: log_count, verb: segment.save, count: 2}
+"""
+    head, tail = SALES_BASICS.split("\ndefault_deadline:")
+    run = make_run(classroom, text=f"{head.rstrip()}\n{objective}\ndefault_deadline:{tail}")
+    student = classroom.user("studentA")
+    client = classroom.client_for(app, "studentA")
+    _save(client, "important_value", "A")
+    _save(client, "important_value", "B")  # the same segment again: still one
+    assert outcome(run, student, "save-segments").done == 1
+    _save(client, "general_winback", "C")
+    assert outcome(run, student, "save-segments").done == 2
+    assert outcome(run, classroom.user("peerA"), "save-segments").done == 0
