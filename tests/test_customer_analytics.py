@@ -3,6 +3,7 @@ as tags (logged, idempotent, refused to observers), visibility, bad input."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from decimal import Decimal
@@ -234,6 +235,8 @@ def test_lifetime_value_exact_from_product_costs_and_the_assumed_margin(app: Fla
     assert rows["Yew"] == ["2", "Yew", "1", "0", "100.00", "1.00", "300.00"]
     assert set(rows) == {"Xylo", "Yew"}
     assert 'data-testid="clv-assumptions"' in page and "20 %" in page
+    chart = json.loads(page.split('<script type="application/json" id="clv-data">', 1)[1].split("</script>", 1)[0])
+    assert chart["labels"] == ["Xylo", "Yew"] and chart["values"] == [870.0, 300.0]
     # Editable: 10 % margin, 2 years, over an explicit half year (2030-01-01 to 2030-06-30: 181 days).
     page = helpers.text(student.get("/reports/customers?report=clv&margin=10&years=2&from=2030-01-01&lang=en"))
     rows = _values(page)

@@ -471,8 +471,12 @@ def customers_page(form: SegmentTagForm | None = None, status: int = 200) -> Any
                            chart=_chart(summary, query, shown), reference=reference_day(query))
         else:
             values, period = value_rows(report, query, assumptions)
+            top = values[:10]
             context.update(values=values[:MAX_ROWS], total_rows=len(values), period=period,
-                           period_years=round(float(period[2]), 2))
+                           period_years=round(float(period[2]), 2),
+                           clv_chart={"label": _("Lifetime value"), "labels": [v.name for v in top],
+                                      "values": [float(v.clv) for v in top],
+                                      "links": [_account_url(v.account_id) for v in top]})
     args = {k: v for k, v in request.args.items() if k not in ("report", "lang")}
     return render_template(
         "reports/customers.html", family=fam, report=report, reports=reports_of("customers"), query=query,

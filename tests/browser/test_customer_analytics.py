@@ -60,4 +60,7 @@ def test_segment_chart_drill_and_save_tag(pages: Pages, classroom: Any, create_a
     assert "Tag “Loyal” added to 1 account." in page.locator(".alert-success").inner_text()
     assert helpers.fresh(made["Acme"]).tags == "Loyal"
     assert helpers.fresh(made["Birch"]).tags is None
+    page.goto("/reports/customers?report=clv")
+    page.wait_for_function("() => document.getElementById('clv-chart')?.dataset.rendered === 'true'")
+    assert page.evaluate("() => document.getElementById('clv-chart').chart.data.labels.length") == 3
     assert pages.problems == []
