@@ -244,6 +244,11 @@ def test_lifetime_value_exact_from_product_costs_and_the_assumed_margin(app: Fla
     # value 185 × 365/181 × 2 = 746.13.
     assert rows["Xylo"][4:] == ["92.50", "4.03", "746.13"]
     assert rows["Yew"][4:] == ["50.00", "2.02", "201.66"]
+    # The export is the same ranking (numbers stay numbers).
+    response = student.post("/reports/customers/export.csv?report=clv&margin=10&years=2&from=2030-01-01&lang=en",
+                            data={"csrf_token": helpers.csrf_token(page)})
+    body = response.data.decode("utf-8-sig").splitlines()
+    assert body[1:3] == ["Xylo,1,2,1,92.50,4.03,746.13", "Yew,2,1,0,50.00,2.02,201.66"]
 
 
 def test_exports_are_the_tables_and_are_logged(app: Flask, classroom: Any, book: dict) -> None:

@@ -20,4 +20,4 @@ from . import customers, opportunities  # noqa: E402,F401
 
 register_family(Family("customers", _l("Customer analytics"),
                        _l("RFM segments of your accounts, a lifetime-value ranking, segments saved as tags."),
-                       order=15, icon="people", view=customers.customers_page))
+                       order=70, icon="people", view=customers.customers_page))
