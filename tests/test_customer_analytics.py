@@ -317,7 +317,8 @@ def test_a_segment_objective_counts_the_save(app: Flask, classroom: Any, book: d
     assert subjects == {("segment", 1), ("segment", 8)}  # two distinct segments saved
 
 
-def test_an_observer_cannot_save_and_bad_tags_are_told(app: Flask, classroom: Any, book: dict) -> None:
+def test_an_observer_cannot_save_and_bad_tags_are_told(app: Flask, classroom: Any, book: dict,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     observer = classroom.client_for(app, "readonlyA")
     page = helpers.text(observer.get("/reports/customers"))
     assert "save-segment-" not in page
@@ -329,6 +330,13 @@ def test_an_observer_cannot_save_and_bad_tags_are_told(app: Flask, classroom: An
         response = _save(student, "important_value", tag, "lang=en")
         assert response.status_code == 400
         assert message in helpers.text(response) and 'data-testid="tag-error"' in helpers.text(response)
+    from sandbox.reports import customers
+
+    cap = customers.SAVE_CAP
+    monkeypatch.setattr(customers, "SAVE_CAP", 0)  # too many accounts at once: narrow first
+    response = _save(student, "important_value", "X", "lang=en")
+    assert response.status_code == 400 and "narrow it with the filters" in helpers.text(response)
+    monkeypatch.setattr(customers, "SAVE_CAP", cap)
     response = _save(student, "loyal", "X", "lang=en")
     assert response.status_code == 400 and "not one of the choices" in helpers.text(response)
     assert helpers.entries("segment.save") == [] and helpers.entries("account.update") == []

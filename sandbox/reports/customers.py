@@ -73,6 +73,8 @@ MAX_ROWS = 200
 DEFAULT_MARGIN = Decimal("20")  # % of the amount, for deals without product costs
 DEFAULT_YEARS = Decimal("3")
 TAG_MAX = 60
+# One save changes at most this many accounts (each change is its own log entry): narrow the filters for more.
+SAVE_CAP = 1000
 
 
 def _no_sql(model: Any) -> Any:  # pragma: no cover - these reports compute their own rows
@@ -523,6 +525,10 @@ def save_segment_tag() -> Any:
     with attempt(form, "tag") as outcome:
         tag = clean_tag(form.tag.data, segment)
         ids = [r.account_id for r in rfm_rows(RFM, query, segment)]
+        if len(ids) > SAVE_CAP:
+            raise ServiceError(_("This segment has %(n)d accounts; narrow it with the filters (owner, department, "
+                                 "period) to at most %(cap)d before saving it as a tag.", n=len(ids), cap=SAVE_CAP),
+                               "tag")
         counts = save_segment(segment, tag, ids)
     if outcome.failed:
         return customers_page(form, outcome.status)
