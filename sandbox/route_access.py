@@ -77,6 +77,8 @@ DECLARED: dict[str, Access] = {
     "forecasts.submit": CHANGER,
     "forecasts.quotas": CHANGER,
     "forecasts.quota_import": CHANGER,
+    # Saving an RFM segment as a tag changes accounts: observers are refused before anything is read.
+    "reports.save_segment_tag": CHANGER,
     # Record pages beyond the generic ones (the generic ones: one set per registered record type, below).
     "leads.convert": record("lead", write=True),
     "opportunities.stage": record("opportunity", write=True),

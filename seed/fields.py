@@ -98,8 +98,12 @@ _EXTRA = {
 # Verbs whose log entry names the parent record (object_type is the parent's type).
 _ON_PARENT = ("note.create", "note.delete", "attachment.upload", "attachment.delete")
 
+# Verbs of analyses rather than records: an RFM segment saved as a tag on its accounts (object type "segment").
+_ANALYSIS = ("segment.save",)
+
 VERBS: tuple[str, ...] = tuple(
     [f"{noun}.{verb}" for noun in RECORD_FIELDS for verb in (*_GENERIC, *_EXTRA.get(noun, ()))] + list(_ON_PARENT)
+    + list(_ANALYSIS)
 )
 
 # Verbs that add a child row to a record (or name one): `per: parent` counts the records instead of the rows.

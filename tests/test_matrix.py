@@ -501,6 +501,8 @@ page("forecasts.submit", "/forecasts/submit", "POST", data={"quarter": "2030-Q1"
 page("forecasts.quotas", "/forecasts/quotas")
 page("forecasts.quotas", "/forecasts/quotas", "POST", data={}, ok=400)
 page("forecasts.quota_import", "/forecasts/quotas/import", "POST", data={}, ok=400)
+# An empty form reaches the form (400) and tags nothing; an observer is refused (403) before it.
+page("reports.save_segment_tag", "/reports/customers/segments", "POST", data={}, ok=400)
 page("auth.logout", "/auth/logout")
 page("auth.logout", "/auth/logout", "POST", data={}, ok=302, last=True)
 page("auth.password", "/auth/password")

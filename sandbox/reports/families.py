@@ -26,4 +26,9 @@ register_family(Family("competitors", _l("Competitors"),
 # A drill-down link opens a record list narrowed exactly as the report's number (records/list_filters.py).
 list_filters.add_source(engine.drill_conditions)
 
-from . import accounts, competitors, leads, opportunities, sales  # noqa: E402,F401
+# Customer analytics is a page of its own (registered below with its view).
+from . import accounts, competitors, customers, leads, opportunities, sales  # noqa: E402,F401
+
+register_family(Family("customers", _l("Customer analytics"),
+                       _l("RFM segments of your accounts, a lifetime-value ranking, segments saved as tags."),
+                       order=70, icon="people", view=customers.customers_page))
