@@ -23,7 +23,7 @@ from .oplog import set_actor
 
 # Endpoints anyone may open without signing in.
 PUBLIC_ENDPOINTS = {"auth.login", "auth.register", "auth.language", "static", "bootstrap.static", "vendor_asset",
-                    "health"}
+                    "health", "calendars.feed"}
 # Endpoints that serve files or answer health checks: no viewer is computed for them.
 STATIC_ENDPOINTS = {"static", "bootstrap.static", "vendor_asset", "health"}
 # Endpoints a user who must change a generated password may still open.
@@ -185,7 +185,7 @@ def _register_headers(app: Flask) -> None:
     def security_headers(response: Any) -> Any:
         # Exactly the third-party files the pages load, never a whole CDN folder (a CSP source with a full
         # path matches that one file); with ASSET_BASE_URL=local every asset comes from this site.
-        scripts = " ".join(asset_sources("bootstrap_js", "chartjs"))
+        scripts = " ".join(asset_sources("bootstrap_js", "chartjs", "fullcalendar"))
         styles = " ".join(asset_sources("bootstrap_css"))
         response.headers["Content-Security-Policy"] = (
             f"default-src 'self'; script-src 'self'{' ' + scripts if scripts else ''}; "
