@@ -151,8 +151,9 @@ def range_condition(first: datetime, last: datetime) -> Any:
     start_utc, end_utc = _utc(first), _utc(last)
     last_day = (last - timedelta(microseconds=1)).date()
     return or_(
+        # An event ending exactly at the range's start is not in it, unless it lasts no time at all (a call).
         and_(Activity.kind == EVENT, Activity.start_at < end_utc,
-             func.coalesce(Activity.end_at, Activity.start_at) >= start_utc),
+             or_(func.coalesce(Activity.end_at, Activity.start_at) > start_utc, Activity.start_at >= start_utc)),
         and_(Activity.kind == TASK, Activity.due_date >= first.date(), Activity.due_date <= last_day),
     )
 
@@ -206,7 +207,8 @@ def events_for(who: Who, first: datetime, last: datetime) -> list[dict[str, Any]
     names = None
     if who.key != ME:
         ids = {a.owner_id for a in rows}
-        names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))) if ids else {}
+        names = {r.id: r.display_name for r in db.session.execute(
+            select(User.id, User.display_name).where(User.id.in_(ids)))} if ids else {}
     return event_json(rows, names)
 
 
