@@ -73,7 +73,10 @@
       initialDate: config.date,
       headerToolbar: { left: "prev,next today", center: "title", right: "dayGridMonth,timeGridWeek,timeGridDay" },
       firstDay: 1,
-      height: "auto",
+      // The month fits the page; the time grids scroll inside a fixed height, opening at 08:00.
+      height: 760,
+      views: { dayGridMonth: { height: "auto" } },
+      eventDisplay: "block",
       nowIndicator: true,
       dayMaxEvents: 6,
       scrollTime: "08:00:00",
