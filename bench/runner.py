@@ -25,6 +25,7 @@ from sandbox.leads.routes import views as lead_views
 from sandbox.org.models import User
 from sandbox.records.extras import list_extras
 
+from . import calendar as calendar_bench
 from . import gradebook, pages, workbench
 from . import reset as reset_bench
 from .data import FULL, PASSWORD, QUICK, Size, build, create_schema
@@ -198,6 +199,10 @@ def run_all(as_json: bool = False, quick: bool = False, verbose: bool = False) -
     resets, reset_table = reset_bench.run(Measure, quick, _say)
     more += [(m, None) for m in resets]
     more_table += "\n\n" + reset_table
+    # The calendar's month of 2,000 events (bench/calendar.py), on its own database.
+    months, month_table = calendar_bench.run(Measure, quick, _say)
+    more += [(m, None) for m in months]
+    more_table += "\n\n" + month_table
     if as_json:
         for measure, _facts in results:
             click.echo(measure.as_json())

