@@ -101,6 +101,8 @@
         window.location.assign(`${config.newActivity}?${params.toString()}`);
       },
       eventDrop: move,
+      // Month cells cut long titles: the whole title (with its owner and label) shows on hover.
+      eventDidMount: (info) => { info.el.title = info.event.title; },
     });
     calendar.render();
     element.dataset.ready = "1";

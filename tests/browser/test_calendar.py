@@ -4,7 +4,7 @@ with ASSET_BASE_URL=local) shows an event, a drag moves it to another day, and a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -120,3 +120,37 @@ def test_the_calendar_works_with_local_assets(pages: Pages, planned: dict[str, A
     page.locator("#calendar[data-ready='1']").wait_for()
     _event_in(page, "2030-01-08", "Tea tasting").wait_for()
     assert cdn == [] and pages.problems == []
+
+
+def test_a_manager_opens_the_department_calendar_in_chinese(pages: Pages, classroom: Any,
+                                                            create_activity: Any) -> None:
+    """The picker lists the department and its people; an overdue task of a subordinate stands out, in red,
+    labelled; the page and FullCalendar's buttons speak Chinese."""
+    from sandbox.clock import today
+
+    student = classroom.user("studentA")
+    late = create_activity(student, kind="task", subject="Overdue quote", due_date=today() - timedelta(days=1))
+    create_activity(classroom.user("peerA"), kind="event", subject="Peer visit", due_date=None,
+                    start_at=datetime.combine(today(), datetime.min.time()) + timedelta(hours=2),
+                    end_at=datetime.combine(today(), datetime.min.time()) + timedelta(hours=3))
+    act_as(None)
+    page = pages.new()
+    assert sign_in(page, "managerA").ok
+    page.goto("/auth/language/zh_Hans_CN")
+    page.goto(f"/calendar/?view=month&date={today().isoformat()}")
+    page.locator("#calendar[data-ready='1']").wait_for()
+    department = f"team-{classroom.departments['A1'].id}"
+    page.select_option("#who", department)
+    page.get_by_role("button", name="查看").click()
+    page.locator("#calendar[data-ready='1']").wait_for()
+    overdue = page.locator(".fc-event.cal-overdue", has_text="Overdue quote")
+    overdue.wait_for()
+    assert overdue.inner_text().startswith("已逾期")
+    colour = overdue.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert colour == "rgb(220, 53, 69)"
+    page.locator(".fc-event", has_text="Peer visit").wait_for()
+    assert page.locator(".fc-today-button").inner_text() == "今天"
+    assert late.id
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "calendar-manager-zh.png"), full_page=True)
+    assert pages.problems == []
