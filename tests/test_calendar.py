@@ -383,3 +383,50 @@ def test_the_calendar_query_goes_through_visibility_even_for_a_forged_who(app: F
     assert services.events_for(peer, first, last) == []
     class_a = services.Who("x", "x", team_id=classroom.classes["A"].id)
     assert _subjects(services.events_for(class_a, first, last)) == {"A meeting", "A late call", "A task", "A done"}
+
+
+# ---- the page's assets and CSP -----------------------------------------------------------------------------
+
+def _csp(response: Any) -> dict[str, list[str]]:
+    parts = [p.strip().split() for p in response.headers["Content-Security-Policy"].split(";") if p.strip()]
+    return {p[0]: p[1:] for p in parts}
+
+
+def test_only_the_calendar_page_allows_its_injected_stylesheet(app: Flask, classroom: Any) -> None:
+    import re
+
+    from sandbox.config import ASSETS
+
+    client = classroom.client_for(app, "studentA")
+    response = client.get("/calendar/")
+    page = helpers.text(response)
+    nonce = re.search(r'<meta name="csp-nonce" content="([^"]+)">', page).group(1)
+    csp = _csp(response)
+    assert f"'nonce-{nonce}'" in csp["style-src"] and "'unsafe-inline'" not in csp["style-src"]
+    assert csp["font-src"] == ["'self'", "data:"]
+    path, sri = ASSETS["fullcalendar"]
+    assert f'src="https://cdn.jsdelivr.net/npm/{path}" integrity="{sri}" crossorigin="anonymous"' in page
+    again = _csp(client.get("/calendar/"))
+    assert again["style-src"] != csp["style-src"]  # a new nonce per response
+    home = _csp(client.get("/"))
+    assert not any(s.startswith("'nonce-") for s in home["style-src"]) and home["font-src"] == ["'self'"]
+
+
+def test_local_assets_serve_fullcalendar_from_the_npm_copy(app_factory: Any, classroom: Any) -> None:
+    import base64
+    import hashlib
+
+    from sandbox.app_setup import local_asset_file
+    from sandbox.config import ASSETS
+
+    local = app_factory(ASSET_BASE_URL="local")
+    copy = local_asset_file(local, "fullcalendar")
+    if copy is None or not copy.is_file():
+        pytest.skip("FullCalendar was not fetched from npm (bash scripts/install.sh --test)")
+    client = local.test_client()
+    helpers.login(client, classroom.user("studentA").username)
+    page = helpers.text(client.get("/calendar/"))
+    assert 'src="/vendor/fullcalendar.js"' in page
+    body = client.get("/vendor/fullcalendar.js").data
+    assert body == copy.read_bytes()
+    assert "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode() == ASSETS["fullcalendar"][1]
