@@ -160,6 +160,9 @@ def test_overdue_open_tasks_stand_out(app: Flask, classroom: Any, create_activit
     ("start=2030-01-01&end=2031-01-01", "end"),
     ("start=2030-01-01&end=2030-01-02&who=team-abc", "who"),
     ("start=2030-01-01&end=2030-01-02&who=99999999999999999999", "who"),
+    ("start=0001-01-01&end=0001-01-02", "start"),
+    ("start=9999-12-30&end=9999-12-31", "start"),
+    ("start=2030-01-01T25:00:00&end=2030-01-02", "start"),
 ])
 def test_bad_ranges_and_who_are_400_with_a_message(app: Flask, classroom: Any, query: str, field: str) -> None:
     client = classroom.client_for(app, "studentA")
@@ -171,6 +174,7 @@ def test_bad_ranges_and_who_are_400_with_a_message(app: Flask, classroom: Any, q
     ("view=year", "Choose the day, week or month view."),
     ("date=2030-13-01", "Give the date as YYYY-MM-DD."),
     ("date=soon&view=day", "Give the date as YYYY-MM-DD."),
+    ("date=0001-01-01", "Give a date between the years 1900 and 9000."),
 ])
 def test_bad_view_or_date_is_400_with_a_fallback_note(app: Flask, classroom: Any, query: str, message: str) -> None:
     client = classroom.client_for(app, "studentA")
@@ -254,6 +258,8 @@ def test_a_closed_task_is_refused_with_a_message(app: Flask, classroom: Any, dia
     ({"start": "", "version": 1}, "start"),
     ({"start": 12, "version": 1}, "start"),
     ({"start": "2030-01-12", "version": "x"}, "version"),
+    ({"start": "0001-01-01", "version": 1}, "start"),
+    ({"start": "9999-12-31T23:00:00", "version": 1}, "start"),
 ])
 def test_bad_move_input_is_400(app: Flask, classroom: Any, diary: dict, body: dict, field: str) -> None:
     client = classroom.client_for(app, "studentA")

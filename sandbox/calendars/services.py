@@ -38,6 +38,7 @@ ME = "me"
 TEAM_PREFIX = "team-"
 # A range wider than this is refused: FullCalendar asks for at most six weeks (the month grid).
 MAX_RANGE_DAYS = 62
+MIN_YEAR, MAX_YEAR = 1900, 9000
 
 
 class CalendarInputError(ServiceError):
@@ -73,9 +74,13 @@ def parse_day(raw: str | None, field: str = "date") -> date:
     if not raw:
         return today()
     try:
-        return date.fromisoformat(raw.strip())
+        day = date.fromisoformat(raw.strip())
     except ValueError:
         raise CalendarInputError(_("Give the date as YYYY-MM-DD."), field) from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise CalendarInputError(_("Give a date between the years %(first)d and %(last)d.", first=MIN_YEAR,
+                                   last=MAX_YEAR), field)
+    return day
 
 
 def parse_moment(raw: str | None, field: str) -> datetime:
@@ -91,6 +96,10 @@ def parse_moment(raw: str | None, field: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise CalendarInputError(_("Give the date as YYYY-MM-DD."), field) from None
+    # Converting year 1 or 9999 between time zones leaves the calendar of Python's datetime (a 500, not a 400).
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise CalendarInputError(_("Give a date between the years %(first)d and %(last)d.", first=MIN_YEAR,
+                                   last=MAX_YEAR), field)
     return moment.replace(tzinfo=None)
 
 
