@@ -436,3 +436,14 @@ def test_local_assets_serve_fullcalendar_from_the_npm_copy(app_factory: Any, cla
     body = client.get("/vendor/fullcalendar.js").data
     assert body == copy.read_bytes()
     assert "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode() == ASSETS["fullcalendar"][1]
+
+
+def test_feed_entries_read_well_in_the_log(app: Flask, classroom: Any) -> None:
+    client = classroom.client_for(app, "studentA")
+    _create_feed(client)
+    client.post("/calendar/feed/revoke")
+    page = helpers.text(client.get("/log/"))
+    assert "created a calendar feed address" in page and "revoked a calendar feed address" in page
+    assert "token_hash" not in page
+    zh = helpers.text(client.get("/log/?lang=zh_Hans_CN"))
+    assert "创建了日历订阅地址" in zh and "撤销了日历订阅地址" in zh

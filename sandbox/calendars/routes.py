@@ -56,7 +56,8 @@ def index() -> Any:
         "csrf": generate_csrf(),
         "canCreate": isinstance(viewer, Viewer) and not viewer.is_readonly,
         "messages": {
-            "stale": _("Someone else changed this activity; the calendar shows it again as saved."),
+            "stale": _("Someone else saved this activity after the calendar showed it: it is back where it was "
+                       "saved. Drag it again if you still want to move it."),
             "failed": _("The activity could not be moved."),
             "moved": _("Moved: %(subject)s", subject="{subject}"),
             "allDay": _("An event keeps its times; drop it on a day or a time slot, not on the all-day row."),

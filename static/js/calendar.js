@@ -51,7 +51,8 @@
       if (!answer || !answer.ok) {
         info.revert();
         const text = data.error || config.messages.failed;
-        say(answer && answer.status === 409 ? `${text} ${config.messages.stale}` : text, "danger");
+        // A stale version: the server's own wording speaks of a form to reload; the calendar refetches instead.
+        say(answer && answer.status === 409 ? config.messages.stale : text, "danger");
         if (answer && answer.status === 409) { calendar.refetchEvents(); }
         return;
       }

@@ -97,6 +97,14 @@ def test_drag_an_event_to_another_day(pages: Pages, planned: dict[str, Activity]
     page.goto("/calendar/?view=week&date=2030-01-10")
     page.locator(".fc-timegrid-event", has_text="Tea tasting").wait_for()
     page.screenshot(path=str(ARTIFACTS / "calendar-week.png"), full_page=True)
+    # A bad view in the URL: a note says so and the calendar opens on its default (the month).
+    response = page.goto("/calendar/?view=year&date=2030-01-10")
+    assert response is not None and response.status == 400
+    assert "Choose the day, week or month view." in page.get_by_test_id("calendar-problem").inner_text()
+    page.locator(".fc-daygrid-event", has_text="Tea tasting").wait_for()
+    page.goto("/calendar/?view=day&date=2030-01-10")
+    page.locator(".fc-timegrid-event", has_text="Tea tasting").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "calendar-day.png"), full_page=True)
     # The feed page creates an address, shown once.
     page.goto("/calendar/feed")
     page.get_by_test_id("feed-create").click()
@@ -153,4 +161,33 @@ def test_a_manager_opens_the_department_calendar_in_chinese(pages: Pages, classr
     assert late.id
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "calendar-manager-zh.png"), full_page=True)
+    assert pages.problems == []
+
+
+def test_a_stale_drag_reverts_with_a_message(pages: Pages, classroom: Any, planned: dict[str, Activity]) -> None:
+    """Someone saves the meeting after the calendar loaded it: the drag is refused (409), the event goes back
+    to its day and the message says why."""
+    from sandbox.activities.record import FORM_FIELDS
+    from sandbox.activities.services import update_activity
+
+    page = pages.new()
+    assert sign_in(page, "studentA").ok
+    page.goto("/calendar/?view=month&date=2030-01-08")
+    page.locator("#calendar[data-ready='1']").wait_for()
+    meeting = _event_in(page, "2030-01-08", "Tea tasting")
+    meeting.wait_for()
+    act_as(classroom.user("studentA"))
+    obj = db.session.get(Activity, planned["meeting"].id)
+    update_activity(obj, {**{f: getattr(obj, f) for f in FORM_FIELDS}, "location": "Room 9"})
+    db.session.commit()
+    act_as(None)
+    _drag(page, meeting, page.locator('td.fc-daygrid-day[data-date="2030-01-10"] .fc-daygrid-day-frame'))
+    page.locator("#calendar-message[data-kind='danger']").wait_for()
+    assert page.get_by_test_id("calendar-message").inner_text().startswith(
+        "Someone else saved this activity after the calendar showed it")
+    _event_in(page, "2030-01-08", "Tea tasting").wait_for()
+    assert _event_in(page, "2030-01-10", "Tea tasting").count() == 0
+    db.session.refresh(obj)
+    assert obj.start_at == datetime(2030, 1, 8, 2) and obj.location == "Room 9"
+    page.screenshot(path=str(ARTIFACTS / "calendar-stale.png"), full_page=True)
     assert pages.problems == []
