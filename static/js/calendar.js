@@ -102,10 +102,27 @@
         window.location.assign(`${config.newActivity}?${params.toString()}`);
       },
       eventDrop: move,
+      // The URL (and the "whose calendar" form) follow the shown view and date, so a reload or a
+      // bookmark opens the same screen.
+      datesSet: (info) => {
+        const name = { dayGridMonth: "month", timeGridWeek: "week", timeGridDay: "day" }[info.view.type];
+        const day = naive(calendar.getDate(), false);
+        const url = new URL(window.location.href);
+        url.searchParams.set("view", name);
+        url.searchParams.set("date", day);
+        window.history.replaceState(null, "", url.toString());
+        const form = document.querySelector("[data-testid='calendar-who']");
+        if (form) {
+          form.querySelector("input[name=view]").value = name;
+          form.querySelector("input[name=date]").value = day;
+        }
+      },
       // Month cells cut long titles: the whole title (with its owner and label) shows on hover.
       eventDidMount: (info) => { info.el.title = info.event.title; },
     });
     calendar.render();
+    const picker = document.getElementById("who");
+    if (picker) { picker.addEventListener("change", () => picker.form.submit()); }
     element.dataset.ready = "1";
     window.sandboxCalendar = calendar;
   }

@@ -148,9 +148,13 @@ def test_a_manager_opens_the_department_calendar_in_chinese(pages: Pages, classr
     page.goto(f"/calendar/?view=month&date={today().isoformat()}")
     page.locator("#calendar[data-ready='1']").wait_for()
     department = f"team-{classroom.departments['A1'].id}"
-    page.select_option("#who", department)
-    page.get_by_role("button", name="查看").click()
+    page.locator(".fc-next-button").click()  # the URL follows the calendar: next month, then back
+    page.wait_for_function("() => new URL(location.href).searchParams.get('date') !== null")
+    page.locator(".fc-prev-button").click()
+    with page.expect_navigation():
+        page.select_option("#who", department)  # choosing submits the form
     page.locator("#calendar[data-ready='1']").wait_for()
+    assert f"who={department}" in page.url and "view=month" in page.url
     overdue = page.locator(".fc-event.cal-overdue", has_text="Overdue quote")
     overdue.wait_for()
     assert overdue.inner_text().startswith("已逾期")
