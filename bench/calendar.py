@@ -195,3 +195,14 @@ def run(measure_cls: Any, quick: bool, say: Say) -> tuple[list[Any], str]:
         *lines,
     ])
     return measures, table
+
+
+if __name__ == "__main__":  # `python -m bench.calendar [--quick]`: this part alone, table then JSON lines
+    import sys
+
+    from .runner import Measure
+
+    found, printed = run(Measure, "--quick" in sys.argv, lambda msg: print(msg, file=sys.stderr))
+    print(printed)
+    for item in found:
+        print(item.as_json())
