@@ -25,8 +25,9 @@ from sandbox.leads.routes import views as lead_views
 from sandbox.org.models import User
 from sandbox.records.extras import list_extras
 
-from . import forecasts as forecasts_bench
+from . import calendar as calendar_bench
 from . import customers as customers_bench
+from . import forecasts as forecasts_bench
 from . import gradebook, pages, workbench
 from . import reports as reports_bench
 from . import reset as reset_bench
@@ -213,6 +214,10 @@ def run_all(as_json: bool = False, quick: bool = False, verbose: bool = False) -
     rfm_measures, rfm_table = customers_bench.run(Measure, quick, _say)
     more += [(m, None) for m in rfm_measures]
     more_table += "\n\n" + rfm_table
+    # The calendar's month of 2,000 events (bench/calendar.py), on its own database.
+    months, month_table = calendar_bench.run(Measure, quick, _say)
+    more += [(m, None) for m in months]
+    more_table += "\n\n" + month_table
     if as_json:
         for measure, _facts in results:
             click.echo(measure.as_json())

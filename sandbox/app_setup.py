@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from .oplog import set_actor
 
 # Endpoints anyone may open without signing in.
 PUBLIC_ENDPOINTS = {"auth.login", "auth.register", "auth.language", "static", "bootstrap.static", "vendor_asset",
-                    "health"}
+                    "health", "calendars.feed"}
 # Endpoints that serve files or answer health checks: no viewer is computed for them.
 STATIC_ENDPOINTS = {"static", "bootstrap.static", "vendor_asset", "health"}
 # Endpoints a user who must change a generated password may still open.
@@ -185,11 +186,18 @@ def _register_headers(app: Flask) -> None:
     def security_headers(response: Any) -> Any:
         # Exactly the third-party files the pages load, never a whole CDN folder (a CSP source with a full
         # path matches that one file); with ASSET_BASE_URL=local every asset comes from this site.
-        scripts = " ".join(asset_sources("bootstrap_js", "chartjs"))
+        scripts = " ".join(asset_sources("bootstrap_js", "chartjs", "fullcalendar"))
         styles = " ".join(asset_sources("bootstrap_css"))
+        # A page whose script injects a <style> element (FullCalendar v6) asked for a nonce: only that
+        # element, marked with it, is allowed, never inline styles in general.
+        nonce = g.get("style_nonce")
+        fonts = "'self'"
+        if nonce:
+            styles = f"{styles} 'nonce-{nonce}'".strip()
+            fonts = "'self' data:"  # FullCalendar's arrow icons are a font embedded in that stylesheet
         response.headers["Content-Security-Policy"] = (
             f"default-src 'self'; script-src 'self'{' ' + scripts if scripts else ''}; "
-            f"style-src 'self'{' ' + styles if styles else ''}; img-src 'self' data:; font-src 'self'; "
+            f"style-src 'self'{' ' + styles if styles else ''}; img-src 'self' data:; font-src {fonts}; "
             "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
         )
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -205,7 +213,7 @@ def _register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def template_globals() -> dict[str, Any]:
         return {
-            "asset": asset_tag_data, "current_locale": select_locale,
+            "asset": asset_tag_data, "current_locale": select_locale, "style_nonce": style_nonce,
             "role_label": labels.role_label, "status_label": labels.status_label, "kind_label": labels.kind_label,
         }
 
@@ -225,6 +233,14 @@ def _register_template_helpers(app: Flask) -> None:
             return ""
         # Stored naive UTC; shown in the configured time zone.
         return format_datetime(value.replace(tzinfo=UTC) if value.tzinfo is None else value, fmt)
+
+
+def style_nonce() -> str:
+    """A nonce for this response's Content-Security-Policy style-src, for a script that injects its own
+    <style> element (FullCalendar reads it from <meta name="csp-nonce">); one per request, made on first use."""
+    if "style_nonce" not in g:
+        g.style_nonce = secrets.token_urlsafe(16)
+    return g.style_nonce
 
 
 def asset_tag_data(name: str) -> dict[str, Any]:

@@ -21,6 +21,11 @@ ASSETS: dict[str, tuple[str, str]] = {
         "chart.js@4.4.7/dist/chart.umd.js",
         "sha384-zYPBGXwO4633CABX/5Spf6emCKUJCfoOkhOMYyxMsatqQZPnDblmmOewfjsIVWCM",
     ),
+    # FullCalendar's global bundle (all standard plugins, the CSS injected by the script itself).
+    "fullcalendar": (
+        "fullcalendar@6.1.22/index.global.min.js",
+        "sha384-a9qx08ufzJ+0qbHzdqA+GYiSayQQB5BK2YGS/HQT9cxhQm+GhiXFj1ByVXa93ZRR",
+    ),
 }
 
 # With ASSET_BASE_URL=local: Bootstrap comes from the Bootstrap-Flask package (its static folder) ...
@@ -28,7 +33,8 @@ ASSETS: dict[str, tuple[str, str]] = {
 LOCAL_BOOTSTRAP = {"bootstrap_css": "css/bootstrap.min.css", "bootstrap_js": "js/bootstrap.min.js"}
 LOCAL_BOOTSTRAP_BEFORE = {"bootstrap_js": ["umd/popper.min.js"]}
 # ... and Chart.js from the npm package that scripts/install.sh unpacks under LOCAL_ASSET_DIR (never committed).
-LOCAL_ASSET_FILES = {"chartjs": "chart.js/package/dist/chart.umd.js"}
+LOCAL_ASSET_FILES = {"chartjs": "chart.js/package/dist/chart.umd.js",
+                     "fullcalendar": "fullcalendar/package/index.global.min.js"}
 
 
 def instance_secret_key(instance_path: str) -> str:

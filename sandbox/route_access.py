@@ -79,6 +79,16 @@ DECLARED: dict[str, Access] = {
     "forecasts.quota_import": CHANGER,
     # Saving an RFM segment as a tag changes accounts: observers are refused before anything is read.
     "reports.save_segment_tag": CHANGER,
+    # The calendar reads activities through the visibility rule; `who` offers only the viewer's own calendar,
+    # their subordinates' and the departments/classes below them.
+    "calendars.index": SIGNED_IN,
+    "calendars.events": SIGNED_IN,
+    "calendars.move": record("activity", write=True),
+    "calendars.feed_page": SIGNED_IN,
+    "calendars.feed_create": CHANGER,
+    "calendars.feed_revoke": CHANGER,
+    # The .ics feed: no session (calendar apps), but a valid unrevoked token; anything else is 404.
+    "calendars.feed": Access("public", words="anyone with a valid, unrevoked feed token (else 404)"),
     # Record pages beyond the generic ones (the generic ones: one set per registered record type, below).
     "leads.convert": record("lead", write=True),
     "opportunities.stage": record("opportunity", write=True),

@@ -59,3 +59,17 @@ if [ ! -f "$ASSETS_DIR/chart.js/package/dist/chart.umd.js" ]; then
     echo "note: chart.js was not fetched (no npm or no network); only ASSET_BASE_URL=local needs it" >&2
   fi
 fi
+
+# FullCalendar likewise (the calendar page); keep its version in step with ASSETS in sandbox/config.py.
+if [ ! -f "$ASSETS_DIR/fullcalendar/package/index.global.min.js" ]; then
+  if command -v npm >/dev/null 2>&1 && mkdir -p "$ASSETS_DIR/fullcalendar" \
+      && (cd "$ASSETS_DIR" && npm pack --silent fullcalendar@6.1.22 >/dev/null) \
+      && tar xzf "$ASSETS_DIR/fullcalendar-6.1.22.tgz" -C "$ASSETS_DIR/fullcalendar"; then
+    :
+  elif [ "${ASSET_BASE_URL:-}" = local ] || [ $WITH_TEST = 1 ]; then
+    echo "error: could not fetch fullcalendar@6.1.22 from the npm registry into $ASSETS_DIR (needs npm and the network once)" >&2
+    exit 1
+  else
+    echo "note: fullcalendar was not fetched (no npm or no network); only ASSET_BASE_URL=local needs it" >&2
+  fi
+fi

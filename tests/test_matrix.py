@@ -557,6 +557,39 @@ def _complete(w: World, persona: str) -> Visit:
     return Visit(f"/activities/{fresh.id}/complete", data={}, ok=302, unchanged=w.lead_unchanged(fresh))
 
 
+# ---- the calendar -------------------------------------------------------------------------------------------
+page("calendars.index", "/calendar/?view=week&date=2030-01-01")
+page("calendars.events", "/calendar/events?start=2030-01-01&end=2030-02-01")
+page("calendars.feed_page", "/calendar/feed")
+# Creating shows the new address on the answer (200); revoking with no feed is refused with a flash (302).
+page("calendars.feed_create", "/calendar/feed/new", "POST", data={})
+page("calendars.feed_revoke", "/calendar/feed/revoke", "POST", data={}, ok=302)
+
+
+@visit_of("calendars.move", "POST")
+def _calendar_move(w: World, persona: str) -> Visit:
+    fresh = w.new_record("activities")
+    return Visit(f"/calendar/events/{fresh.id}/move", data={"version": str(fresh.version), "start": "2030-01-05"},
+                 unchanged=w.lead_unchanged(fresh))
+
+
+@visit_of("calendars.feed")
+def _calendar_feed(w: World, persona: str) -> Visit:
+    # A token of a user no other visit touches (personas regenerate their own, staff edit the victim).
+    if "calendar_feed" not in w.shared:
+        from sandbox.calendars.services import create_feed
+        from sandbox.org.services import create_user
+
+        act_as(None)
+        owner = create_user(None, f"feed{w.owner}", "Feed owner", PASSWORD, Role.STUDENT, w.c.positions["A2"])
+        db.session.commit()
+        act_as(owner)
+        w.shared["calendar_feed"] = create_feed()
+        db.session.commit()
+        act_as(None)
+    return Visit(f"/calendar/feed/{w.shared['calendar_feed']}.ics")
+
+
 # ---- staff pages (class A objects named in forms: another instructor's form refuses them) -------------------
 page("admin.approvals", "/admin/approvals")
 page("admin.positions", "/admin/positions")

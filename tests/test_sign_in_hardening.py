@@ -301,7 +301,8 @@ def test_csp_names_the_exact_asset_files_of_the_cdn(app, classroom):
 
     csp = _csp(classroom.client_for(app, "studentA").get("/"))
     cdn = "https://cdn.jsdelivr.net/npm"
-    assert csp["script-src"] == ["'self'", f"{cdn}/{ASSETS['bootstrap_js'][0]}", f"{cdn}/{ASSETS['chartjs'][0]}"]
+    assert csp["script-src"] == ["'self'", f"{cdn}/{ASSETS['bootstrap_js'][0]}", f"{cdn}/{ASSETS['chartjs'][0]}",
+                                 f"{cdn}/{ASSETS['fullcalendar'][0]}"]
     assert csp["style-src"] == ["'self'", f"{cdn}/{ASSETS['bootstrap_css'][0]}"]
     for sources in csp.values():
         assert not any(s.endswith("/") for s in sources), sources  # never a whole folder of the CDN

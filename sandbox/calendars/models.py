@@ -16,6 +16,8 @@ class CalendarFeed(db.Model):
 
     __tablename__ = "calendar_feeds"
     __audit_type__ = "calendar_feed"
+    # The hash is no secret to guess from, but the log has no use for it either.
+    __audit_hidden__ = frozenset({"token_hash"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
