@@ -46,6 +46,7 @@ VERB_PHRASES = {
     "competitor.create": N_("competitors created"),
     "account.create": N_("accounts created"),
     "contact.create": N_("contacts created"),
+    "segment.save": N_("customer segments saved as tags"),
     "opportunity.create": N_("opportunities created"),
     "note.create": N_("notes written"),
 }
