@@ -38,6 +38,7 @@ from sandbox.extensions import db
 from sandbox.org.models import Role, User
 
 from .data import PASSWORD, _Tree, create_schema, insert_tree
+from .pages import sign_in
 
 TARGET = 0.4
 MONTH = "start=2029-12-31T00:00:00Z&end=2030-02-11T00:00:00Z"  # FullCalendar's grid of January 2030
@@ -104,14 +105,6 @@ def _build(app: Flask, in_range: int, noise: int) -> dict[str, Any]:
     return {"student": "s000", "manager": "manager", "department": departments[1], "rows": len(rows)}
 
 
-def _sign_in(app: Flask, username: str) -> Any:
-    client = app.test_client()
-    response = client.post("/auth/login", data={"username": username, "password": PASSWORD})
-    if response.status_code != 302:
-        raise RuntimeError(f"sign-in of {username} failed with {response.status_code}")
-    return client
-
-
 def _get(client: Any, url: str) -> tuple[float, bytes]:
     """Milliseconds of one GET `url`, and its body (anything but 200 stops the bench)."""
     start = time.perf_counter()
@@ -168,7 +161,7 @@ def run(measure_cls: Any, quick: bool, say: Say) -> tuple[list[Any], str]:
         app.add_url_rule(BASELINE, "bench_calendar_baseline", baseline)
         for key, username, who in (("student", built["student"], "me"),
                                    ("department", built["manager"], f"team-{built['department']}")):
-            client = _sign_in(app, username)
+            client = sign_in(app, username)
             url = f"/calendar/events?{MONTH}&who={who}"
             preloaded[key] = (_rows_of(app, url, username, who), who != "me")
             body = _get(client, url)[1]

@@ -34,6 +34,7 @@ from sandbox.opportunities.models import Opportunity
 from sandbox.org.models import Role
 
 from .data import PASSWORD, _Tree, bulk_connection, create_schema, insert_tree
+from .pages import sign_in
 
 TARGET = 0.3
 FULL_OPPORTUNITIES, QUICK_OPPORTUNITIES = 100_000, 5_000
@@ -130,9 +131,7 @@ def run(measure_cls: Any, quick: bool, say: Callable[[str], None]) -> tuple[list
         say(f"forecasts: {students} students, {opportunities:,} opportunities …")
         create_schema(app)
         class_id, _ids = build(app, opportunities)
-        client = app.test_client()
-        if client.post("/auth/login", data={"username": "teacher", "password": PASSWORD}).status_code != 302:
-            raise RuntimeError("the instructor could not sign in")
+        client = sign_in(app, "teacher")
         url = f"/forecasts/?quarter={QUARTER}"
         page_s: list[float] = []
         raw_s: list[float] = []

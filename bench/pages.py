@@ -13,6 +13,8 @@ from sqlalchemy import event
 
 from sandbox.extensions import db
 
+from .data import PASSWORD
+
 
 class BenchError(RuntimeError):
     """The benchmark could not measure what it claims to measure."""
@@ -63,3 +65,12 @@ def query_plans(app: Flask, client: FlaskClient, url: str, keep: Callable[[str],
             for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters):
                 lines.append(f"    {row[-1]}")
     return lines
+
+
+def sign_in(app: Flask, username: str) -> FlaskClient:
+    """A test client signed in through the real sign-in form (every bench user has the bench password)."""
+    client = app.test_client()
+    response = client.post("/auth/login", data={"username": username, "password": PASSWORD})
+    if response.status_code != 302:
+        raise BenchError(f"sign-in of {username} failed with {response.status_code}")
+    return client

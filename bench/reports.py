@@ -36,6 +36,7 @@ from sandbox.opportunities.related_models import OpportunityCompetitor
 from sandbox.org.models import PositionKind, Role
 
 from .data import PASSWORD, _Tree, bulk_connection, create_schema, insert_tree
+from .pages import sign_in
 
 TARGET = 0.3
 FULL_ROWS, QUICK_ROWS = 100_000, 5_000
@@ -168,14 +169,6 @@ def build(app: Flask, rows: int, say: Say) -> dict[str, Any]:
     return facts
 
 
-def _sign_in(app: Flask, username: str) -> Any:
-    client = app.test_client()
-    response = client.post("/auth/login", data={"username": username, "password": PASSWORD})
-    if response.status_code != 302:
-        raise RuntimeError(f"sign-in of {username} failed with {response.status_code}")
-    return client
-
-
 def _time_page(client: Any, url: str) -> float:
     start = time.perf_counter()
     response = client.get(url)
@@ -212,7 +205,7 @@ def run(measure: Any, quick: bool, say: Say) -> tuple[list[Any], str]:
         measures, lines = [], []
         for viewer, (username, vis) in viewers.items():
             say(f"bench: reports: measuring as the {viewer} …")
-            client = _sign_in(app, username)
+            client = sign_in(app, username)
             for family, (url, sql) in REPORTS.items():
                 query = sql.format(vis=vis)
                 for _ in range(warmup):

@@ -31,8 +31,8 @@ from . import forecasts as forecasts_bench
 from . import gradebook, pages, workbench
 from . import reports as reports_bench
 from . import reset as reset_bench
-from .data import FULL, PASSWORD, QUICK, Size, build, create_schema
-from .pages import BenchError, paired_medians, timed_get
+from .data import FULL, QUICK, Size, build, create_schema
+from .pages import BenchError, paired_medians, sign_in, timed_get
 from .routes import set_baseline
 
 # The issue's three viewers; the teacher (above all classes) shows the multi-class shape as well.
@@ -99,15 +99,6 @@ def load_baseline(app: Flask, username: str) -> tuple[int, ViewerFacts]:
         db.session.expunge_all()
         set_baseline(app, user.id, rows, total, extras)
         return user.id, ViewerFacts(visible=visible, total=total, rows=len(rows), plans=[])
-
-
-def sign_in(app: Flask, username: str) -> FlaskClient:
-    """A test client signed in through the real sign-in form."""
-    client = app.test_client()
-    response = client.post("/auth/login", data={"username": username, "password": PASSWORD})
-    if response.status_code != 302:
-        raise BenchError(f"sign-in of {username} failed with {response.status_code}")
-    return client
 
 
 def _shown(html: str) -> tuple[str, ...]:
@@ -198,26 +189,13 @@ def run_all(as_json: bool = False, quick: bool = False, verbose: bool = False) -
         graded, graded_table = gradebook.run(Path(folder), Measure, quick, lambda msg: _say(f"bench: {msg}"))
         more.append((graded, None))
         more_table += "\n\n" + graded_table
-    # Reset of a class (bench/reset.py), on its own database.
-    resets, reset_table = reset_bench.run(Measure, quick, _say)
-    more += [(m, None) for m in resets]
-    more_table += "\n\n" + reset_table
-    # The forecast roll-up of a 60-student class (bench/forecasts.py), on its own database.
-    forecast_measures, forecast_table = forecasts_bench.run(Measure, quick, _say)
-    more += [(m, None) for m in forecast_measures]
-    more_table += "\n\n" + forecast_table
-    # Each report family's main report against its bare GROUP BY (bench/reports.py), on its own database.
-    reported, reports_table = reports_bench.run(Measure, quick, _say)
-    more += [(m, None) for m in reported]
-    more_table += "\n\n" + reports_table
-    # Customer analytics: the RFM page over 100,000 opportunities (bench/customers.py), on its own database.
-    rfm_measures, rfm_table = customers_bench.run(Measure, quick, _say)
-    more += [(m, None) for m in rfm_measures]
-    more_table += "\n\n" + rfm_table
-    # The calendar's month of 2,000 events (bench/calendar.py), on its own database.
-    months, month_table = calendar_bench.run(Measure, quick, _say)
-    more += [(m, None) for m in months]
-    more_table += "\n\n" + month_table
+    # Benches on databases of their own, each `run(Measure, quick, say) -> (measures, table)`: the reset of a
+    # class, the forecast roll-up of 60 students, each report family against its bare GROUP BY, the RFM page,
+    # the calendar's month of 2,000 events.
+    for bench in (reset_bench, forecasts_bench, reports_bench, customers_bench, calendar_bench):
+        measures, table = bench.run(Measure, quick, _say)
+        more += [(m, None) for m in measures]
+        more_table += "\n\n" + table
     if as_json:
         for measure, _facts in results:
             click.echo(measure.as_json())

@@ -113,14 +113,19 @@ def feed_page() -> str:
                            can_change=isinstance(viewer, Viewer) and not viewer.is_readonly)
 
 
-@bp.post("/feed/new")
-def feed_create() -> Any:
-    """Create (or regenerate) the feed address; it is shown on this answer only."""
+def _confirmed_feed_change() -> None:
+    """403 for an observer (or nobody), 400 without the form's CSRF token: before a feed change."""
     viewer = current_viewer()
     if not isinstance(viewer, Viewer) or viewer.is_readonly:
         abort(403)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+
+
+@bp.post("/feed/new")
+def feed_create() -> Any:
+    """Create (or regenerate) the feed address; it is shown on this answer only."""
+    _confirmed_feed_change()
     with attempt(category="warning") as outcome:
         token = services.create_feed()
     if outcome.failed:
@@ -134,11 +139,7 @@ def feed_create() -> Any:
 @bp.post("/feed/revoke")
 def feed_revoke() -> Any:
     """Revoke the feed address: calendar apps that use it get 404 from now on."""
-    viewer = current_viewer()
-    if not isinstance(viewer, Viewer) or viewer.is_readonly:
-        abort(403)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    _confirmed_feed_change()
     with attempt(category="warning") as outcome:
         services.revoke_feed()
     if not outcome.failed:

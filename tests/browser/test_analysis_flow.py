@@ -23,6 +23,7 @@ from tests import helpers
 from .conftest import Pages
 from .test_calendar import _drag, _event_in
 from .test_classroom_flow import sign_in
+from .test_reports_flow import click_first_bar
 
 pytestmark = pytest.mark.browser
 
@@ -53,15 +54,7 @@ def test_a_manager_analyses_plans_and_forecasts(pages: Pages, classroom: Any, cr
     assert "1,200.00" in row.first.inner_text()  # studentA + peerA; studentA2's department is not the manager's
 
     # 2. Drill down from the bar Chart.js drew to the list of exactly those deals.
-    page.wait_for_selector("#report-chart[data-rendered=true]")
-    point = page.evaluate("""() => {
-        const canvas = document.getElementById("report-chart");
-        const bar = canvas.chart.getDatasetMeta(0).data[0];
-        const box = canvas.getBoundingClientRect();
-        return {x: box.left + bar.x, y: box.top + (bar.y + bar.base) / 2};
-    }""")
-    with page.expect_navigation():
-        page.mouse.click(point["x"], point["y"])
+    click_first_bar(page)
     listed = page.get_by_test_id("record-table").inner_text()
     assert "Tea order" in listed and "Cups order" in listed
     assert "Kettle order" not in listed and "Other department" not in listed

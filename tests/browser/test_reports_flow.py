@@ -20,6 +20,19 @@ from .test_classroom_flow import sign_in
 pytestmark = pytest.mark.browser
 
 
+def click_first_bar(page: Any) -> None:
+    """Click the report chart's first bar where Chart.js drew it, and wait for the page it opens."""
+    page.wait_for_selector("#report-chart[data-rendered=true]")
+    point = page.evaluate("""() => {
+        const canvas = document.getElementById("report-chart");
+        const bar = canvas.chart.getDatasetMeta(0).data[0];
+        const box = canvas.getBoundingClientRect();
+        return {x: box.left + bar.x, y: box.top + (bar.y + bar.base) / 2};
+    }""")
+    with page.expect_navigation():
+        page.mouse.click(point["x"], point["y"])
+
+
 @pytest.mark.browser
 def test_manager_sales_report_department_view_drill_down_and_export(pages: Pages, classroom: Any,
                                                                        create_opportunity: Any) -> None:
@@ -50,15 +63,7 @@ def test_manager_sales_report_department_view_drill_down_and_export(pages: Pages
     assert department_name in rows.first.inner_text() and "1,200.00" in rows.first.inner_text()
 
     # Click the bar where Chart.js drew it: the list of the deals behind it opens.
-    page.wait_for_selector("#report-chart[data-rendered=true]")
-    point = page.evaluate("""() => {
-        const canvas = document.getElementById("report-chart");
-        const bar = canvas.chart.getDatasetMeta(0).data[0];
-        const box = canvas.getBoundingClientRect();
-        return {x: box.left + bar.x, y: box.top + (bar.y + bar.base) / 2};
-    }""")
-    with page.expect_navigation():
-        page.mouse.click(point["x"], point["y"])
+    click_first_bar(page)
     assert "/opportunities/" in page.url and "report=sales.closed" in page.url
     table = page.get_by_test_id("record-table").inner_text()
     assert "Tea order" in table and "Cups order" in table
