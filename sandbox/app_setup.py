@@ -85,20 +85,26 @@ def _register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .calendars import bp as calendars_bp
+    from .campaigns import bp as campaigns_bp
+    from .cases import bp as cases_bp
     from .classroom import BLUEPRINTS as classroom_bps
     from .codes import models as _codes  # noqa: F401  (mapped before the first query)
     from .competitors import bp as competitors_bp
     from .contacts import bp as contacts_bp
+    from .documents import bp as documents_bp
     from .forecasts import bp as forecasts_bp
     from .home import bp as home_bp
+    from .knowledge import bp as knowledge_bp
     from .leads import bp as leads_bp
     from .log import bp as log_bp
+    from .notifications import bp as notifications_bp
     from .opportunities import bp as opportunities_bp
     from .products import bp as products_bp
     from .reports import bp as reports_bp
 
     for bp in (home_bp, auth_bp, admin_bp, leads_bp, accounts_bp, contacts_bp, opportunities_bp, activities_bp,
-               competitors_bp, products_bp, log_bp, reports_bp, forecasts_bp, calendars_bp, *classroom_bps):
+               competitors_bp, products_bp, log_bp, reports_bp, forecasts_bp, calendars_bp, campaigns_bp, cases_bp,
+               knowledge_bp, documents_bp, notifications_bp, *classroom_bps):
         app.register_blueprint(bp)
     if app.config.get("BENCH_ROUTES"):
         from bench.routes import bp as bench_bp

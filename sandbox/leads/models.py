@@ -34,6 +34,8 @@ class Lead(Owned, db.Model):
     annual_revenue: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
     employees: Mapped[int | None]
     description: Mapped[str | None] = mapped_column(String(4000))
+    # The campaign that produced it (a converted lead passes it on to the opportunity).
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     converted_at: Mapped[datetime | None]
     # What the conversion produced (links both ways: those records point back through these).
     converted_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)

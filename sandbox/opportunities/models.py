@@ -35,6 +35,8 @@ class Opportunity(Owned, db.Model):
     # pipeline / best_case / commit / omitted; None follows the stage (forecasts/categories.py).
     forecast_category: Mapped[str | None] = mapped_column(String(20))
     description: Mapped[str | None] = mapped_column(String(4000))
+    # The campaign that produced it (a converted lead passes it on to the opportunity).
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     closed_at: Mapped[datetime | None]
 
     history: Mapped[list[StageHistory]] = relationship(

@@ -1,0 +1,7 @@
+"""Notifications: the in-app inbox."""
+
+from flask import Blueprint
+
+from . import models  # noqa: F401  (mapped before the first query)
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
