@@ -81,6 +81,18 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "").strip().lower() in ("1", "true", "yes", "on")
     REMEMBER_COOKIE_HTTPONLY = True
     SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    # Email of notifications (Flask-Mail): sent only when MAIL_SERVER is set; without it the inbox alone works.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25") or 25)
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "").strip().lower() in ("1", "true", "yes", "on")
+    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "").strip().lower() in ("1", "true", "yes", "on")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "sandbox@localhost")
+    # The due events (overdue tasks, a deadline near) are looked for at most this often per user on page loads.
+    NOTIFICATION_SCAN_MINUTES = int(os.environ.get("NOTIFICATION_SCAN_MINUTES", "10"))
+    # "The scenario deadline is near": this many hours before it.
+    NOTIFICATION_DEADLINE_HOURS = int(os.environ.get("NOTIFICATION_DEADLINE_HOURS", "24"))
     LIST_PAGE_SIZE = 50
     # A list's total is counted exactly up to this many rows, then shown as "10,000+".
     LIST_COUNT_CAP = 10_000

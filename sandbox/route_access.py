@@ -81,6 +81,10 @@ DECLARED: dict[str, Access] = {
     "reports.save_segment_tag": CHANGER,
     # The calendar reads activities through the visibility rule; `who` offers only the viewer's own calendar,
     # their subordinates' and the departments/classes below them.
+    # The inbox is personal: every query names the reader, so another user's notification is 404 to anyone.
+    "notifications.index": SIGNED_IN,
+    "notifications.read": Access("signed_in", words="the notification's addressee (anyone else: 404)"),
+    "notifications.read_all": SIGNED_IN,
     "calendars.index": SIGNED_IN,
     "calendars.events": SIGNED_IN,
     "calendars.move": record("activity", write=True),

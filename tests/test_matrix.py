@@ -590,6 +590,26 @@ def _calendar_feed(w: World, persona: str) -> Visit:
     return Visit(f"/calendar/feed/{w.shared['calendar_feed']}.ics")
 
 
+# ---- the notification inbox (personal: another user's notification is 404 to everyone else) ----------------
+page("notifications.index", "/notifications/")
+page("notifications.read_all", "/notifications/read-all", "POST", data={}, ok=302)
+
+
+@visit_of("notifications.read", "POST")
+def _notification_read(w: World, persona: str) -> Visit:
+    from sandbox.notifications.models import Notification
+    from sandbox.notifications.services import notify
+    from sandbox.oplog import operation
+
+    owner = db.session.scalar(select(User).where(User.username == "studentA"))
+    act_as(None)
+    note = operation("test.notify")(notify)([owner.id], "task.overdue", label="Call back", due="2030-01-01")[0]
+    db.session.commit()
+    others = {p: 404 for p in PERSONAS if p not in ANONYMOUS and p != "studentA"}
+    return Visit(f"/notifications/{note.id}/read", data={}, ok=302, overrides=others,
+                 unchanged=lambda: _reload(Notification, note.id).read_at is None)
+
+
 # ---- staff pages (class A objects named in forms: another instructor's form refuses them) -------------------
 page("admin.approvals", "/admin/approvals")
 page("admin.positions", "/admin/positions")

@@ -9,9 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from datetime import datetime
 
+from flask import abort
+from sqlalchemy import Select, func, select
+
+from ..clock import utcnow
 from ..extensions import db
+from ..i18n import N_
+from ..oplog import current_op, operation, register_verbs
 from .models import Notification
 
 # kind -> summary template marked with N_ ("%(label)s" and the params' keys are filled when read).
@@ -48,4 +54,81 @@ def notify(user_ids: Iterable[int | None], kind: str, record: Any = None, key: s
             note.params = {**(note.params or {}), "label": getattr(record, "audit_label", None)}
         db.session.add(note)
         added.append(note)
+    from .mail import queue  # mail reads the renderer, which imports this module
+
+    queue(added)
     return added
+
+
+# ---- reading the inbox ---------------------------------------------------------------------------------------
+
+# The hidden row that remembers when the due events were last looked for, per user (see jobs.py): always
+# read, so the unread badge never counts it, and never listed in the inbox.
+SCAN_KIND = "notifications.scanned"
+SCAN_KEY = "scanned"
+
+
+def inbox_query(user_id: int) -> Select[tuple[Notification]]:
+    """The user's notifications, newest first (the scan marker left out)."""
+    return (select(Notification)
+            .where(Notification.user_id == user_id, Notification.kind != SCAN_KIND)
+            .order_by(Notification.id.desc()))
+
+
+def unread_count(user_id: int) -> int:
+    """How many unread notifications the user has (the badge), one indexed count."""
+    return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+
+
+def badge_state(user_id: int) -> tuple[int, datetime | None]:
+    """(unread count, time of the last scan for due events) in ONE query of two indexed lookups.
+
+    The navigation shows the count on every page, and the lazy scan asks whether it is due; both read the
+    notifications table by (user_id, read_at) and (user_id, key), so they share one round trip.
+    """
+    unread = select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)).scalar_subquery()
+    scanned = select(Notification.read_at).where(
+        Notification.user_id == user_id, Notification.key == SCAN_KEY).limit(1).scalar_subquery()
+    row = db.session.execute(select(unread, scanned)).one()
+    return int(row[0] or 0), row[1]
+
+
+def own_notification(user_id: int, notification_id: int) -> Notification:
+    """The reader's own notification by id; anyone else's looks missing."""
+    note = db.session.scalar(select(Notification).where(
+        Notification.id == notification_id, Notification.user_id == user_id, Notification.kind != SCAN_KIND))
+    if note is None:
+        abort(404)
+    return note
+
+
+@operation("notification.read")
+def mark_read(user_id: int, notification_id: int) -> Notification:
+    """Mark one of the user's notifications read (a second call changes nothing)."""
+    note = own_notification(user_id, notification_id)
+    if note.read_at is None:
+        note.read_at = utcnow()
+    current_op().target(note)
+    return note
+
+
+@operation("notification.read_all")
+def mark_all_read(user_id: int) -> int:
+    """Mark every unread notification of the user read; returns how many."""
+    now = utcnow()
+    notes = list(db.session.scalars(select(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))))
+    for note in notes:
+        note.read_at = now
+    current_op().target(None, count=len(notes))
+    return len(notes)
+
+
+register_verbs({
+    "notification.read": N_("read the notification %(label)s"),
+    "notification.read_all": N_("marked %(count)s notification(s) read"),
+    "notification.scan": N_("looked for overdue tasks and near deadlines"),
+    "notification.email": N_("emailed %(count)s notification(s)"),
+})

@@ -204,6 +204,10 @@ def approve_user(actor: User, user: User, position: Position, role: str, give_bo
     user.class_id = position.class_id
     user.role = role
     current_op().target(user, position=position.path_label)
+    from ..notifications.services import notify  # at call time: the notifications package imports the records
+
+    # Read after the first sign-in (the account is active from now on).
+    notify([user.id], "registration.approved", record=user, position=position.path_label)
     if give_book:
         db.session.flush()
         give_late_books(user.class_id, [user])
@@ -229,6 +233,11 @@ def reject_user(actor: User, user: User, reason: str) -> User:
     user.status = Status.REJECTED
     user.reject_reason = reason[:500]
     current_op().target(user, reason=reason[:200])
+    from ..notifications.services import notify  # at call time: the notifications package imports the records
+
+    # A rejected student cannot sign in to read it (the sign-in page shows the reason): the row is kept for the
+    # record and is what reaches them by email when SMTP is configured.
+    notify([user.id], "registration.rejected", record=user, reason=reason[:500])
     return user
 
 

@@ -109,6 +109,12 @@ def transfer_record(obj: Owned, new_owner_id: int) -> Any:
     before = obj.owner.display_name
     obj.owner_id = target.id
     current_op().target(obj, old_owner=before, new_owner=target.display_name)
+    from ..notifications.services import notify  # at call time: the notifications package imports the records
+
+    by = current_actor()
+    if by is None or by.id != target.id:
+        notify([target.id], "record.transferred", record=obj, type=obj.__audit_type__,
+               by=getattr(by, "display_name", None) or before)
     return obj
 
 

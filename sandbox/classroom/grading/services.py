@@ -109,6 +109,10 @@ def set_override(class_run: Run, student: User, objective_id: str, points: Any, 
     _scope(class_run)
     current_op().target(override, student=student.audit_label, objective=objective.id, points=f"{value:f}",
                         max=objective.points)
+    from ...notifications.services import notify  # at call time: the notifications package imports the records
+
+    notify([student.id], "grade.override", record=override, objective=objective.id, points=f"{value:f}",
+           max=objective.points, comment=comment, by=actor.display_name if actor is not None else None)
     return override
 
 
