@@ -7,9 +7,8 @@ Kinds are registered with a summary template (`register_kinds`), like log verbs.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
-
 from datetime import datetime
+from typing import Any
 
 from flask import abort
 from sqlalchemy import Select, func, select
