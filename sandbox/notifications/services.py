@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import abort
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from ..clock import utcnow
 from ..extensions import db
@@ -80,17 +80,27 @@ def unread_count(user_id: int) -> int:
         Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
 
 
+def _badge_statement() -> Select[Any]:
+    reader = bindparam("reader")
+    unread = select(func.count()).select_from(Notification).where(
+        Notification.user_id == reader, Notification.read_at.is_(None)).scalar_subquery()
+    scanned = select(Notification.read_at).where(
+        Notification.user_id == reader, Notification.key == SCAN_KEY).limit(1).scalar_subquery()
+    return select(unread, scanned)
+
+
+# Built once: every page runs it, and building the statement cost more than running it (SQLAlchemy also
+# remembers the cache key of a statement object, so the compiled SQL is found at once).
+_BADGE = _badge_statement()
+
+
 def badge_state(user_id: int) -> tuple[int, datetime | None]:
     """(unread count, time of the last scan for due events) in ONE query of two indexed lookups.
 
     The navigation shows the count on every page, and the lazy scan asks whether it is due; both read the
     notifications table by (user_id, read_at) and (user_id, key), so they share one round trip.
     """
-    unread = select(func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None)).scalar_subquery()
-    scanned = select(Notification.read_at).where(
-        Notification.user_id == user_id, Notification.key == SCAN_KEY).limit(1).scalar_subquery()
-    row = db.session.execute(select(unread, scanned)).one()
+    row = db.session.execute(_BADGE, {"reader": user_id}).one()
     return int(row[0] or 0), row[1]
 
 
