@@ -46,13 +46,8 @@ def index() -> str:
 
 @bp.post("/<int:notification_id>/read")
 def read(notification_id: int) -> Any:
-    """Mark one of the reader's notifications read (another user's: 404), then go to its record or back."""
-    note = mark_read(current_user.id, notification_id)
-    target = request.form.get("next")
-    if target == "record":
-        url = render_all([note])[0].url
-        if url:
-            return redirect(url)
+    """Mark one of the reader's notifications read (another user's: 404), then show the inbox again."""
+    mark_read(current_user.id, notification_id)
     return redirect(url_for("notifications.index", page=request.args.get("page", type=int) or None))
 
 
