@@ -224,6 +224,7 @@ def test_inbox_badge_mark_read_and_mark_all(app, classroom):
     assert unread_count(a.id) == 2
     entry = db.session.scalars(select(LogEntry).order_by(LogEntry.id.desc())).first()
     assert (entry.verb, entry.actor_id, entry.object_id) == ("notification.read", a.id, mine[0].id)
+    assert "read a notification" in html(client.get("/log/"))  # the log page renders it, no kind code shown
     page = html(client.get("/notifications/"))
     assert re.search(r'data-testid="unread-badge">2<', page) and page.count('data-unread="yes"') == 2
 

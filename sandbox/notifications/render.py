@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import N_
+from ..log.render import TYPES as LOG_TYPES
 from ..records import registry
 from .models import Notification
 from .services import KINDS, register_kinds
@@ -38,6 +39,9 @@ register_kinds({
     "complaint.level1": N_("Level-1 complaint “%(label)s”: it needs your attention."),
     "case.supervise": N_("The level-%(level)s complaint “%(label)s” awaits your supervision."),
 })
+
+# The operation log names the object of notification.read / .scan / .email entries.
+LOG_TYPES.setdefault("notification", N_("Notification"))
 
 # Record types as people call them, for "%(type)s" (the audit type is stored).
 TYPE_NAMES = {

@@ -136,7 +136,7 @@ def mark_all_read(user_id: int) -> int:
 
 
 register_verbs({
-    "notification.read": N_("read the notification %(label)s"),
+    "notification.read": N_("read a notification"),
     "notification.read_all": N_("marked %(count)s notification(s) read"),
     "notification.scan": N_("looked for overdue tasks and near deadlines"),
     "notification.email": N_("emailed %(count)s notification(s)"),
