@@ -36,6 +36,8 @@ def test_a_page_load_scans_at_most_once_per_interval(app, classroom, create_acti
     assert [n.kind for n in visible(a.id)] == ["task.overdue"]
     scans = count(LogEntry, LogEntry.verb == "notification.scan")
     assert scans == 1
+    # The system scanned, not the student: class activity and integrity hints never count it as theirs.
+    assert count(LogEntry, LogEntry.verb == "notification.scan", LogEntry.actor_id.is_not(None)) == 0
     create_activity(a, subject="Call Qian", due_date=today() - timedelta(days=2))
     client.get("/auth/profile")
     client.get("/notifications/")

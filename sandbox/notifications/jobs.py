@@ -172,7 +172,9 @@ def scan_in_own_transaction(user_id: int) -> int:
             user = db.session.get(User, user_id)
             if user is None:
                 return 0
-            set_actor(user)
+            # The system scans, not the student: its entry has no actor, so class activity, inactivity and
+            # integrity hints never count a page load's scan as the student's action.
+            set_actor(None)
             added = scan_user(user)
             db.session.commit()
         except SQLAlchemyError:
