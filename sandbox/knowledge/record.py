@@ -14,7 +14,7 @@ STATUS_LABELS = {DRAFT: _l("Draft"), SUGGESTED: _l("Suggested"), PUBLISHED: _l("
 ARTICLE = register(RecordType(
     name="article", model=Article, form=ArticleForm, singular=_l("Article"), plural=_l("Knowledge base"),
     fields=["title", "class_id", "category", "keywords", "body"],
-    detail_fields=["class_id", "category", "keywords", "status", "published_at", "body"],
+    detail_fields=["title", "class_id", "category", "keywords", "status", "published_at", "body"],
     labels={"status": _l("Status"), "published_at": _l("Published at")},
     codes={"category": "article_category"},
     search=["title", "keywords", "body"],
