@@ -54,8 +54,8 @@ def staff_object(kind: str) -> Access:
 
 CURATOR_WORDS = ("the instructors of the article's class and administrators (a student who may read it: 403; "
                  "cannot read it: 404)")
-FOLDER_WORDS = ("the folder's creator and the instructors of its class (observers: 403; another class's folder: "
-                "404; a classmate's: refused with a message)")
+FOLDER_WORDS = ("the folder's creator and the instructors of its class (observers and classmates: 403; another "
+                "class's folder: 404)")
 
 DECLARED: dict[str, Access] = {
     "static": PUBLIC,
