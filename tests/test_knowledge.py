@@ -81,6 +81,8 @@ def test_a_student_suggests_and_the_instructor_publishes(app, classroom):
     assert teacher.post(f"/knowledge/{article.id}/publish").status_code == 302
     article = article_of("Gas smell at night")
     assert article.status == PUBLISHED and article.published_by_id == classroom.user("teacher").id
+    shown = helpers.text(teacher.get(f"/knowledge/{article.id}?lang=en"))
+    assert article.published_at.isoformat(sep=" ") not in shown and str(article.published_at.year) in shown
     assert [e.object_id for e in helpers.entries("article.publish")] == [article.id]
     page = helpers.text(teacher.post(f"/knowledge/{article.id}/publish", follow_redirects=True))
     assert len(helpers.entries("article.publish")) == 1  # already published: refused, nothing logged twice

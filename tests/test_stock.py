@@ -41,9 +41,15 @@ def test_instructor_moves_stock_in_out_and_between_locations(app, classroom, cre
     assert move(teacher, valve, kind="out", quantity=3, from_location="van 1", note="site visit").status_code == 302
     assert levels(valve) == {"main": 6, "van 1": 1}
     assert on_hand(valve) == 7
+    # Each movement keeps only the locations it uses, whatever else the form sent.
+    move(teacher, valve, kind="in", quantity=1, from_location="ignored", to_location="main")
+    kept = db.session.scalars(select(StockMovement).order_by(StockMovement.id)).all()
+    assert [(m.kind, m.from_location, m.to_location) for m in kept] == [
+        ("in", None, "main"), ("transfer", "main", "van 1"), ("out", "van 1", None), ("in", None, "main")]
+    move(teacher, valve, kind="out", quantity=1, from_location="main")
     logged = helpers.entries("stock.move")
     assert [(e.object_id, e.params["kind"], e.params["quantity"]) for e in logged] == [
-        (valve.id, "in", 10), (valve.id, "transfer", 4), (valve.id, "out", 3)]
+        (valve.id, "in", 10), (valve.id, "transfer", 4), (valve.id, "out", 3), (valve.id, "in", 1), (valve.id, "out", 1)]
     page = helpers.text(teacher.get(f"/products/{valve.id}?lang=en"))
     assert "van 1" in page and "site visit" in page and "Record movement" in page
     # The whole class reads the stock; a student has no movement form and cannot post one.

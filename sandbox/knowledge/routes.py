@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -38,6 +40,9 @@ class ArticleViews(RecordViews):
             return class_names({obj.class_id}).get(obj.class_id, "") if obj.class_id else ""
         if attr == "status":
             return str(STATUS_LABELS.get(obj.status, obj.status))
+        if attr == "published_at":
+            # Stored naive UTC; shown in the configured time zone like every time on the pages.
+            return format_datetime(obj.published_at.replace(tzinfo=UTC), "medium") if obj.published_at else ""
         return super().display(obj, attr)
 
     def render(self, template: str, **context: Any) -> str:

@@ -84,9 +84,11 @@ def _apply(product: Product, kind: str, quantity: int, from_location: str | None
         target.quantity += quantity
     if kind != TRANSFER:
         product.stock_on_hand = (product.stock_on_hand or 0) + (quantity if kind == IN else -quantity)
+    # Only the locations the movement uses are kept (a form may send both whatever the kind).
+    from_location = from_location.strip() if from_location and kind in (OUT, TRANSFER) else None
+    to_location = to_location.strip() if to_location and kind in (IN, TRANSFER) else None
     movement = StockMovement(product_id=product.id, kind=kind, quantity=quantity,
-                             from_location=from_location.strip() if from_location else None,
-                             to_location=to_location.strip() if to_location else None,
+                             from_location=from_location, to_location=to_location,
                              case_id=case_id, note=(note or "").strip()[:300] or None, by_id=by_id)
     db.session.add(movement)
     return movement

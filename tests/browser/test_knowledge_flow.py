@@ -24,7 +24,8 @@ from .test_classroom_flow import open_menu_item, sign_in
 pytestmark = pytest.mark.browser
 
 TITLE = "Gas smell at night"
-BODY = "## What to do\n\n1. Open the **windows**.\n2. Call the hotline.\n\n<script>alert('x')</script>\n[bad](javascript:alert(1))"
+BODY = ("## What to do\n\n1. Open the **windows**.\n2. Call the hotline.\n\n"
+        "<script>alert('x')</script>\n[bad](javascript:alert(1))")
 
 
 def shot(page: Any, name: str) -> None:
