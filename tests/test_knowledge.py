@@ -226,6 +226,7 @@ def test_articles_for_picker_offers_visible_published_articles(app, classroom):
     assert services.is_published_and_visible(mine.id) and not services.is_published_and_visible(other.id)
     act_as(classroom.user("teacher"))
     assert [title for _id, title in services.articles_for_picker()] == ["B published", "Class B article"]
+    assert services.articles_for_picker(classroom.classes["B"].id) == [(other.id, "Class B article")]
     act_as(None)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort
+from flask import abort, g, has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -39,8 +39,19 @@ def folders(class_ids: set[int] | None = None) -> list[Folder]:
     ids = folder_class_ids() if class_ids is None else folder_class_ids() & class_ids
     if not ids:
         return []
-    return list(db.session.scalars(select(Folder).where(Folder.class_id.in_(sorted(ids)))
-                                   .order_by(Folder.name, Folder.id)))
+    # Once per request and set of classes: the list page names a folder on every row.
+    cache = g.setdefault("document_folders", {}) if has_request_context() else {}
+    # Keyed by the request too: a test's app context (and its g) outlives one request.
+    key = (id(request._get_current_object()) if has_request_context() else 0, *sorted(ids))
+    if key not in cache:
+        cache[key] = list(db.session.scalars(select(Folder).where(Folder.class_id.in_(sorted(ids)))
+                                             .order_by(Folder.name, Folder.id)))
+    return list(cache[key])
+
+
+def _forget_folders() -> None:
+    if has_request_context():
+        g.pop("document_folders", None)
 
 
 def folder_labels(current: int | None = None) -> list[tuple[int, str]]:
@@ -109,6 +120,7 @@ def create_folder(class_id: int | None, name: str) -> Folder:
         raise RecordError(_("Choose your class or a class you manage."), "class_id")
     folder = Folder(class_id=class_id, name=_folder_name(name, class_id), created_by_id=actor.id)
     db.session.add(folder)
+    _forget_folders()
     current_op().target(folder)
     current_op().class_id = class_id
     return folder
@@ -143,6 +155,7 @@ def delete_folder(folder: Folder) -> None:
     current_op().target(folder)
     current_op().class_id = folder.class_id
     db.session.delete(folder)
+    _forget_folders()
 
 
 def _clean(data: dict[str, Any], actor: Any, current: Document | None = None) -> dict[str, Any]:

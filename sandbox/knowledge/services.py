@@ -127,10 +127,13 @@ def uses(article: Article) -> int:
     return db.session.scalar(select(func.count()).select_from(Case).where(Case.solved_by_id == article.id)) or 0
 
 
-def articles_for_picker(limit: int = PICKER_LIMIT) -> list[tuple[int, str]]:
-    """(id, title) of the published articles the viewer reads, by title: what a case's "solved by" offers."""
-    rows = db.session.execute(select(Article.id, Article.title).where(Article.status == PUBLISHED)
-                              .order_by(Article.title, Article.id).limit(limit)).all()
+def articles_for_picker(class_id: int | None = None, limit: int = PICKER_LIMIT) -> list[tuple[int, str]]:
+    """(id, title) of the published articles the viewer reads (of one class if given), by title: what a case's
+    "solved by" offers (an instructor of several classes passes the case's class)."""
+    stmt = select(Article.id, Article.title).where(Article.status == PUBLISHED)
+    if class_id is not None:
+        stmt = stmt.where(Article.class_id == class_id)
+    rows = db.session.execute(stmt.order_by(Article.title, Article.id).limit(limit)).all()
     return [(row.id, row.title) for row in rows]
 
 
