@@ -52,6 +52,11 @@ def staff_object(kind: str) -> Access:
     return Access("staff_object", kind)
 
 
+CURATOR_WORDS = ("the instructors of the article's class and administrators (a student who may read it: 403; "
+                 "cannot read it: 404)")
+FOLDER_WORDS = ("the folder's creator and the instructors of its class (observers and classmates: 403; another "
+                "class's folder: 404)")
+
 DECLARED: dict[str, Access] = {
     "static": PUBLIC,
     "bootstrap.static": PUBLIC,
@@ -144,6 +149,19 @@ DECLARED: dict[str, Access] = {
     "grading.clear_override": staff_object("student"),
     "grading.extend": staff_object("student"),
     "me.progress": SIGNED_IN,
+    # Knowledge base: publishing is the instructors' curation (a student author may write, not publish).
+    "knowledge.publish": Access("record", "article", write=True, words=CURATOR_WORDS),
+    "knowledge.unpublish": Access("record", "article", write=True, words=CURATOR_WORDS),
+    # Documents: folders belong to a class; any member who may change data makes one, its creator or the class's
+    # instructors rename and delete it; another class's folder is 404.
+    "documents.folder_create": CHANGER,
+    "documents.folder_rename": Access("changer", words=FOLDER_WORDS),
+    "documents.folder_delete": Access("changer", words=FOLDER_WORDS),
+    "documents.download_current": record("document"),
+    # Spare-parts stock: moved by whoever may change the product (its class's instructors); the alarm reads what
+    # the viewer reads.
+    "products.stock_move": record("product", write=True),
+    "products.low_stock": SIGNED_IN,
 }
 
 

@@ -63,6 +63,8 @@ CLASS_A_READERS = CLASS_A_STAFF | {"readonlyA"}
 # Competitors and products are read by the whole class; products are maintained by the class's staff.
 CLASS_READABLE = {"competitor", "product"}
 STAFF_MAINTAINED = {"product"}
+# Articles are class-readable once published; a student's own is a suggestion only staff and observers read.
+SUGGESTED_UNTIL_PUBLISHED = {"article"}
 CLASSMATES = {"studentA": {"peerA", "managerA", "readonlyA"}, "studentC": set()}
 CLASS_STAFF = {"studentA": ("teacher", {"teacher", "admin"}), "studentC": ("teacher2", {"teacher2", "admin"})}
 
@@ -74,6 +76,9 @@ def record_people(kind: str | None, owner: str) -> tuple[set[str], set[str]]:
         readers = readers | CLASSMATES[owner]
     if kind in STAFF_MAINTAINED:
         writers = CLASS_STAFF[owner][1]
+    if kind in SUGGESTED_UNTIL_PUBLISHED:
+        # A student's suggestion: its author and those who read every status (staff, observer), not a superior.
+        readers, writers = readers - {"managerA"}, writers - {"managerA"}
     return readers, writers
 
 LOGIN = "login"  # expectation: 302 to the sign-in page
@@ -120,6 +125,10 @@ RECORD_TYPES: dict[str, RecordType] = {
     # Products also get class_id and a fresh code from World.type_fields (created by the class's instructor).
     "products": RecordType("product", {"name": "Notebook", "list_price": 10, "active": True},
                            {"list_price": "10", "active": "y"}),
+    # Articles also get the owner's class, documents a folder of it, from World.type_fields.
+    "knowledge": RecordType("article", {"title": "Meter guide", "body": "Turn the *valve*."}, {"body": "text"},
+                            name_field="title"),
+    "documents": RecordType("document", {"title": "Boiler manual"}, {"description": "text"}, name_field="title"),
 }
 def expected(access: Access, persona: str, visit: Visit, owner: str = "studentA") -> int | str:
     """The status the spec gives `persona` for a request of a rule classified as `access`."""
@@ -245,9 +254,9 @@ class World:
         from sandbox.records.services import delete_record
 
         views = self.views(blueprint)
+        data = {**RECORD_TYPES[blueprint].data, **self.type_fields(blueprint), **fields}  # may make a folder first
         act_as(self.maker(blueprint))
-        obj = views.create_service(views.model, {**RECORD_TYPES[blueprint].data, **self.type_fields(blueprint),
-                                                 **fields})
+        obj = views.create_service(views.model, data)
         if deleted:
             db.session.flush()
             delete_record(obj)
@@ -267,9 +276,30 @@ class World:
 
     def type_fields(self, blueprint: str) -> dict[str, Any]:
         """Fields a type needs besides its RecordType data (a product: the owner's class and a fresh code)."""
+        if blueprint == "knowledge":
+            return {"class_id": self.c.user(self.owner).class_id}
+        if blueprint == "documents":
+            return {"folder_id": self.owner_folder().id}
         if blueprint != "products":
             return {}
         return {"class_id": self.c.user(self.owner).class_id, "code": f"M-{self.fresh('code')}"}
+
+    def owner_folder(self) -> Any:
+        """One document folder of the owner's class, made by the owner (the world's documents are filed in it)."""
+        if "folder" not in self.shared:
+            self.shared["folder"] = self.new_folder(self.owner)
+        return self.shared["folder"]
+
+    @reusable
+    def new_folder(self, maker: str) -> Any:
+        """A fresh document folder of `maker`'s class."""
+        from sandbox.documents.services import create_folder
+
+        act_as(self.c.user(maker))
+        folder = create_folder(None, f"Folder {self.fresh('folder')}")
+        db.session.commit()
+        act_as(None)
+        return folder
 
     def form_fields(self, blueprint: str) -> dict[str, str]:
         """type_fields as form values."""
@@ -776,6 +806,92 @@ def _password_reset(w: World, persona: str) -> Visit:
                  unchanged=lambda: _reload_user(w.victim.id).session_version == version)
 
 
+@visit_of("knowledge.publish", "POST")
+def _publish(w: World, persona: str) -> Visit:
+    article = w.new_record("knowledge")  # the owner's suggestion; a student who reads it still may not publish
+    return Visit(f"/knowledge/{article.id}/publish", data={}, ok=302, overrides=_not_curators(w, persona),
+                 unchanged=_article_status(article.id, "suggested"))
+
+
+@visit_of("knowledge.unpublish", "POST")
+def _unpublish(w: World, persona: str) -> Visit:
+    from sandbox.knowledge.services import publish
+
+    # Its own name: a published article must never be the one the cheap visits share with other rules.
+    article = w.new_record("knowledge", title="Published guide")
+    if article.status != "published":  # cheap visits share one article
+        act_as(w.c.user(CLASS_STAFF[w.owner][0]))
+        publish(article)
+        db.session.commit()
+        act_as(None)
+    # Published: the whole class reads it, and only its staff withdraw it.
+    overrides = {p: 403 for p in CLASSMATES[w.owner] | {w.owner}} if w.owner == "studentA" else {}
+    return Visit(f"/knowledge/{article.id}/unpublish", data={}, ok=302,
+                 overrides={**overrides, "readonlyA": 403} if w.owner == "studentA" else overrides,
+                 unchanged=_article_status(article.id, "published"))
+
+
+def _not_curators(w: World, persona: str) -> dict[str, int]:
+    """Students who may read an article (its author) get 403 on the instructors' buttons."""
+    return {w.owner: 403}
+
+
+def _article_status(ident: int, status: str) -> Callable[[], bool]:
+    from sandbox.knowledge.models import Article
+
+    return lambda: _reload_hidden(Article, ident).status == status
+
+
+def _reload_hidden(model: type, ident: int) -> Any:
+    return db.session.scalars(select(model).where(model.id == ident).execution_options(
+        skip_visibility=True, include_deleted=True, populate_existing=True)).one()
+
+
+@visit_of("documents.download_current")
+def _download_current(w: World, persona: str) -> Visit:
+    parent, _att = w.shared_attachment("documents")
+    return Visit(f"/documents/{parent.id}/download")
+
+
+page("documents.folder_create", "/documents/folders/new", "POST", data={"name": "Matrix folder"}, ok=302)
+
+
+FOLDER_REFUSALS: dict[str, int | str] = {"studentB": 404, "teacher2": 404, "peerA": 403, "managerA": 403}
+
+
+@visit_of("documents.folder_rename", "POST")
+def _folder_rename(w: World, persona: str) -> Visit:
+    from sandbox.documents.models import Folder
+
+    folder = w.new_folder(w.owner)
+    name = folder.name
+    # Another class's folder does not exist for them; a classmate who did not make it is refused (403).
+    return Visit(f"/documents/folders/{folder.id}/rename", data={"name": f"Renamed {w.fresh(persona)}"}, ok=302,
+                 overrides=FOLDER_REFUSALS,
+                 unchanged=lambda: _reload(Folder, folder.id).name == name)
+
+
+@visit_of("documents.folder_delete", "POST")
+def _folder_delete(w: World, persona: str) -> Visit:
+    from sandbox.documents.models import Folder
+
+    folder = w.new_folder(w.owner)
+    return Visit(f"/documents/folders/{folder.id}/delete", data={}, ok=302, overrides=FOLDER_REFUSALS,
+                 unchanged=w.exists(Folder, folder.id))
+
+
+@visit_of("products.stock_move", "POST")
+def _stock_move(w: World, persona: str) -> Visit:
+    from sandbox.products.models import StockMovement
+
+    product = w.new_record("products")
+    return Visit(f"/products/{product.id}/stock", data={"kind": "in", "quantity": "3", "to_location": "main"}, ok=302,
+                 unchanged=lambda: count(StockMovement, StockMovement.product_id == product.id) == 0)
+
+
+page("products.low_stock", "/products/low-stock")
+
+
 def record_page_visit(w: World, blueprint: str, view: str, persona: str) -> Visit:
     """The GET of a generic record page of one type; the record is the owner's."""
     rtype = RECORD_TYPES[blueprint]
@@ -839,8 +955,11 @@ def record_visit(w: World, blueprint: str, view: str, method: str, persona: str)
     if view in ("new", "clone"):
         name = f"{view} {w.fresh(persona)}"
         source = "new" if view == "new" else f"{w.shared_record(blueprint).id}/clone"
-        # Another instructor's product form refuses class A (not a class they manage).
+        # Another instructor's product form refuses class A (not a class they manage); so do the article's and the
+        # document's forms (class A, a folder of class A) for another instructor and a student of another class.
         overrides = {"teacher2": 400} if blueprint == "products" and view == "new" else {}
+        if blueprint in ("knowledge", "documents") and view == "new":
+            overrides = {"teacher2": 400, "studentB": 400}
         return Visit(f"{base}/{source}", data={rtype.name_field: name, **rtype.form, **w.form_fields(blueprint)},
                      ok=302, unchanged=_none_named(model, name, rtype.name_field), overrides=overrides)
     fresh = w.new_record(blueprint, deleted=(view == "restore"))

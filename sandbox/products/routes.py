@@ -65,3 +65,6 @@ def staff_import_only() -> None:
     """Importing products creates them: instructors' work, like the New product form."""
     if request.endpoint == "products.import_records" and current_user.is_authenticated and not current_user.is_staff:
         abort(403)
+
+
+from . import stock_routes  # noqa: E402,F401  (the stock section, movements and the low-stock alarm)

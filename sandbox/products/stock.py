@@ -7,7 +7,7 @@ Repair orders consume parts through `consume_parts` inside their own transition'
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..errors import ServiceError
 from ..extensions import db
@@ -33,6 +33,24 @@ def _level(product: Product, location: str) -> StockLevel:
     return level
 
 
+def placed(product: Product) -> int:
+    """How many of the product lie at some location (the sum of its stock levels)."""
+    return db.session.scalar(select(func.coalesce(func.sum(StockLevel.quantity), 0))
+                             .where(StockLevel.product_id == product.id)) or 0
+
+
+def _opening(product: Product) -> None:
+    """Stock counted on the product form before any movement lies nowhere yet: put it in the main store.
+
+    The product form still edits `stock_on_hand` directly (the catalogue's opening stock); the first
+    movement places the difference at DEFAULT_LOCATION, inside the movement's own logged operation.
+    """
+    unplaced = (product.stock_on_hand or 0) - placed(product)
+    if unplaced > 0:
+        _level(product, DEFAULT_LOCATION).quantity += unplaced
+        db.session.flush()
+
+
 def levels(product: Product) -> list[StockLevel]:
     """The product's stock per location (locations with nothing left included), by location."""
     return list(db.session.scalars(select(StockLevel).where(StockLevel.product_id == product.id)
@@ -50,6 +68,11 @@ def _check(quantity: int, location: str | None, field: str) -> str:
 
 def _apply(product: Product, kind: str, quantity: int, from_location: str | None, to_location: str | None,
            case_id: int | None, note: str | None, by_id: int | None) -> StockMovement:
+    if kind not in (IN, OUT, TRANSFER):
+        raise ServiceError(_("Unknown stock movement."), "kind")
+    if kind == TRANSFER and (from_location or "").strip() and (from_location or "").strip() == (to_location or "").strip():
+        raise ServiceError(_("A transfer goes to another location."), "to_location")
+    _opening(product)
     if kind in (OUT, TRANSFER):
         source = _level(product, _check(quantity, from_location, "from_location"))
         if source.quantity < quantity:
@@ -58,16 +81,14 @@ def _apply(product: Product, kind: str, quantity: int, from_location: str | None
         source.quantity -= quantity
     if kind in (IN, TRANSFER):
         target = _level(product, _check(quantity, to_location, "to_location"))
-        if kind == TRANSFER and from_location and target.location == from_location.strip():
-            raise ServiceError(_("A transfer goes to another location."), "to_location")
         target.quantity += quantity
-    if kind not in (IN, OUT, TRANSFER):
-        raise ServiceError(_("Unknown stock movement."), "kind")
     if kind != TRANSFER:
         product.stock_on_hand = (product.stock_on_hand or 0) + (quantity if kind == IN else -quantity)
+    # Only the locations the movement uses are kept (a form may send both whatever the kind).
+    from_location = from_location.strip() if from_location and kind in (OUT, TRANSFER) else None
+    to_location = to_location.strip() if to_location and kind in (IN, TRANSFER) else None
     movement = StockMovement(product_id=product.id, kind=kind, quantity=quantity,
-                             from_location=from_location.strip() if from_location else None,
-                             to_location=to_location.strip() if to_location else None,
+                             from_location=from_location, to_location=to_location,
                              case_id=case_id, note=(note or "").strip()[:300] or None, by_id=by_id)
     db.session.add(movement)
     return movement
@@ -81,6 +102,8 @@ def move_stock(product: Product, kind: str, quantity: int, from_location: str | 
     from ..records.services import _check_write
 
     _check_write(product)
+    if product.is_deleted:
+        raise ServiceError(_("This record is in the recycle bin; restore it first."))
     movement = _apply(product, kind, quantity, from_location, to_location, None, note,
                       getattr(current_actor(), "id", None))
     current_op().target(product, kind=kind, quantity=quantity, from_location=movement.from_location,
