@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sandbox.activities.models import Activity
 from sandbox.campaigns import services
 from sandbox.campaigns.models import Campaign, CampaignMember
-from sandbox.contacts.models import Contact
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
 from sandbox.opportunities.models import Opportunity

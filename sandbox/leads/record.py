@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from ..accounts.models import Account
-from ..campaigns.models import Campaign
 from ..campaigns.attribution import clean_campaign_id
+from ..campaigns.models import Campaign
 from ..contacts.models import Contact
 from ..opportunities.models import Opportunity
 from ..records.registry import Column, Filter, RecordType, register
