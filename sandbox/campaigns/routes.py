@@ -3,10 +3,12 @@ its members (add one, add by filter, import a file, change a response, remove) a
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import to_user_timezone
 from flask_login import current_user
 from sqlalchemy import and_, select
 
@@ -54,6 +56,12 @@ def campaign_context(campaign: Campaign, **forms: Any) -> dict[str, Any]:
     return {
         "figures": figures, "members": members, "member_filter": status,
         "people": services.people_labels(members),
+        # The day each member was added, in the configured time zone (a date, not a UTC timestamp).
+        "added_on": {m.id: to_user_timezone(m.added_at.replace(tzinfo=UTC)).date() for m in members},
+        # Links of the member rows, built once (url_for per row costs more than the row).
+        "member_base": url_for("campaigns.detail", record_id=campaign.id) + "/members/",
+        "lead_base": url_for("leads.detail", record_id=0)[:-1], "contact_base": url_for("contacts.detail", record_id=0)[:-1],
+        "shown_total": dict((c, n) for c, _label, n in figures.by_status).get(status, 0) if status else figures.members,
         "funnel": funnel,
         "add_form": forms.get("add_form") or AddMemberForm(formdata=None),
         "filter_form": forms.get("filter_form") or FilterMembersForm(formdata=None),

@@ -29,7 +29,7 @@ from .models import Campaign, CampaignMember
 
 MONEY_FIELDS = ("budget", "expected_revenue", "actual_cost")
 MEMBER_MODELS: dict[str, Any] = {"lead": Lead, "contact": Contact}
-MEMBER_LIMIT = 1000  # members listed on the campaign page (the counts cover all of them)
+MEMBER_LIMIT = 300  # members listed on the campaign page, newest first (the counts cover all of them)
 
 
 # ---- the campaign ------------------------------------------------------------------------------------------

@@ -116,7 +116,7 @@ register(Report(
     measures=[Measure("roi", _l("ROI (%)"), _roi, "percent"),
               sum_measure("actual_cost", _l("Actual cost")),
               Measure("won_amount", _l("Won amount"), lambda m: func.coalesce(func.sum(won_amount(m)), 0), "money"),
-              sum_measure("budget", _l("Budget")), count_measure(_l("Campaigns"))],
+              count_measure(_l("Campaigns"))],
     groups=CAMPAIGN_GROUPS, groupings=[CAMPAIGN_SELF], date_field="start_date",
     chart_measures=["sum_actual_cost", "won_amount"],
     description=_l("(won − actual cost) ÷ actual cost: the closed-won opportunities attributed to each campaign "
