@@ -25,16 +25,16 @@ def build(classroom, create_lead, create_opportunity):
     fair = make_campaign(classroom, name="Fair", actual_cost=Decimal("4000"), type="trade_show")
     mail = make_campaign(classroom, name="Mail", actual_cost=Decimal("1000"), type="email")
     free = make_campaign(classroom, name="Free", type="email")
-    leads = [create_lead(owner, name=f"L{i}", campaign_id=fair.id) for i in range(3)]
-    create_lead(owner, name="M0", campaign_id=mail.id)
-    create_lead(owner, name="No campaign")
+    leads = [create_lead(owner, name=f"Fair lead {i}", campaign_id=fair.id) for i in range(3)]
+    create_lead(owner, name="Mail lead", campaign_id=mail.id)
+    create_lead(owner, name="Lead without campaign")
     for lead, status in zip(leads, ("responded", "sent", "responded"), strict=True):
         as_user(classroom, "studentA", services.add_member, fair, "lead", lead.id, status)
     as_user(classroom, "studentA", services.add_member, mail, "lead", leads[0].id, "planned")
     for amount, campaign, stage in (("3000", fair, "closed_won"), ("5000", fair, "closed_won"),
                                     ("9000", fair, "negotiation"), ("500", mail, "closed_won"),
                                     ("700", free, "closed_won")):
-        create_opportunity(owner, name=f"D{amount}", stage=stage, amount=Decimal(amount), campaign_id=campaign.id)
+        create_opportunity(owner, name=f"Deal of {amount}", stage=stage, amount=Decimal(amount), campaign_id=campaign.id)
     # Another class's campaign with a big win: never in studentA's numbers.
     other = make_campaign(classroom, "studentC", name="Other class", actual_cost=Decimal("1"))
     create_opportunity(classroom.user("studentC"), name="Theirs", stage="closed_won", amount=Decimal("99999"),
@@ -83,9 +83,10 @@ def test_report_pages_and_drill_down(app, classroom, create_lead, create_opportu
     assert "Fair" in page and "Other class" not in page
     assert client.get("/reports/campaigns?report=response&by=type").status_code == 200
     page = text(client.get(f"/leads/?report=campaigns.leads&by=campaign&value={fair.id}"))
-    assert "L0" in page and "L2" in page and "No campaign" not in page and "M0" not in page
+    assert "Fair lead 0" in page and "Fair lead 2" in page
+    assert "Lead without campaign" not in page and "Mail lead" not in page
     page = text(client.get(f"/opportunities/?report=campaigns.won&by=campaign&value={fair.id}"))
-    assert "D3000" in page and "D5000" in page and "D9000" not in page
+    assert "Deal of 3000" in page and "Deal of 5000" in page and "Deal of 9000" not in page
     assert client.post("/reports/campaigns/export.csv?report=roi&by=campaign", data={}).status_code == 200
     # A campaign key that is no number narrows to nothing (no 500).
     assert client.get("/leads/?report=campaigns.leads&by=campaign&value=abc").status_code in (200, 400)

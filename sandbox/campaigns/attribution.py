@@ -11,6 +11,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from ..errors import ServiceError
+from ..numbers import DB_INT_MAX
 from ..records.lookups import visible_or_none
 from .models import Campaign
 
@@ -21,6 +22,7 @@ def clean_campaign_id(data: dict[str, Any]) -> dict[str, Any]:
     if "campaign_id" not in data:
         return data
     data = {**data, "campaign_id": data.get("campaign_id") or None}
-    if data["campaign_id"] and visible_or_none(Campaign, data["campaign_id"]) is None:
+    ident = data["campaign_id"]
+    if ident and (not isinstance(ident, int) or not 0 < ident <= DB_INT_MAX or visible_or_none(Campaign, ident) is None):
         raise ServiceError(_("Choose a campaign you can see."), "campaign_id")
     return data

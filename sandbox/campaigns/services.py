@@ -21,6 +21,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..i18n import N_
 from ..leads.models import Lead
+from ..numbers import DB_INT_MAX
 from ..oplog import current_actor, current_op, operation, register_verbs
 from ..opportunities.models import Opportunity
 from ..records.lookups import visible_or_none
@@ -62,6 +63,13 @@ def update_campaign(obj: Campaign, data: dict[str, Any], expected_version: int |
 
 
 # ---- members -------------------------------------------------------------------------------------------------
+def visible(model: Any, ident: Any) -> Any:
+    """The record if the viewer may see it; None for no id, an id beyond any database integer, or an invisible one."""
+    if not isinstance(ident, int) or not 0 < ident <= DB_INT_MAX:
+        return None
+    return visible_or_none(model, ident)
+
+
 def _writable(campaign: Campaign) -> None:
     """Members change only on a campaign the actor may change and that is not in the recycle bin."""
     _check_write(campaign)
@@ -118,7 +126,7 @@ def add_member(campaign: Campaign, kind: str, ident: int | None, status: str | N
     if kind not in MEMBER_MODELS:
         raise ServiceError(_("Choose lead or contact."), "member_type")
     field_name = f"{kind}_id"
-    person = visible_or_none(MEMBER_MODELS[kind], ident) if ident else None
+    person = visible(MEMBER_MODELS[kind], ident)
     if person is None:
         raise ServiceError(_("Choose a lead you can see.") if kind == "lead" else _("Choose a contact you can see."),
                            field_name)
@@ -155,7 +163,7 @@ def add_matching(campaign: Campaign, kind: str, filters: dict[str, Any]) -> tupl
     if kind == "contact" and filters.get("account_id"):
         from ..accounts.models import Account
 
-        if visible_or_none(Account, filters["account_id"]) is None:
+        if visible(Account, filters["account_id"]) is None:
             raise ServiceError(_("Choose an account you can see."), "account_id")
     people = matching_people(kind, filters)
     if not people:
@@ -270,7 +278,7 @@ def _resolve(kind: str, cells: dict[str, str]) -> tuple[Any, str | None]:
         raw = cells["id"]
         if not raw.isdigit() or len(raw) > 9:
             return None, _("“%(v)s” is not an id.", v=raw[:40])
-        person = visible_or_none(model, int(raw))
+        person = visible(model, int(raw))
         return person, None if person else _(NOT_FOUND[kind], v=raw)
     for key, column in (("email", model.email), ("name", model.name)):
         value = cells.get(key)
