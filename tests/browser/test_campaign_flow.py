@@ -72,3 +72,54 @@ def test_student_creates_a_campaign_adds_members_and_sees_the_funnel(pages: Page
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "campaign-detail.png"), full_page=True)
     assert pages.problems == []
+
+
+@pytest.mark.browser
+def test_campaign_tasks_import_report_pages(pages: Pages, classroom: Any, create_lead: Any, create_activity: Any,
+                                            create_opportunity: Any, tmp_path: Any) -> None:
+    from datetime import date
+
+    from sandbox.campaigns.models import Campaign
+    from sandbox.campaigns.services import create_campaign
+    from sandbox.extensions import db
+    from tests.conftest import act_as
+
+    student = classroom.user("studentA")
+    act_as(student)
+    campaign = create_campaign(Campaign, {"name": "Autumn mailing", "status": "in_progress", "type": "email",
+                                          "actual_cost": Decimal("800")})
+    db.session.commit()
+    act_as(None)
+    create_activity(student, subject="Write the letter", related_type="campaign", related_id=campaign.id,
+                    due_date=date(2030, 9, 1))
+    create_lead(student, name="Letter reader", campaign_id=campaign.id)
+    create_opportunity(student, name="Mailing deal", stage="closed_won", amount=Decimal("1200"),
+                       campaign_id=campaign.id)
+    page = pages.new()
+    sign_in(page, student.username)
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    page.goto("/campaigns/tasks?view=all")
+    assert "Write the letter" in page.get_by_test_id("task-table").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "campaign-tasks.png"), full_page=True)
+
+    bad = tmp_path / "members.csv"
+    bad.write_text("type,name\nlead,Nobody here\nperson,Letter reader\n", encoding="utf-8")
+    page.goto(f"/campaigns/{campaign.id}/members/import")
+    page.set_input_files("input[name=file]", str(bad))
+    with page.expect_navigation():
+        page.locator("form [type=submit]").last.click()
+    errors = page.get_by_test_id("import-errors").inner_text()
+    assert "Line 2" in errors and "Line 3" in errors
+    page.screenshot(path=str(ARTIFACTS / "campaign-import-errors.png"), full_page=True)
+
+    page.goto("/reports/campaigns?report=roi&by=campaign")
+    page.wait_for_selector("#report-chart[data-rendered=true]")
+    assert "Autumn mailing" in page.get_by_test_id("report-table").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "campaign-report-roi.png"), full_page=True)
+    page.goto("/reports/campaigns?report=response&by=campaign")
+    page.wait_for_selector("#report-chart[data-rendered=true]")
+    page.screenshot(path=str(ARTIFACTS / "campaign-report-response.png"), full_page=True)
+    page.goto("/campaigns/")
+    page.screenshot(path=str(ARTIFACTS / "campaign-list.png"), full_page=True)
+    assert pages.problems == []
