@@ -26,6 +26,7 @@ from sandbox.org.models import User
 from sandbox.records.extras import list_extras
 
 from . import calendar as calendar_bench
+from . import campaigns as campaigns_bench
 from . import customers as customers_bench
 from . import forecasts as forecasts_bench
 from . import gradebook, pages, workbench
@@ -52,6 +53,7 @@ OWN_DATABASE = (
     calendar_bench,
     notifications_bench,
     knowledge_bench,
+    campaigns_bench,
 )
 
 
@@ -205,7 +207,7 @@ def run_all(as_json: bool = False, quick: bool = False, verbose: bool = False) -
     # Benches on databases of their own, each `run(Measure, quick, say) -> (measures, table)`: the reset of a
     # class, the forecast roll-up of 60 students, each report family against its bare GROUP BY, the RFM page,
     # the calendar's month of 2,000 events, the notification inbox and badge, a student's knowledge-base list of
-    # 20,000 articles, and the service modules' benches (OWN_DATABASE).
+    # 20,000 articles, a campaign of 5,000 members and the ROI report, and the service modules' benches (OWN_DATABASE).
     for bench in OWN_DATABASE:
         measures, table = bench.run(Measure, quick, _say)
         more += [(m, None) for m in measures]

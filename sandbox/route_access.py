@@ -162,6 +162,14 @@ DECLARED: dict[str, Access] = {
     # the viewer reads.
     "products.stock_move": record("product", write=True),
     "products.low_stock": SIGNED_IN,
+    # Campaigns: members change with write access to the campaign (the people added must be visible too); the
+    # import form is a write page even on GET; campaign tasks list only tasks and campaigns the viewer may see.
+    "campaigns.member_add": record("campaign", write=True),
+    "campaigns.member_add_filtered": record("campaign", write=True),
+    "campaigns.member_status": record("campaign", write=True),
+    "campaigns.member_remove": record("campaign", write=True),
+    "campaigns.member_import": record("campaign", write=True),
+    "campaigns.tasks": SIGNED_IN,
 }
 
 

@@ -122,6 +122,7 @@ RECORD_TYPES: dict[str, RecordType] = {
     "activities": RecordType("activity", {"kind": "task", "subject": "Call back", "due_date": date(2030, 1, 1)},
                              {"kind": "task", "due_date": "2030-01-01"}, name_field="subject"),
     "competitors": RecordType("competitor", {"name": "Rival Ltd", "threat_level": "high"}, {"threat_level": "high"}),
+    "campaigns": RecordType("campaign", {"name": "Spring fair", "status": "planned"}, {"status": "planned"}),
     # Products also get class_id and a fresh code from World.type_fields (created by the class's instructor).
     "products": RecordType("product", {"name": "Notebook", "list_price": 10, "active": True},
                            {"list_price": "10", "active": "y"}),
@@ -585,6 +586,74 @@ def _log_call(w: World, persona: str) -> Visit:
 def _complete(w: World, persona: str) -> Visit:
     fresh = w.new_record("activities")
     return Visit(f"/activities/{fresh.id}/complete", data={}, ok=302, unchanged=w.lead_unchanged(fresh))
+
+
+# ---- a campaign's members and the campaign tasks --------------------------------------------------------------
+page("campaigns.tasks", "/campaigns/tasks?view=all")
+
+
+def _campaign_with_member(w: World) -> tuple[Any, Any]:
+    """A fresh campaign of the owner with the owner's shared lead as its one member."""
+    from sandbox.campaigns.services import add_member
+
+    # A fresh name: a reused campaign (cheap requests) would get the same member twice.
+    campaign, lead = w.new_record("campaigns", name=w.fresh("campaign")), w.shared_record("leads")
+    act_as(w.c.user(w.owner))
+    member = add_member(campaign, "lead", lead.id, "planned")
+    db.session.commit()
+    act_as(None)
+    return campaign, member
+
+
+def _no_members(campaign: Any) -> Callable[[], bool]:
+    from sandbox.campaigns.models import CampaignMember
+
+    return lambda: count(CampaignMember, CampaignMember.campaign_id == campaign.id) == 0
+
+
+@visit_of("campaigns.member_add", "POST")
+def _campaign_member_add(w: World, persona: str) -> Visit:
+    campaign, lead = w.new_record("campaigns"), w.shared_record("leads")
+    return Visit(f"/campaigns/{campaign.id}/members/add", ok=302, unchanged=_no_members(campaign),
+                 data={"member_type": "lead", "lead_id": str(lead.id), "status": "planned"})
+
+
+@visit_of("campaigns.member_add_filtered", "POST")
+def _campaign_member_add_filtered(w: World, persona: str) -> Visit:
+    campaign, _lead = w.new_record("campaigns"), w.shared_record("leads")
+    return Visit(f"/campaigns/{campaign.id}/members/add-filtered", ok=302, unchanged=_no_members(campaign),
+                 data={"member_type": "lead", "lead_status": "new"})
+
+
+@visit_of("campaigns.member_status", "POST")
+def _campaign_member_status(w: World, persona: str) -> Visit:
+    from sandbox.campaigns.models import CampaignMember
+
+    campaign, member = _campaign_with_member(w)
+    return Visit(f"/campaigns/{campaign.id}/members/{member.id}/status", data={"status": "sent"}, ok=302,
+                 unchanged=lambda: _reload(CampaignMember, member.id).status == "planned")
+
+
+@visit_of("campaigns.member_remove", "POST")
+def _campaign_member_remove(w: World, persona: str) -> Visit:
+    from sandbox.campaigns.models import CampaignMember
+
+    campaign, member = _campaign_with_member(w)
+    return Visit(f"/campaigns/{campaign.id}/members/{member.id}/remove", data={}, ok=302,
+                 unchanged=w.exists(CampaignMember, member.id))
+
+
+@visit_of("campaigns.member_import")
+def _campaign_member_import_form(w: World, persona: str) -> Visit:
+    return Visit(f"/campaigns/{w.shared_record('campaigns').id}/members/import")
+
+
+@visit_of("campaigns.member_import", "POST")
+def _campaign_member_import(w: World, persona: str) -> Visit:
+    campaign, lead = w.new_record("campaigns"), w.shared_record("leads")
+    csv = f"type,id,status\nlead,{lead.id},planned\n".encode()
+    return Visit(f"/campaigns/{campaign.id}/members/import", data={"file": (io.BytesIO(csv), "members.csv")},
+                 ok=302, unchanged=_no_members(campaign))
 
 
 # ---- the calendar -------------------------------------------------------------------------------------------

@@ -5,3 +5,5 @@ from flask import Blueprint
 from . import models  # noqa: F401  (mapped before the first query)
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+
+from . import record, routes  # noqa: E402,F401

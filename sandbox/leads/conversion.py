@@ -89,6 +89,8 @@ def _opportunity(lead: Lead, req: ConversionRequest, account: Account) -> Opport
     return create_opportunity(Opportunity, {
         "name": req.opportunity_name.strip(), "account_id": account.id, "amount": req.amount,
         "close_date": req.close_date, "stage": req.stage, "source": lead.source, "type": "new_business",
+        # The campaign that produced the lead is credited with the deal (its won amount and ROI).
+        "campaign_id": lead.campaign_id,
     })
 
 

@@ -43,13 +43,20 @@ class LeadForm(FlaskForm):
     )
     employees = BoundedIntegerField(_l("Employees"),
                                     validators=[Optional(), NumberRange(min=0, message=_l("Must not be negative."))])
+    campaign_id = SelectField(_l("Campaign"), coerce=int, validators=[Optional()])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     version = HiddenField()
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args, **kwargs) -> None:
+        from ..campaigns.models import Campaign
+        from ..records.lookups import visible_choices
+
         super().__init__(*args, **kwargs)
         obj = kwargs.get("obj")
+        # Only campaigns the viewer may see are offered (a forged id is "not a valid choice", next to the field).
+        self.campaign_id.choices = visible_choices(Campaign, getattr(obj, "campaign_id", None)
+                                                   or kwargs.get("campaign_id"))
         self.status.choices = [c for c in choices("lead_status", getattr(obj, "status", None)) if c[0] != "converted"]
         self.industry.choices = choices("industry", getattr(obj, "industry", None), blank=True)
         self.source.choices = choices("lead_source", getattr(obj, "source", None), blank=True)

@@ -5,18 +5,21 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from ..accounts.models import Account
+from ..campaigns.attribution import clean_campaign_id
+from ..campaigns.models import Campaign
 from ..contacts.models import Contact
 from ..opportunities.models import Opportunity
 from ..records.registry import Column, Filter, RecordType, register
+from ..records.services import create_record, update_record
 from .forms import LeadForm
 from .models import Lead
 
 LEAD = register(RecordType(
     name="lead", model=Lead, form=LeadForm, singular=_l("Lead"), plural=_l("Leads"),
     fields=["name", "company", "title", "phone", "mobile", "email", "website", "address", "industry", "source",
-            "status", "rating", "annual_revenue", "employees", "description"],
+            "status", "rating", "annual_revenue", "employees", "campaign_id", "description"],
     codes={"status": "lead_status", "source": "lead_source", "industry": "industry", "rating": "rating"},
-    references={"converted_account_id": Account, "converted_contact_id": Contact,
+    references={"campaign_id": Campaign, "converted_account_id": Account, "converted_contact_id": Contact,
                 "converted_opportunity_id": Opportunity},
     search=["name", "company", "email", "phone", "mobile"],
     columns=[Column("name", _l("Name"), link=True), Column("company", _l("Company")),
@@ -24,5 +27,9 @@ LEAD = register(RecordType(
              Column("rating", _l("Rating"), code="rating"), Column("phone", _l("Phone"))],
     filters=[Filter("status", _l("Status"), "lead_status"), Filter("source", _l("Source"), "lead_source"),
              Filter("rating", _l("Rating"), "rating")],
+    # A campaign the viewer cannot see is refused next to the field (import and forged posts included).
+    create=lambda cls, data, owner=None: create_record(cls, clean_campaign_id(data), owner),
+    update=lambda obj, data, expected_version=None: update_record(obj, clean_campaign_id(data),
+                                                                  expected_version=expected_version),
     detail_template="leads/detail.html",
 ))

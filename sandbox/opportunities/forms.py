@@ -28,6 +28,7 @@ class OpportunityForm(FlaskForm):
     # Blank: the forecast follows the stage (sandbox/forecasts/categories.py).
     forecast_category = SelectField(_l("Forecast category"), validators=[Optional()],
                                     description=_l("Leave blank to follow the stage."))
+    campaign_id = SelectField(_l("Campaign"), coerce=int, validators=[Optional()])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     version = HiddenField()
     submit = SubmitField(_l("Save"))
@@ -35,9 +36,12 @@ class OpportunityForm(FlaskForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         from ..accounts.models import Account
+        from ..campaigns.models import Campaign
 
         obj = kwargs.get("obj")
         self.account_id.choices = visible_choices(Account, getattr(obj, "account_id", None) or kwargs.get("account_id"))
+        self.campaign_id.choices = visible_choices(Campaign, getattr(obj, "campaign_id", None)
+                                                   or kwargs.get("campaign_id"))
         self.stage.choices = choices("opportunity_stage", getattr(obj, "stage", None))
         self.type.choices = choices("opportunity_type", getattr(obj, "type", None), blank=True)
         self.source.choices = choices("lead_source", getattr(obj, "source", None), blank=True)

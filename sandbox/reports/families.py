@@ -27,7 +27,7 @@ register_family(Family("competitors", _l("Competitors"),
 list_filters.add_source(engine.drill_conditions)
 
 # Customer analytics is a page of its own (registered below with its view).
-from . import accounts, competitors, customers, leads, opportunities, sales  # noqa: E402,F401
+from . import accounts, campaigns, competitors, customers, leads, opportunities, sales  # noqa: E402,F401
 
 register_family(Family("customers", _l("Customer analytics"),
                        _l("RFM segments of your accounts, a lifetime-value ranking, segments saved as tags."),
