@@ -417,4 +417,4 @@ def written_documents(ctx: Context, student: int) -> list[Document]:
     return sorted(found, key=lambda d: (d.at, d.kind, d.ident))
 
 
-from . import forecasts, records, sequence  # noqa: E402,F401  (they register their kinds)
+from . import forecasts, records, sequence, service  # noqa: E402,F401  (they register their kinds)
