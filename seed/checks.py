@@ -212,10 +212,12 @@ def _case_resolved_check(path: str, check: CaseResolved) -> Iterator[Problem]:
         return
     for i, (source, target) in enumerate(zip(steps, steps[1:], strict=False)):
         if not flow.allows(source, target):
-            yield f"{path}.path[{i + 1}]", f"expected a state {source} can move to in {flow.key}; {source} → {target} is not a move"
+            yield (f"{path}.path[{i + 1}]",
+                   f"expected a state {source} can move to in {flow.key}; {source} → {target} is not a move")
     for i, end in enumerate(ends):
         if not flow.allows(steps[-1], end):
-            yield f"{path}.ends[{i}]", f"expected a state {steps[-1]} can move to in {flow.key}; {steps[-1]} → {end} is not a move"
+            yield (f"{path}.ends[{i}]",
+                   f"expected a state {steps[-1]} can move to in {flow.key}; {steps[-1]} → {end} is not a move")
     if check.satisfaction and not set(ends) <= set(flow.closing):
         closing = ", ".join(flow.closing) or "none"
         yield f"{path}.satisfaction", (f"expected false: a satisfaction score is given on closing, and {flow.key} "

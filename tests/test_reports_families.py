@@ -532,9 +532,8 @@ def test_report_totals_equal_what_the_viewer_lists(app: Flask, classroom: Any, w
 
 
 def test_another_class_never_changes_a_number(app: Flask, classroom: Any, world: Any) -> None:
-    from sandbox.reports.registry import all_reports
-
     from sandbox.records import registry as record_types
+    from sandbox.reports.registry import all_reports
 
     # A report over a type whose package is not installed yet (cases before the workflow engine) is skipped;
     # tests/test_service_reports.py checks the service family the same way with a stand-in type.
