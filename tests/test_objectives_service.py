@@ -92,7 +92,7 @@ def test_two_level2_complaints_through_every_state_with_a_score_earn_the_points(
     got = outcome(run, student, "level2-complaints")
     assert (got.done, got.needed, got.points) == (2, 2, Decimal("25.00"))
     assert "2 of 2 level-2 complaints taken through Assigned → Received → Investigated → Agreed with the customer" \
-        " → Closed, with a satisfaction score" in got.reason
+        " → Case closed, with a satisfaction score" in got.reason
     assert outcome(run, classroom.user("peerA"), "level2-complaints").done == 0
 
 

@@ -119,7 +119,7 @@ def _rounded(expr: Any, places: int) -> Any:
 
 CASES = count_measure(_l("Cases"))
 HANDLED = Measure("handled", _l("Handled"), lambda m: count_if(resolved(m)))
-OPEN = Measure("open", _l("Open"), lambda m: count_if(~resolved(m)))
+OPEN = Measure("open", _l("Still open"), lambda m: count_if(~resolved(m)))
 
 register(Report(
     "service", "per_month", _l("Feedback and complaints per month"), "case",

@@ -32,11 +32,11 @@ from .effects import created_in_class, source_condition
 # State names as the phrases show them (the workflow definitions' own labels live with the engine).
 STATE_LABELS = {
     "new": N_("New"), "assigned": N_("Assigned"), "in_progress": N_("In progress"), "resolved": N_("Resolved"),
-    "closed": N_("Closed"), "received": N_("Received"), "investigated": N_("Investigated"),
+    "closed": N_("Case closed"), "received": N_("Received"), "investigated": N_("Investigated"),
     "agreed": N_("Agreed with the customer"), "adopted": N_("Adopted"), "not_adopted": N_("Not adopted"),
     "replied": N_("Replied"), "fed_back": N_("Fed back"), "unprocessed": N_("Unprocessed"),
     "processing": N_("Processing"), "completed": N_("Completed"), "rejected": N_("Rejected"), "request": N_("Request"),
-    "order": N_("Order"), "dispatched": N_("Dispatched"), "reviewed": N_("Reviewed"), "settled": N_("Settled"),
+    "order": N_("Order placed"), "dispatched": N_("Dispatched"), "reviewed": N_("Reviewed"), "settled": N_("Settled"),
     "called_back": N_("Called back"), "signed_off": N_("Signed off"),
 }
 WORKFLOW_PHRASES = {
