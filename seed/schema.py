@@ -12,7 +12,7 @@ from pydantic_core import PydanticCustomError
 
 LOCALES = ("zh_CN", "en_US")
 CHECK_KINDS = ("log_count", "record_count", "sequence", "manual", "forecast_submitted", "forecast_accuracy",
-               "case_resolved")
+               "case_resolved", "campaign_members")
 # Which entries count: typed in the UI (default), imported from a file, or both.
 Source = Literal["ui", "import", "any"]
 # Which records count: any, only those the scenario generated for the student, or only those made in class.
@@ -297,8 +297,17 @@ class CaseResolved(Strict):
     origin: Origin = "any"
 
 
-Check = Annotated[LogCount | RecordCount | Sequence | Manual | ForecastSubmitted | ForecastAccuracy | CaseResolved,
-                  Discriminator("kind")]
+class CampaignMembers(Strict):
+    """At least `count` members the student added in the run to their own campaigns that still stand (not removed,
+    the campaign not deleted) and, when `responded`, whose response status is a responded one."""
+
+    kind: Literal["campaign_members"]
+    count: PositiveInt = 1
+    responded: bool = True
+
+
+Check = Annotated[LogCount | RecordCount | Sequence | Manual | ForecastSubmitted | ForecastAccuracy | CaseResolved
+                  | CampaignMembers, Discriminator("kind")]
 
 
 class Objective(Strict):

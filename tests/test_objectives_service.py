@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.campaigns.models import Campaign, CampaignMember
 from sandbox.cases.models import Case, CaseHistory
 from sandbox.extensions import db
 from sandbox.oplog import current_actor, current_op, operation
@@ -22,6 +23,7 @@ from sandbox.records.services import create_record, delete_record
 from seed import load_scenario
 from seed.loading import ScenarioError, parse_scenario
 from seed.workflows import FLOWS
+from sandbox.leads.models import Lead
 from tests.test_objectives import SCENARIOS, as_user, make_run, outcome, reload
 
 SERVICE_DESK = (SCENARIOS / "service-desk.yaml").read_text(encoding="utf-8")
@@ -86,11 +88,11 @@ def test_two_level2_complaints_through_every_state_with_a_score_earn_the_points(
     first, second = open_case(student), open_case(student)
     move(student, first, *COMPLAINT_PATH, satisfaction=5)
     got = outcome(run, student, "level2-complaints")
-    assert (got.done, got.points) == (1, Decimal("12.50"))
+    assert (got.done, got.points) == (1, Decimal("10.00"))
     assert got.records == [("case", first.id, "complaint case")]
     move(student, second, *COMPLAINT_PATH, satisfaction=4)
     got = outcome(run, student, "level2-complaints")
-    assert (got.done, got.needed, got.points) == (2, 2, Decimal("25.00"))
+    assert (got.done, got.needed, got.points) == (2, 2, Decimal("20.00"))
     assert "2 of 2 level-2 complaints taken through Assigned → Received → Investigated → Agreed with the customer" \
         " → Case closed, with a satisfaction score" in got.reason
     assert outcome(run, classroom.user("peerA"), "level2-complaints").done == 0
@@ -180,6 +182,68 @@ def test_the_new_complaint_objective_counts_a_complaint_the_student_opened(app, 
     assert outcome(run, student, "new-complaint").done == 0
     open_case(student)
     assert outcome(run, student, "new-complaint").done == 1
+
+
+# ---- campaign members -------------------------------------------------------------------------------------
+@operation("campaign.add_member")
+def _add_member(campaign: Campaign, lead: Lead, status: str) -> CampaignMember:
+    member = CampaignMember(campaign_id=campaign.id, lead_id=lead.id, status=status,
+                            added_by_id=current_actor().id, added_at=utcnow())
+    db.session.add(member)
+    current_op().target(campaign, child_id=None)
+    return member
+
+
+@operation("campaign.update_member")
+def _set_status(member: CampaignMember, status: str) -> None:
+    member.status = status
+    current_op().target(db.session.get(Campaign, member.campaign_id))
+
+
+@operation("campaign.remove_member")
+def _remove_member(member: CampaignMember) -> None:
+    campaign = db.session.get(Campaign, member.campaign_id)
+    db.session.delete(member)
+    current_op().target(campaign)
+
+
+def _members(user: Any, campaign: Campaign, *statuses: str) -> list[CampaignMember]:
+    out = []
+    for n, status in enumerate(statuses):
+        lead = as_user(user, create_record, Lead, {"name": f"Member {n}", "status": "new"})
+        out.append(as_user(user, _add_member, reload(Campaign, campaign.id), reload(Lead, lead.id), status))
+    return out
+
+
+def test_campaign_members_who_responded_count_while_they_stand(app, classroom, run):
+    student, peer = classroom.user("studentA"), classroom.user("peerA")
+    campaign = as_user(student, create_record, Campaign, {"name": "Call-back", "status": "in_progress"})
+    members = _members(student, campaign, "responded", "responded", "sent")
+    got = outcome(run, student, "campaign-responses")
+    assert (got.done, got.points) == (2, Decimal("3.33"))
+    assert got.records == [("campaign", campaign.id, "Call-back")]
+    as_user(student, _set_status, reload(CampaignMember, members[2].id), "responded")
+    assert outcome(run, student, "campaign-responses").points == Decimal("5.00")
+    # A status set back, a member removed: no longer counted.
+    as_user(student, _set_status, reload(CampaignMember, members[0].id), "unsubscribed")
+    as_user(student, _remove_member, reload(CampaignMember, members[1].id))
+    assert outcome(run, student, "campaign-responses").done == 1
+    # A classmate's members (even in the student's campaign) and a deleted campaign count for nobody.
+    theirs = as_user(peer, create_record, Campaign, {"name": "Peer's", "status": "planned"})
+    _members(peer, theirs, "responded")
+    assert outcome(run, peer, "campaign-responses").done == 1
+    as_user(peer, delete_record, reload(Campaign, theirs.id))
+    assert outcome(run, peer, "campaign-responses").done == 0
+
+
+def test_members_added_before_the_run_do_not_count(app, classroom):
+    student = classroom.user("studentA")
+    campaign = as_user(student, create_record, Campaign, {"name": "Old", "status": "completed"})
+    _members(student, campaign, "responded", "responded", "responded")
+    later = make_run(classroom, text=SERVICE_DESK, name="service-desk")
+    db.session.execute(CampaignMember.__table__.update().values(added_at=later.started_at.replace(year=2020)))
+    db.session.commit()
+    assert outcome(later, student, "campaign-responses").done == 0
 
 
 # ---- scenario validation: unknown workflows and states are told as file: path: expectation -------------

@@ -290,7 +290,7 @@ def variant(old: str, new: str) -> str:
      'sales-basics.yaml: objectives[3].check.verb: unknown lead verb "lead.upgrade"'),
     ("kind: manual", "kind: handmade", 'sales-basics.yaml: objectives[8].check: expected kind to be one of log_count, '
                                        'record_count, sequence, manual, forecast_submitted, forecast_accuracy, '
-                                       'case_resolved, got "handmade"'),
+                                       'case_resolved, campaign_members, got "handmade"'),
     ("leads: 100", "leads: 1900",
      "sales-basics.yaml: volumes.per_student: expected at most 2,000 records per student, these volumes make up to 2,"),
     ("category: 白茶,", "category: 黄茶,", 'sales-basics.yaml: products[3].category: unknown category "黄茶"'),

@@ -1,4 +1,4 @@
-"""Service objectives: cases taken through their workflow (`case_resolved`).
+"""Service objectives: cases taken through their workflow (`case_resolved`), campaign members (`campaign_members`).
 
 `case_resolved` counts the distinct cases of one workflow that the student moved, by their own
 `case.transition` entries (the workflow contract: params `{"workflow", "from", "to"}`), along every move of
@@ -10,6 +10,12 @@ else closed is not the student's, and imported bulk changes count only when the 
 
 A replaced or undone run's cases are gone (a snapshot holds them): its grades read the log alone, the
 satisfaction from the closing entry's changes.
+
+`campaign_members` reads the member rows themselves (how members are added, one by one, from a list or by
+CSV, is the campaigns module's business): the members the student added, in their run and by their deadline,
+to their own campaigns that are not in the recycle bin; with `responded`, only those whose status is now a
+responded one (the member_status code's `responded` flag). A member removed, a status set back, a generated
+member or one a classmate added earns nothing. A replaced or undone run's members are gone: nothing is read.
 """
 
 from __future__ import annotations
@@ -19,13 +25,16 @@ from typing import Any
 
 from sqlalchemy import literal, not_, select
 
-from seed.schema import CaseResolved, Objective
+from seed.schema import CampaignMembers, CaseResolved, Objective
 from seed.workflows import FLOWS
 
+from ...campaigns.models import Campaign, CampaignMember
 from ...cases.models import Case
+from ...codes.services import flagged
 from ...extensions import db
 from ...i18n import N_
 from ...oplog import LogEntry
+from ..models import Run
 from .checks import CheckKind, Context, Outcome, Phrases, count_reason, counted, make_outcome, register_check
 from .effects import created_in_class, source_condition
 
@@ -135,3 +144,40 @@ def _scored(changes: Any) -> bool:
     """The closing entry set a satisfaction score (read from its changes, for a run whose cases are gone)."""
     pair = ((changes or {}).get("fields") or {}).get("satisfaction")
     return isinstance(pair, list) and len(pair) == 2 and pair[1] is not None
+
+
+@register_check
+class CampaignMembersCheck(CheckKind):
+    """At least `count` standing members the student added to their own campaigns in their run."""
+
+    name = "campaign_members"
+
+    def evaluate(self, objective: Objective, ctx: Context) -> dict[int, Outcome]:
+        """One query over the class's member rows added by the students (read as they stand now)."""
+        check: CampaignMembers = objective.check
+        starts = dict(db.session.execute(select(Run.id, Run.started_at).where(Run.id.in_(set(ctx.run_ids.values())))
+                                         .execution_options(skip_visibility=True)).all())
+        where: list[Any] = [Campaign.class_id == ctx.class_run.class_id, Campaign.deleted_at.is_(None),
+                            CampaignMember.added_by_id.in_(ctx.student_ids),
+                            CampaignMember.added_by_id == Campaign.owner_id]
+        if check.responded:
+            where.append(CampaignMember.status.in_(flagged("member_status", "responded")))
+        rows = db.session.execute(
+            select(CampaignMember.id, CampaignMember.added_by_id, CampaignMember.added_at, Campaign.id, Campaign.name)
+            .join(Campaign, Campaign.id == CampaignMember.campaign_id).where(*where).order_by(CampaignMember.id)
+            .execution_options(skip_visibility=True)).all() if ctx.live else []
+        found: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for _member, student, added, campaign_id, name in rows:
+            start = starts.get(ctx.run_ids.get(student, -1))
+            if start is not None and start <= added <= ctx.deadlines[student]:
+                found[student].append((campaign_id, name))
+        tr = Phrases()
+        what = tr(N_("campaign members who responded")) if check.responded else tr(N_("campaign members added"))
+        result = {}
+        for student in ctx.student_ids:
+            done = min(len(found.get(student, [])), check.count)
+            outcome = make_outcome(objective, done, check.count, count_reason(done, check.count, what, tr))
+            if ctx.evidence:
+                outcome.records = sorted({("campaign", c, n) for c, n in found.get(student, [])})
+            result[student] = outcome
+        return result
