@@ -17,13 +17,13 @@ import pytest
 from sandbox.campaigns.models import Campaign, CampaignMember
 from sandbox.cases.models import Case, CaseHistory
 from sandbox.extensions import db
+from sandbox.leads.models import Lead
 from sandbox.oplog import current_actor, current_op, operation
 from sandbox.org.models import utcnow
 from sandbox.records.services import create_record, delete_record
 from seed import load_scenario
 from seed.loading import ScenarioError, parse_scenario
 from seed.workflows import FLOWS
-from sandbox.leads.models import Lead
 from tests.test_objectives import SCENARIOS, as_user, make_run, outcome, reload
 
 SERVICE_DESK = (SCENARIOS / "service-desk.yaml").read_text(encoding="utf-8")
