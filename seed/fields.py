@@ -121,6 +121,7 @@ _EXTRA = {
     # The workflow contract (notes11/workflows.md): a state change, linking the article that solved a case.
     "case": ("transition", "solved_by"),
     "campaign": ("add_member",),
+    "article": ("publish", "unpublish"),  # the knowledge base's (sandbox/knowledge/services.py on main)
 }
 # Verbs whose log entry names the parent record (object_type is the parent's type).
 _ON_PARENT = ("note.create", "note.delete", "attachment.upload", "attachment.delete")
