@@ -10,6 +10,7 @@ from typing import Any
 
 from .book_activities import add_activities
 from .book_opportunities import add_opportunity
+from .book_service import add_service
 from .dice import Dice
 from .names import Firm, Names
 from .odds import UTC_OFFSET
@@ -136,6 +137,7 @@ class Book:
         for n in range(1, self.volumes.leads + 1):
             self.lead(n)
         add_activities(self)
+        add_service(self)
 
     def account(self, n: int) -> None:
         """Add account `n` with its contacts."""

@@ -8,7 +8,8 @@ from datetime import date, datetime
 from typing import Any
 
 from .fields import CHILD_VERBS, DEFAULT_CODES, RECORD_FIELDS, VERBS, WITH_CHILDREN, object_types, subject_types
-from .schema import Category, LogCount, RecordCount, Scenario, Sequence
+from .schema import CaseResolved, Category, LogCount, RecordCount, Scenario, Sequence
+from .workflows import FLOWS
 
 # A student's book may not exceed this many records (worst case of the ranges): reset must stay fast.
 MAX_RECORDS_PER_STUDENT = 2000
@@ -94,7 +95,12 @@ def volume_parts(s: Scenario) -> dict[str, int]:
     return {"leads": v.leads, "accounts": v.accounts, "contacts": v.accounts * v.contacts_per_account[1],
             "opportunities": opp.count, "lines": opp.count * opp.lines[1],
             "opportunity competitors": opp.count * opp.competitors[1],
-            "contact roles": opp.count * opp.contact_roles[1], "activities": v.activities}
+            "contact roles": opp.count * opp.contact_roles[1], "activities": v.activities,
+            "campaigns": s.campaigns.per_student if s.campaigns else 0,
+            "campaign members": s.campaigns.per_student * s.campaigns.members[1] if s.campaigns else 0,
+            # a case and at most one history row per state of its workflow
+            "cases": sum(n * (1 + len(FLOWS[w].states) if w in FLOWS else n)
+                         for w, n in (s.cases.per_student.items() if s.cases else ()))}
 
 
 def _volumes(s: Scenario) -> Iterator[Problem]:
@@ -125,12 +131,13 @@ def _value(kind: str, value: Any, codes: dict[str, list[str]]) -> str | None:
     if kind.startswith("code:"):
         table = kind[5:]
         return None if value in codes[table] else _unknown(f"{table} code", value, codes[table])
-    ok = {"text": isinstance(value, str), "bool": isinstance(value, bool), "ref": False,
+    ok = {"text": isinstance(value, str), "bool": isinstance(value, bool), "ref": False, "json": False,
           "int": isinstance(value, int) and not isinstance(value, bool),
           "money": isinstance(value, int | float) and not isinstance(value, bool),
           "date": isinstance(value, date) and not isinstance(value, datetime),
           "datetime": isinstance(value, datetime | date)}[kind]
     expected = {"text": "text", "bool": "true or false", "ref": "null (a reference is only compared with null)",
+                "json": "no value (the fields a workflow keeps are not compared)",
                 "int": "an integer", "money": "a number", "date": "a date (YYYY-MM-DD)",
                 "datetime": "a date or time (YYYY-MM-DD HH:MM:SS)"}[kind]
     return None if ok else f"expected {expected}, got {_show(value)}"
@@ -183,6 +190,58 @@ def _objective_check(path: str, check: Any, codes: dict[str, list[str]]) -> Iter
         yield from _record_count_check(path, check, codes)
     elif isinstance(check, Sequence):
         yield from _sequence_check(path, check)
+    elif isinstance(check, CaseResolved):
+        yield from _case_resolved_check(path, check)
+
+
+def _case_resolved_check(path: str, check: CaseResolved) -> Iterator[Problem]:
+    """A case_resolved's workflow, the states of its path and ends, and the moves between them."""
+    flow = FLOWS.get(check.workflow)
+    if flow is None:
+        yield f"{path}.workflow", _unknown("workflow", check.workflow, list(FLOWS))
+        return
+    steps = list(check.path or flow.path)
+    ends = list(check.ends or flow.ends)
+    bad = False
+    for key, states in (("path", check.path or []), ("ends", check.ends or [])):
+        for i, state in enumerate(states):
+            if state not in flow.states:
+                bad = True
+                yield f"{path}.{key}[{i}]", _unknown(f"state of {flow.key}", state, flow.states)
+    if bad:
+        return
+    for i, (source, target) in enumerate(zip(steps, steps[1:], strict=False)):
+        if not flow.allows(source, target):
+            yield (f"{path}.path[{i + 1}]",
+                   f"expected a state {source} can move to in {flow.key}; {source} → {target} is not a move")
+    for i, end in enumerate(ends):
+        if not flow.allows(steps[-1], end):
+            yield (f"{path}.ends[{i}]",
+                   f"expected a state {steps[-1]} can move to in {flow.key}; {steps[-1]} → {end} is not a move")
+    if check.satisfaction and not set(ends) <= set(flow.closing):
+        closing = ", ".join(flow.closing) or "none"
+        yield f"{path}.satisfaction", (f"expected false: a satisfaction score is given on closing, and {flow.key} "
+                                       f"ends {', '.join(ends)} do not all close (closing states: {closing})")
+    if check.level is not None and (check.workflow != "complaint" or check.level > 5):
+        yield f"{path}.level", "expected a complaint level from 1 to 5 (only complaints have levels)"
+
+
+def _service(s: Scenario, codes: dict[str, list[str]]) -> Iterator[Problem]:
+    """The generated cases' workflows and levels, and the knowledge articles' categories."""
+    if s.cases is not None:
+        for name in s.cases.per_student:
+            if name not in FLOWS:
+                yield f"cases.per_student.{name}", _unknown("workflow", name, list(FLOWS))
+        for i, level in enumerate(s.cases.levels):
+            if level > 5:
+                yield f"cases.levels[{i}]", "expected a complaint level from 1 to 5"
+    if s.campaigns is not None and s.campaigns.members[1] and not (
+            s.volumes.per_student.leads or s.volumes.per_student.accounts):
+        yield "campaigns.members", "expected no members: the students get no leads or contacts to invite"
+    for i, article in enumerate(s.knowledge):
+        if article.category not in codes["article_category"]:
+            yield f"knowledge[{i}].category", _unknown("article_category code", article.category,
+                                                     codes["article_category"])
 
 
 def _log_count_check(path: str, check: LogCount, codes: dict[str, list[str]]) -> Iterator[Problem]:
@@ -239,6 +298,7 @@ def check_scenario(s: Scenario) -> list[Problem]:
     codes = effective_codes(s)
     problems += _catalogue(s, codes)
     problems += _volumes(s)
+    problems += _service(s, codes)
     seen: set[str] = set()
     for i, objective in enumerate(s.objectives):
         if objective.id in seen:

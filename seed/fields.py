@@ -6,7 +6,7 @@ against the models, the default code tables and the registered verbs, so a drift
 
 from __future__ import annotations
 
-# Field kinds: text, number, money, int, bool, date, datetime, ref (an id of another row) and
+# Field kinds: text, number, money, int, bool, date, datetime, json, ref (an id of another row) and
 # "code:<table>" (a picklist code). `where` clauses are checked against these kinds.
 _COMMON = {"created_at": "datetime", "updated_at": "datetime"}
 
@@ -53,6 +53,22 @@ RECORD_FIELDS: dict[str, dict[str, str]] = {
         "priority": "code:priority", "event_type": "code:event_type", "start_at": "datetime",
         "end_at": "datetime", "location": "text", "attendees": "text", "description": "text",
         "related_type": "text", "related_id": "ref", **_COMMON,
+    },
+    "campaign": {
+        "name": "text", "type": "code:campaign_type", "status": "code:campaign_status", "start_date": "date",
+        "end_date": "date", "budget": "money", "expected_revenue": "money", "actual_cost": "money",
+        "expected_response": "int", "audience": "text", "description": "text", **_COMMON,
+    },
+    "case": {
+        "workflow": "text", "subject": "text", "description": "text", "state": "text",
+        "priority": "code:case_priority", "account_id": "ref", "contact_id": "ref", "assignee_id": "ref",
+        "supervisor_id": "ref", "level": "int", "channel": "code:case_channel", "target": "code:case_target",
+        "data": "json", "stamps": "json", "received_at": "datetime", "resolved_at": "datetime",
+        "closed_at": "datetime", "due_at": "datetime", "satisfaction": "int", "solved_by_id": "ref", **_COMMON,
+    },
+    "article": {
+        "title": "text", "category": "code:article_category", "keywords": "text", "body": "text", "status": "text",
+        "published_at": "datetime", "published_by_id": "ref", **_COMMON,
     },
 }
 
@@ -102,6 +118,10 @@ _EXTRA = {
                     "add_competitor", "remove_competitor", "add_contact_role", "remove_contact_role",
                     "set_primary_contact", "add_partner", "remove_partner"),
     "activity": ("log_call", "complete"),
+    # The workflow contract (notes11/workflows.md): a state change, linking the article that solved a case.
+    "case": ("transition", "solved_by"),
+    "campaign": ("add_member",),
+    "article": ("publish", "unpublish"),  # the knowledge base's (sandbox/knowledge/services.py on main)
 }
 # Verbs whose log entry names the parent record (object_type is the parent's type).
 _ON_PARENT = ("note.create", "note.delete", "attachment.upload", "attachment.delete")

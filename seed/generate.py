@@ -14,7 +14,7 @@ Output contract (what sandbox/classroom's loader receives):
   same list, so inserting row by row in list order, or parents-first levels, resolves them.
 * `owner_id`, `created_by_id`, `changed_by_id` and `class_id` are real ids: the roster's user_id and
   class_id (all members share one class; `class_id=` names it for an empty roster). Class-wide rows
-  (products, competitors) carry `owner_id` = `class_owner_id` (None: the loader sets it, e.g. to the
+  (products, competitors, knowledge articles) carry `owner_id` = `class_owner_id` (None: the loader sets it, e.g. to the
   instructor who loads the scenario). `code_values` rows are the scenario's code-table
   overrides, global like the table itself: upsert them by (table_name, code).
 * Money is Decimal with 2 places, dates are `date`, times are naive UTC `datetime` strictly before
@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .book import Book, Market, Shared
+from .book_service import knowledge_rows
 from .checks import effective_codes
 from .dice import Dice
 from .fields import DEFAULT_CODES
@@ -45,12 +46,12 @@ from .vocab_en import GENERATED_COMPETITOR_WORDS as EN_WORDS
 from .vocab_zh import GENERATED_COMPETITOR_WORDS as ZH_WORDS
 
 TABLE_ORDER = (
-    "code_values", "product_categories", "products", "competitors", "accounts", "contacts", "leads", "opportunities",
-    "opportunity_stage_history", "opportunity_lines", "opportunity_competitors", "opportunity_contact_roles",
-    "activities",
+    "code_values", "product_categories", "products", "competitors", "knowledge_articles", "accounts", "contacts",
+    "leads", "opportunities", "opportunity_stage_history", "opportunity_lines", "opportunity_competitors",
+    "opportunity_contact_roles", "activities", "campaigns", "campaign_members", "cases", "case_history",
 )
 # Records per class that belong to the class, not to a student.
-CLASS_TABLES = ("code_values", "product_categories", "products", "competitors")
+CLASS_TABLES = ("code_values", "product_categories", "products", "competitors", "knowledge_articles")
 
 Roster = list[dict[str, Any]]
 
@@ -166,6 +167,7 @@ def generate_parts(scenario: Scenario, roster: Roster, run_started_at: datetime,
         rows["products"].append({**_owned(f"product:{p.code}", class_owner_id, class_id, since), **data,
                                  "category_ref": category_keys[p.category]})
     rows["competitors"] = _competitors(scenario, names, class_owner_id, class_id, since)
+    rows["knowledge_articles"] = knowledge_rows(scenario, class_owner_id, class_id, since)
     codes = effective_codes(scenario)
     markets, weights = _markets(scenario, names)
     shared = Shared(scenario=scenario, names=names, codes=codes, now=run_started_at,

@@ -11,7 +11,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Fiel
 from pydantic_core import PydanticCustomError
 
 LOCALES = ("zh_CN", "en_US")
-CHECK_KINDS = ("log_count", "record_count", "sequence", "manual", "forecast_submitted", "forecast_accuracy")
+CHECK_KINDS = ("log_count", "record_count", "sequence", "manual", "forecast_submitted", "forecast_accuracy",
+               "case_resolved", "campaign_members")
 # Which entries count: typed in the UI (default), imported from a file, or both.
 Source = Literal["ui", "import", "any"]
 # Which records count: any, only those the scenario generated for the student, or only those made in class.
@@ -279,8 +280,34 @@ class ForecastAccuracy(Strict):
     before_deadline: Duration | None = None
 
 
-Check = Annotated[LogCount | RecordCount | Sequence | Manual | ForecastSubmitted | ForecastAccuracy,
-                  Discriminator("kind")]
+class CaseResolved(Strict):
+    """At least `count` distinct cases of `workflow` [at complaint `level`] that the student took through every
+    state of `path` by their own transitions (each move along it, then into one of `ends`), that still stand in
+    one of `ends` (not deleted, not moved back out) and, when `satisfaction`, carry a satisfaction score.
+    `path` and `ends` default to the workflow's required path (seed/workflows.py)."""
+
+    kind: Literal["case_resolved"]
+    workflow: Slug
+    path: Annotated[list[Slug], Field(min_length=1)] | None = None
+    ends: Annotated[list[Slug], Field(min_length=1)] | None = None
+    level: Annotated[int, _int(1, "a complaint level from 1 to 5")] | None = None
+    count: PositiveInt = 1
+    satisfaction: bool = True
+    source: Source = "ui"
+    origin: Origin = "any"
+
+
+class CampaignMembers(Strict):
+    """At least `count` members the student added in the run to their own campaigns that still stand (not removed,
+    the campaign not deleted) and, when `responded`, whose response status is a responded one."""
+
+    kind: Literal["campaign_members"]
+    count: PositiveInt = 1
+    responded: bool = True
+
+
+Check = Annotated[LogCount | RecordCount | Sequence | Manual | ForecastSubmitted | ForecastAccuracy | CaseResolved
+                  | CampaignMembers, Discriminator("kind")]
 
 
 class Objective(Strict):
@@ -290,6 +317,30 @@ class Objective(Strict):
     points: PositiveInt
     check: Check
     hint: Bilingual | None = None
+
+
+class Campaigns(Strict):
+    """Campaigns generated for each student, with members drawn from the student's own leads and contacts."""
+
+    per_student: Count = 0
+    members: Range = (0, 0)  # members per campaign
+    actual_cost: Range = (1000, 20000)  # what a finished or running campaign has cost so far
+
+
+class Cases(Strict):
+    """Open cases generated for each student: how many of each workflow, in a plausible non-final state."""
+
+    per_student: dict[Slug, Count] = {}
+    levels: Annotated[list[Annotated[int, _int(1, "a complaint level from 1 to 5")]], Field(min_length=1)] = [2, 3, 4]
+
+
+class Article(Strict):
+    """A published knowledge-base article, readable by the whole class (written in the scenario's language)."""
+
+    title: Text
+    category: Slug
+    keywords: Text | None = None
+    body: Text
 
 
 class Quotas(Strict):
@@ -315,6 +366,9 @@ class Scenario(Strict):
     volumes: Volumes
     objectives: Annotated[list[Objective], Field(min_length=1)]
     quotas: Quotas | None = None
+    campaigns: Campaigns | None = None
+    cases: Cases | None = None
+    knowledge: list[Article] = []
     default_deadline: Duration = timedelta(days=14)
     currency: Literal["CNY", "USD", "EUR", "GBP", "JPY", "HKD"] = "CNY"
 

@@ -532,10 +532,13 @@ def test_report_totals_equal_what_the_viewer_lists(app: Flask, classroom: Any, w
 
 
 def test_another_class_never_changes_a_number(app: Flask, classroom: Any, world: Any) -> None:
+    from sandbox.records import registry as record_types
     from sandbox.reports.registry import all_reports
 
+    # A report over a type whose package is not installed yet (cases before the workflow engine) is skipped;
+    # tests/test_service_reports.py checks the service family the same way with a stand-in type.
     urls = [f"/reports/{r.family}?report={r.key}&by={by}" for r in all_reports() if r.family != "customers"
-            for by in r.groups[:2]]
+            and record_types.find(r.record_type) is not None for by in r.groups[:2]]
     clients = {name: classroom.client_for(app, name) for name in ("studentA", "managerA", "teacher")}
 
     def snapshot(name: str) -> list[Any]:
@@ -562,7 +565,7 @@ def test_another_class_never_changes_a_number(app: Flask, classroom: Any, world:
     ("/reports/competitors?report=wins_losses&owner=99999999999", 400, "not one of the choices"),
     ("/reports/opportunities?report=days_in_stage&by=owner", 400, "not a field this report can be grouped by"),
     ("/reports/sales?report=astrology", 404, ""),
-    ("/reports/service", 404, ""),
+    ("/reports/astrology", 404, ""),
     ("/reports/tarot?report=status", 404, ""),
 ])
 def test_bad_report_input_is_told_never_a_500(app: Flask, classroom: Any, path: str, status: int, message: str) -> None:

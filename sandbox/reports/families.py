@@ -32,3 +32,6 @@ from . import accounts, campaigns, competitors, customers, leads, opportunities,
 register_family(Family("customers", _l("Customer analytics"),
                        _l("RFM segments of your accounts, a lifetime-value ranking, segments saved as tags."),
                        order=70, icon="people", view=customers.customers_page))
+
+# Service reports over cases (the module registers its family and reports).
+from . import service  # noqa: E402,F401

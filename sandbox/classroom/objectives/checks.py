@@ -49,10 +49,13 @@ VERB_PHRASES = {
     "segment.save": N_("customer segments saved as tags"),
     "opportunity.create": N_("opportunities created"),
     "note.create": N_("notes written"),
+    "case.create": N_("cases opened"),
+    "case.transition": N_("cases moved to another state"),
+    "case.solved_by": N_("cases linked to the knowledge article that solved them"),
 }
 RECORD_PHRASES = {"lead": N_("leads"), "account": N_("accounts"), "contact": N_("contacts"),
                   "opportunity": N_("opportunities"), "product": N_("products"), "competitor": N_("competitors"),
-                  "activity": N_("activities")}
+                  "activity": N_("activities"), "case": N_("cases")}
 # The same verbs counted per parent record (`per: parent`).
 PARENT_PHRASES = {
     "opportunity.add_line": N_("opportunities given product lines"),
@@ -417,4 +420,4 @@ def written_documents(ctx: Context, student: int) -> list[Document]:
     return sorted(found, key=lambda d: (d.at, d.kind, d.ident))
 
 
-from . import forecasts, records, sequence  # noqa: E402,F401  (they register their kinds)
+from . import forecasts, records, sequence, service  # noqa: E402,F401  (they register their kinds)

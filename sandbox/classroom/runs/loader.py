@@ -119,7 +119,9 @@ def executemany(conn: Connection, table: Table, columns: list[str], values: list
     if conn.dialect.name != "sqlite":
         conn.execute(table.insert(), [dict(zip(columns, v, strict=True)) for v in values])
         return
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    # Quoted as the dialect quotes them: a column may be named with an SQL word (case_history.values).
+    quote = conn.dialect.identifier_preparer.quote
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES ({', '.join('?' * len(columns))})"
     conn.exec_driver_sql(sql, [tuple(v) for v in values])
 
 
