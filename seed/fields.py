@@ -118,10 +118,10 @@ _EXTRA = {
                     "add_competitor", "remove_competitor", "add_contact_role", "remove_contact_role",
                     "set_primary_contact", "add_partner", "remove_partner"),
     "activity": ("log_call", "complete"),
-    # The workflow contract (notes11/workflows.md): a state change, linking the article that solved a case.
+    # The workflow contract (docs/WORKFLOWS.md): a state change, linking the article that solved a case.
     "case": ("transition", "solved_by"),
-    "campaign": ("add_member",),
-    "article": ("publish", "unpublish"),  # the knowledge base's (sandbox/knowledge/services.py on main)
+    "campaign": ("add_member", "add_members", "update_member", "remove_member", "import_members"),
+    "article": ("publish", "unpublish"),
 }
 # Verbs whose log entry names the parent record (object_type is the parent's type).
 _ON_PARENT = ("note.create", "note.delete", "attachment.upload", "attachment.delete")
