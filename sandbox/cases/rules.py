@@ -198,14 +198,14 @@ def ancestors(position: Position | None) -> list[int]:
 
 
 def superior_ids(case: Case) -> list[int]:
-    """Active users on positions above the case owner's, inside the owner's class (managers, not teachers)."""
+    """Active users on positions above the case owner's inside the class (managers; not observers, not teachers)."""
     owner = db.session.get(User, case.owner_id)
     above = ancestors(owner.position if owner else None)
     if not above:
         return []
     return list(db.session.scalars(select(User.id).join(Position, User.position_id == Position.id).where(
         User.position_id.in_(above), Position.class_id == case.class_id, User.status == Status.ACTIVE,
-        User.id != case.owner_id)))
+        User.role.in_([Role.STUDENT, Role.INSTRUCTOR]), User.id != case.owner_id)))
 
 
 def instructor_ids(class_id: int | None) -> list[int]:
