@@ -28,14 +28,19 @@ def test_random_walks_stay_inside_the_contract(classroom: Any, workflow: str) ->
     made: list[tuple[str, str]] = []
 
     @WALK
-    @given(steps=st.lists(st.tuples(st.sampled_from(states), st.sets(st.sampled_from(sorted(every)))),
-                          min_size=1, max_size=12))
-    def walk(steps: list[tuple[str, set[str]]]) -> None:
+    # A step asks for a move the contract allows from here (index into them) or for any state at all, with all
+    # the fields or a random part of them: walks go deep and also try every kind of illegal move.
+    @given(steps=st.lists(st.tuples(st.booleans(), st.integers(0, 5), st.sampled_from(states),
+                                    st.one_of(st.just(set(every)), st.sets(st.sampled_from(sorted(every))))),
+                          min_size=1, max_size=14))
+    def walk(steps: list[tuple[bool, int, str, set[str]]]) -> None:
         act_as(classroom.user("admin"))
         case = services.create_case(workflow, {"subject": "walk", **CREATE.get(workflow, {})}, owner=student)
         db.session.commit()
         left_initial = False
-        for to, fields in steps:
+        for follow, index, anywhere, fields in steps:
+            allowed = sorted(dest for source, dest in moves if source == case.state)
+            to = allowed[index % len(allowed)] if follow and allowed else anywhere
             before, version = case.state, case.version
             try:
                 services.transition_case(case, to, {name: every[name] for name in fields})
