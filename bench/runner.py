@@ -26,6 +26,7 @@ from sandbox.org.models import User
 from sandbox.records.extras import list_extras
 
 from . import calendar as calendar_bench
+from . import cases as cases_bench
 from . import customers as customers_bench
 from . import forecasts as forecasts_bench
 from . import gradebook, pages, workbench
@@ -192,7 +193,7 @@ def run_all(as_json: bool = False, quick: bool = False, verbose: bool = False) -
     # Benches on databases of their own, each `run(Measure, quick, say) -> (measures, table)`: the reset of a
     # class, the forecast roll-up of 60 students, each report family against its bare GROUP BY, the RFM page,
     # the calendar's month of 2,000 events.
-    for bench in (reset_bench, forecasts_bench, reports_bench, customers_bench, calendar_bench):
+    for bench in (reset_bench, forecasts_bench, reports_bench, customers_bench, calendar_bench, cases_bench):
         measures, table = bench.run(Measure, quick, _say)
         more += [(m, None) for m in measures]
         more_table += "\n\n" + table
