@@ -386,3 +386,20 @@ def test_create_edit_and_list_filters(app: Any, classroom: Any) -> None:
     page = text(teacher.get("/cases/?workflow=complaint&level=3"))
     assert "Very noisy meter" in page and "Gas smell at Lane 5" in page  # classes A and B
     assert "Gas smell at Lane 5" not in text(classroom.client_for(app, "teacher2").get("/cases/"))
+
+
+def test_the_log_reads_state_labels_not_codes(app: Any, classroom: Any) -> None:
+    from sandbox.log.render import Names, field_changes
+
+    student = classroom.user("studentA")
+    case = make(student, "repair_order", subject="Boiler")
+    move(student, case, "order")
+    move(student, case, "dispatched", technician="Master Wang")
+    entry = entries("case.transition")[-1]
+    assert entry.changes["fields"]["data"] == [None, {"technician": "Master Wang"}]  # JSON, as grading reads it
+    with app.test_request_context("/"):
+        assert entry.summary == "moved case Boiler from Take the order to Dispatched".replace("Take the order", "Order")
+        changes = {c.name: (c.before, c.after) for c in field_changes(entry, Names())}
+    assert changes["state"] == ("Order", "Dispatched")
+    assert changes["data"][1] == "Technician: Master Wang"
+    assert changes["stamps"][1].startswith("Dispatched: ")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 
 from ..accounts.models import Account
 from ..contacts.models import Contact
+from ..log import render
 from ..records.registry import Column, RecordType, register
-from . import services
+from ..workflows import engine
+from . import rules, services
 from .forms import CaseForm
 from .models import Case
 
@@ -30,3 +34,39 @@ CASE = register(RecordType(
     create=services.create_from_form, update=services.update_case,
     detail_template="cases/detail.html",
 ))
+
+
+def _workflow_of(entry: Any) -> Any:
+    return engine.definitions().get((entry.params or {}).get("workflow", ""))
+
+
+def _state(entry: Any, value: Any) -> str:
+    """A state code of a logged move as its label in the reader's language."""
+    return rules.state_label(_workflow_of(entry), str(value))
+
+
+def _stamp_label(wf: Any, name: str) -> str:
+    """A workflow's own timestamp named after the state that sets it."""
+    state = next((st for st in (wf.states if wf else []) if name in st.sets), None)
+    return rules.state_label(wf, state.name) if state else name
+
+
+def _fields(entry: Any, value: Any) -> str:
+    """A case's workflow fields (or its timestamps) as `label: value; ...`, times in the configured zone."""
+    if not isinstance(value, dict):
+        return str(value)
+    wf = _workflow_of(entry)
+    shown = []
+    for name, item in value.items():
+        text = render.local_time(item, "short") if isinstance(item, str) and name.endswith("_at") else item
+        if isinstance(item, list):
+            text = ", ".join(f"{p.get('code')} × {p.get('quantity')}" for p in item if isinstance(p, dict))
+        shown.append(f"{_stamp_label(wf, name) if name.endswith('_at') else rules.field_label(wf, name)}: {text}")
+    return "; ".join(shown)
+
+
+render.VALUE_RENDERERS.update({
+    ("case", "from"): _state, ("case", "to"): _state, ("case", "state"): _state,
+    ("case", "workflow"): lambda entry, value: rules.workflow_label(engine.definitions().get(str(value)), str(value)),
+    ("case", "data"): _fields, ("case", "stamps"): _fields,
+})
