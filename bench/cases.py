@@ -77,7 +77,7 @@ def _build(app: Flask, total: int, students: int) -> dict[str, Any]:
         level = 1 + n % 5 if wf.key == "complaint" else None
         rows.append({
             "owner_id": owner, "class_id": klass, "created_by_id": owner, "created_at": created, "updated_at": created,
-            "deleted_at": now if n % 50 == 0 else None, "version": 1, "workflow": wf.key,
+            "deleted_at": now if n % 47 == 1 else None, "version": 1, "workflow": wf.key,
             "subject": f"Case {n} of {wf.key}", "description": None, "state": wf.states[n % len(wf.states)].name,
             "priority": None, "level": level, "channel": "phone" if level else None,
             "target": "company" if level else None, "data": None, "stamps": None,

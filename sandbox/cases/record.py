@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from ..accounts.models import Account
 from ..contacts.models import Contact
+from ..extensions import db
 from ..log import render
 from ..records.registry import Column, RecordType, register
 from ..workflows import engine
@@ -65,7 +67,24 @@ def _fields(entry: Any, value: Any) -> str:
     return "; ".join(shown)
 
 
+def _user(entry: Any, value: Any) -> str:
+    """An assignee or supervisor by name."""
+    from ..org.models import User
+
+    user = db.session.get(User, value) if isinstance(value, int) else None
+    return user.display_name if user else str(value)
+
+
+def _article(entry: Any, value: Any) -> str:
+    """The knowledge article by its title, when the reader may see it."""
+    from ..knowledge.models import Article
+
+    found = db.session.scalar(select(Article).where(Article.id == value)) if isinstance(value, int) else None
+    return found.audit_label if found else str(render.EMPTY)
+
+
 render.VALUE_RENDERERS.update({
+    ("case", "assignee_id"): _user, ("case", "supervisor_id"): _user, ("case", "solved_by_id"): _article,
     ("case", "from"): _state, ("case", "to"): _state, ("case", "state"): _state,
     ("case", "workflow"): lambda entry, value: rules.workflow_label(engine.definitions().get(str(value)), str(value)),
     ("case", "data"): _fields, ("case", "stamps"): _fields,

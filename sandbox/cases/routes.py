@@ -181,7 +181,7 @@ def detail_context(case: Case) -> dict[str, Any]:
         "history_names": names, "solved_by": solved_by, "sla_breach": breach,
         "locked": bool(wf and wf.state(case.state) and wf.state(case.state).locked),
         "articles": visible_choices(Article, case.solved_by_id, blank=False),
-        "show_value": show_value, "article_url": _article_url(solved_by),
+        "show_value": lambda name, value: show_value(wf, name, value), "article_url": _article_url(solved_by),
     }
 
 
@@ -192,11 +192,21 @@ def _article_url(article: Any) -> str | None:
     return url_for("knowledge.detail", record_id=article.id)
 
 
-def show_value(value: Any) -> str | Markup:
-    """A value of the history as text (spare parts as code × quantity)."""
+def show_value(wf: Any, name: str, value: Any) -> str | Markup:
+    """A value of the case or its history as text: labels of codes, names of users, parts as code × quantity."""
     if isinstance(value, list):
         return ", ".join(f"{p.get('code')} × {p.get('quantity')}" for p in value if isinstance(p, dict))
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    kind = wf.field_kind(name) if wf else None
+    if kind and kind.startswith("code:"):
+        return views.display_code(kind[5:], str(value))
+    if kind == "user":
+        user = db.session.get(User, value) if isinstance(value, int) else None
+        return user.display_name if user else str(value)
+    if kind in ("account", "contact"):
+        return views.reference_link(CASE.references[name], value)
+    return str(value)
 
 
 views = CaseViews(bp, CASE)
