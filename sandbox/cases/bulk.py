@@ -25,7 +25,7 @@ from .models import Case
 
 WORKFLOW = "visit_order"
 MAX_ROWS = 1000
-CREATE_COLUMNS = ("subject", "description", "priority", "account_id", "contact_id", "assignee", "visit_note")
+CREATE_COLUMNS = ("subject", "description", "priority", "account_id", "contact_id", "assignee")
 
 
 @dataclass
@@ -54,7 +54,7 @@ def _rows(text: str) -> list[dict[str, str]]:
 @operation("case.bulk_create")
 def create_visit_orders(text: str) -> list[RowResult]:
     """Create one visit order per CSV row (subject, description, priority, account_id, contact_id, assignee
-    username, visit_note); a refused row is reported and the others are kept."""
+    username); a refused row is reported and the others are kept."""
     rows = _rows(text)
     if "subject" not in (rows[0] if rows else {"subject": ""}):
         raise ServiceError(_("The header must name a subject column."), "file")

@@ -96,7 +96,7 @@ def test_level1_complaint_from_received_to_closed(pages: Pages, classroom: Any) 
     student.get_by_test_id("move-closed").click()
     student.select_option("select[name=satisfaction]", "5")
     student.get_by_role("button", name="Close").click()
-    assert student.get_by_test_id("current-state").inner_text() == "Closed 🔒"
+    assert student.get_by_test_id("current-state").inner_text() == "Closed (locked)"
     assert student.get_by_test_id("locked").is_visible()
     _shot(student, "closed")
     db.session.expire_all()
