@@ -71,8 +71,11 @@ def _refuse(message: str, name: str) -> ServiceError:
     return ServiceError(message, name)
 
 
-def read_value(wf: Workflow, name: str, raw: Any, class_id: int | None) -> Any:
-    """The value of field `name` read from `raw` by its kind; None when blank; ServiceError when unreadable."""
+def read_value(wf: Workflow, name: str, raw: Any, class_id: int | None, users: set[int] | None = None) -> Any:
+    """The value of field `name` read from `raw` by its kind; None when blank; ServiceError when unreadable.
+
+    `users`: the active users of the class among those the caller's values name, when already looked up.
+    """
     kind = wf.field_kind(name)
     label = field_label(wf, name)
     if kind is None:
@@ -110,20 +113,19 @@ def read_value(wf: Workflow, name: str, raw: Any, class_id: int | None) -> Any:
             raise _refuse(_("%(field)s: choose one of the listed values.", field=label), name)
         return code
     if kind in ("user", "account", "contact"):
-        return _reference(kind, name, label, raw, class_id)
+        return _reference(kind, name, label, raw, class_id, users)
     if kind == "parts":
         return read_parts(raw, name, label)
     raise _refuse(_("%(field)s is not a field of this workflow.", field=name), name)  # pragma: no cover
 
 
-def _reference(kind: str, name: str, label: str, raw: Any, class_id: int | None) -> int:
-    try:
-        ident = int(str(raw).strip())
-    except ValueError:
-        ident = 0
+def _reference(kind: str, name: str, label: str, raw: Any, class_id: int | None, users: set[int] | None) -> int:
+    ident = as_id(raw)
     found = None
     if 0 < ident <= DB_INT_MAX:
-        if kind == "user":
+        if kind == "user" and users is not None:
+            found = ident if ident in users else None
+        elif kind == "user":
             found = db.session.scalars(assignable_users_query(class_id).where(User.id == ident)).first()
         else:
             from ..accounts.models import Account
@@ -136,6 +138,23 @@ def _reference(kind: str, name: str, label: str, raw: Any, class_id: int | None)
             else _("%(field)s: choose a record you can see.", field=label)
         raise _refuse(message, name)
     return ident
+
+
+def as_id(raw: Any) -> int:
+    """An id from a form or file value (0 when it is no whole number)."""
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        return 0
+
+
+def class_users(ids: list[int], class_id: int | None) -> set[int]:
+    """Which of these ids are active users of the class, in one query."""
+    wanted = [i for i in ids if 0 < i <= DB_INT_MAX]
+    if not wanted:
+        return set()
+    return set(db.session.scalars(assignable_users_query(class_id).with_only_columns(User.id)
+                                  .where(User.id.in_(wanted))))
 
 
 def read_parts(raw: Any, name: str = "parts", label: str = "") -> list[dict[str, Any]]:

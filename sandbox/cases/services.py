@@ -65,8 +65,11 @@ def edit_fields(wf: Workflow) -> list[str]:
 
 
 def _read(wf: Workflow, names: list[str], data: dict[str, Any], class_id: int | None) -> dict[str, Any]:
-    """The given values of `names` (keys absent from `data` are left out), each read by its kind."""
-    return {name: rules.read_value(wf, name, data.get(name), class_id) for name in names if name in data}
+    """The given values of `names` (keys absent from `data` are left out), each read by its kind (the users they
+    name looked up together)."""
+    people = [rules.as_id(data[n]) for n in names if n in data and wf.field_kind(n) == "user" and data[n]]
+    users = rules.class_users(people, class_id) if people else None
+    return {name: rules.read_value(wf, name, data.get(name), class_id, users) for name in names if name in data}
 
 
 def _require(wf: Workflow, requirements: list[Any], values: dict[str, Any], step: str) -> None:
