@@ -403,3 +403,16 @@ def test_the_log_reads_state_labels_not_codes(app: Any, classroom: Any) -> None:
     assert changes["state"] == ("Order", "Dispatched")
     assert changes["data"][1] == "Technician: Master Wang"
     assert changes["stamps"][1].startswith("Dispatched: ")
+
+
+def test_sla_breach(classroom: Any) -> None:
+    from sandbox.cases.rules import set_stamp
+
+    student = classroom.user("studentA")
+    case = make(student, "complaint", **COMPLAINT, level=1)
+    assert not case.sla_breached
+    case.due_at = case.created_at - timedelta(hours=1)  # a deadline passed (set on the object only, not saved)
+    assert case.sla_breached
+    set_stamp(case, "resolved_at", case.due_at - timedelta(minutes=1))
+    assert not case.sla_breached  # resolved in time
+    db.session.rollback()

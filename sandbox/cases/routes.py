@@ -14,7 +14,6 @@ from sqlalchemy import or_, select
 
 from ..access import get_visible_or_404, get_writable_or_404, require_changer
 from ..boundary import attempt
-from ..clock import utcnow
 from ..errors import Conflict
 from ..extensions import db
 from ..oplog import current_actor
@@ -173,12 +172,10 @@ def detail_context(case: Case) -> dict[str, Any]:
     solved_by = db.session.scalar(select(Article).where(Article.id == case.solved_by_id)) if case.solved_by_id else None
     names = {u.id: u.display_name for u in db.session.scalars(select(User).where(
         User.id.in_({h.changed_by_id for h in case.history if h.changed_by_id})))}
-    now = utcnow()
-    breach = case.due_at is not None and ((case.resolved_at or now) > case.due_at)
     return {
         "wf": wf, "state_label": lambda s: rules.state_label(wf, s), "field_label": lambda f: rules.field_label(wf, f),
         "moves": [(t, services.transition_fields(t)) for t in moves], "history": list(case.history),
-        "history_names": names, "solved_by": solved_by, "sla_breach": breach,
+        "history_names": names, "solved_by": solved_by, "sla_breach": case.sla_breached,
         "locked": bool(wf and wf.state(case.state) and wf.state(case.state).locked),
         "articles": visible_choices(Article, case.solved_by_id, blank=False),
         "show_value": lambda name, value: show_value(wf, name, value), "article_url": _article_url(solved_by),
