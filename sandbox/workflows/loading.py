@@ -57,24 +57,38 @@ def _fields_named(wf: Workflow) -> list[tuple[str, str]]:
 def check_workflow(wf: Workflow, stem: str | None = None) -> list[tuple[str, str]]:
     """The cross-reference problems of a schema-valid definition, as (path, expectation) pairs."""
     problems: list[tuple[str, str]] = []
-    names = [s.name for s in wf.states]
-    known = set(names)
-    shown = ", ".join(names)
     if stem is not None and wf.key != stem:
         problems.append(("key", f"expected the file's name {stem!r}, got {wf.key!r}"))
+    if wf.sla_hours is not None and wf.sla_hours_by_level is not None:
+        problems.append(("sla_hours_by_level", "expected either sla_hours or sla_hours_by_level, not both"))
+    return problems + _check_states(wf) + _check_moves(wf) + _check_fields(wf)
+
+
+def _check_states(wf: Workflow) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    names = [s.name for s in wf.states]
     for i, name in enumerate(names):
         if name in names[:i]:
             problems.append((f"states[{i}].name", f"expected a state name used once, got {name!r} again"))
-    if wf.initial not in known:
-        problems.append(("initial", f"expected one of the states ({shown}), got {wf.initial!r}"))
-    if wf.sla_hours is not None and wf.sla_hours_by_level is not None:
-        problems.append(("sla_hours_by_level", "expected either sla_hours or sla_hours_by_level, not both"))
-    for name in wf.fields:
-        if name in BUILTIN_FIELDS:
-            problems.append((f"fields.{name}", f"expected a name that is not a built-in field, got {name!r}"))
-    for name, spec in wf.fields.items():
-        if spec.min is not None and spec.max is not None and spec.min > spec.max:
-            problems.append((f"fields.{name}.max", f"expected a maximum of at least {spec.min}, got {spec.max}"))
+    if wf.initial not in names:
+        problems.append(("initial", f"expected one of the states ({', '.join(names)}), got {wf.initial!r}"))
+        return problems
+    reached = _reachable(wf.initial, {(f, t.to) for t in wf.transitions for f in t.from_})
+    for i, name in enumerate(names):
+        if name not in reached:
+            problems.append((f"states[{i}]", f"expected a state reachable from {wf.initial!r}, "
+                                             f"got {name!r} that no move leads to"))
+    for n, note in enumerate(wf.notifications):
+        if "enter" in note.events and (note.state is None or note.state not in names):
+            problems.append((f"notifications[{n}].state", f"expected one of the states ({', '.join(names)}) for "
+                                                          f"events: enter, got {_show(note.state)}"))
+    return problems
+
+
+def _check_moves(wf: Workflow) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    known = [s.name for s in wf.states]
+    shown = ", ".join(known)
     locked = {s.name for s in wf.states if s.locked}
     edges: dict[tuple[str, str], int] = {}
     for t, tr in enumerate(wf.transitions):
@@ -93,29 +107,29 @@ def check_workflow(wf: Workflow, stem: str | None = None) -> list[tuple[str, str
                 problems.append((where, f"expected each move once, got {source!r} → {tr.to!r} again "
                                         f"(first in transitions[{edges[(source, tr.to)]}])"))
             edges.setdefault((source, tr.to), t)
-    reached = _reachable(wf.initial, edges)
-    if wf.initial in known:
-        for i, name in enumerate(names):
-            if name not in reached:
-                problems.append((f"states[{i}]", f"expected a state reachable from {wf.initial!r}, "
-                                                 f"got {name!r} that no move leads to"))
+        if tr.satisfaction and "satisfaction" in tr.asks:
+            problems.append((f"transitions[{t}].asks", "expected satisfaction: true rather than asking for it"))
+    return problems
+
+
+def _check_fields(wf: Workflow) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for name, spec in wf.fields.items():
+        if name in BUILTIN_FIELDS:
+            problems.append((f"fields.{name}", f"expected a name that is not a built-in field, got {name!r}"))
+        if spec.min is not None and spec.max is not None and spec.min > spec.max:
+            problems.append((f"fields.{name}.max", f"expected a maximum of at least {spec.min}, got {spec.max}"))
     for path, field in _fields_named(wf):
         if not NAME.match(field) or wf.field_kind(field) is None:
             declared = ", ".join([*BUILTIN_FIELDS, *wf.fields])
             problems.append((path, f"expected a built-in or declared field ({declared}), got {field!r}"))
-    for t, tr in enumerate(wf.transitions):
-        if tr.satisfaction and "satisfaction" in tr.asks:
-            problems.append((f"transitions[{t}].asks", "expected satisfaction: true rather than asking for it"))
     for n, note in enumerate(wf.notifications):
-        if "enter" in note.events and (note.state is None or note.state not in known):
-            problems.append((f"notifications[{n}].state", f"expected one of the states ({shown}) for events: enter, "
-                                                          f"got {_show(note.state)}"))
         if "change" in note.events and note.field is None:
             problems.append((f"notifications[{n}].field", "expected the field whose change notifies (events: change)"))
     return problems
 
 
-def _reachable(initial: str, edges: dict[tuple[str, str], int]) -> set[str]:
+def _reachable(initial: str, edges: set[tuple[str, str]]) -> set[str]:
     seen, todo = {initial}, deque([initial])
     while todo:
         here = todo.popleft()
