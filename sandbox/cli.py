@@ -20,6 +20,7 @@ from .errors import ServiceError
 from .extensions import db
 from .oplog import set_actor
 from .org.models import Position, Role, User
+from .workflows import cli as workflow_cli
 
 
 def fail(message: str) -> None:
@@ -66,6 +67,7 @@ def register_cli(app: Flask) -> None:
     _register_people_and_records(app)
     _register_scenarios(app)
     _register_grades(app)
+    app.cli.add_command(workflow_cli.workflow)  # sandbox workflow validate PATH
 
 
 def _register_setup(app: Flask) -> None:

@@ -175,6 +175,10 @@ def _jsonable(value: Any) -> Any:
         return str(value)
     if isinstance(value, str | int | float | bool) or value is None:
         return value
+    if isinstance(value, dict):  # a JSON column (a case's workflow fields) stays JSON in the entry
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
     return str(value)
 
 

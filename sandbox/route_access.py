@@ -108,6 +108,15 @@ DECLARED: dict[str, Access] = {
     "activities.log_call": Access("record", "lead", write=True, words="who may read the record the call is about, "
                                   "except read-only observers (cannot read it: 404)"),
     "activities.complete": record("activity", write=True),
+    # Cases: a new case of one workflow; a move and the knowledge link change the case (the service then checks
+    # who the workflow lets make the move); visit orders in bulk list what the viewer sees and change row by row
+    # through the same services (each row through the permission door).
+    "cases.new_for": CHANGER,
+    "cases.move": record("case", write=True),
+    "cases.solved_by": record("case", write=True),
+    "cases.visit_orders": SIGNED_IN,
+    "cases.visit_orders_import": CHANGER,
+    "cases.visit_orders_status": CHANGER,
     "admin.approvals": STAFF_ONLY,
     "admin.positions": STAFF_ONLY,
     "admin.position_add": STAFF_ONLY,

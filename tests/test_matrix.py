@@ -28,6 +28,7 @@ from urllib.parse import quote, urlparse
 import pytest
 from sqlalchemy import select
 
+from sandbox.cases.models import Case
 from sandbox.codes.models import CodeValue
 from sandbox.extensions import db
 from sandbox.leads.models import Lead
@@ -123,6 +124,8 @@ RECORD_TYPES: dict[str, RecordType] = {
                              {"kind": "task", "due_date": "2030-01-01"}, name_field="subject"),
     "competitors": RecordType("competitor", {"name": "Rival Ltd", "threat_level": "high"}, {"threat_level": "high"}),
     "campaigns": RecordType("campaign", {"name": "Spring fair", "status": "planned"}, {"status": "planned"}),
+    "cases": RecordType("case", {"workflow": "feedback", "subject": "Bill too high"}, {"workflow": "feedback"},
+                        name_field="subject"),
     # Products also get class_id and a fresh code from World.type_fields (created by the class's instructor).
     "products": RecordType("product", {"name": "Notebook", "list_price": 10, "active": True},
                            {"list_price": "10", "active": "y"}),
@@ -654,6 +657,39 @@ def _campaign_member_import(w: World, persona: str) -> Visit:
     csv = f"type,id,status\nlead,{lead.id},planned\n".encode()
     return Visit(f"/campaigns/{campaign.id}/members/import", data={"file": (io.BytesIO(csv), "members.csv")},
                  ok=302, unchanged=_no_members(campaign))
+@visit_of("cases.new_for")
+def _case_new_form(w: World, persona: str) -> Visit:
+    return Visit("/cases/new/complaint")
+
+
+@visit_of("cases.new_for", "POST")
+def _case_new(w: World, persona: str) -> Visit:
+    name = f"case {w.fresh(persona)}"
+    return Visit("/cases/new/feedback", data={"subject": name}, ok=302, unchanged=_none_named(Case, name, "subject"))
+
+
+@visit_of("cases.move")
+def _case_move_form(w: World, persona: str) -> Visit:
+    return Visit(f"/cases/{w.shared_record('cases').id}/move/in_progress")
+
+
+@visit_of("cases.move", "POST")
+def _case_move(w: World, persona: str) -> Visit:
+    fresh = w.new_record("cases")
+    return Visit(f"/cases/{fresh.id}/move/in_progress", data={}, ok=302, unchanged=w.lead_unchanged(fresh))
+
+
+@visit_of("cases.solved_by", "POST")
+def _case_solved_by(w: World, persona: str) -> Visit:
+    fresh = w.new_record("cases")
+    # No article is named: the page reaches the service, which refuses with a flash (nothing changes).
+    return Visit(f"/cases/{fresh.id}/solved-by", data={"article_id": ""}, ok=302, unchanged=w.lead_unchanged(fresh))
+
+
+page("cases.visit_orders", "/cases/visit-orders/")
+# An empty file is refused with a message on the page (400); observers are refused (403) before it.
+page("cases.visit_orders_import", "/cases/visit-orders/import", "POST", data={"csv": ""}, ok=400)
+page("cases.visit_orders_status", "/cases/visit-orders/status", "POST", data={}, ok=400)
 
 
 # ---- the calendar -------------------------------------------------------------------------------------------

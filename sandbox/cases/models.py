@@ -58,6 +58,13 @@ class Case(Owned, db.Model):
         """The subject, as the log shows it."""
         return self.subject
 
+    @property
+    def sla_breached(self) -> bool:
+        """Whether the SLA was missed: resolved after its deadline, or unresolved and the deadline passed."""
+        if self.due_at is None:
+            return False
+        return (self.resolved_at or utcnow()) > self.due_at
+
 
 class CaseHistory(db.Model):
     """One state change of a case: who, when, from, to, and the fields the transition asked for."""

@@ -10,7 +10,7 @@ microseconds, and verb summaries formatted from the verb's template and the entr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -75,6 +75,9 @@ FIELD_LABELS = {
 
 # Params that hold a code of a table (newer entries) or its label (older ones).
 PARAM_CODES = {"from_stage": "opportunity_stage", "to_stage": "opportunity_stage", "role": "contact_role"}
+
+# (object type, param or field) -> how a feature renders its own values (a case's workflow state: its label).
+VALUE_RENDERERS: dict[tuple[str, str], Callable[[LogEntry, Any], str]] = {}
 
 # Params that hold an amount of money (features add theirs: sandbox/forecasts/services.py).
 MONEY_PARAMS: set[str] = set()
@@ -228,6 +231,8 @@ def _value(entry: LogEntry, name: str, value: Any, names: Names, fields: dict[st
     if value is None or value == "":
         return EMPTY
     object_type = entry.object_type
+    if (render := VALUE_RENDERERS.get((object_type or "", name))) is not None:
+        return render(entry, value)
     if (ref := _ref_type(object_type, name, fields)) is not None:
         return names.name(ref, value)
     if (table := _code_table(object_type, name)) is not None:
@@ -279,6 +284,8 @@ def _want_refs(entry: LogEntry, names: Names) -> None:
 
 def _param(entry: LogEntry, key: str, value: Any, objectives: dict[tuple[int, str], str]) -> Any:
     """A summary param in the reader's language (codes → labels, UTC → local time, ids → names)."""
+    if (render := VALUE_RENDERERS.get((entry.object_type or "", key))) is not None:
+        return render(entry, value)
     if key in PARAM_CODES and isinstance(value, str):
         table = PARAM_CODES[key]
         return code_label(table, code_for_label(table, value) or value)
