@@ -119,7 +119,7 @@ _EXTRA = {
                     "set_primary_contact", "add_partner", "remove_partner"),
     "activity": ("log_call", "complete"),
     # The workflow contract (docs/WORKFLOWS.md): a state change, linking the article that solved a case.
-    "case": ("transition", "solved_by"),
+    "case": ("transition", "solved_by", "bulk_create", "bulk_transition"),
     "campaign": ("add_member", "add_members", "update_member", "remove_member", "import_members"),
     "article": ("publish", "unpublish"),
 }
