@@ -118,7 +118,7 @@ _EXTRA = {
                     "add_competitor", "remove_competitor", "add_contact_role", "remove_contact_role",
                     "set_primary_contact", "add_partner", "remove_partner"),
     "activity": ("log_call", "complete"),
-    # The workflow contract (docs/WORKFLOWS.md): a state change, linking the article that solved a case.
+    # The workflow contract (workflows/README.md): a state change, linking the article that solved a case.
     "case": ("transition", "solved_by", "bulk_create", "bulk_transition"),
     "campaign": ("add_member", "add_members", "update_member", "remove_member", "import_members"),
     "article": ("publish", "unpublish"),
@@ -139,7 +139,7 @@ CHILD_VERBS = ("opportunity.add_line", "opportunity.add_competitor", "opportunit
                "opportunity.set_primary_contact", "opportunity.add_partner", "note.create", "attachment.upload")
 
 # Records an activity can be about (sandbox/activities/services.py RELATED_TYPES).
-ACTIVITY_RELATED = ("lead", "account", "contact", "opportunity")
+ACTIVITY_RELATED = ("lead", "account", "contact", "opportunity", "campaign", "case")
 
 
 def object_types(verb: str) -> tuple[str, ...]:

@@ -416,3 +416,15 @@ def test_sla_breach(classroom: Any) -> None:
     set_stamp(case, "resolved_at", case.due_at - timedelta(minutes=1))
     assert not case.sla_breached  # resolved in time
     db.session.rollback()
+
+
+def test_a_task_about_a_case_shows_on_the_case_page_and_only_there(app: Any, classroom: Any, create_activity: Any) -> None:
+    """Activities may be about a case (SPEC §5.7): the case page lists them, another student never sees them."""
+    owner = classroom.user("studentA")
+    case = make(owner, "feedback", subject="Meter reads too high")
+    db.session.commit()
+    create_activity(owner, subject="Call back about the meter", related_type="case", related_id=case.id)
+    db.session.commit()
+    page = text(classroom.client_for(app, "studentA").get(f"/cases/{case.id}?lang=en"))
+    assert "Call back about the meter" in page
+    assert classroom.client_for(app, "studentB").get(f"/cases/{case.id}").status_code == 404

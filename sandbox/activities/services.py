@@ -22,9 +22,9 @@ from ..records.services import NotAllowed, RecordError, _check_write, create_rec
 from .models import EVENT, EVENT_FIELDS, KINDS, TASK, TASK_FIELDS, Activity
 
 # Record types an activity may relate to (campaigns and cases join when they exist).
-RELATED_TYPES = ("lead", "account", "contact", "opportunity", "campaign")
+RELATED_TYPES = ("lead", "account", "contact", "opportunity", "campaign", "case")
 RELATED_LABELS = {"lead": N_("Lead"), "account": N_("Account"), "contact": N_("Contact"),
-                  "opportunity": N_("Opportunity"), "campaign": N_("Campaign")}
+                  "opportunity": N_("Opportunity"), "campaign": N_("Campaign"), "case": N_("Case")}
 PANEL_EVENTS = 10
 
 
