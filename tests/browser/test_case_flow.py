@@ -85,7 +85,12 @@ def test_level1_complaint_from_received_to_closed(pages: Pages, classroom: Any) 
     assert {(n.user_id, n.record_type, n.record_id) for n in notes} >= {(teacher.id, "case", case.id)}
     instructor = pages.new()
     _sign_in(instructor, "teacher")
-    instructor.goto(f"/cases/{case.id}")
+    # The inbox shows the level-1 complaint; its link opens the case.
+    instructor.get_by_test_id("nav-notifications").click()
+    item = instructor.get_by_test_id("notification").filter(has_text=case.subject).first
+    assert item.get_attribute("data-unread") == "yes"
+    item.get_by_role("link", name=case.subject).click()
+    instructor.wait_for_url(f"**/cases/{case.id}")
     assert instructor.get_by_test_id("current-state").inner_text() == "Agreed with customer"
     assert "Supervision agrees with the measure." in instructor.get_by_test_id("case-history").inner_text()
 
