@@ -1,15 +1,19 @@
-"""The shipped case workflows as scenario files and grading may name them (the workflow contract).
+"""The shipped case workflows as scenario files and grading name them, read from `workflows/*.yaml`.
 
-seed/ imports nothing of sandbox, so the keys, states and moves of the definitions in `workflows/*.yaml`
-are mirrored here: scenario validation rejects an unknown workflow or state, the generator puts open
-cases in plausible states with a history that only takes these moves, and the `case_resolved` check
-reads its default path from here. tests/test_service_scenario.py compares this table with the engine's
-definitions when they are installed, so a drift fails the tests.
+seed/ imports nothing of sandbox, so it reads the same definition files the engine (sandbox/workflows/)
+loads, as plain YAML: the keys, states, moves, the states that resolve or close a case and the SLA hours
+come from there, once. What is grading's own is kept here: the default required path of `case_resolved`
+and the end states it accepts. Scenario validation rejects an unknown workflow or state, the generator puts
+open cases in plausible states with a history that only takes these moves.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class Flow:
     resolving: tuple[str, ...]  # states that set resolved_at
     path: tuple[str, ...]  # the required path of `case_resolved` by default: each move along it...
     ends: tuple[str, ...]  # ...then one move into one of these, where the case must still stand
+    sla: int | dict[int, int] = 72  # hours to the SLA deadline (a complaint's per level)
 
     @property
     def initial(self) -> str:
@@ -36,56 +41,57 @@ class Flow:
         return (source, target) in self.moves
 
 
-def _chain(*states: str) -> tuple[tuple[str, str], ...]:
-    return tuple(zip(states, states[1:], strict=False))
+# Grading's defaults per workflow: the states whose moves `case_resolved` asks for, each move along them...
+# ...then one move into one of the end states, where the case must still stand.
+GRADING: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "feedback": (("new", "in_progress", "resolved"), ("closed",)),
+    "service_request": (("assigned", "in_progress", "resolved"), ("closed",)),
+    "complaint": (("assigned", "received", "investigated", "agreed"), ("closed",)),
+    "suggestion": (("assigned", "received"), ("adopted", "not_adopted")),
+    "info_flow": (("assigned", "received", "replied"), ("closed",)),
+    "visit_order": (("unprocessed", "processing"), ("completed",)),
+    "repair_order": (("request", "order", "dispatched", "completed", "reviewed", "settled", "called_back"),
+                     ("signed_off",)),
+}
+FOLDER = Path(__file__).resolve().parent.parent / "workflows"
 
 
-FLOWS: dict[str, Flow] = {f.key: f for f in (
-    Flow("feedback", "客户反馈", "Feedback", ("new", "in_progress", "resolved", "closed"),
-         (*_chain("new", "in_progress", "resolved", "closed"), ("resolved", "in_progress")),
-         closing=("closed",), resolving=("resolved",), path=("new", "in_progress", "resolved"), ends=("closed",)),
-    Flow("service_request", "服务请求", "Service request", ("new", "assigned", "in_progress", "resolved", "closed"),
-         (*_chain("new", "assigned", "in_progress", "resolved", "closed"), ("resolved", "in_progress")),
-         closing=("closed",), resolving=("resolved",), path=("assigned", "in_progress", "resolved"), ends=("closed",)),
-    Flow("complaint", "投诉单", "Complaint", ("new", "assigned", "received", "investigated", "agreed", "closed"),
-         _chain("new", "assigned", "received", "investigated", "agreed", "closed"),
-         closing=("closed",), resolving=("agreed",), path=("assigned", "received", "investigated", "agreed"),
-         ends=("closed",)),
-    Flow("suggestion", "建议单", "Suggestion", ("new", "assigned", "received", "adopted", "not_adopted"),
-         (*_chain("new", "assigned", "received", "adopted"), ("received", "not_adopted")),
-         closing=("adopted", "not_adopted"), resolving=("adopted", "not_adopted"), path=("assigned", "received"),
-         ends=("adopted", "not_adopted")),
-    Flow("info_flow", "信息流转单", "Information-flow ticket",
-         ("new", "assigned", "received", "replied", "fed_back", "closed"),
-         (*_chain("new", "assigned", "received", "replied", "closed"), ("received", "fed_back"),
-          ("fed_back", "closed"), ("replied", "assigned")),
-         closing=("closed",), resolving=("replied", "fed_back"), path=("assigned", "received", "replied"),
-         ends=("closed",)),
-    Flow("visit_order", "关键客户拜访单", "Key-customer visit order",
-         ("unprocessed", "processing", "completed", "rejected"),
-         (("unprocessed", "processing"), ("unprocessed", "completed"), ("unprocessed", "rejected"),
-          ("processing", "completed"), ("processing", "rejected"), ("completed", "processing"),
-          ("rejected", "completed"), ("rejected", "processing")),
-         closing=(), resolving=("completed",), path=("unprocessed", "processing"), ends=("completed",)),
-    Flow("repair_order", "维修单", "Repair order",
-         ("request", "order", "dispatched", "completed", "reviewed", "settled", "called_back", "signed_off"),
-         _chain("request", "order", "dispatched", "completed", "reviewed", "settled", "called_back", "signed_off"),
-         closing=("signed_off",), resolving=("completed",),
-         path=("request", "order", "dispatched", "completed", "reviewed", "settled", "called_back"),
-         ends=("signed_off",)),
-)}
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
 
-# Complaint SLA hours per level (1 is the most severe); the other workflows' one figure.
-COMPLAINT_SLA_HOURS = {1: 24, 2: 48, 3: 72, 4: 120, 5: 120}
-SLA_HOURS = {"feedback": 72, "service_request": 48, "suggestion": 120, "info_flow": 48, "visit_order": 168,
-             "repair_order": 72}
+
+def _flow(data: dict[str, Any]) -> Flow:
+    """A Flow from one definition file's data (already checked by the engine's loader and its tests)."""
+    key = data["key"]
+    states = [state["name"] for state in data["states"]]
+    initial = data["initial"]
+    states.sort(key=lambda name: name != initial)  # the initial state first, the others in file order
+    moves = tuple((source, t["to"]) for t in data.get("transitions", []) for source in _as_list(t["from"]))
+    sets = {state["name"]: set(state.get("sets") or ()) for state in data["states"]}
+    path, ends = GRADING.get(key, ((), ()))
+    sla = data.get("sla_hours_by_level") or data.get("sla_hours") or 72
+    return Flow(key, data["name"]["zh"], data["name"]["en"], tuple(states), moves,
+                closing=tuple(s for s in states if "closed_at" in sets[s]),
+                resolving=tuple(s for s in states if "resolved_at" in sets[s]),
+                path=path, ends=ends, sla={int(k): int(v) for k, v in sla.items()} if isinstance(sla, dict) else int(sla))
+
+
+def _load(folder: Path) -> dict[str, Flow]:
+    flows = [_flow(yaml.safe_load(path.read_text(encoding="utf-8"))) for path in sorted(folder.glob("*.yaml"))]
+    return {flow.key: flow for flow in flows}
+
+
+FLOWS: dict[str, Flow] = _load(FOLDER)
 
 
 def sla_hours(workflow: str, level: int | None) -> int:
     """Hours from creation to the SLA deadline of a case (a complaint's by its level)."""
-    if workflow == "complaint":
-        return COMPLAINT_SLA_HOURS.get(level or 3, 72)
-    return SLA_HOURS.get(workflow, 72)
+    flow = FLOWS.get(workflow)
+    if flow is None:
+        return 72
+    if isinstance(flow.sla, dict):
+        return flow.sla.get(level or 3, 72)
+    return flow.sla
 
 
 def walk(flow: Flow, target: str) -> list[str]:

@@ -172,7 +172,7 @@ def test_a_loaded_desk_gives_every_student_open_cases_and_keeps_articles_on_a_on
 
 
 def test_the_contract_mirror_matches_the_shipped_workflow_files():
-    """seed/workflows.py mirrors `workflows/*.yaml` (the engine's); checked once the engine ships them."""
+    """seed/workflows.py reads `workflows/*.yaml`, the engine's files: every shipped workflow, with its states."""
     folder = Path(__file__).resolve().parent.parent / "workflows"
     files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
     if not files:
