@@ -13,18 +13,19 @@ from .oplog import set_actor
 from .org.models import Position, PositionKind, Role, User
 from .org.services import class_wizard, create_position, create_user
 
+# (class, join code, departments, username prefix, scenario): the first class practises selling, the second
+# runs the service desk, so a demo shows both the sales and the service flows.
 CLASSES = [
-    ("市场营销2026级1班", "MKT261", ["销售一部", "销售二部", "销售三部"], "a"),
-    ("市场营销2026级2班", "MKT262", ["华东销售部", "华南销售部", "华北销售部"], "b"),
+    ("市场营销2026级1班", "MKT261", ["销售一部", "销售二部", "销售三部"], "a", "sales-basics"),
+    ("市场营销2026级2班", "MKT262", ["华东销售部", "华南销售部", "华北销售部"], "b", "service-desk"),
 ]
 STUDENTS_PER_CLASS = 6
-DEMO_SCENARIO = "sales-basics"
 
 
 def demo_usernames() -> list[str]:
     """Every account the demo makes."""
     names = ["admin", "teacher"]
-    for _name, _code, _departments, prefix in CLASSES:
+    for _name, _code, _departments, prefix, _scenario in CLASSES:
         names += [f"{prefix}_manager", *(f"{prefix}_s{i + 1:02d}" for i in range(STUDENTS_PER_CLASS)), f"{prefix}_observer"]
     return names
 
@@ -54,10 +55,10 @@ def build_demo(password: str | None) -> list[tuple[str, ...]]:
     account("admin", "系统管理员", Role.ADMIN, root, "-")
     teacher_node = create_position(None, root, PositionKind.TEACHER, "张老师教研室")
     teacher = account("teacher", "张老师", Role.INSTRUCTOR, teacher_node, "-")
-    classes: list[Position] = []
-    for class_name, code, departments, prefix in CLASSES:
+    classes: list[tuple[Position, str]] = []
+    for class_name, code, departments, prefix, scenario in CLASSES:
         klass = class_wizard(None, teacher_node, class_name, departments, code, True, "销售代表")
-        classes.append(klass)
+        classes.append((klass, scenario))
         db.session.flush()
         depts = list(db.session.scalars(
             select(Position).where(Position.parent_id == klass.id).order_by(Position.id)))
@@ -69,10 +70,10 @@ def build_demo(password: str | None) -> list[tuple[str, ...]]:
             position = salespeople[i % len(salespeople)]
             account(f"{prefix}_s{i + 1:02d}", fake.name(), Role.STUDENT, position, class_name)
         account(f"{prefix}_observer", fake.name(), Role.READONLY, klass, class_name)
-    # Each class gets the Sales basics scenario, loaded by its teacher as from /scenarios/.
+    # Each class gets its scenario, loaded by its teacher as from /scenarios/.
     set_actor(teacher)
     with access.viewing_as(access.viewer_for(teacher)):
-        for klass in classes:
-            load_scenario(klass, DEMO_SCENARIO)
+        for klass, scenario in classes:
+            load_scenario(klass, scenario)
     set_actor(None)
     return rows

@@ -156,12 +156,16 @@ def test_demo_builds_a_classroom_with_one_password(app):
     owners = db.session.execute(select(Lead.class_id, User.class_id, User.role).join(User, User.id == Lead.owner_id)
                                 .execution_options(skip_visibility=True)).all()
     assert all(lead_class == user_class and role == "student" for lead_class, user_class, role in owners)
-    # Each class has Sales basics loaded: one run, and a book of its own for every student of the class.
+    # The first class has Sales basics loaded, the second the Service desk: one run each, and a book of its own
+    # for every student of the class (the service desk's with open cases).
+    from sandbox.cases.models import Case
     from sandbox.classroom.models import Run
 
     runs = list(db.session.scalars(select(Run)))
     assert sorted(r.class_id for r in runs) == sorted(c.id for c in classes)
-    assert {r.scenario_name for r in runs} == {"sales-basics"}
+    assert sorted(r.scenario_name for r in runs) == ["sales-basics", "service-desk"]
+    b_s01 = db.session.scalar(select(User.id).where(User.username == "b_s01"))
+    assert count(Case, Case.owner_id == b_s01) > 0
     assert count(Lead, Lead.owner_id == db.session.scalar(select(User.id).where(User.username == "a_s01"))) == 100
     client = app.test_client()
     assert login(client, "a_s01", "Demo2026xy").status_code == 302
