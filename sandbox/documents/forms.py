@@ -18,7 +18,7 @@ def folder_choices(current: int | None = None) -> list[tuple[int, str]]:
 class DocumentForm(FlaskForm):
     """Create and edit a document's title, folder and description (files are its versions, uploaded on its page)."""
 
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    title = StringField(_l("Document title"), validators=[DataRequired(), Length(max=200)])
     folder_id = SelectField(_l("Folder"), coerce=int, validators=[Optional()])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     version = HiddenField()

@@ -13,7 +13,7 @@ DOCUMENT = register(RecordType(
     name="document", model=Document, form=DocumentForm, singular=_l("Document"), plural=_l("Documents"),
     fields=["title", "folder_id", "description"],
     search=["title", "description"],
-    columns=[Column("title", _l("Title"), link=True), Column("folder_id", _l("Folder"), sortable=False),
+    columns=[Column("title", _l("Document title"), link=True), Column("folder_id", _l("Folder"), sortable=False),
              Column("description", _l("Description"), sortable=False)],
     create=services.create_document, update=services.update_document,
     detail_template="documents/detail.html",

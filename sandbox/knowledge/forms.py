@@ -27,7 +27,7 @@ def class_choices() -> list[tuple[int, str]]:
 class ArticleForm(FlaskForm):
     """Create and edit an article; its labels are the article's field labels."""
 
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    title = StringField(_l("Article title"), validators=[DataRequired(), Length(max=200)])
     class_id = SelectField(_l("Class"), coerce=int, validators=[DataRequired(message=_l("Choose a class."))])
     category = SelectField(_l("Category"), validators=[Optional()])
     keywords = StringField(_l("Keywords"), validators=[Optional(), Length(max=300)],

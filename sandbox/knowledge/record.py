@@ -18,7 +18,7 @@ ARTICLE = register(RecordType(
     labels={"status": _l("Status"), "published_at": _l("Published at")},
     codes={"category": "article_category"},
     search=["title", "keywords", "body"],
-    columns=[Column("title", _l("Title"), link=True), Column("category", _l("Category"), code="article_category"),
+    columns=[Column("title", _l("Article title"), link=True), Column("category", _l("Category"), code="article_category"),
              Column("keywords", _l("Keywords"), sortable=False), Column("status", _l("Status")),
              Column("published_at", _l("Published at"))],
     filters=[Filter("category", _l("Category"), "article_category")],

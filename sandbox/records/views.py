@@ -127,6 +127,15 @@ class RecordViews:
         """A field's label (from the registry)."""
         return self.record_type.field_label(attr)
 
+    @property
+    def search_hint(self) -> str:
+        """What the search box matches: the labels of the type's search fields, in the reader's language."""
+        from babel.lists import format_list
+        from flask_babel import get_locale
+
+        labels = [self.field_label(attr) for attr in self.record_type.search]
+        return format_list(labels, style="or", locale=get_locale()) if labels else ""
+
     def conditions(self, args: Any) -> list[Any]:
         """WHERE conditions of the list from the query string (unknown values are ignored)."""
         model = self.model
