@@ -18,8 +18,8 @@ from .schema import CHECK_KINDS, Scenario
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 
-class ScenarioError(ValueError):
-    """A scenario file that cannot be used; `problems` are (path, message) pairs."""
+class FileProblems(ValueError):
+    """A data file (scenario, workflow) that cannot be used; `problems` are (path, message) pairs."""
 
     def __init__(self, filename: str, problems: list[tuple[str, str]]) -> None:
         self.filename = filename
@@ -30,6 +30,10 @@ class ScenarioError(ValueError):
         """One `file: path: message` line per problem."""
         return [f"{self.filename}: {path}: {message}" if path else f"{self.filename}: {message}"
                 for path, message in self.problems]
+
+
+class ScenarioError(FileProblems):
+    """A scenario file that cannot be used."""
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

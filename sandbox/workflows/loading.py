@@ -14,25 +14,15 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from seed.loading import _message, _path, _show, _UniqueKeyLoader  # the scenario files' reader, shared
+from seed.loading import FileProblems, _message, _path, _show, _UniqueKeyLoader  # the scenario files' reader, shared
 
 from .schema import BUILTIN_FIELDS, NAME, Workflow
 
 WORKFLOW_DIR = Path(__file__).resolve().parent.parent.parent / "workflows"
 
 
-class WorkflowError(ValueError):
-    """A workflow file that cannot be used; `problems` are (path, message) pairs."""
-
-    def __init__(self, filename: str, problems: list[tuple[str, str]]) -> None:
-        self.filename = filename
-        self.problems = problems
-        super().__init__("\n".join(self.lines()))
-
-    def lines(self) -> list[str]:
-        """One `file: path: expectation` line per problem."""
-        return [f"{self.filename}: {path}: {message}" if path else f"{self.filename}: {message}"
-                for path, message in self.problems]
+class WorkflowError(FileProblems):
+    """A workflow file that cannot be used; `problems` are (path, message) pairs, one line each."""
 
 
 def _fields_named(wf: Workflow) -> list[tuple[str, str]]:
