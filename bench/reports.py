@@ -187,6 +187,42 @@ def _time_sql(app: Flask, sql: str, params: dict[str, Any]) -> tuple[float, int]
     return elapsed, len(found)
 
 
+def viewers_sql(facts: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """The measured viewers: (username, the visibility condition a hand-written query applies for them)."""
+    team = ", ".join(str(u) for u in facts["manager_team"])
+    return {
+        "instructor": ("instructor1", "t.class_id = :klass AND t.deleted_at IS NULL"),
+        "manager": ("manager1_1", f"t.class_id = :klass AND t.owner_id IN ({team}) AND t.deleted_at IS NULL"),
+    }
+
+
+def measure_reports(app: Flask, facts: dict[str, Any], reports: dict[str, tuple[str, str]], measure: Any,
+                    prefix: str, rounds: int, warmup: int, say: Say,
+                    params: dict[str, Any]) -> tuple[list[Any], list[str]]:
+    """Time each report page per viewer against its hand-written query, interleaved; (measures, table lines)."""
+    measures, lines = [], []
+    for viewer, (username, vis) in viewers_sql(facts).items():
+        say(f"bench: {prefix}: measuring as the {viewer} …")
+        client = sign_in(app, username)
+        for key, (url, sql) in reports.items():
+            query = sql.format(vis=vis)
+            for _ in range(warmup):
+                _time_page(client, url)
+                _time_sql(app, query, params)
+            page_times, sql_times, groups = [], [], 0
+            for _ in range(rounds):  # interleaved, so both see the same cache and machine load
+                page_times.append(_time_page(client, url))
+                elapsed, groups = _time_sql(app, query, params)
+                sql_times.append(elapsed)
+            page_ms, sql_ms = statistics.median(page_times) * 1000, statistics.median(sql_times) * 1000
+            ratio = sql_ms / page_ms
+            measures.append(measure(f"{prefix}.{key}.{viewer}", round(page_ms, 3), "ms", round(sql_ms, 3),
+                                    round(ratio, 3)))
+            lines.append(f"{key:<14}{viewer:<12}{groups:>7}{page_ms:>10.2f}{sql_ms:>10.2f}{ratio:>8.2f}  "
+                         f"{'ok' if ratio >= TARGET else 'BELOW'}")
+    return measures, lines
+
+
 def run(measure: Any, quick: bool, say: Say) -> tuple[list[Any], str]:
     """Build the data in a temporary database, time every family's main report per viewer; (measures, table)."""
     rows = QUICK_ROWS if quick else FULL_ROWS
@@ -197,31 +233,8 @@ def run(measure: Any, quick: bool, say: Say) -> tuple[list[Any], str]:
         start = time.perf_counter()
         facts = build(app, rows, lambda msg: say(f"bench: reports: {msg}"))
         built = time.perf_counter() - start
-        team = ", ".join(str(u) for u in facts["manager_team"])
-        viewers = {
-            "instructor": ("instructor1", "t.class_id = :klass AND t.deleted_at IS NULL"),
-            "manager": ("manager1_1", f"t.class_id = :klass AND t.owner_id IN ({team}) AND t.deleted_at IS NULL"),
-        }
-        measures, lines = [], []
-        for viewer, (username, vis) in viewers.items():
-            say(f"bench: reports: measuring as the {viewer} …")
-            client = sign_in(app, username)
-            for family, (url, sql) in REPORTS.items():
-                query = sql.format(vis=vis)
-                for _ in range(warmup):
-                    _time_page(client, url)
-                    _time_sql(app, query, {"klass": facts["klass"]})
-                page_times, sql_times, groups = [], [], 0
-                for _ in range(rounds):  # interleaved, so both see the same cache and machine load
-                    page_times.append(_time_page(client, url))
-                    elapsed, groups = _time_sql(app, query, {"klass": facts["klass"]})
-                    sql_times.append(elapsed)
-                page_ms, sql_ms = statistics.median(page_times) * 1000, statistics.median(sql_times) * 1000
-                ratio = sql_ms / page_ms
-                measures.append(measure(f"reports.{family}.{viewer}", round(page_ms, 3), "ms", round(sql_ms, 3),
-                                        round(ratio, 3)))
-                lines.append(f"{family:<14}{viewer:<12}{groups:>7}{page_ms:>10.2f}{sql_ms:>10.2f}{ratio:>8.2f}  "
-                             f"{'ok' if ratio >= TARGET else 'BELOW'}")
+        measures, lines = measure_reports(app, facts, REPORTS, measure, "reports", rounds, warmup, say,
+                                          {"klass": facts["klass"]})
         with app.app_context():
             db.engine.dispose()
     head = [

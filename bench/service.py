@@ -31,8 +31,7 @@ from sandbox.clock import utcnow
 from sandbox.extensions import db
 
 from .data import bulk_connection, create_schema, insert_tree
-from .pages import sign_in
-from .reports import _owned, _time_page, _time_sql, _tree
+from .reports import _owned, _tree, measure_reports
 
 TARGET = 0.3
 GENERATION_TARGET = 0.5
@@ -144,32 +143,8 @@ def run(measure: Any, quick: bool, say: Say) -> tuple[list[Any], str]:
         start = time.perf_counter()
         facts = build(app, rows, lambda msg: say(f"bench: service: {msg}"))
         built = time.perf_counter() - start
-        team = ", ".join(str(u) for u in facts["manager_team"])
-        viewers = {
-            "instructor": ("instructor1", "t.class_id = :klass AND t.deleted_at IS NULL"),
-            "manager": ("manager1_1", f"t.class_id = :klass AND t.owner_id IN ({team}) AND t.deleted_at IS NULL"),
-        }
-        measures, lines = [], []
-        for viewer, (username, vis) in viewers.items():
-            say(f"bench: service: measuring as the {viewer} …")
-            client = sign_in(app, username)
-            for key, (url, sql) in REPORTS.items():
-                query = sql.format(vis=vis)
-                params = {"klass": facts["klass"], "now": utcnow()}
-                for _ in range(warmup):
-                    _time_page(client, url)
-                    _time_sql(app, query, params)
-                page_times, sql_times, groups = [], [], 0
-                for _ in range(rounds):  # interleaved, so both see the same cache and machine load
-                    page_times.append(_time_page(client, url))
-                    elapsed, groups = _time_sql(app, query, params)
-                    sql_times.append(elapsed)
-                page_ms, sql_ms = statistics.median(page_times) * 1000, statistics.median(sql_times) * 1000
-                ratio = sql_ms / page_ms
-                measures.append(measure(f"service.{key}.{viewer}", round(page_ms, 3), "ms", round(sql_ms, 3),
-                                        round(ratio, 3)))
-                lines.append(f"{key:<14}{viewer:<12}{groups:>7}{page_ms:>10.2f}{sql_ms:>10.2f}{ratio:>8.2f}  "
-                             f"{'ok' if ratio >= TARGET else 'BELOW'}")
+        measures, lines = measure_reports(app, facts, REPORTS, measure, "service", rounds, warmup, say,
+                                          {"klass": facts["klass"], "now": utcnow()})
         with app.app_context():
             db.engine.dispose()
     say("bench: service: generating books …")
