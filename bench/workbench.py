@@ -122,6 +122,9 @@ def build(app: Flask, records: int, seed: int = 20241101, say: Say | None = None
                 out.append(row)
             return out
 
+        # Leaving WAL needs the only connection: the pages measured before (and their lazy notification scans,
+        # which use a session of their own) may have left idle connections in the pool.
+        db.engine.dispose()
         with db.engine.connect() as conn:
             for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-262144", "foreign_keys=OFF"):
                 conn.exec_driver_sql(f"PRAGMA {pragma}")

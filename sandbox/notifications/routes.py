@@ -86,7 +86,9 @@ def notification_badge() -> int:
         # An error page rendered after a failed transaction still renders; it shows no badge.
         log.warning("unread notification count failed", exc_info=True)
         return 0
-    if lazy_scan_due(last_scan):
+    # Only while a GET renders: a GET holds no write lock (it writes nothing), while a POST that re-renders its
+    # form may, and on SQLite the scan's own transaction would wait for it.
+    if request.method == "GET" and lazy_scan_due(last_scan):
         unread += scan_in_own_transaction(current_user.id)
     return unread
 
