@@ -122,6 +122,31 @@ def test_level2_at_assigned_notifies_the_supervisor_and_the_assignee(classroom: 
     assert notes("case.assigned") == [(peer.id, case.id)]
 
 
+def test_an_escalated_complaint_notifies_its_owner_assignee_and_supervisor_but_not_a_milder_one(classroom: Any) -> None:
+    """Escalated = the level made more severe (a lower number); making it milder or editing other fields is no news,
+    and whoever escalates is not told of it."""
+    student, peer, manager = classroom.user("studentA"), classroom.user("peerA"), classroom.user("managerA")
+    case = make(student, "complaint", **COMPLAINT, level=4)
+    move(student, case, "assigned", assignee_id=peer.id, supervisor_id=manager.id)
+    for level in (5, 4):  # 4 → 5 is milder (no news); 5 → 4 is more severe (news)
+        act_as(student)
+        services.update_case(case, {"level": level})
+        db.session.commit()
+    # The owner escalated it: the assignee and the supervisor are told, not the owner who did it.
+    assert notes("case.escalated") == sorted([(peer.id, case.id), (manager.id, case.id)])
+    act_as(student)
+    services.update_case(case, {"subject": "Still rude at the counter"})
+    db.session.commit()
+    assert len(notes("case.escalated")) == 2
+    act_as(manager)  # the superior escalates: now the owner hears of it too
+    services.update_case(case, {"level": 2})
+    db.session.commit()
+    assert len(notes("case.escalated")) == 4
+    assert (student.id, case.id) in notes("case.escalated")
+    note = db.session.scalar(select(Notification).where(Notification.kind == "case.escalated").limit(1))
+    assert note.params["level"] in (4, 2)
+
+
 def test_the_assignee_must_be_of_the_class(classroom: Any) -> None:
     student = classroom.user("studentA")
     case = make(student, "complaint", **COMPLAINT, level=2)

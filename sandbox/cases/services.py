@@ -103,6 +103,8 @@ def _notify(wf: Workflow, case: Case, events: list[tuple[str, str | None]]) -> N
                 hit = hit or rule.field is None or not engine.empty(values.get(rule.field))
             elif event == "enter":
                 hit = hit or rule.state == arg
+            elif event == "escalate":
+                hit = True
             else:
                 hit = hit or rule.field == arg
         if not hit or not engine.matches(rule.when, values):
@@ -114,7 +116,9 @@ def _notify(wf: Workflow, case: Case, events: list[tuple[str, str | None]]) -> N
                     "supervisor": lambda: [case.supervisor_id],
                     "assignee": lambda: [case.assignee_id],
                     "owner": lambda: [case.owner_id]}[who]()
-        notify(ids, rule.kind, case, workflow=wf.key, level=case.level, state=case.state)
+        # Whoever made the change knows it already: the news goes to the others.
+        actor_id = getattr(current_actor(), "id", None)
+        notify([i for i in ids if i != actor_id], rule.kind, case, workflow=wf.key, level=case.level, state=case.state)
 
 
 def create_case(workflow: str, data: dict[str, Any], owner: User | None = None) -> Case:
@@ -176,6 +180,9 @@ def _apply(wf: Workflow, case: Case, given: dict[str, Any]) -> list[tuple[str, s
             events.append(("change", name))
     if ("change", "level") in events:
         case.due_at = _due(wf, case)
+        old, new = before.get("level"), case.level
+        if old is not None and new is not None and new < old:  # 1 is the most severe level
+            events.append(("escalate", "level"))
     return events
 
 

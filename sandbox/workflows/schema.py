@@ -135,10 +135,12 @@ class CreateDef(Strict):
 
 
 class NotificationDef(Strict):
-    """Who is told when a case is created, enters a state or has a field changed (and `when` matches)."""
+    """Who is told when a case is created, enters a state, has a field changed or is escalated (its level made
+    more severe: a lower number), and `when` matches."""
 
     kind: Annotated[str, _pattern(KIND, "a kind like noun.verb")]
-    events: Annotated[list[Literal["create", "enter", "change"]], BeforeValidator(_listed)] = Field(min_length=1)
+    events: Annotated[list[Literal["create", "enter", "change", "escalate"]], BeforeValidator(_listed)] = Field(
+        min_length=1)
     state: Name | None = None
     field: Name | None = None
     when: Condition | None = None
