@@ -226,3 +226,25 @@ def test_types_with_their_own_create_service_go_row_by_row(app, classroom):
                        content_type="multipart/form-data").get_data(as_text=True)
     assert "Say why the opportunity was lost." in page and "Nothing was imported" in page
     assert [o.name for o in opportunities()] == ["Deal One"]
+
+
+def test_a_lead_import_naming_a_campaign_stays_one_bulk_entry_and_never_reaches_an_invisible_one(app, classroom):
+    """Leads carry a campaign (checked by the type's clean()), and their import is still one entry for the file."""
+    from sandbox.campaigns.models import Campaign
+    from sandbox.records.services import create_record
+
+    student, other = classroom.user("studentA"), classroom.user("studentB")
+    act_as(student)
+    mine = create_record(Campaign, {"name": "Spring tea fair", "status": "planned"})
+    act_as(other)
+    hidden = create_record(Campaign, {"name": "Autumn fair", "status": "planned"})
+    db.session.commit()
+    act_as(None)
+    response = post(classroom.client_for(app, "studentA"),
+                    f"Name,Status,Campaign\nWang,new,{mine.id}\nLi,new,Spring tea fair\n".encode())
+    assert "2 records imported." in response.get_data(as_text=True)
+    assert [(x.name, x.campaign_id) for x in all_leads()] == [("Wang", mine.id), ("Li", mine.id)]
+    assert len(import_entries()) == 1
+    assert db.session.scalar(select(func.count()).select_from(LogEntry).where(LogEntry.verb == "lead.create")) == 0
+    response = post(classroom.client_for(app, "studentA"), f"Name,Status,Campaign\nZhao,new,{hidden.id}\n".encode())
+    assert response.status_code == 200 and "Zhao" not in [x.name for x in all_leads()]

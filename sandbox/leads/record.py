@@ -10,7 +10,6 @@ from ..campaigns.models import Campaign
 from ..contacts.models import Contact
 from ..opportunities.models import Opportunity
 from ..records.registry import Column, Filter, RecordType, register
-from ..records.services import create_record, update_record
 from .forms import LeadForm
 from .models import Lead
 
@@ -27,9 +26,7 @@ LEAD = register(RecordType(
              Column("rating", _l("Rating"), code="rating"), Column("phone", _l("Phone"))],
     filters=[Filter("status", _l("Status"), "lead_status"), Filter("source", _l("Source"), "lead_source"),
              Filter("rating", _l("Rating"), "rating")],
-    # A campaign the viewer cannot see is refused next to the field (import and forged posts included).
-    create=lambda cls, data, owner=None: create_record(cls, clean_campaign_id(data), owner),
-    update=lambda obj, data, expected_version=None: update_record(obj, clean_campaign_id(data),
-                                                                  expected_version=expected_version),
+    # A campaign the viewer cannot see is refused next to the field (forms, imports and direct calls alike).
+    clean=clean_campaign_id,
     detail_template="leads/detail.html",
 ))

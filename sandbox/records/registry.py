@@ -88,6 +88,9 @@ class RecordType:
     filters: list[Any] = field(default_factory=list)
     create: Callable[..., Any] | None = None  # create(model, data) -> record; default: the generic service
     update: Callable[..., Any] | None = None  # update(obj, data, expected_version=) -> record
+    # clean(data) -> data: checks and normalises field values before the generic create and update (a reference
+    # the viewer cannot see is refused next to its field); a type with it keeps the generic bulk import.
+    clean: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     duplicates: Callable[..., Any] | None = None  # duplicates(data) -> similar visible records
     related: list[Related] = field(default_factory=list)
     detail_template: str = "records/detail.html"
@@ -100,12 +103,22 @@ class RecordType:
     @property
     def create_service(self) -> Callable[..., Any]:
         """The service creating a record of this type from checked field values."""
-        return self.create or services.create_record
+        if self.create is not None:
+            return self.create
+        clean = self.clean
+        if clean is not None:
+            return lambda cls, data, owner=None: services.create_record(cls, clean(data), owner)
+        return services.create_record
 
     @property
     def update_service(self) -> Callable[..., Any]:
         """The service applying checked field values to a record of this type."""
-        return self.update or services.update_record
+        if self.update is not None:
+            return self.update
+        clean = self.clean
+        if clean is not None:
+            return lambda obj, data, expected_version=None: services.update_record(obj, clean(data), expected_version)
+        return services.update_record
 
     @property
     def import_fields(self) -> list[str]:
