@@ -40,22 +40,17 @@ register_family(Family("service", _l("Service"),
 
 PEOPLE = [OWNER, DEPARTMENT, CLASS]
 
-# The shipped workflows' names (the keys of the workflow contract, `workflows/*.yaml`), in menu order.
-WORKFLOW_NAMES: dict[str, Any] = {
-    "feedback": _l("Feedback"),
-    "service_request": _l("Service request"),
-    "complaint": _l("Complaint"),
-    "suggestion": _l("Suggestion"),
-    "info_flow": _l("Information-flow ticket"),
-    "visit_order": _l("Key-customer visit order"),
-    "repair_order": _l("Repair order"),
-}
 NONE_KEY = "~"
 
 
 def _workflow_labels(keys: list[Any]) -> dict[Any, str]:
-    """Workflow keys -> names in the reader's language (a key no longer shipped shows as itself)."""
-    return {k: str(WORKFLOW_NAMES.get(k, k)) for k in keys}
+    """Workflow keys -> names in the reader's language, from the workflow files (a key no longer shipped shows as
+    itself)."""
+    from ..cases.rules import workflow_label
+    from ..workflows.engine import definitions
+
+    found = definitions()
+    return {k: workflow_label(found.get(k), k) for k in keys}
 
 
 def _workflow_condition(model: Any, key: str) -> list[Any]:
