@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from sandbox.extensions import db
@@ -129,3 +130,34 @@ def test_low_stock_alarm_is_class_wide(app, classroom, create_product):
     teacher2 = helpers.text(classroom.client_for(app, "teacher2").get("/products/low-stock"))
     assert "C short" in teacher2 and "Short valve" not in teacher2
     assert classroom.client_for(app, "teacher").get("/products/low-stock").status_code == 200
+
+
+def test_once_stock_lies_at_locations_the_product_form_cannot_retype_the_total(app, classroom):
+    """The total is the sum of the locations: editing it on the product form is refused next to the field."""
+    from sandbox.products.models import Product
+    from sandbox.products.services import create_product, update_product
+    from sandbox.products.stock import move_stock
+    from sandbox.records.services import RecordError
+    from tests.conftest import act_as
+
+    teacher = classroom.user("teacher")
+    act_as(teacher)
+    base = {"class_id": classroom.classes["A"].id, "code": "V-9", "name": "Valve", "list_price": 10,
+            "stock_on_hand": 0, "reorder_level": 0, "active": True}
+    product = create_product(Product, base)
+    db.session.commit()
+    act_as(teacher)
+    update_product(product, {**base, "stock_on_hand": 5})  # no locations yet: the opening stock may be typed
+    db.session.commit()
+    act_as(teacher)
+    move_stock(product, "in", 3, to_location="van 1")
+    db.session.commit()
+    act_as(teacher)
+    with pytest.raises(RecordError) as refused:
+        update_product(product, {**base, "stock_on_hand": 2})
+    assert refused.value.field == "stock_on_hand"
+    db.session.rollback()
+    act_as(teacher)
+    update_product(product, {**base, "stock_on_hand": 8, "name": "Valve renamed"})  # the same total: other fields save
+    db.session.commit()
+    assert (product.name, product.stock_on_hand) == ("Valve renamed", 8)

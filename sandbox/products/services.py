@@ -152,7 +152,14 @@ def update_product(obj: Product, data: dict[str, Any], expected_version: int | N
     if not actor.is_staff:
         # A student may own a product an instructor transferred to them, yet the catalogue stays staff work.
         raise RecordError(_("Only instructors maintain products."))
-    return update_record(obj, _clean(data, obj), expected_version=expected_version)
+    data = _clean(data, obj)
+    from .stock import levels  # the stock module imports this one's models only
+
+    if data.get("stock_on_hand") != obj.stock_on_hand and levels(obj):
+        # Once stock lies at locations, the total is their sum: a typed figure would disagree with them.
+        raise RecordError(_("This product's stock is kept per location: record a movement in its Stock section."),
+                          "stock_on_hand")
+    return update_record(obj, data, expected_version=expected_version)
 
 
 def _check_category(class_id: int, name: str, parent_id: int | None, current: ProductCategory | None = None

@@ -42,8 +42,8 @@ def placed(product: Product) -> int:
 def _opening(product: Product) -> None:
     """Stock counted on the product form before any movement lies nowhere yet: put it in the main store.
 
-    The product form still edits `stock_on_hand` directly (the catalogue's opening stock); the first
-    movement places the difference at DEFAULT_LOCATION, inside the movement's own logged operation.
+    The product form edits `stock_on_hand` only until stock lies at a location (the catalogue's opening stock);
+    the first movement places it at DEFAULT_LOCATION, inside the movement's own logged operation.
     """
     unplaced = (product.stock_on_hand or 0) - placed(product)
     if unplaced > 0:
