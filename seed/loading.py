@@ -122,17 +122,23 @@ def _message(error: dict[str, Any]) -> str:
     return f"{message}, got {_show(value)}"
 
 
-def parse_scenario(text: str, filename: str) -> Scenario:
-    """A validated Scenario from YAML text; raises ScenarioError naming `filename`."""
+def read_mapping(text: str, filename: str, error: type[FileProblems], what: str) -> dict[str, Any]:
+    """The YAML mapping of a data file (duplicate keys refused); `error` names the file, the line and the column."""
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(filename, [(where, f"malformed YAML: {problem}")]) from None
+        raise error(filename, [(where, f"malformed YAML: {problem}")]) from None
     if not isinstance(data, dict):
-        raise ScenarioError(filename, [("", f"expected a mapping of scenario fields, got {_show(data)}")])
+        raise error(filename, [("", f"expected a mapping of {what} fields, got {_show(data)}")])
+    return data
+
+
+def parse_scenario(text: str, filename: str) -> Scenario:
+    """A validated Scenario from YAML text; raises ScenarioError naming `filename`."""
+    data = read_mapping(text, filename, ScenarioError, "scenario")
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

@@ -11,10 +11,9 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from seed.loading import FileProblems, _message, _path, _show, _UniqueKeyLoader  # the scenario files' reader, shared
+from seed.loading import FileProblems, _message, _path, _show, read_mapping  # the scenario files' reader, shared
 
 from .schema import BUILTIN_FIELDS, NAME, Workflow
 
@@ -132,15 +131,7 @@ def _reachable(initial: str, edges: set[tuple[str, str]]) -> set[str]:
 
 def parse_workflow(text: str, filename: str) -> Workflow:
     """A validated Workflow from YAML text; raises WorkflowError naming `filename`."""
-    try:
-        data: Any = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise WorkflowError(filename, [(where, f"malformed YAML: {problem}")]) from None
-    if not isinstance(data, dict):
-        raise WorkflowError(filename, [("", f"expected a mapping of workflow fields, got {_show(data)}")])
+    data = read_mapping(text, filename, WorkflowError, "workflow")
     try:
         wf = Workflow.model_validate(data)
     except ValidationError as exc:
