@@ -80,6 +80,7 @@ def configure(app: Flask, overrides: dict[str, Any]) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from . import shared_state as _shared_state  # noqa: F401  (mapped before the first query)
     from .accounts import bp as accounts_bp
     from .activities import bp as activities_bp
     from .admin import bp as admin_bp
