@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from sandbox.extensions import db
 from sandbox.org.models import User
+from sandbox.records.models import Attachment
 from tests.conftest import PASSWORD
 from tests.process_helpers import Server, csrf_token, form_post, signed_in, start_server
 
@@ -33,9 +34,11 @@ def release_database(app) -> str:
 
 @contextmanager
 def two_servers(url: str, tmp_path: Path, **env: str) -> Iterator[tuple[Server, Server]]:
-    """Two gunicorn servers over one database, started at the same time (half the wait), both stopped after."""
+    """Two gunicorn servers over one database and one upload folder (shared storage), started at the same
+    time (half the wait), both stopped afterwards."""
     with ThreadPoolExecutor(2) as pool:
-        starting = [pool.submit(start_server, url, tmp_path, 1, **env) for _ in range(2)]
+        starting = [pool.submit(start_server, url, tmp_path, 1, tmp_path / "shared-uploads", **env)
+                    for _ in range(2)]
         servers = [future.result() for future in starting if future.exception() is None]
     try:
         for future in starting:
@@ -63,11 +66,13 @@ def signed_out(client: requests.Session, url: str) -> bool:
     return answer.status_code == 302 and "/auth/login" in answer.headers["Location"]
 
 
-def test_two_servers_share_the_sign_in_limit_and_the_end_of_sessions(app, classroom, tmp_path):
-    """Over one database, two servers count sign-in failures together, and a session ended on one server
-    (sign out everywhere, a password change, a disabled account) is ended on the other at its next request."""
+def test_two_servers_share_the_sign_in_limit_and_the_end_of_sessions(app, classroom, make_lead, tmp_path):
+    """Over one database and one upload folder, two servers count sign-in failures together, serve each
+    other's uploads, and a session ended on one server (sign out everywhere, a password change, a disabled
+    account) is ended on the other at its next request."""
     student = classroom.user("studentA")
     student_id, position_id = student.id, student.position_id
+    lead_id = make_lead(student, name="Shared file").id
     url = release_database(app)
     limits = {"LOGIN_RATE_LIMIT": "4 per minute", "LOGIN_ADDRESS_RATE_LIMIT": "100 per minute"}
     with two_servers(url, tmp_path, **limits) as (one, two):
@@ -81,10 +86,23 @@ def test_two_servers_share_the_sign_in_limit_and_the_end_of_sessions(app, classr
         assert sign_in_status(clients[two.url], two.url, "peerA", PASSWORD) == 429
         assert sign_in_status(requests.Session(), one.url, "studentB", PASSWORD) == 302  # another username
 
-        # Sign out everywhere on server two ends the session on server one.
+        # A session signed in on server one is good on server two (one SECRET_KEY, state in the cookie).
         there = signed_in(one.url, "studentA", PASSWORD)
-        assert not signed_out(there, one.url)
+        assert not signed_out(there, two.url)
+        # A file attached through server one is downloaded through server two (UPLOAD_FOLDER shared).
         here = signed_in(two.url, "studentA", PASSWORD)
+        token = csrf_token(there.get(f"{one.url}/leads/{lead_id}", timeout=30).text)
+        answer = there.post(f"{one.url}/leads/{lead_id}/attachments", data={"csrf_token": token},
+                            files={"file": ("quote.txt", b"price list v1\n", "text/plain")},
+                            allow_redirects=False, timeout=30)
+        assert answer.status_code == 302
+        attachment_id = db.session.scalar(select(Attachment.id).where(Attachment.filename == "quote.txt"))
+        db.session.rollback()
+        download = here.get(f"{two.url}/leads/{lead_id}/attachments/{attachment_id}", timeout=30)
+        assert download.status_code == 200 and download.content == b"price list v1\n"
+
+        # Sign out everywhere on server two ends the session on server one.
+        assert not signed_out(there, one.url)
         assert form_post(here, two.url, "/auth/logout", {}).status_code == 302
         assert signed_out(there, one.url)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import stat
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -237,3 +239,27 @@ def test_a_counter_table_row_count_matches_the_hits(app, clock):
     assert db.session.scalar(select(func.count()).select_from(RateLimitCounter)) == 5
     assert {key: count for key, (count, _end) in rows().items()} == {f"k{n}": 4 for n in range(5)}
 
+
+
+# ---- docs/DEPLOY.md -----------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_deploy_page_is_linked_and_names_only_real_settings_and_files():
+    """README links docs/DEPLOY.md; every setting it names is a real one, every file it names exists, and
+    the nginx example's upload size is the app's MAX_CONTENT_LENGTH."""
+    from sandbox.config import Config
+
+    assert "docs/DEPLOY.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    # DATABASE_URL and SECRET_KEY are read in the factory, TEST_POSTGRES_URL by the tests: not Config attributes.
+    settings = set(re.findall(r"`([A-Z][A-Z_]{3,})(?:=[^`]*)?`", text))
+    assert {"DATABASE_URL", "SECRET_KEY", "UPLOAD_FOLDER", "FORWARDED_HOPS", "RATELIMIT_STORAGE_URI"} <= settings
+    assert sorted(s for s in settings if not hasattr(Config, s) and s not in ("DATABASE_URL", "TEST_POSTGRES_URL", "SECRET_KEY")) == []
+    for path in re.findall(r"`((?:sandbox|tests|bench)/[\w/]+\.py)`", text):
+        assert (ROOT / path).is_file(), path
+    for path in re.findall(r"`((?:classroom|workflows|auth)/[\w/]+\.py)`", text):
+        assert (ROOT / "sandbox" / path).is_file(), path
+    size = re.search(r"client_max_body_size (\d+)m;", text)
+    assert size and int(size.group(1)) * 1024 * 1024 == Config.MAX_CONTENT_LENGTH
