@@ -68,6 +68,36 @@ def test_the_database_store_counts_within_a_window_and_restarts_an_expired_one(a
     assert rows()["a"] == (1, T0 + 120)
 
 
+def _hammer(url: str, barrier: Any, out: Any) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)  # a process of its own, with its own connections, as a gunicorn worker has
+    store = DatabaseStorage(engine=engine)
+    barrier.wait()
+    out.put([store.incr("shared", 600) for _ in range(40)])
+    engine.dispose()
+
+
+def test_increments_from_four_processes_at_once_are_never_lost(app):
+    """Four processes increment one key at the same instant: every hit counts once, and every caller sees a
+    different count (the upsert is atomic: no two read the same value and write the same sum)."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    db.session.commit()
+    db.session.remove()
+    db.engine.dispose()  # no connection of this process crosses the fork
+    context = multiprocessing.get_context("fork")
+    barrier, out = context.Barrier(4), context.Queue()
+    procs = [context.Process(target=_hammer, args=(url, barrier, out)) for _ in range(4)]
+    for proc in procs:
+        proc.start()
+    seen = [count for _ in procs for count in out.get(timeout=120)]
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    assert sorted(seen) == list(range(1, 161))
+    assert DatabaseStorage().get("shared") == 160
+
+
 def test_clear_forgets_one_key_and_reset_forgets_all(app, clock):
     """clear(key) forgets that key only; reset() forgets every counter and says how many."""
     store = DatabaseStorage()
