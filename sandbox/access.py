@@ -149,11 +149,7 @@ def viewer_for(user: User) -> Viewer:
         )
     whole_class = False
     if position.class_id is not None and position.id == position.class_id:
-        # On the class node itself: everyone of the class but the users at the node is a subordinate. The
-        # viewer sees the whole class when no other user who may own records sits there (a co-instructor).
-        peer = select(User.id).where(User.position_id == position.id, User.id != user.id,
-                                     User.status.in_([Status.ACTIVE, Status.DISABLED])).limit(1)
-        whole_class = db.session.scalar(peer) is None
+        whole_class = _sees_whole_class(user, position)
     managed = _managed_class_ids(user, position, below_class_ids)
     readable = managed | ({position.class_id} if user.role == Role.READONLY and position.class_id else set())
     return Viewer(
@@ -172,6 +168,23 @@ def viewer_for(user: User) -> Viewer:
         group_names=names,
         sharing=sharing,
     )
+
+
+def _sees_whole_class(user: User, node: Position) -> bool:
+    """Whether a viewer on a class node stands above every owner of the class's records.
+
+    Everyone of the class but the users on the node itself is a subordinate; so the viewer sees the whole
+    class unless another user on the node (a co-instructor, an observer who once was a student) owns a
+    record there, deleted or not. Usually nobody else is on the node and this is one tiny query.
+    """
+    peers = list(db.session.scalars(select(User.id).where(
+        User.position_id == node.id, User.id != user.id, User.status.in_([Status.ACTIVE, Status.DISABLED]))))
+    if not peers:
+        return True
+    owned = or_(*(select(cls.id).where(cls.owner_id.in_(peers), cls.class_id == node.id).exists()
+                  for cls in owned_classes()))
+    # The rule is being built here: the probe itself must not be filtered by it.
+    return not db.session.scalar(select(owned).execution_options(skip_visibility=True, include_deleted=True))
 
 
 def _all_class_ids() -> frozenset[int]:
@@ -232,7 +245,9 @@ def possible_owners(cls: Any, viewer: Any) -> ColumnElement[bool]:
     whole = set(viewer.below_class_ids)
     if viewer.class_id is not None and (viewer.whole_class or sharing_mode(cls, viewer) != SharingModeValue.PRIVATE):
         whole.add(viewer.class_id)
-    owners = User.id.in_(sorted(viewer.owner_ids))
+    # Above class level only class-less records are read by owner (criterion() names classless_owner_ids).
+    ids = viewer.owner_ids if viewer.class_id is not None else viewer.classless_owner_ids
+    owners = User.id.in_(sorted(ids))
     return or_(User.class_id.in_(sorted(whole)), owners) if whole else owners
 
 
