@@ -16,7 +16,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing.converters import IntegerConverter
 
-from . import access, boundary, labels
+from . import access, boundary, health, labels
 from .config import ASSETS, LOCAL_ASSET_FILES, LOCAL_BOOTSTRAP, LOCAL_BOOTSTRAP_BEFORE, Config, instance_secret_key
 from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 from .i18n import select_locale
@@ -120,9 +120,7 @@ def _register_blueprints(app: Flask) -> None:
 
         app.register_blueprint(bench_bp)
 
-    @app.get("/healthz")
-    def health() -> tuple[str, int]:
-        return "ok", 200
+    health.install(app)  # /healthz: no session, user or viewer; one SELECT 1 (503 when the database is away)
 
     @app.get("/vendor/<name>.js")
     def vendor_asset(name: str) -> Any:
