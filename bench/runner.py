@@ -25,6 +25,7 @@ from sandbox.leads.routes import views as lead_views
 from sandbox.org.models import User
 from sandbox.records.extras import list_extras
 
+from . import backup as backup_bench
 from . import calendar as calendar_bench
 from . import campaigns as campaigns_bench
 from . import cases as cases_bench
@@ -58,6 +59,7 @@ OWN_DATABASE = (
     campaigns_bench,
     service_bench,
     cases_bench,
+    backup_bench,
 )
 
 

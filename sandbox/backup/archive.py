@@ -90,21 +90,31 @@ DECODERS: dict[str, Callable[[Any], Any]] = {
 
 def row_encoder(tags: list[str]) -> Callable[[Any], bytes]:
     """A function turning one result row into its archive line (bytes, newline-terminated)."""
-    encoders = [ENCODERS[tag] for tag in tags]
+    # Only the columns whose values JSON cannot take as they are get a conversion (speed: 1,000,000 rows).
+    convert = [(i, ENCODERS[tag]) for i, tag in enumerate(tags) if ENCODERS[tag] is not _same]
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
     def encode(row: Any) -> bytes:
-        return (dumps([None if v is None else enc(v) for enc, v in zip(encoders, row, strict=True)]) + "\n").encode()
+        values = list(row)
+        for i, enc in convert:
+            if values[i] is not None:
+                values[i] = enc(values[i])
+        return (dumps(values) + "\n").encode()
 
     return encode
 
 
 def row_decoder(tags: list[str]) -> Callable[[list[Any]], list[Any]]:
-    """A function turning one decoded archive line back into Python values for an insert."""
-    decoders = [DECODERS[tag] for tag in tags]
+    """A function turning one decoded archive line back into Python values for an insert (in place)."""
+    convert = [(i, DECODERS[tag]) for i, tag in enumerate(tags) if DECODERS[tag] is not _same]
 
     def decode(values: list[Any]) -> list[Any]:
-        return [None if v is None else dec(v) for dec, v in zip(decoders, values, strict=True)]
+        if len(values) != len(tags):
+            raise BackupError(f"a row has {len(values)} values for {len(tags)} columns")
+        for i, dec in convert:
+            if values[i] is not None:
+                values[i] = dec(values[i])
+        return values
 
     return decode
 
