@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import sqlalchemy as sa
@@ -165,6 +165,21 @@ class ArchiveReader:
         if self.manifest.get("format_version") != FORMAT_VERSION:
             raise BackupError(f"{path}: archive format version {self.manifest.get('format_version')} "
                               f"is not {FORMAT_VERSION}; restore it with the sandbox version that wrote it")
+        self._check_manifest()
+
+    def _check_manifest(self) -> None:
+        """Refuse a manifest missing what a restore reads, or naming an upload outside the upload folder."""
+        try:
+            str(self.manifest["revision"]), str(self.manifest["source_engine"]), dict(self.manifest["sequences"])
+            for table in self.manifest["tables"]:
+                str(table["name"]), int(table["rows"]), [(c["name"], ENCODERS[c["type"]]) for c in table["columns"]]
+            for upload in self.manifest["uploads"]:
+                relative = PurePosixPath(upload["path"])
+                if relative.is_absolute() or ".." in relative.parts or "\\" in upload["path"]:
+                    raise BackupError(f"{self.path}: upload {upload['path']!r} lies outside the upload folder; refused")
+            self.members()
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BackupError(f"{self.path}: the manifest is malformed ({exc!r}); the file is corrupted") from exc
 
     def members(self) -> list[Member]:
         """Every table and upload member the manifest lists."""

@@ -79,6 +79,12 @@ def backup_database(path: Path, force: bool = False, progress: Callable[[str], N
         with _snapshot(db.engine, tmp.parent, say) as conn:
             result = _write_archive(conn, tmp, say)
         os.replace(tmp, path)
+    except sa.exc.DBAPIError as exc:
+        from .restore import database_error
+
+        raise BackupError(f"the database could not be read: {database_error(exc)}; no backup was written") from exc
+    except (sqlite3.Error, OSError) as exc:
+        raise BackupError(f"the backup could not be written: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
     result.path = path
