@@ -182,23 +182,30 @@ def _measure(app: Flask, folder: Path, label: str, empty_schema: Path, say: Say)
     """Back up and restore one database; its figures and baselines."""
     archive = folder / f"{label}.zip"
     source = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    cpu = [time.process_time()]
     with app.app_context():
         say(f"backup: {label}: backup …")
         backed = backup_database(archive)
         db.engine.dispose()
+    cpu.append(time.process_time())
     read_s, read_rows = _select_all(source)
+    cpu.append(time.process_time())
     restored_app = _app(folder, f"{label}-restored.db")
     with restored_app.app_context():
         say(f"backup: {label}: restore …")
         restored = restore_database(archive)
         db.engine.dispose()
+    cpu.append(time.process_time())
     insert_s, insert_rows = _insert_all(source, empty_schema, folder / f"{label}-raw.db")
+    cpu.append(time.process_time())
     if not (backed.rows - 1 == restored.rows == read_rows == insert_rows):  # alembic_version: by the migrations
         raise RuntimeError(f"{label}: backed up {backed.rows}, restored {restored.rows}, baselines {read_rows}/"
                            f"{insert_rows} rows: the measure would mean nothing")
     return {"label": label, "rows": restored.rows, "bytes": archive.stat().st_size, "backup": backed.seconds,
             "read": read_s, "restore": restored.seconds, "schema": restored.schema_seconds,
-            "load": restored.load_seconds, "insert": insert_s}
+            "load": restored.load_seconds, "insert": insert_s,
+            # CPU seconds of this process (SQLite runs in it): what the work costs on a machine shared with others.
+            "cpu": {kind: round(cpu[i + 1] - cpu[i], 2) for i, kind in enumerate(("backup", "read", "restore", "insert"))}}
 
 
 def run(measure_cls: Any, quick: bool, say: Say) -> tuple[list[Any], str]:
@@ -227,4 +234,7 @@ def run(measure_cls: Any, quick: bool, say: Say) -> tuple[list[Any], str]:
                          f"{baseline / value:>8.3f}")
         lines.append(f"{'':<4}{f['label']}: archive {f['bytes'] / 1e6:.1f} MB; restore = schema by migrations "
                      f"{f['schema']:.2f} s + rows {f['load']:.2f} s ({f['rows'] / f['load']:,.0f} rows/s)")
+        cpu = f["cpu"]
+        lines.append(f"{'':<4}CPU s of this process: backup {cpu['backup']}, its baseline {cpu['read']}; "
+                     f"restore {cpu['restore']}, its baseline {cpu['insert']}")
     return measures, "\n".join(lines)
