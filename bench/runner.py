@@ -25,6 +25,7 @@ from sandbox.leads.routes import views as lead_views
 from sandbox.org.models import User
 from sandbox.records.extras import list_extras
 
+from . import backup as backup_bench
 from . import calendar as calendar_bench
 from . import campaigns as campaigns_bench
 from . import cases as cases_bench
@@ -60,6 +61,7 @@ OWN_DATABASE = (
     service_bench,
     cases_bench,
     throttle_bench,
+    backup_bench,
 )
 
 

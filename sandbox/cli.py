@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from . import access
 from .auth.usernames import username_is
+from .backup import cli as backup_cli
 from .errors import ServiceError
 from .extensions import db
 from .oplog import set_actor
@@ -68,6 +69,7 @@ def register_cli(app: Flask) -> None:
     _register_scenarios(app)
     _register_grades(app)
     app.cli.add_command(workflow_cli.workflow)  # sandbox workflow validate PATH
+    backup_cli.register(app)  # sandbox backup FILE, sandbox restore FILE [--force]
 
 
 def _register_setup(app: Flask) -> None:
