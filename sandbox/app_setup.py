@@ -53,6 +53,10 @@ def configure(app: Flask, overrides: dict[str, Any]) -> None:
         app.config["UPLOAD_FOLDER"] = str(Path(app.instance_path) / "uploads")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
+    else:
+        # A server that restarted leaves dead connections in the pool: test each on checkout (one cheap
+        # round trip) so the app recovers by itself instead of failing once per pooled connection.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     app.config["BOOTSTRAP_SERVE_LOCAL"] = app.config["ASSET_BASE_URL"] == "local"
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
 
@@ -283,6 +287,10 @@ def local_asset_file(app: Flask, name: str) -> Path | None:
 
 def _register_errors(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
+
+    from .errors import register_database_errors
+
+    register_database_errors(app)  # the database away: the "try again" page (503), not a 500
 
     def page(code: int, title: str, message: str) -> tuple[str, int]:
         return render_template("error.html", code=code, title=title, message=message), code
