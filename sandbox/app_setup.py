@@ -141,6 +141,19 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # pysqlite's own transaction handling is switched off so that _sqlite_begin below says how each
+        # transaction begins (SQLAlchemy's documented pysqlite recipe).
+        dbapi_connection.isolation_level = None
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn: Any) -> None:
+    # A deferred transaction that read first and then writes gets SQLITE_BUSY at once, with no busy wait,
+    # when another process committed in between ("database is locked" under a class of writers). A write
+    # request (POST, PUT, DELETE...) therefore takes the write lock at BEGIN, where busy_timeout waits its
+    # turn; reads (GET) and everything outside a request stay deferred, so readers never queue.
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if boundary.writing_request() else "BEGIN")
 
 
 def _register_identity(app: Flask) -> None:
