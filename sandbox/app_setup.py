@@ -141,9 +141,6 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-        # pysqlite's own transaction handling is switched off so that _sqlite_begin below says how each
-        # transaction begins (SQLAlchemy's documented pysqlite recipe).
-        dbapi_connection.isolation_level = None
 
 
 @event.listens_for(Engine, "begin")
@@ -151,9 +148,10 @@ def _sqlite_begin(conn: Any) -> None:
     # A deferred transaction that read first and then writes gets SQLITE_BUSY at once, with no busy wait,
     # when another process committed in between ("database is locked" under a class of writers). A write
     # request (POST, PUT, DELETE...) therefore takes the write lock at BEGIN, where busy_timeout waits its
-    # turn; reads (GET) and everything outside a request stay deferred, so readers never queue.
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if boundary.writing_request() else "BEGIN")
+    # turn. Everything else keeps pysqlite's own handling (reads see the latest commit, the first write
+    # begins), so readers never queue; pysqlite sees the open transaction and commits it as its own.
+    if conn.dialect.name == "sqlite" and boundary.writing_request():
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _register_identity(app: Flask) -> None:
