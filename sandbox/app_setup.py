@@ -54,6 +54,10 @@ def configure(app: Flask, overrides: dict[str, Any]) -> None:
         app.config["UPLOAD_FOLDER"] = str(Path(app.instance_path) / "uploads")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
+    else:
+        # A server that restarted leaves dead connections in the pool: test each on checkout (one cheap
+        # round trip) so the app recovers by itself instead of failing once per pooled connection.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     app.config["BOOTSTRAP_SERVE_LOCAL"] = app.config["ASSET_BASE_URL"] == "local"
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
 
@@ -143,6 +147,17 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn: Any) -> None:
+    # A deferred transaction that read first and then writes gets SQLITE_BUSY at once, with no busy wait,
+    # when another process committed in between ("database is locked" under a class of writers). A write
+    # request (POST, PUT, DELETE...) therefore takes the write lock at BEGIN, where busy_timeout waits its
+    # turn. Everything else keeps pysqlite's own handling (reads see the latest commit, the first write
+    # begins), so readers never queue; pysqlite sees the open transaction and commits it as its own.
+    if conn.dialect.name == "sqlite" and boundary.writing_request():
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _register_identity(app: Flask) -> None:
@@ -289,6 +304,10 @@ def local_asset_file(app: Flask, name: str) -> Path | None:
 
 def _register_errors(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
+
+    from .errors import register_database_errors
+
+    register_database_errors(app)  # the database away: the "try again" page (503), not a 500
 
     def page(code: int, title: str, message: str) -> tuple[str, int]:
         return render_template("error.html", code=code, title=title, message=message), code

@@ -12,11 +12,14 @@ a redirect back (or the 403 page for `NotAllowed`), after rolling back what the 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, g, redirect, request, url_for
+from flask import Flask, current_app, flash, g, has_request_context, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Forbidden
@@ -30,6 +33,25 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def stale_message() -> str:
     """What a user reads when someone saved the same record first (an optimistic-lock conflict)."""
     return _("Someone else saved this record after you opened it. Reload it to see their changes.")
+
+
+_WILL_WRITE: ContextVar[bool] = ContextVar("will_write", default=False)
+
+
+def writing_request() -> bool:
+    """Whether the transaction beginning now may write: inside a request that may write (any method but
+    GET, HEAD, OPTIONS), or inside `will_write()` (a GET page's own small write, as the lazy scan)."""
+    return _WILL_WRITE.get() or (has_request_context() and request.method not in SAFE_METHODS)
+
+
+@contextmanager
+def will_write() -> Iterator[None]:
+    """Transactions begun inside this block write (on SQLite they take the write lock at BEGIN)."""
+    token = _WILL_WRITE.set(True)
+    try:
+        yield
+    finally:
+        _WILL_WRITE.reset(token)
 
 
 def keep_changes() -> None:

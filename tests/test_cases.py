@@ -338,7 +338,8 @@ def test_move_page_shows_the_rule_next_to_the_field(app: Any, classroom: Any) ->
                                                                                           "supervision_opinion")
     assert fresh(case).state == "investigated"
     response = client.post(f"/cases/{case.id}/move/agreed", data={"measure": "m", "result": "r",
-                                                                  "supervision_opinion": "ok"})
+                                                                  "supervision_opinion": "ok",
+                                                                  "version": str(fresh(case).version)})
     assert response.status_code == 302 and fresh(case).state == "agreed"
     detail = text(client.get(f"/cases/{case.id}"))
     assert "Agreed with customer" in detail and 'data-testid="move-closed"' in detail
@@ -348,12 +349,13 @@ def test_forged_values_on_pages_are_400_not_500(app: Any, classroom: Any) -> Non
     student = classroom.user("studentA")
     case = make(student, "complaint", **COMPLAINT, level=2)
     client = classroom.client_for(app, "studentA")
-    response = client.post(f"/cases/{case.id}/move/assigned", data={"assignee_id": "99999999999"})
+    response = client.post(f"/cases/{case.id}/move/assigned", data={"assignee_id": "99999999999",
+                                                                    "version": str(fresh(case).version)})
     assert response.status_code == 400 and "active user" in field_error(text(response), "assignee_id")
     response = client.post("/cases/new/complaint", data={"subject": "x", "level": "9", "channel": "phone",
                                                           "target": "company"})
     assert response.status_code == 400 and "from 1 to 5" in field_error(text(response), "level")
-    response = client.post(f"/cases/{case.id}/move/closed", data={})
+    response = client.post(f"/cases/{case.id}/move/closed", data={"version": str(fresh(case).version)})
     assert response.status_code == 302 and fresh(case).state == "new"
     assert "cannot move" in text(client.get(response.headers["Location"]))
     assert client.get("/cases/new/no_such_workflow").status_code == 404
@@ -377,7 +379,7 @@ def test_editing_a_locked_case_is_refused(app: Any, classroom: Any) -> None:
     for to, values in (("in_progress", {}), ("resolved", {"solution": "s"}), ("closed", {})):
         move(student, case, to, **values)
     client = classroom.client_for(app, "studentA")
-    response = client.post(f"/cases/{case.id}/edit", data={"subject": "Changed"})
+    response = client.post(f"/cases/{case.id}/edit", data={"subject": "Changed", "version": str(fresh(case).version)})
     assert response.status_code == 302
     assert "locked state" in text(client.get(response.headers["Location"]))
     assert fresh(case).subject == "Bill"
@@ -394,7 +396,8 @@ def test_create_edit_and_list_filters(app: Any, classroom: Any) -> None:
     assert (case.workflow, case.state, case.level, case.owner_id) == ("complaint", "new", 3,
                                                                       classroom.user("studentA").id)
     response = client.post(f"/cases/{case.id}/edit", data={"subject": "Very noisy meter", "level": "3",
-                                                            "channel": "other", "target": "call_centre"})
+                                                            "channel": "other", "target": "call_centre",
+                                                            "version": str(fresh(case).version)})
     assert response.status_code == 302 and fresh(case).subject == "Very noisy meter"
     make(classroom.user("studentA"), "feedback", subject="Kind words")
     make(classroom.user("peerA"), "feedback", subject="Peer's feedback")

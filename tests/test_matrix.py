@@ -676,7 +676,8 @@ def _case_move_form(w: World, persona: str) -> Visit:
 @visit_of("cases.move", "POST")
 def _case_move(w: World, persona: str) -> Visit:
     fresh = w.new_record("cases")
-    return Visit(f"/cases/{fresh.id}/move/in_progress", data={}, ok=302, unchanged=w.lead_unchanged(fresh))
+    return Visit(f"/cases/{fresh.id}/move/in_progress", data={"version": str(fresh.version)}, ok=302,
+                 unchanged=w.lead_unchanged(fresh))
 
 
 @visit_of("cases.solved_by", "POST")

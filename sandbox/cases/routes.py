@@ -21,18 +21,13 @@ from ..org.models import User
 from ..records import list_filters
 from ..records.display import like_pattern
 from ..records.lookups import visible_choices
+from ..records.versioning import missing_version_message, sent_version
 from ..records.views import RecordViews
 from ..workflows import engine
 from . import bp, rules, services
 from .forms import build_form, form_values
 from .models import Case
 from .record import CASE
-
-
-def _version(form: Any) -> int | None:
-    """The version the form was opened at (None: no check; garbage: a version no row has)."""
-    raw = (form.version.data or "").strip()
-    return (int(raw) or None) if raw.isdigit() and len(raw) < 10 else (-1 if raw else None)
 
 
 @dataclass
@@ -146,8 +141,12 @@ class CaseViews(RecordViews):
         title = _("Edit %(type)s", type=self.singular)
         if request.method != "POST" or not form.validate_on_submit():
             return self.render("records/form.html", form=form, title=title, obj=obj), (400 if form.errors else 200)
+        expected = sent_version(form)
+        if expected is None:  # refused before any change: it would overwrite a save made since, unseen
+            flash(missing_version_message(), "danger")
+            return self.render("records/form.html", form=form, title=title, obj=obj), 400
         with attempt(form, "version") as outcome:
-            services.update_case(obj, form_values(form, names), expected_version=_version(form))
+            services.update_case(obj, form_values(form, names), expected_version=expected)
         if not outcome.failed:
             flash(_("Changes saved."), "success")
             return redirect(url_for("cases.detail", record_id=record_id))
@@ -232,8 +231,12 @@ def move(record_id: int, to: str) -> Any:
                     **{"from": rules.state_label(wf, case.state)}, to=rules.state_label(wf, to)), "warning")
             return redirect(url_for("cases.detail", record_id=record_id))
         return render_template("records/form.html", **page), (400 if form.errors else 200)
+    expected = sent_version(form)
+    if expected is None:  # refused before the move: it would act on a case changed since, unseen
+        flash(missing_version_message(), "danger")
+        return render_template("records/form.html", **page), 400
     with attempt(form, None) as outcome:
-        services.transition_case(case, to, form_values(form, names), expected_version=_version(form))
+        services.transition_case(case, to, form_values(form, names), expected_version=expected)
     if not outcome.failed:
         flash(_("Moved to “%(state)s”.", state=rules.state_label(wf, to)), "success")
         return redirect(url_for("cases.detail", record_id=record_id))

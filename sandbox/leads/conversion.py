@@ -8,12 +8,14 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 
+from .. import faults
 from ..accounts.models import Account
 from ..accounts.services import create_account
 from ..activities.services import move_open_activities
 from ..clock import utcnow
 from ..contacts.models import Contact
 from ..contacts.services import create_contact
+from ..extensions import db
 from ..i18n import N_
 from ..oplog import current_op, operation, register_verbs
 from ..opportunities.models import Opportunity
@@ -112,6 +114,8 @@ def convert_lead(lead: Lead, req: ConversionRequest) -> ConversionResult:
     lead.converted_opportunity_id = opportunity.id if opportunity else None
     current_op().target(lead, account=account.name, contact=contact.name,
                         opportunity=opportunity.name if opportunity else "—")
+    db.session.flush()  # every row written, not yet committed, when a crash test stops here
+    faults.checkpoint("convert.done")
     return ConversionResult(account, contact, opportunity)
 
 

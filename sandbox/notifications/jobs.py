@@ -31,7 +31,7 @@ from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import access
+from .. import access, boundary
 from ..activities.models import TASK, Activity
 from ..clock import today, utcnow
 from ..codes.services import choices, extra
@@ -166,7 +166,9 @@ def lazy_scan_due(last_scan: datetime | None, now: datetime | None = None) -> bo
 def scan_in_own_transaction(user_id: int) -> int:
     """Scan one user in a transaction of its own (never the page's); returns the notifications added (0 on failure)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    with app.app_context():  # a fresh app context is a fresh session: the request's transaction is untouched
+    # A fresh app context is a fresh session: the request's transaction is untouched. It writes: on SQLite
+    # it takes the write lock when it begins (a GET page's deferred read-then-write would fail when busy).
+    with app.app_context(), boundary.will_write():
         access.use_viewer(access.SYSTEM)
         try:
             user = db.session.get(User, user_id)

@@ -20,6 +20,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 
+from .. import faults
 from ..errors import ServiceError
 
 MAX_ROWS = 20_000
@@ -174,13 +175,29 @@ def clean_old(hours: float = TEMP_HOURS) -> None:
 
 def keep(data: bytes, filename: str, user_id: int, record_type: str) -> str:
     """Store an upload under a random token (never the user's file name); returns the token."""
-    clean_old()
     token = secrets.token_urlsafe(24)
-    folder = _folder()
-    (folder / token).write_bytes(data)
     meta = {"filename": filename[:255], "user_id": user_id, "type": record_type}
-    (folder / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
+    try:
+        clean_old()
+        folder = _folder()
+        # The file first, its facts last: `load` finds an upload only by its facts, so a failure between
+        # the two (or a short file, which write_atomically never leaves) is never read as a good upload.
+        faults.write_atomically(folder / token, data)
+        faults.write_atomically(folder / f"{token}.json", json.dumps(meta).encode("utf-8"))
+    except OSError as exc:
+        _forget(Path(current_app.config["UPLOAD_FOLDER"]) / "import-tmp" / token)
+        current_app.logger.error("import upload not kept: %s", exc)
+        raise ImportFileError(_("The file could not be kept on the server for the next step; nothing was "
+                                "imported. Try again, or tell your instructor.")) from exc
     return token
+
+
+def _forget(path: Path) -> None:
+    """Remove a kept file if it is there (clean-up after a failed write; never fails in turn)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def load(token: str, user_id: int, record_type: str) -> tuple[bytes, dict[str, Any]] | None:
@@ -200,8 +217,14 @@ def load(token: str, user_id: int, record_type: str) -> tuple[bytes, dict[str, A
 
 def save_meta(token: str, meta: dict[str, Any]) -> None:
     """Update the facts kept with an upload (the column choices of the mapping step)."""
-    if _TOKEN.match(token):
-        (_folder() / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
+    if not _TOKEN.match(token):
+        return
+    try:
+        faults.write_atomically(_folder() / f"{token}.json", json.dumps(meta).encode("utf-8"))
+    except OSError as exc:  # the old facts stay whole: the user may simply send the step again
+        current_app.logger.error("import choices not kept: %s", exc)
+        raise ImportFileError(_("The file could not be kept on the server for the next step; nothing was "
+                                "imported. Try again, or tell your instructor.")) from exc
 
 
 def drop(token: str) -> None:

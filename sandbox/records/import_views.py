@@ -106,7 +106,7 @@ def _result(v: Any, result: ImportResult, token: str) -> Any:
     if result.imported or not result.errors or result.good_rows_only or result.bad_rows >= result.total:
         import_files.drop(token)
     else:
-        again = AgainForm(formdata=None, token=token)
+        again = AgainForm(formdata=None, token=token) if token else None  # no token: the file could not be kept
     return _page(v, ImportForm(formdata=None), result, again)
 
 
@@ -128,7 +128,11 @@ def _upload(v: Any) -> Any:
                                  len(table.rows), problems, 200)
         result = import_file(v.record_type, data, filename, form.mode.data == "good", remembered_columns=known)
     except ColumnsNeeded as exc:
-        token = import_files.keep(data, filename, current_user.id, v.model.__audit_type__)
+        try:
+            token = import_files.keep(data, filename, current_user.id, v.model.__audit_type__)
+        except ImportFileError as failed:
+            form.file.errors = [*form.file.errors, failed.message]
+            return _page(v, form)
         rows = len(import_files.read_table(data, filename).rows)
         return _columns_page(v, mapping_form(v, exc.columns, token, form.mode.data, False), exc.columns, filename, rows,
                              exc.problems, 200)
@@ -137,7 +141,10 @@ def _upload(v: Any) -> Any:
         return _page(v, form)
     token = ""
     if result.errors and not result.imported and not result.good_rows_only and result.bad_rows < result.total:
-        token = import_files.keep(data, filename, current_user.id, v.model.__audit_type__)
+        try:  # kept only to offer "import the good rows"; without it the result page simply does not offer it
+            token = import_files.keep(data, filename, current_user.id, v.model.__audit_type__)
+        except ImportFileError:
+            token = ""
     return _result(v, result, token)
 
 

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from .. import faults
 from ..access import about_record
 from ..extensions import db
 from ..i18n import N_
@@ -169,13 +170,14 @@ def upload_attachment(parent: Owned, filename: str, data: bytes) -> Attachment:
                      size=len(data), content_type=content_type, uploaded_by_id=actor.id)
     db.session.add(att)
     db.session.flush()
-    folder = upload_folder()
+    path = upload_folder() / stored
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / stored).write_bytes(data)
+        # Whole or nothing under its final name; refused, the row is rolled back and no file is left.
+        faults.write_atomically(path, data)
     except OSError as exc:
         current_app.logger.error("attachment not stored: %s", exc)
         raise RecordError(_("The file could not be stored; nothing was saved. Tell your instructor."), "file") from exc
+    faults.remove_if_rolled_back(db.session(), path)  # the row may still fail to commit: no file without it
     _on_parent(parent, filename=name, attachment_id=att.id)
     return att
 

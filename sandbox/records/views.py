@@ -38,6 +38,7 @@ from .display import is_money, like_pattern
 from .extras import detail_extras, list_extras, register_extras
 from .forms import TransferForm
 from .registry import RecordType, Related
+from .versioning import missing_version_message, sent_version
 
 # Column, Filter and Related come from records/registry.py (a type describes its list in its entry); these are
 # imported from here by the admin lists (like_pattern) and the bench (views_of).
@@ -306,9 +307,12 @@ class RecordViews:
         title = _("Edit %(type)s", type=self.singular)
         if not form.validate_on_submit():
             return self.render("records/form.html", form=form, title=title, obj=obj), (400 if form.errors else 200)
-        raw = (form.version.data or "").strip()
-        # No version sent: no check. One that is no saved version (forged, garbled) is a conflict.
-        expected = (int(raw) or None) if raw.isdigit() and len(raw) < 10 else (-1 if raw else None)
+        # No version sent: refused before any change (it would overwrite a save made since, unseen).
+        # One that is no saved version (forged, garbled) is a conflict.
+        expected = sent_version(form)
+        if expected is None:
+            flash(missing_version_message(), "danger")
+            return self.render("records/form.html", form=form, title=title, obj=obj), 400
         # A refusal without a field of its own lands on the hidden version field, not in a flash: it is
         # shown below as a conflict, next to its field, or flashed on the record page.
         with attempt(form, "version") as outcome:
