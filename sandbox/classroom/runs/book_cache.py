@@ -150,7 +150,7 @@ def decode(payload: bytes) -> Prepared:
                             row[i] = parse(row[i])
             book[name] = Batch(columns=columns, values=values, refs=[(int(p), str(r)) for p, r in item["r"]],
                                keys=item["k"])
-    except (ValueError, KeyError, TypeError, IndexError, zlib.error) as exc:
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, zlib.error) as exc:
         raise Corrupt(str(exc)) from None
     return book
 
