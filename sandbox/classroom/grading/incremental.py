@@ -97,7 +97,11 @@ def dump(outcome: Outcome) -> str:
 
 def load(raw: str) -> Outcome:
     """dump()'s text → the outcome."""
-    data = json.loads(raw)
+    return from_dict(json.loads(raw))
+
+
+def from_dict(data: dict[str, Any]) -> Outcome:
+    """dump()'s JSON, parsed → the outcome."""
     data["points"] = Decimal(data["points"])
     data["records"] = [tuple(r) for r in data["records"]]
     docs = []
@@ -326,11 +330,17 @@ def outcomes(ctx: Context, objectives: list[Objective]) -> dict[str, dict[int, O
         GradeCell.class_run_id == class_run.id, GradeCell.variant == view)
     if len(ids) <= 50:
         query = query.where(GradeCell.student_id.in_(ids))
+    usable: list[tuple[int, str]] = []
+    raws: list[str] = []
     for student, objective_id, run_id, deadline, cell_print, as_of, raw in db.session.execute(query):
         if (student in ctx.run_ids and objective_id in wanted and cell_print == print_ and as_of >= all_dirty_at
                 and as_of >= stored.get(student, 0) and run_id == ctx.run_ids[student]
                 and deadline == ctx.deadlines[student]):
-            kept[student][objective_id] = load(raw)
+            usable.append((student, objective_id))
+            raws.append(raw)
+    # One parse for all of them: a class's 2,000 outcomes cost a few milliseconds instead of tens.
+    for (student, objective_id), data in zip(usable, json.loads("[" + ",".join(raws) + "]"), strict=True):
+        kept[student][objective_id] = from_dict(data)
     todo = [s for s in ids if len(kept.get(s, {})) != len(wanted)]
     result: dict[str, dict[int, Outcome]] = {o.id: {s: kept[s][o.id] for s in ids if s not in todo} for o in objectives}
     cells: list[dict[str, Any]] = []
