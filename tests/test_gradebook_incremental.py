@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sandbox.access import reading_whole_log
+from sandbox.activities.services import log_call
 from sandbox.classroom.grading import incremental
 from sandbox.classroom.grading.gradebook import gradebook, make_context, student_row
 from sandbox.classroom.grading.services import clear_override, extend_deadline, set_override
@@ -301,3 +302,24 @@ def test_which_entries_invalidate_whom():
     assert incremental._named({"account_id": 3, "related_type": "lead", "related_id": 9, "child_id": 4},
                               {"fields": {"contact_id": [1, 2], "owner_id": [5, 6]}}) == \
         {("account", 3), ("lead", 9), ("contact", 1), ("contact", 2)}
+
+
+def test_a_gradebook_inside_a_transaction_that_has_written_keeps_its_outcomes_with_it(app, classroom):
+    """A POST export or the CLI computes the gradebook after writing: the outcomes go with that transaction
+    (a second connection would wait for its lock), and they are right whether it commits or rolls back."""
+    run = make_run(classroom, text=scenario())
+    student = classroom.user("studentA")
+    calls(student, 2)
+    gradebook(run)
+    act_as(student)
+    lead = create_record(Lead, {"name": "Uncommitted", "company": "C", "status": "new"})
+    log_call(lead)
+    db.session.flush()
+    assert incremental._session_wrote()
+    row = {r.student.username: r for r in gradebook(run).rows}["studentA"]
+    assert row.cells["log-calls"].outcome.done == 3
+    db.session.rollback()
+    act_as(None)
+    assert_same(reload(type(run), run.id), classroom)
+    row = {r.student.username: r for r in gradebook(reload(type(run), run.id)).rows}["studentA"]
+    assert row.cells["log-calls"].outcome.done == 2
