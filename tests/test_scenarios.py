@@ -236,6 +236,7 @@ def test_a_generator_that_fails_midway_leaves_the_class_as_it_was(app, classroom
 
     monkeypatch.setattr(generation, "STUDENTS_PER_PART", 1)  # several parts: the forked child builds them
     monkeypatch.setattr(generation, "generate_parts", fails_after_the_first_part)
+    monkeypatch.setitem(app.config, "SCENARIO_BOOK_CACHE", False)  # the books must be generated to fail
     act_as(classroom.user("teacher"))
     with pytest.raises(ScenarioLoadError) as refused:
         reset_scenario(classroom.classes["A"])

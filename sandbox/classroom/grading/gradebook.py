@@ -1,7 +1,8 @@
 """The gradebook: every student's outcome on every objective of a class run, overrides applied, totals.
 
 One aggregated query per objective for the whole class (objectives.py), one for the overrides, one for
-the re-runs and one for the extensions: the cost does not grow with the number of students.
+the re-runs and one for the extensions: the cost does not grow with the number of students. Outcomes are
+kept and only the students new log entries could affect are scored again (incremental.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from seed.schema import Objective
 
@@ -19,8 +20,9 @@ from ...extensions import db
 from ...oplog import LogEntry
 from ...org.models import Position, User
 from ..models import GradeOverride, Run
-from ..objectives.checks import CENT, Context, Outcome, evaluate
+from ..objectives.checks import CENT, Context, Outcome
 from ..runs.lookup import class_students, current_class_run, deadlines, department_of, student_runs
+from . import incremental
 
 
 @dataclass
@@ -88,8 +90,13 @@ def gradebook(class_run: Run, students: list[User] | None = None, evidence: bool
     ctx = make_context(class_run, ids, evidence)
     objectives = list(class_run.scenario.objectives)
     with reading_whole_log():  # grading counts the class's entries, whoever reads the gradebook
-        outcomes = {o.id: evaluate(o, ctx) if ids else {} for o in objectives}
+        outcomes = incremental.outcomes(ctx, objectives)
     found = overrides(class_run, ids) if ids else {}
+    if len(ids) > 1:
+        # The class's positions in one query: each row's department is then found in the session, not by a
+        # lazy load per student and per level.
+        db.session.scalars(select(Position).where(or_(Position.class_id == class_run.class_id,
+                                                      Position.id == class_run.class_id))).all()
     rows = []
     for student in students:
         cells = {}

@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import queue
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -37,15 +37,20 @@ JOIN_SECONDS = 5
 POLL_SECONDS = 1
 
 
+# What a part becomes before it is handed over (book_cache.py: the encoded payload the cache stores).
+Transform = Callable[[Prepared], Any]
+
+
 class GenerationError(RuntimeError):
     """The scenario's rows could not be generated (the message names the cause)."""
 
 
 def _parts(scenario: Scenario, roster: list[dict[str, Any]], now: datetime, class_id: int, owner_id: int,
-           per_part: int, dialect: Any, only: range | None = None) -> Iterator[Prepared]:
+           per_part: int, dialect: Any, transform: Transform | None = None, only: range | None = None) -> Iterator[Any]:
     for rows in generate_parts(scenario, roster, now, class_id=class_id, class_owner_id=owner_id,
                                students_per_part=per_part, only=only):
-        yield prepare(rows, dialect)
+        prepared = prepare(rows, dialect)
+        yield transform(prepared) if transform is not None else prepared
 
 
 def _produce(parts: Any, only: range, *args: Any) -> None:
@@ -69,13 +74,17 @@ def _produce(parts: Any, only: range, *args: Any) -> None:
 
 
 class Books:
-    """The parts of one load, in order; iterate once, then close() (also on failure)."""
+    """The parts of one load, in order; iterate once, then close() (also on failure).
+
+    `transform`, when given, is applied to each prepared part where it is built (in the child too), and the
+    parts come out transformed."""
 
     def __init__(self, scenario: Scenario, roster: list[dict[str, Any]], now: datetime, class_id: int,
-                 owner_id: int, dialect: Any, per_part: int | None = None, workers: int | None = None) -> None:
+                 owner_id: int, dialect: Any, per_part: int | None = None, workers: int | None = None,
+                 transform: Transform | None = None) -> None:
         per_part = per_part or STUDENTS_PER_PART
         self.count = part_count(len(roster), per_part)
-        self._args = (scenario, roster, now, class_id, owner_id, per_part, dialect)
+        self._args = (scenario, roster, now, class_id, owner_id, per_part, dialect, transform)
         self._workers: list[tuple[Any, Any]] = []  # (process, queue); worker k builds parts k, k + n, ...
         if self.count > 1 and "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
@@ -92,7 +101,7 @@ class Books:
         """The worker processes generating parts."""
         return [process for process, _parts in self._workers]
 
-    def __iter__(self) -> Iterator[Prepared]:
+    def __iter__(self) -> Iterator[Any]:
         if not self._workers:
             here = _parts(*self._args)
             for _ in range(self.count):
@@ -102,7 +111,7 @@ class Books:
         # not ready, this process builds parts from the end itself instead of waiting: with the children
         # building from the start, the two meet in the middle whichever of them is faster.
         mine = _parts(*self._args, only=range(self.count - 1, 0, -1))
-        built: dict[int, Prepared] = {}
+        built: dict[int, Any] = {}
         low, high = 0, self.count - 1  # next part to hand out; highest part nobody here has built yet
         while low < self.count:
             if low in built:
@@ -125,7 +134,7 @@ class Books:
         """Whether part `index` can be taken from its child without waiting."""
         return not self._worker(index)[1].empty()
 
-    def _take(self, index: int) -> Prepared:
+    def _take(self, index: int) -> Any:
         process, parts = self._worker(index)
         while True:
             try:
@@ -141,7 +150,7 @@ class Books:
         return payload  # type: ignore[no-any-return]
 
     @staticmethod
-    def _own(mine: Iterator[Prepared]) -> Prepared:
+    def _own(mine: Iterator[Any]) -> Any:
         try:
             return next(mine)
         except Exception as exc:

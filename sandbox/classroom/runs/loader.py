@@ -122,7 +122,13 @@ def executemany(conn: Connection, table: Table, columns: list[str], values: list
     # Quoted as the dialect quotes them: a column may be named with an SQL word (case_history.values).
     quote = conn.dialect.identifier_preparer.quote
     sql = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES ({', '.join('?' * len(columns))})"
-    conn.exec_driver_sql(sql, [tuple(v) for v in values])
+    # Straight to the DB-API cursor, inside the connection's transaction: exec_driver_sql's per-statement
+    # bookkeeping of the parameter list cost about a third of the insert (measured on a 60-student reset).
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, values)
+    finally:
+        cursor.close()
 
 
 def insert_rows(conn: Connection, rows: Prepared, known: dict[str, int] | None = None, skip: tuple[str, ...] = (),

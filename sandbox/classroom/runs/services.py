@@ -35,6 +35,7 @@ from ...org.scope import manages
 from ...records.notes import remove_files_after_commit
 from ..models import Run, RunSnapshot
 from . import reset_scope as scopes
+from .book_cache import DEFAULT_MB, CachedBooks, book_time
 from .generation import Books, GenerationError
 from .loader import LoadError, Prepared, Progress, insert_rows
 from .lookup import class_students, current_class_run, forget_run_ids
@@ -177,7 +178,25 @@ def _prune_snapshots(class_id: int) -> None:
         db.session.execute(delete(RunSnapshot).where(RunSnapshot.id.in_(old)))
 
 
-def _insert_parts(klass: Position, books: Books, *, keep_catalogue: bool, progress: Progress | None) -> int:
+def _books(scenario: Scenario, text: str, students: list[User], started_at: datetime, klass: Position,
+           owner_id: int) -> Books | CachedBooks:
+    """The students' books as of the run's book time: from the book cache (SCENARIO_BOOK_CACHE, on by default),
+    else all generated. Either way the same rows (book_cache.py)."""
+    config = current_app.config
+    workers = int(config.get("SCENARIO_GENERATORS", 1))
+    conn = db.session.connection()
+    if config.get("SCENARIO_BOOK_CACHE", True):
+        return CachedBooks(scenario, text, _roster(students), started_at, klass.id, owner_id, conn, workers=workers,
+                           cap_mb=float(config.get("BOOK_CACHE_MB", DEFAULT_MB)))
+    return Books(scenario, _roster(students), book_time(started_at), klass.id, owner_id, conn.dialect, workers=workers)
+
+
+def _store_books(books: Books | CachedBooks) -> None:
+    if isinstance(books, CachedBooks):
+        books.store(db.session.connection())
+
+
+def _insert_parts(klass: Position, books: Books | CachedBooks, *, keep_catalogue: bool, progress: Progress | None) -> int:
     """Insert the parts in order as they are ready; progress is reported per table once all are in."""
     conn = db.session.connection()
     known: dict[str, int] = {}
@@ -220,8 +239,7 @@ def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, stude
     owner_id = getattr(actor, "id", None) or _class_owner(klass)
     # The books are built part by part beside this transaction (generation.py) while the database
     # snapshots and deletes the old data, then each part is inserted while the next one is built.
-    books = Books(scenario, _roster(roster), now, klass.id, owner_id, db.session.connection().dialect,
-                  workers=int(current_app.config.get("SCENARIO_GENERATORS", 1)))
+    books = _books(scenario, text, roster, now, klass, owner_id)
     try:
         run = Run(class_id=klass.id, student_id=student.id if student else None,
                   parent_id=parent.id if parent else None, scenario_name=name, scenario_text=text, seed=scenario.seed,
@@ -236,6 +254,7 @@ def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, stude
         replaced = scopes.delete_scope(db.session.connection(), plan)
         faults.checkpoint("reset.deleted")
         inserted = _insert_parts(klass, books, keep_catalogue=student is not None, progress=progress)
+        _store_books(books)
     except GenerationError as exc:
         raise ScenarioLoadError(_("The scenario's data could not be generated (%(error)s). Nothing was changed.",
                                   error=str(exc)[:200]), field="scenario") from None
@@ -351,10 +370,10 @@ def give_books(klass: Position, students: list[User]) -> LoadResult:
     _lock(klass, ANY)
     actor = current_actor()
     owner_id = getattr(actor, "id", None) or _class_owner(klass)
-    books = Books(scenario, _roster(joiners), class_run.started_at, klass.id, owner_id, db.session.connection().dialect,
-                  workers=int(current_app.config.get("SCENARIO_GENERATORS", 1)))
+    books = _books(scenario, class_run.scenario_text, joiners, class_run.started_at, klass, owner_id)
     try:
         inserted = _insert_parts(klass, books, keep_catalogue=True, progress=None)
+        _store_books(books)
     except GenerationError as exc:
         raise ScenarioLoadError(_("The scenario's data could not be generated (%(error)s). Nothing was changed.",
                                   error=str(exc)[:200]), field="scenario") from None
