@@ -1,6 +1,6 @@
 """indexes for faster pages: the calendar's events of an owner in a time range
 
-Revision ID: 0023_speed
+Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-03 12:30:00
 
@@ -9,7 +9,7 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0023_speed'
+revision = '0023'
 down_revision = '0022'
 branch_labels = None
 depends_on = None

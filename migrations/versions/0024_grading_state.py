@@ -1,7 +1,7 @@
 """incremental gradebook: outcomes kept per (class run, view, student, objective), invalidation marks, watermark
 
-Revision ID: 0023_grading
-Revises: 0022
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-03 12:00:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0023_grading'
-down_revision = '0022'
+revision = '0024'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
