@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import abort
 from flask_babel import gettext as _
-from sqlalchemy import and_, event, false, or_, select, true
+from sqlalchemy import and_, event, false, func, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -207,9 +207,16 @@ def sharing_mode(cls: type, viewer: Viewer) -> str:
     return viewer.sharing.get(kind, SharingModeValue.PRIVATE)
 
 
-def criterion(cls: Any, viewer: Any, include_deleted: bool = False) -> ColumnElement[bool]:
-    """The SQL condition under which `viewer` may read rows of `cls`."""
-    alive = true() if include_deleted else cls.deleted_at.is_(None)
+def criterion(cls: Any, viewer: Any, include_deleted: bool = False, by_key: bool = False) -> ColumnElement[bool]:
+    """The SQL condition under which `viewer` may read rows of `cls`.
+
+    `by_key`: the query names its rows by primary key (a page's referenced records). The same condition,
+    with class_id and deleted_at behind a no-op expression so SQLite's planner cannot walk a whole class
+    through their index (it takes `deleted_at IS NULL` for a few rows) instead of fetching the ids.
+    """
+    class_id = cls.class_id + 0 if by_key else cls.class_id
+    deleted_at = func.coalesce(cls.deleted_at, cls.deleted_at) if by_key else cls.deleted_at
+    alive = true() if include_deleted else deleted_at.is_(None)
     if viewer is SYSTEM:
         return alive
     if not isinstance(viewer, Viewer):
@@ -218,18 +225,18 @@ def criterion(cls: Any, viewer: Any, include_deleted: bool = False) -> ColumnEle
         return alive
     terms: list[ColumnElement[bool]] = []
     if viewer.below_class_ids:
-        terms.append(cls.class_id.in_(sorted(viewer.below_class_ids)))
+        terms.append(class_id.in_(sorted(viewer.below_class_ids)))
     if viewer.class_id is not None:
         if viewer.whole_class or sharing_mode(cls, viewer) != SharingModeValue.PRIVATE:
             # The same rows as the owner list below when the viewer stands above every owner of the class, and
             # the (class_id, deleted_at, created_at) index serves it without probing hundreds of owners.
-            terms.append(cls.class_id == viewer.class_id)
+            terms.append(class_id == viewer.class_id)
         else:
             # Kept as one conjunct so the (owner_id, deleted_at, created_at) index serves it.
-            terms.append(and_(cls.class_id == viewer.class_id, _owner_in(cls, viewer.owner_ids)))
+            terms.append(and_(class_id == viewer.class_id, _owner_in(cls, viewer.owner_ids)))
     else:
         # Above class level: own records and those of class-less subordinates (never inside a class).
-        terms.append(and_(cls.class_id.is_(None), _owner_in(cls, viewer.classless_owner_ids)))
+        terms.append(and_(class_id.is_(None), _owner_in(cls, viewer.classless_owner_ids)))
     return and_(or_(*terms) if len(terms) > 1 else terms[0], alive)
 
 
@@ -303,14 +310,15 @@ def _apply_visibility(state: ORMExecuteState) -> None:
         return
     viewer = state.session.info.get("viewer")
     include_deleted = bool(state.execution_options.get("include_deleted", False))
+    by_key = bool(state.execution_options.get("by_key", False))
     whole_log = bool(state.session.info.get("whole_log", False))
     # Built once per viewer and session: the same option objects also keep SQLAlchemy's cache keys cheap.
     cache = state.session.info.setdefault("visibility_options", {})
-    key = (id(viewer), include_deleted, whole_log)
+    key = (id(viewer), include_deleted, whole_log, by_key)
     cached = cache.get(key)
     if cached is None or cached[0] is not viewer:
         options = tuple(
-            with_loader_criteria(cls, criterion(cls, viewer, include_deleted), include_aliases=True)
+            with_loader_criteria(cls, criterion(cls, viewer, include_deleted, by_key), include_aliases=True)
             for cls in owned_classes()
         )
         if not whole_log:

@@ -19,6 +19,7 @@ from ..contacts.models import Contact
 from ..extensions import db
 from ..money import money_of
 from ..products.models import Product
+from ..records.display import by_ids
 from ..records.forms import ConfirmForm
 from .item_forms import ContactRoleForm, LineForm, OpportunityCompetitorForm, PartnerForm
 from .models import Opportunity
@@ -31,7 +32,7 @@ def _by_id(model: Any, ids: set[int]) -> dict[int, Any]:
     """Visible records of `model` with these ids, in one query."""
     if not ids:
         return {}
-    return {r.id: r for r in db.session.scalars(select(model).where(model.id.in_(sorted(ids))))}
+    return {r.id: r for r in db.session.scalars(by_ids(model, ids))}  # by primary key (records/display.py)
 
 
 def _class_records(model: Any, opp: Opportunity, *where: Any, columns: tuple[str, ...] = ("name",)) -> list[Any]:
