@@ -161,7 +161,7 @@ def build_database(url: str, folder: Path, classes: int, per_class: int, instruc
         with db.engine.begin() as conn:
             insert_tree(conn, tree)
             if conn.dialect.name == "postgresql":  # ids were given: move the sequences past them
-                for table in ("positions", "users", "organizations"):
+                for table in (Position.__tablename__, User.__tablename__):
                     conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                       f"(SELECT max(id) FROM {table}))"))
         for number, klass_id in enumerate(sorted({roster.class_of[s] for s in roster.students}), start=1):
@@ -542,8 +542,8 @@ def database(opts: Options, folder: Path, say: Say) -> Iterator[str]:
         yield f"sqlite:///{folder / 'hall.db'}"
 
 
-QUICK = {"students": 6, "classes": 2, "instructors": 1, "think": 1.0, "duration": 8.0, "spawn_rate": 20.0,
-         "warmup": 1.0, "bare_seconds": 3.0, "bare_users": 4, "privacy_samples": 3}
+QUICK = {"students": 6, "classes": 2, "instructors": 1, "think": 1.0, "duration": 5.0, "spawn_rate": 20.0,
+         "warmup": 1.0, "bare_seconds": 2.0, "bare_users": 4, "privacy_samples": 3}
 
 
 def parse(argv: list[str] | None = None) -> Options:

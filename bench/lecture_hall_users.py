@@ -127,8 +127,12 @@ class Person(FastHttpUser):
         try:
             if self.submit("/auth/login", data, "POST /auth/login (sign-in)", expect_to="/"):
                 Hall.signed_in += 1
+                self.on_signed_in()
         finally:
             Hall.arrived += 1
+
+    def on_signed_in(self) -> None:
+        """What a user does once, right after signing in (part of the ramp)."""
 
     def page(self, url: str, name: str) -> str | None:
         """GET a page that must answer 200 (a redirect to the sign-in page is a lost session: a failure)."""
@@ -154,6 +158,7 @@ class Person(FastHttpUser):
             if expect_to is not None and not path.startswith(expect_to):
                 response.failure(f"redirected to {path}")
                 return None
+        path = path.split("#")[0]
         landing = "GET (after POST) " + re.sub(r"/\d+", "/[id]", path.split("?")[0])
         with self.client.get(path, name=landing, allow_redirects=False, catch_response=True) as response:
             if response.status_code != 200:
@@ -178,7 +183,6 @@ class Student(Person):
         self.called: set[int] = set()
         self.known: dict[str, list[int]] = {"leads": [], "accounts": [], "opportunities": [], "cases": []}
         super().on_start()
-        self.on_signed_in()
 
     def on_signed_in(self) -> None:
         """With `every_write_once` (the quick mode), make each kind of write once before the random mix."""
