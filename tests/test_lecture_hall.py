@@ -127,3 +127,19 @@ def test_options_of_the_command_line() -> None:
     assert full == Options(engine="postgresql", workers=4, students=1000, think=10.0, duration=120.0)
     with pytest.raises(SystemExit):
         parse(["--engine", "oracle"])
+
+
+def test_serve_with_workers_runs_gunicorn_with_sync_or_gthread_workers() -> None:
+    from sandbox.serving import gunicorn_command
+
+    sync = gunicorn_command("127.0.0.1", 5000, 4)
+    assert sync[1:3] == ["-m", "gunicorn"] and sync[-1] == "sandbox.wsgi:app"
+    assert sync[sync.index("--workers") + 1] == "4" and sync[sync.index("--worker-class") + 1] == "sync"
+    assert sync[sync.index("--bind") + 1] == "127.0.0.1:5000"
+    threaded = gunicorn_command("127.0.0.1", 5000, 2, threads=8)
+    assert threaded[threaded.index("--worker-class") + 1] == "gthread" and threaded[threaded.index("--threads") + 1] == "8"
+
+
+def test_serve_refuses_a_worker_count_out_of_range(app) -> None:
+    result = app.test_cli_runner().invoke(args=["serve", "--workers", "0"])
+    assert result.exit_code == 2 and "--workers" in result.output
