@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import os
 import random
 import re
 import sys
@@ -435,6 +436,8 @@ def hall_phase(config: dict[str, Any], folder: Path, say: Any) -> dict[str, Any]
     say(f"steady state: {users} users for {config['duration']} s …")
     gevent.sleep(float(config["duration"]))
     steady = summary(env, time.monotonic() - measured_from)
+    # The machine's load over the last minute: on a shared machine other processes take CPU from the server too.
+    steady["load_average"] = round(os.getloadavg()[0], 2)
     write_reports(env, folder, "steady")
     runner.quit()
     return {"users": users, "ramp": ramp, "steady": steady, "signed_in": Hall.signed_in}
