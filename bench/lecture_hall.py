@@ -258,7 +258,7 @@ def run_hall(server: Server, roster: Roster, students: int, opts: Options, folde
     """Run the Locust child over the first `students` students and every instructor; its result.json."""
     folder.mkdir(parents=True, exist_ok=True)
     config = {
-        "url": server.url, "out": str(folder), "password": PASSWORD, "think": opts.think,
+        "url": server.url, "server_pid": server.proc.pid, "out": str(folder), "password": PASSWORD, "think": opts.think,
         "students": students, "instructors": len(roster.instructors),
         "student_accounts": roster.students[:students], "instructor_accounts": roster.instructors,
         "spawn_rate": opts.spawn_rate, "ramp_limit": 60.0 + 2 * (students + len(roster.instructors)) / opts.spawn_rate,
@@ -436,8 +436,34 @@ class Verdict:
     ramp_seconds: float
     sign_in_p95: int
     load_average: float
+    server_cpu_ms_per_request: float
+    estimated_students: int
     passed: bool
     folder: str
+
+
+HEADROOM = 0.6  # the share of the server's CPU a queue of sync workers can use while p95 stays low
+
+
+def estimate(cpu_ms_per_request: float, rps_per_user: float, cores: float = 2.0) -> int:
+    """Students the server's CPU would hold on `cores` cores of its own (the load generator elsewhere).
+
+    An estimate, not a measurement: CPU per request × requests per student per second, against
+    HEADROOM of the cores. On a shared machine it says what the measured capacity cannot.
+    """
+    if cpu_ms_per_request <= 0 or rps_per_user <= 0:
+        return 0
+    return int(HEADROOM * cores * 1000 / (cpu_ms_per_request * rps_per_user))
+
+
+def demand(rate: float, latency: float) -> float:
+    """Requests per second one user would make if answers were instant.
+
+    A simulated user alternates a think time T with a task of k requests each taking `latency` L, so its
+    measured rate is r = k / (T + kL); with instant answers it is k / T = r / (1 - rL). On an overloaded
+    server r falls because L grows; this undoes that, so the estimate does not flatter a slow run.
+    """
+    return rate / (1 - rate * latency) if 0 < rate * latency < 1 else rate
 
 
 def verdict(students: int, result: dict[str, Any], problems: list[str], privacy: tuple[list[str], int],
@@ -447,12 +473,15 @@ def verdict(students: int, result: dict[str, Any], problems: list[str], privacy:
     bare = (result.get("bare") or {}).get("total", {}).get("rps", 0.0)
     sign_in = next((k for k in result["ramp"]["kinds"] if k["name"] == "POST /auth/login (sign-in)"), {"p95": 0})
     errors = total["failures"] + result["ramp"]["total"]["failures"]
+    cpu_ms = round(1000 * result["steady"].get("server_cpu_seconds", 0.0) / total["count"], 2) if total["count"] else 0.0
     passed = (total["p95"] < P95_LIMIT_MS and errors == 0 and not problems and not privacy[0]
               and total["count"] > 0 and result["signed_in"] == result["users"])
     return Verdict(students, result["users"], total["rps"], total["p50"], total["p95"], total["p99"], total["count"],
                    errors, bare, round(total["rps"] / bare, 3) if bare else 0.0, len(result["writes"]), len(problems),
                    privacy[1], len(privacy[0]), result["ramp"]["seconds"], sign_in["p95"],
-                   result["steady"].get("load_average", 0.0), passed, str(folder))
+                   result["steady"].get("load_average", 0.0), cpu_ms,
+                   estimate(cpu_ms, demand(total["rps"] / result["users"] if result["users"] else 0.0,
+                                           total["mean"] / 1000)), passed, str(folder))
 
 
 def table(result: dict[str, Any], v: Verdict, problems: list[str], privacy: list[str]) -> str:
@@ -471,6 +500,9 @@ def table(result: dict[str, Any], v: Verdict, problems: list[str], privacy: list
         f"{v.rps:.1f} req/s, p50 {v.p50} ms, p95 {v.p95} ms, p99 {v.p99} ms, {v.errors} errors "
         f"(machine load average {v.load_average} on {os.cpu_count()} cores)",
         f"bare page /healthz on the same server right after: {v.bare_rps:.1f} req/s → hall ÷ bare = {v.ratio:.3f}",
+        f"server CPU per request in the steady state: {v.server_cpu_ms_per_request} ms "
+        f"(load generator {result['steady'].get('client_cpu_seconds', 0)} s of CPU) → estimated "
+        f"{v.estimated_students} students on 2 cores of its own at {HEADROOM:.0%} CPU (an estimate, not the verdict)",
         f"writes checked: {v.writes} ({v.write_problems} problems); privacy checks: {v.privacy_checks} "
         f"({v.privacy_problems} problems)",
     ]

@@ -412,6 +412,21 @@ def write_reports(env: Environment, folder: Path, prefix: str) -> None:
     (folder / f"{prefix}_report.html").write_text(get_html_report(env), encoding="utf-8")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children, e.g. gunicorn's master and workers."""
+    import psutil  # a dependency of Locust
+
+    try:
+        root = psutil.Process(pid)
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        return total
+    except psutil.Error:
+        return 0.0
+
+
 def hall_phase(config: dict[str, Any], folder: Path, say: Any) -> dict[str, Any]:
     """Ramp (sign-ins), warm-up, then the measured steady state; the ramp's figures are kept apart."""
     think = float(config["think"])
@@ -433,9 +448,14 @@ def hall_phase(config: dict[str, Any], folder: Path, say: Any) -> dict[str, Any]
     gevent.sleep(float(config["warmup"]))  # every user has been through a think time once: arrivals even out
     env.stats.reset_all()
     measured_from = time.monotonic()
+    server_cpu, own_cpu = cpu_seconds(int(config.get("server_pid") or 0)), cpu_seconds(os.getpid())
     say(f"steady state: {users} users for {config['duration']} s …")
     gevent.sleep(float(config["duration"]))
     steady = summary(env, time.monotonic() - measured_from)
+    # CPU the server and the load generator spent in the steady state: on a shared machine the time per request
+    # (and so a capacity estimate) is read from it rather than from wall-clock latencies.
+    steady["server_cpu_seconds"] = round(cpu_seconds(int(config.get("server_pid") or 0)) - server_cpu, 2)
+    steady["client_cpu_seconds"] = round(cpu_seconds(os.getpid()) - own_cpu, 2)
     # The machine's load over the last minute: on a shared machine other processes take CPU from the server too.
     steady["load_average"] = round(os.getloadavg()[0], 2)
     write_reports(env, folder, "steady")
@@ -443,8 +463,29 @@ def hall_phase(config: dict[str, Any], folder: Path, say: Any) -> dict[str, Any]
     return {"users": users, "ramp": ramp, "steady": steady, "signed_in": Hall.signed_in}
 
 
+def drain(url: str, limit: float = 180.0) -> float:
+    """Wait until the server answers /healthz within 0.2 s: requests of stopped users may still be queued."""
+    import urllib.request
+
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        asked = time.monotonic()
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=30) as answer:
+                answer.read()
+        except OSError:
+            pass
+        if time.monotonic() - asked < 0.2:
+            break
+        gevent.sleep(0.5)
+    return time.monotonic() - start
+
+
 def bare_phase(config: dict[str, Any], folder: Path, say: Any) -> dict[str, Any]:
-    """The bare page at saturation, right after the hall on the same server."""
+    """The bare page at saturation, right after the hall on the same server (once its queue has drained)."""
+    waited = drain(config["url"])
+    if waited > 1:
+        say(f"the server's queue drained in {waited:.0f} s")
     env = Environment(user_classes=[Bare], host=config["url"], events=events)
     runner = env.create_local_runner()
     users = int(config["bare_users"])
@@ -452,8 +493,10 @@ def bare_phase(config: dict[str, Any], folder: Path, say: Any) -> dict[str, Any]
     gevent.sleep(1.0)
     env.stats.reset_all()
     start = time.monotonic()
+    server_cpu = cpu_seconds(int(config.get("server_pid") or 0))
     gevent.sleep(float(config["bare_seconds"]))
     result = summary(env, time.monotonic() - start)
+    result["server_cpu_seconds"] = round(cpu_seconds(int(config.get("server_pid") or 0)) - server_cpu, 2)
     write_reports(env, folder, "bare")
     runner.quit()
     say(f"bare page: {result['total']['rps']} req/s")
