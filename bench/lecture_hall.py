@@ -55,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Lecture-Hall-1"
 SCENARIOS = ("sales-basics", "service-desk")
 P95_LIMIT_MS = 300
+MIN_STUDENTS = 10  # --find-capacity halves a failing first count down to this
 DEPARTMENT_SIZE = 10
 BIN = Path(sys.executable).parent
 
@@ -546,11 +547,14 @@ def load_test(opts: Options, say: Say = print) -> list[Verdict]:
         say(f"server: sandbox serve --workers {opts.workers} --threads {opts.threads} on {server.url}")
         verdicts: list[Verdict] = []
         try:
-            for students in counts:
+            while counts:
+                students = counts.pop(0)
                 v = one_run(server, app, roster, students, opts, base, say)
                 verdicts.append(v)
                 if opts.find_capacity and not v.passed:
-                    break
+                    # The first count failed already: halve it (down to 10) so the search still finds a figure.
+                    passed_any = any(x.passed for x in verdicts)
+                    counts = [students // 2] if not passed_any and students // 2 >= MIN_STUDENTS else []
                 time.sleep(min(opts.think, 5))  # the previous users' last requests drain
         finally:
             server.stop()
