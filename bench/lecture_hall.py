@@ -255,13 +255,20 @@ def _exit_on_signal(signum: int, _frame: Any) -> None:
 
 
 # ---- Locust ------------------------------------------------------------------------------------------------------
+def simulated_instructors(roster: Roster, students: int) -> list[str]:
+    """Instructors in proportion to the students simulated (all of them with the whole roster), first one per class."""
+    spread = sorted(roster.instructors, key=lambda name: (int(name.rsplit("_i", 1)[1]), roster.class_of[name]))
+    return spread[:max(1, round(len(spread) * students / len(roster.students)))]
+
+
 def run_hall(server: Server, roster: Roster, students: int, opts: Options, folder: Path, say: Say) -> dict[str, Any]:
     """Run the Locust child over the first `students` students and every instructor; its result.json."""
     folder.mkdir(parents=True, exist_ok=True)
+    instructors = simulated_instructors(roster, students)
     config = {
         "url": server.url, "server_pid": server.proc.pid, "out": str(folder), "password": PASSWORD, "think": opts.think,
-        "students": students, "instructors": len(roster.instructors),
-        "student_accounts": roster.students[:students], "instructor_accounts": roster.instructors,
+        "students": students, "instructors": len(instructors),
+        "student_accounts": roster.students[:students], "instructor_accounts": instructors,
         "spawn_rate": opts.spawn_rate, "ramp_limit": 60.0 + 2 * (students + len(roster.instructors)) / opts.spawn_rate,
         "warmup": opts.warmup if opts.warmup is not None else 1.5 * opts.think, "duration": opts.duration,
         "bare_seconds": opts.bare_seconds, "bare_users": opts.bare_users, "every_write_once": opts.quick,
@@ -518,7 +525,7 @@ def table(result: dict[str, Any], v: Verdict, problems: list[str], privacy: list
 def one_run(server: Server, app: Any, roster: Roster, students: int, opts: Options, base: Path, say: Say) -> Verdict:
     """Load, check, print and save one student count."""
     folder = base / f"{students}-students"
-    say(f"— {students} students, {len(roster.instructors)} instructors, think {opts.think:g} s, "
+    say(f"— {students} students and their instructors, think {opts.think:g} s, "
         f"{opts.workers} workers ({opts.engine}) —")
     result = run_hall(server, roster, students, opts, folder, say)
     problems = verify_writes(app, result["writes"])

@@ -23,6 +23,7 @@ from bench.lecture_hall import (
     Roster,
     parse,
     roster_tree,
+    simulated_instructors,
     verify_writes,
 )
 
@@ -117,6 +118,11 @@ def test_the_generated_roster_spreads_students_over_every_class() -> None:
     kinds = [p["kind"] for p in tree.positions]
     assert kinds.count("class") == 3 and kinds.count("department") == 6 and kinds.count("position") == 6
     assert len({u["password_hash"] for u in tree.users}) == 1  # one cheap hash for the generated roster
+    # Fewer students than the roster: instructors in proportion, one per class first.
+    assert len(simulated_instructors(roster, 36)) == 6
+    half = simulated_instructors(roster, 18)
+    assert len(half) == 3 and len({roster.class_of[i] for i in half}) == 3
+    assert simulated_instructors(roster, 1) == [half[0]]
 
 
 def test_options_of_the_command_line() -> None:
