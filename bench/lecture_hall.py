@@ -510,7 +510,7 @@ def table(result: dict[str, Any], v: Verdict, problems: list[str], privacy: list
         f"bare page /healthz on the same server right after: {v.bare_rps:.1f} req/s → hall ÷ bare = {v.ratio:.3f}",
         f"server CPU per request in the steady state: {v.server_cpu_ms_per_request} ms "
         f"(load generator {result['steady'].get('client_cpu_seconds', 0)} s of CPU) → estimated "
-        f"{v.estimated_students} students on 2 cores of its own at {HEADROOM:.0%} CPU (an estimate, not the verdict)",
+        f"{v.estimated_students} users of this mix on 2 cores of its own at {HEADROOM:.0%} CPU (an estimate, not the verdict)",
         f"writes checked: {v.writes} ({v.write_problems} problems); privacy checks: {v.privacy_checks} "
         f"({v.privacy_problems} problems)",
     ]
