@@ -37,6 +37,7 @@ from . import notifications as notifications_bench
 from . import reports as reports_bench
 from . import reset as reset_bench
 from . import service as service_bench
+from . import throttle as throttle_bench
 from .data import FULL, QUICK, Size, build, create_schema
 from .pages import BenchError, paired_medians, sign_in, timed_get
 from .routes import set_baseline
@@ -59,6 +60,7 @@ OWN_DATABASE = (
     campaigns_bench,
     service_bench,
     cases_bench,
+    throttle_bench,
     lecture_hall_bench,
 )
 

@@ -54,6 +54,13 @@ class Viewer:
     group_names: dict[int, str] = field(default_factory=dict)
     # Sharing mode per record type in the viewer's class.
     sharing: dict[str, str] = field(default_factory=dict)
+    # True when every user who can own a record of the viewer's class is in owner_ids (an instructor on the
+    # class node with no peer there): "class_id = ? AND owner_id IN (every owner)" is then "class_id = ?".
+    whole_class: bool = False
+    # Subordinates outside every class (positions between the viewer and the classes): with the viewer and
+    # the group members, the only owners of class-less records the viewer reads (records follow their owner's
+    # class, org/services._move_records, so a class member owns no class-less record).
+    classless_subordinate_ids: frozenset[int] = frozenset()
     # Classes the viewer runs (load, reset, grade, place students): an instructor's subtree, all for admins.
     managed_class_ids: frozenset[int] = frozenset()
     # Classes whose gradebook and activity the viewer reads: the managed ones, an observer's own class.
@@ -79,6 +86,11 @@ class Viewer:
         """Owners whose records the viewer reads and writes through ownership, hierarchy or groups."""
         return frozenset({self.user_id}) | self.subordinate_ids | self.group_member_ids
 
+    @property
+    def classless_owner_ids(self) -> frozenset[int]:
+        """The owners of the class-less records a viewer above class level reads (a subset of owner_ids)."""
+        return frozenset({self.user_id}) | self.classless_subordinate_ids | self.group_member_ids
+
 
 class _System:
     """The viewer of system jobs (seed, reset, CLI maintenance): sees everything not deleted."""
@@ -103,15 +115,18 @@ def viewer_for(user: User) -> Viewer:
     below_ids = [r.id for r in rows]
     below_class_ids = frozenset(r.id for r in rows if r.kind == "class")
     subordinates: frozenset[int] = frozenset()
+    classless: frozenset[int] = frozenset()
     if below_ids:
-        subordinates = frozenset(
-            db.session.scalars(
-                # Disabled users keep their records, and their superiors keep seeing them (only
-                # pending and rejected users, who own nothing, are left out).
-                select(User.id).where(User.position_id.in_(below_ids),
-                                      User.status.in_([Status.ACTIVE, Status.DISABLED]))
-            )
-        )
+        # Disabled users keep their records, and their superiors keep seeing them (only pending and
+        # rejected users, who own nothing, are left out). Joined on the path, not "position_id IN (every
+        # position below)": a teacher above four classes has over a thousand of them.
+        below_users = db.session.execute(
+            select(User.id, User.class_id).join(Position, Position.id == User.position_id).where(
+                Position.path.startswith(position.path), Position.id != position.id,
+                User.status.in_([Status.ACTIVE, Status.DISABLED]))
+        ).all()
+        subordinates = frozenset(r.id for r in below_users)
+        classless = frozenset(r.id for r in below_users if r.class_id is None)
     groups: dict[int, set[int]] = {}
     names: dict[int, str] = {}
     mine = select(SharingGroupMember.group_id).where(SharingGroupMember.user_id == user.id)
@@ -132,6 +147,9 @@ def viewer_for(user: User) -> Viewer:
                 )
             ).all()
         )
+    whole_class = False
+    if position.class_id is not None and position.id == position.class_id:
+        whole_class = _sees_whole_class(user, position)
     managed = _managed_class_ids(user, position, below_class_ids)
     readable = managed | ({position.class_id} if user.role == Role.READONLY and position.class_id else set())
     return Viewer(
@@ -144,10 +162,29 @@ def viewer_for(user: User) -> Viewer:
         class_id=position.class_id,
         below_class_ids=below_class_ids,
         subordinate_ids=subordinates,
+        whole_class=whole_class,
+        classless_subordinate_ids=classless,
         groups={k: frozenset(v) for k, v in groups.items()},
         group_names=names,
         sharing=sharing,
     )
+
+
+def _sees_whole_class(user: User, node: Position) -> bool:
+    """Whether a viewer on a class node stands above every owner of the class's records.
+
+    Everyone of the class but the users on the node itself is a subordinate; so the viewer sees the whole
+    class unless another user on the node (a co-instructor, an observer who once was a student) owns a
+    record there, deleted or not. Usually nobody else is on the node and this is one tiny query.
+    """
+    peers = list(db.session.scalars(select(User.id).where(
+        User.position_id == node.id, User.id != user.id, User.status.in_([Status.ACTIVE, Status.DISABLED]))))
+    if not peers:
+        return True
+    owned = or_(*(select(cls.id).where(cls.owner_id.in_(peers), cls.class_id == node.id).exists()
+                  for cls in owned_classes()))
+    # The rule is being built here: the probe itself must not be filtered by it.
+    return not db.session.scalar(select(owned).execution_options(skip_visibility=True, include_deleted=True))
 
 
 def _all_class_ids() -> frozenset[int]:
@@ -183,14 +220,16 @@ def criterion(cls: Any, viewer: Any, include_deleted: bool = False) -> ColumnEle
     if viewer.below_class_ids:
         terms.append(cls.class_id.in_(sorted(viewer.below_class_ids)))
     if viewer.class_id is not None:
-        if sharing_mode(cls, viewer) != SharingModeValue.PRIVATE:
+        if viewer.whole_class or sharing_mode(cls, viewer) != SharingModeValue.PRIVATE:
+            # The same rows as the owner list below when the viewer stands above every owner of the class, and
+            # the (class_id, deleted_at, created_at) index serves it without probing hundreds of owners.
             terms.append(cls.class_id == viewer.class_id)
         else:
             # Kept as one conjunct so the (owner_id, deleted_at, created_at) index serves it.
             terms.append(and_(cls.class_id == viewer.class_id, _owner_in(cls, viewer.owner_ids)))
     else:
         # Above class level: own records and those of class-less subordinates (never inside a class).
-        terms.append(and_(cls.class_id.is_(None), _owner_in(cls, viewer.owner_ids)))
+        terms.append(and_(cls.class_id.is_(None), _owner_in(cls, viewer.classless_owner_ids)))
     return and_(or_(*terms) if len(terms) > 1 else terms[0], alive)
 
 
@@ -204,9 +243,11 @@ def possible_owners(cls: Any, viewer: Any) -> ColumnElement[bool]:
     # only owner_ids can own what the viewer reads. A short candidate list matters: an owner picker's
     # EXISTS per candidate scans every record of a candidate whose records the viewer may not read.
     whole = set(viewer.below_class_ids)
-    if viewer.class_id is not None and sharing_mode(cls, viewer) != SharingModeValue.PRIVATE:
+    if viewer.class_id is not None and (viewer.whole_class or sharing_mode(cls, viewer) != SharingModeValue.PRIVATE):
         whole.add(viewer.class_id)
-    owners = User.id.in_(sorted(viewer.owner_ids))
+    # Above class level only class-less records are read by owner (criterion() names classless_owner_ids).
+    ids = viewer.owner_ids if viewer.class_id is not None else viewer.classless_owner_ids
+    owners = User.id.in_(sorted(ids))
     return or_(User.class_id.in_(sorted(whole)), owners) if whole else owners
 
 

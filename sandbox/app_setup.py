@@ -13,9 +13,10 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing.converters import IntegerConverter
 
-from . import access, boundary, labels
+from . import access, boundary, health, labels
 from .config import ASSETS, LOCAL_ASSET_FILES, LOCAL_BOOTSTRAP, LOCAL_BOOTSTRAP_BEFORE, Config, instance_secret_key
 from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 from .i18n import select_locale
@@ -65,7 +66,14 @@ def configure(app: Flask, overrides: dict[str, Any]) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(app.root_path) / "translations")
     babel.init_app(app, locale_selector=select_locale)
     bootstrap.init_app(app)
+    from . import limiter_store  # noqa: F401  (registers the sandbox+db:// scheme before the limiter reads it)
+
     limiter.init_app(app)
+    hops = int(app.config.get("FORWARDED_HOPS") or 0)
+    if hops > 0:
+        # Only behind a proxy that sets these headers: then request.remote_addr (the throttle's key, the log's
+        # IP) is the client's address, not the proxy's. Off, a client's own X-Forwarded-For is ignored.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     app.url_map.converters["int"] = DbIntConverter
     _register_blueprints(app)
@@ -112,9 +120,7 @@ def _register_blueprints(app: Flask) -> None:
 
         app.register_blueprint(bench_bp)
 
-    @app.get("/healthz")
-    def health() -> tuple[str, int]:
-        return "ok", 200
+    health.install(app)  # /healthz: no session, user or viewer; one SELECT 1 (503 when the database is away)
 
     @app.get("/vendor/<name>.js")
     def vendor_asset(name: str) -> Any:

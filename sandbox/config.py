@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 # Versions and SRI hashes of the third-party assets served from the CDN base.
@@ -38,15 +39,28 @@ LOCAL_ASSET_FILES = {"chartjs": "chart.js/package/dist/chart.umd.js",
 
 
 def instance_secret_key(instance_path: str) -> str:
-    """Return SECRET_KEY from the environment, or one generated once into the instance folder."""
+    """Return SECRET_KEY from the environment, or one generated once into the instance folder.
+
+    Several workers starting at once must agree on it (a session signed by one is read by another): each
+    writes its candidate to a private temporary file and publishes it with `os.link`, which like
+    O_CREAT|O_EXCL fails when the name exists, so exactly one candidate wins and every loser reads the
+    winner's key, complete (a link appears with its content, never half written).
+    """
     key = os.environ.get("SECRET_KEY")
     if key:
         return key
     path = Path(instance_path) / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        handle, candidate = tempfile.mkstemp(prefix=".secret_key.", dir=path.parent)  # mode 0600
+        try:
+            with os.fdopen(handle, "w") as out:
+                out.write(secrets.token_hex(32))
+            os.link(candidate, path)
+        except FileExistsError:
+            pass  # another process won the race: its key is the key
+        finally:
+            os.unlink(candidate)
     return path.read_text().strip()
 
 
@@ -68,7 +82,12 @@ class Config:
     BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "zh_Hans_CN")
     BABEL_DEFAULT_TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
     WTF_CSRF_TIME_LIMIT = int(os.environ.get("CSRF_TIME_LIMIT", "7200"))
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # The throttle's counters: in the database by default (sandbox/limiter_store.py), so every worker and
+    # machine counts together; "redis://host:6379" uses Redis instead. Never "memory://" with several workers.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "sandbox+db://")
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (werkzeug ProxyFix). 0 (the
+    # default) ignores those headers, since without a proxy any client could write them to dodge the throttle.
+    FORWARDED_HOPS = int(os.environ.get("FORWARDED_HOPS", "0") or 0)
     # Failed sign-ins per address and username, then per address over all usernames (one classroom behind
     # one NAT address shares the second), registrations per address, and wrong join codes per address.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")

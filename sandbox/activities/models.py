@@ -54,6 +54,8 @@ class Activity(Owned, db.Model):
 # The related list of a record page, and the dashboard's "my open tasks by due date".
 Index("ix_activities_related", Activity.related_type, Activity.related_id)
 Index("ix_activities_owner_status_due", Activity.owner_id, Activity.status, Activity.due_date)
+# The calendar: an owner's events in a time window (migration 0023_speed).
+Index("ix_activities_owner_start", Activity.owner_id, Activity.start_at)
 
 for _field, _table in (("status", "task_status"), ("priority", "priority"), ("event_type", "event_type")):
     register_usage(_table, "activity", _field)

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -77,7 +77,17 @@ class Position(db.Model):
     def ancestry(self) -> list[Position]:
         """The nodes from the root down to this one (identity-map hits once the tree is loaded)."""
         ids = [int(i) for i in self.path.strip("/").split("/") if i]
-        nodes = [db.session.get(Position, i) for i in ids[:-1]] if ids else []
+        # One query for the ancestors not yet in the session (the layout shows the viewer's path on every page);
+        # the identity map holds objects weakly, so the loaded ones are kept here.
+        found = {}
+        for i in ids[:-1]:
+            node = db.session.identity_map.get(db.session.identity_key(Position, i))
+            if node is not None:
+                found[i] = node
+        missing = [i for i in ids[:-1] if i not in found]
+        if missing:
+            found.update((n.id, n) for n in db.session.scalars(select(Position).where(Position.id.in_(missing))))
+        nodes = [found.get(i) for i in ids[:-1]]
         return [n for n in nodes if n is not None] + [self]
 
     @property

@@ -430,24 +430,73 @@ def aggregate(report: Report, query: ReportQuery) -> list[tuple[Any, dict[str, A
         key_expr = model.class_id
     else:
         key_expr = getattr(model, query.group)
-    exprs = [m.expr(model).label(m.key) for m in report.measures]
+    # A measure with parts is read as its numerator and denominator (its value follows in Python): the
+    # database evaluates each per-row expression once, and the totals need no second pass.
+    exprs = [m.expr(model).label(m.key) for m in report.measures if m.parts is None] + _part_columns(report, model)
     stmt = select(key_expr.label("k"), *exprs)
     if grouping is not None and grouping.join is not None:
         stmt = grouping.join(stmt, model)
     stmt = stmt.where(*where).group_by(key_expr)
-    raw = [(row.k, {m.key: getattr(row, m.key) for m in report.measures}) for row in db.session.execute(stmt)]
+    keys = [m.key for m in report.measures if m.parts is None] + _part_keys(report)
+    raw = [(row.k, _with_ratios(report, {k: getattr(row, k) for k in keys})) for row in db.session.execute(stmt)]
     if query.group == DEPARTMENT:
         departments = _departments_of([k for k, _v in raw if k is not None])
         folded: dict[Any, list[dict[str, Any]]] = defaultdict(list)
         for owner_id, values in raw:
             folded[departments.get(owner_id, (None, ""))[0]].append(values)
-        return [(k, {m.key: _merge(m, [v[m.key] for v in vs]) for m in report.measures}) for k, vs in folded.items()]
+        parts = _part_keys(report)
+        return [(k, {**{m.key: _merge(m, [v[m.key] for v in vs]) for m in report.measures},
+                     **{p: sum(v[p] or 0 for v in vs) for p in parts}}) for k, vs in folded.items()]
     if query.group in (MONTH, QUARTER):
         by_key = dict(raw)
         # Every bucket of the axis appears, empty ones as zero, so a line chart keeps its time scale.
         return [(b[0], by_key.get(b[0], {m.key: 0 if m.kind in ("number", "money") else None for m in report.measures}))
                 for b in time_buckets(report, query)]
     return raw
+
+
+def _part_keys(report: Report) -> list[str]:
+    return [f"{m.key}__{side}" for m in report.measures if m.parts is not None for side in ("n", "d")]
+
+
+def _part_columns(report: Report, model: Any) -> list[Any]:
+    columns = []
+    for m in report.measures:
+        if m.parts is not None:
+            numerator, denominator = m.parts(model)
+            columns += [numerator.label(f"{m.key}__n"), denominator.label(f"{m.key}__d")]
+    return columns
+
+
+def _ratio(m: Measure, numerator: Any, denominator: Any) -> Any:
+    """scale × numerator ÷ denominator as the SQL expression computes it (None without a denominator)."""
+    if numerator is None or not denominator:
+        return None
+    if m.kind in ("percent", "days"):
+        return m.scale * float(numerator) / float(denominator)
+    return Decimal(str(numerator)) * Decimal(str(m.scale)) / Decimal(str(denominator))
+
+
+def _with_ratios(report: Report, values: dict[str, Any]) -> dict[str, Any]:
+    for m in report.measures:
+        if m.parts is not None:
+            values[m.key] = _ratio(m, values[f"{m.key}__n"], values[f"{m.key}__d"])
+    return values
+
+
+def _totals_from_parts(report: Report, raw: list[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
+    """Totals of the averages and rates from the groups' numerators and denominators (every row is in
+    exactly one group here), as the one-pass query over all rows would give them."""
+    totals: dict[str, Any] = {}
+    for m in report.measures:
+        if m.parts is None:
+            continue
+        numerator = sum((Decimal(str(v[f"{m.key}__n"])) for _k, v in raw if v[f"{m.key}__n"] is not None),
+                        Decimal(0))
+        denominator = sum((Decimal(str(v[f"{m.key}__d"])) for _k, v in raw if v[f"{m.key}__d"] is not None),
+                          Decimal(0))
+        totals[m.key] = _value(m, _ratio(m, numerator, denominator))
+    return totals
 
 
 def _calendar_aggregate(report: Report, query: ReportQuery, where: list[Any]) -> list[tuple[Any, dict[str, Any]]]:
@@ -495,7 +544,13 @@ def run(report: Report, query: ReportQuery) -> Result:
     if report.grouping(query.group) is not None:
         # A record may sit in several groups of a joined table (a deal met two competitors): count it once.
         totals = {m.key: None for m in report.measures}
-    missing = [m for m in report.measures if totals[m.key] is None]
+    from_parts: dict[str, Any] = {}
+    if report.grouping(query.group) is None and query.group not in (MONTH, QUARTER):
+        # Every row lies in exactly one group (time axes may leave rows outside their buckets): the averages
+        # and rates total up from their parts, without a second pass over the rows.
+        from_parts = _totals_from_parts(report, raw)
+        totals.update(from_parts)
+    missing = [m for m in report.measures if totals[m.key] is None and m.key not in from_parts]
     if missing and rows:
         totals.update(_overall(report, query, missing))
     label = dict(group_choices(report)).get(query.group, query.group)

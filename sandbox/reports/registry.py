@@ -30,6 +30,11 @@ class Measure:
     label: Any
     expr: Callable[[Any], ColumnElement[Any]]  # model -> aggregate expression
     kind: str = "number"  # number, money, percent, days: how the value is shown
+    # An average or a rate cannot be added up over groups, but its numerator and denominator can: with
+    # `parts` (model -> (numerator, denominator) aggregates) the engine reads them with the groups and
+    # works out the total as scale × Σ numerator ÷ Σ denominator, instead of a second pass over every row.
+    parts: Callable[[Any], tuple[ColumnElement[Any], ColumnElement[Any]]] | None = None
+    scale: float = 1.0
 
 
 def count_measure(label: Any = None) -> Measure:
@@ -46,7 +51,8 @@ def sum_measure(attr: str, label: Any, kind: str = "money") -> Measure:
 
 def avg_measure(attr: str, label: Any, kind: str = "money") -> Measure:
     """The average of a field over the records that have it."""
-    return Measure(f"avg_{attr}", label, lambda m: func.avg(getattr(m, attr)), kind)
+    return Measure(f"avg_{attr}", label, lambda m: func.avg(getattr(m, attr)), kind,
+                   parts=lambda m: (func.sum(getattr(m, attr)), func.count(getattr(m, attr))))
 
 
 def rate_measure(key: str, label: Any, part: Callable[[Any], ColumnElement[bool]],
@@ -55,7 +61,10 @@ def rate_measure(key: str, label: Any, part: Callable[[Any], ColumnElement[bool]
     def expr(m: Any) -> ColumnElement[Any]:
         numerator = func.sum(case((part(m), 1), else_=0)) * 100.0
         return numerator / func.nullif(func.sum(case((whole(m), 1), else_=0)), 0)
-    return Measure(key, label, expr, "percent")
+
+    def parts(m: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+        return func.sum(case((part(m), 1), else_=0)), func.sum(case((whole(m), 1), else_=0))
+    return Measure(key, label, expr, "percent", parts=parts, scale=100.0)
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,9 @@ TIME_TO_RESOLVE = days_between
 register(Report(
     "service", "resolve_time", _l("Average time to resolve"), "case",
     measures=[Measure("avg_days", _l("Average days to resolve"),
-                      lambda m: func.avg(TIME_TO_RESOLVE(m.created_at, m.resolved_at)), "days"),
+                      lambda m: func.avg(TIME_TO_RESOLVE(m.created_at, m.resolved_at)), "days",
+                      parts=lambda m: (func.sum(TIME_TO_RESOLVE(m.created_at, m.resolved_at)),
+                                       func.count(TIME_TO_RESOLVE(m.created_at, m.resolved_at)))),
               count_measure(_l("Resolved cases"))],
     groups=["level", "workflow", *PEOPLE, MONTH], groupings=GROUPINGS,
     where=lambda m, p: [resolved(m)],
