@@ -33,6 +33,7 @@ from . import customers as customers_bench
 from . import forecasts as forecasts_bench
 from . import gradebook, pages, workbench
 from . import knowledge as knowledge_bench
+from . import lecture_hall as lecture_hall_bench
 from . import notifications as notifications_bench
 from . import reports as reports_bench
 from . import reset as reset_bench
@@ -62,6 +63,7 @@ OWN_DATABASE = (
     cases_bench,
     throttle_bench,
     backup_bench,
+    lecture_hall_bench,
 )
 
 

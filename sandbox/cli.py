@@ -114,8 +114,22 @@ def _register_setup(app: Flask) -> None:
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1")
     @click.option("--port", default=5000, type=int)
-    def serve(host: str, port: int) -> None:
-        """Serve the application (for many classes, run gunicorn 'sandbox:create_app()' instead)."""
+    @click.option("--workers", type=click.IntRange(1, 64), default=None,
+                  help="Run the production server: gunicorn with this many worker processes.")
+    @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True,
+                  help="Threads per gunicorn worker (more than 1: gthread workers).")
+    def serve(host: str, port: int, workers: int | None, threads: int) -> None:
+        """Serve the application; with --workers N, gunicorn with N workers (for a lecture hall)."""
+        if workers is not None:
+            import os
+
+            from .serving import gunicorn_command
+
+            command = gunicorn_command(host, port, workers, threads)
+            click.echo(f"serving on http://{host}:{port}/ with gunicorn, {workers} workers  (Ctrl+C stops)")
+            sys.stdout.flush()
+            # Replace this process: signals (Ctrl+C, SIGTERM, a process-group kill) reach gunicorn's master directly.
+            os.execv(command[0], command)
         from werkzeug.serving import run_simple
 
         click.echo(f"serving on http://{host}:{port}/  (Ctrl+C stops)")
