@@ -5,13 +5,16 @@ from __future__ import annotations
 import html
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from sandbox import access
 from sandbox.extensions import db
@@ -118,3 +121,20 @@ def compile_translations(root: Path = TRANSLATIONS) -> list[Path]:
         os.replace(tmp, mo)
         written.append(mo)
     return written
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    """Every statement sent to the database while the block runs."""
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)

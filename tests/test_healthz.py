@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from flask import Flask
-from sqlalchemy import event
 
 from sandbox import access, create_app
 from sandbox.extensions import db
 
 from .conftest import BASE_CONFIG
-
-
-@contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    """Every SQL statement sent to the app's database while the block runs."""
-    with app.app_context():
-        engine = db.engine
-    seen: list[str] = []
-
-    def grab(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", grab)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", grab)
+from .helpers import statements
 
 
 def test_health_answers_ok_with_one_select_and_no_session(app, classroom, monkeypatch):

@@ -7,14 +7,12 @@ this test was written (a new query per page shows up here and must be justified 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from sandbox import access
 from sandbox.extensions import db
@@ -22,7 +20,7 @@ from sandbox.leads.models import Lead
 from sandbox.org.models import Role, Status, User
 from sandbox.org.services import create_user
 
-from .helpers import PASSWORD, act_as, login
+from .helpers import PASSWORD, act_as, login, statements
 
 # Page -> the most statements it may issue (measured on SQLite and PostgreSQL when written; signed in,
 # the user and viewer included). A lower count is welcome; lower the figure with it.
@@ -37,23 +35,6 @@ LIMITS = {
     "opportunity detail": 30,
     "teacher lead list": 14,
 }
-
-
-@contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    """Every statement sent to the database while the block runs."""
-    with app.app_context():
-        engine = db.engine
-    seen: list[str] = []
-
-    def grab(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", grab)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", grab)
 
 
 def _run(app: Flask, client: Any, url: str) -> list[str]:
