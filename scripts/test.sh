@@ -7,4 +7,4 @@ bash scripts/install.sh --test
 PGROOT=$(bash scripts/postgres.sh start)
 trap 'bash scripts/postgres.sh stop "$PGROOT"' EXIT
 export TEST_POSTGRES_URL="postgresql+psycopg://app:app@127.0.0.1:${PGPORT_TEST:-55432}/app"
-.venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" "$@"
+.venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --durations=25 "$@"
