@@ -32,7 +32,7 @@ def test_bench_quick_json_lines(tmp_path: Path) -> None:
     for m in measures:
         assert set(m) == KEYS
         assert m["value"] > 0 and m["baseline"] > 0 and m["ratio"] > 0
-        if m["unit"] == "ms":  # a time: lower is better, ratio = baseline ÷ value
+        if m["unit"] in ("ms", "s"):  # a time: lower is better, ratio = baseline ÷ value
             assert m["ratio"] == pytest.approx(m["baseline"] / m["value"], rel=0.01, abs=0.001)  # ratios are rounded to 3 places
         else:  # a rate: higher is better, ratio = value ÷ baseline
             assert m["unit"] == "rows/s"
