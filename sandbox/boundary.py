@@ -62,9 +62,14 @@ def keep_changes() -> None:
 def finish(response: Any) -> Any:
     """Commit or roll back the request's one transaction, depending on its method and response."""
     failed = response.status_code >= 400 and not g.get("keep_changes", False)
-    if request.method in SAFE_METHODS or failed:
+    if request.method in SAFE_METHODS:
         # Not committed is discarded: the session closes at the end of the request and its transaction with
         # it. No explicit rollback here, which would expire the objects a finished page may still hand on.
+        return response
+    if failed:
+        # A refused write request ends its transaction now, before the after-request hooks: on SQLite it began
+        # with BEGIN IMMEDIATE and holds the write lock, which the throttle's own counting connection needs.
+        db.session.rollback()
         return response
     try:
         db.session.commit()

@@ -42,7 +42,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import has_request_context
 from sqlalchemy import Connection, delete, func, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -67,11 +66,13 @@ RELATED_TYPES = {"lead", "account", "contact", "opportunity", "case", "campaign"
 
 def variant(evidence: bool) -> str:
     """The view an outcome was written for: the reader's language and whether it has the evidence."""
-    locale = "zh_Hans_CN"
-    if has_request_context():
-        from flask_babel import get_locale
+    from flask_babel import get_locale
 
+    locale = "zh_Hans_CN"
+    try:  # the reasons' language: the request's, or the one forced for a CLI export
         locale = str(get_locale() or locale)
+    except RuntimeError:  # no application context
+        pass
     return f"{locale}|{int(evidence)}"
 
 
