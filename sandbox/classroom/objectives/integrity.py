@@ -7,6 +7,7 @@ and a fast burst may be a double-submitted form. The wording on the page says so
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -133,12 +134,17 @@ def _list(items: list[str]) -> str:
         return ", ".join(items)
 
 
+_NOT_ASCII_DIGITS = re.compile(r"[^0-9]")
+
+
 def normalise(kind: str, value: Any) -> str | None:
     """The comparable form of a value, or None when it is too short to mean anything."""
     if not isinstance(value, str):
         return None
     if kind == "phone":
-        digits = "".join(ch for ch in value if ch.isdigit())
+        # An ASCII value's digits are exactly 0-9 (one regex pass instead of a generator per character).
+        digits = (_NOT_ASCII_DIGITS.sub("", value) if value.isascii()
+                  else "".join(ch for ch in value if ch.isdigit()))
         return digits[-11:] if len(digits) >= 7 else None  # the country code and separators vary in retyping
     text = " ".join(value.split()).casefold()
     if kind == "website":
@@ -149,8 +155,10 @@ def normalise(kind: str, value: Any) -> str | None:
 
 def find_hints(log: ClassLog) -> list[Hint]:
     """Every hint of the class log: values from another book first, then shared text, then bursts."""
-    books = generated_books(log)
-    found = foreign_values(log, books) + same_texts(log, books) + undo_redo(log) + bursts(log)
+    written = written_values(log)
+    books = generated_books(log, written)
+    found = (foreign_values(log, books, written) + same_texts(log, books, written) + undo_redo(log)
+             + bursts(log))
     ids = {e.entry_id for h in found for e in h.evidence}
     entries = {e.id: e for e in db.session.scalars(
         select(LogEntry).where(LogEntry.id.in_(ids)).execution_options(skip_visibility=True))} if ids else {}
@@ -264,27 +272,63 @@ class Books:
         return self.values.get(kind, {}).get(key, set())
 
 
-def generated_books(log: ClassLog) -> Books:
-    """Every student's generated records (made before their run began), read once for the whole class."""
+def generated_books(log: ClassLog, written: list[tuple[Any, str, str, str]] | None = None) -> Books:
+    """Every student's generated records (made before their run began), read once for the whole class.
+
+    Given the values the students wrote (`written_values`), only what the hints ask of the books is kept:
+    the holders of those values and the owners of the records the log acted on. The books of a class hold
+    tens of thousands of values; normalising the kinds nobody wrote, or anything when nobody wrote
+    anything, is work no hint reads.
+    """
     books = Books()
-    if not log.students:
-        return books
+    if not log.students or written == []:
+        return books  # no written value: foreign values and shared texts have nothing to compare
+    wanted, acted = _asked(log, written)
     latest = max(log.starts.values())
     for model, kinds in BOOK_FIELDS.items():
+        kinds = {name: kind for name, kind in kinds.items() if wanted is None or kind in wanted}
         columns = [getattr(model, name) for name in kinds]
         # A system computation over the whole class: every student's book, scoped by class explicitly.
         stmt = (select(model.id, model.owner_id, model.created_at, *columns)
                 .where(model.class_id == log.class_run.class_id, model.owner_id.in_(list(log.students)),
                        model.created_at < latest)
                 .execution_options(skip_visibility=True))
+        ours = acted.get(model.__audit_type__, set())
+        if wanted is not None and not columns:
+            if not ours:
+                continue
+            stmt = stmt.where(model.id.in_(sorted(ours)))  # only the owners of the records acted on
+        keys: dict[tuple[str, str], str | None] = {}  # a value seen twice (a common company) is normalised once
         for record_id, owner_id, created_at, *values in db.session.execute(stmt):
             if created_at >= log.starts[owner_id]:
                 continue  # made during the run: the student's own work, not their generated book
-            books.records[(model.__audit_type__, record_id)] = owner_id
+            if wanted is None or record_id in ours:
+                books.records[(model.__audit_type__, record_id)] = owner_id
             for kind, value in zip(kinds.values(), values, strict=True):
-                if (key := normalise(kind, value)) is not None:
+                if value is None:
+                    continue
+                if (kind, value) in keys:
+                    key = keys[(kind, value)]
+                else:
+                    key = keys[(kind, value)] = normalise(kind, value)
+                if key is not None and (wanted is None or key in wanted[kind]):
                     books.values[kind][key].add(owner_id)
     return books
+
+
+def _asked(log: ClassLog, written: list[tuple[Any, str, str, str]] | None
+           ) -> tuple[dict[str, set[str]] | None, dict[str, set[int]]]:
+    """(kind -> the written keys, record type -> ids the log acted on); None: everything is asked for."""
+    acted: dict[str, set[int]] = defaultdict(set)
+    if written is None:
+        return None, acted
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for _row, kind, _raw, key in written:
+        wanted[kind].add(key)
+    for row in log.rows:
+        if row.object_type and row.object_id is not None:
+            acted[row.object_type].add(row.object_id)
+    return wanted, acted
 
 
 def _books_opened(log: ClassLog, books: Books) -> dict[Any, set[int]]:
@@ -301,12 +345,12 @@ def _books_opened(log: ClassLog, books: Books) -> dict[Any, set[int]]:
     return opened
 
 
-def foreign_values(log: ClassLog, books: Books) -> list[Hint]:
+def foreign_values(log: ClassLog, books: Books, written: list[tuple[Any, str, str, str]] | None = None) -> list[Hint]:
     """A student wrote distinctive values of another student's book that their own book lacks (one hint per pair)."""
     values: dict[tuple[int, frozenset[int]], dict[tuple[str, str], str]] = defaultdict(dict)
     evidence: dict[tuple[int, frozenset[int]], dict[int, Evidence]] = defaultdict(dict)
     opened = _books_opened(log, books)
-    for row, kind, value, key in written_values(log):
+    for row, kind, value, key in written_values(log) if written is None else written:
         owners = books.holders(kind, key)
         if not owners or row.actor_id in owners or len(owners) >= COMMON_BOOKS:
             continue
@@ -328,11 +372,11 @@ def foreign_values(log: ClassLog, books: Books) -> list[Hint]:
     return hints
 
 
-def same_texts(log: ClassLog, books: Books) -> list[Hint]:
+def same_texts(log: ClassLog, books: Books, written: list[tuple[Any, str, str, str]] | None = None) -> list[Hint]:
     """The same free text (TEXT_MIN+ characters, not from any generated book) written by two or more students."""
     writers: dict[str, list[Evidence]] = defaultdict(list)
     generated = books.values.get("text", {})
-    for row, kind, value, key in written_values(log):
+    for row, kind, value, key in written_values(log) if written is None else written:
         if kind != "text" or key in generated:
             continue  # text copied along from the data (a converted lead's description) is nobody's writing
         if all(e.entry_id != row.id for e in writers[key]):

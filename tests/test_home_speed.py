@@ -1,0 +1,82 @@
+"""The cheaper reading paths of the dashboard, progress, knowledge base and the instructor's pages give the same
+answers as the full ones (issue 9: a page must cost the server far less CPU; nothing visible changes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.classroom.activity.class_log import class_log
+from sandbox.classroom.models import Run
+from sandbox.classroom.objectives.integrity import (
+    find_hints,
+    foreign_values,
+    generated_books,
+    normalise,
+    same_texts,
+    written_values,
+)
+from sandbox.extensions import db
+from sandbox.org.models import utcnow
+from sandbox.records.services import update_record
+from tests.conftest import act_as
+from tests.helpers import statements
+from tests.test_class_activity import _current_run_id, make_run, students_of_a
+
+
+def _hint_keys(hints: list[Any]) -> list[tuple[Any, ...]]:
+    return sorted((h.kind, tuple(s.username for s in h.students), tuple(e.entry_id for e in h.evidence),
+                   repr(sorted(h.params.items()))) for h in hints)
+
+
+def _copying_world(classroom: Any, make_lead: Any) -> Run:
+    u = classroom.user
+    make_lead(u("studentA"), name="Wang Fang", company="Hangzhou Tea Co.", phone="0571-8888 1234",
+              description="A long description of the tea trade in Hangzhou")
+    make_lead(u("peerA"), name="Zhao Lei", company="Suzhou Silk Ltd", phone="0512-6666 5678",
+              email="zhao.lei@suzhousilk.cn", website="https://www.suzhousilk.cn/")
+    make_run(classroom, started_at=utcnow(), hours=2)
+    make_lead(u("studentA"), name="Zhao Lei", company="SUZHOU  silk ltd")  # peerA's, retyped
+    make_lead(u("studentA2"), name="Other", description="a long description of the TEA trade in hangzhou")
+    own = make_lead(u("peerA"), name="Li Na", company="Ningbo Ports")
+    act_as(u("peerA"))
+    update_record(own, {"phone": "0571 88881234", "website": "suzhousilk.cn"}, own.version)
+    db.session.commit()
+    act_as(None)
+    return db.session.get(Run, _current_run_id(classroom))
+
+
+def test_the_books_read_for_the_written_values_give_the_hints_of_the_whole_books(app, classroom, make_lead):
+    """Only the written values' holders and the acted-on records are read: the hints are those of the full books."""
+    run = _copying_world(classroom, make_lead)
+    log = class_log(run, students_of_a(classroom))
+    full = generated_books(log)  # every value of every book, as before
+    written = written_values(log)
+    asked = generated_books(log, written)
+
+    expected = foreign_values(log, full) + same_texts(log, full)
+    assert _hint_keys(foreign_values(log, asked, written) + same_texts(log, asked, written)) == _hint_keys(expected)
+    assert {h.kind for h in expected} == {"foreign_value"}
+    # Every holder of a written key is known, and nothing else is kept.
+    for _row, kind, _raw, key in written:
+        assert asked.holders(kind, key) == full.holders(kind, key)
+    assert {(k, key) for k, keys in asked.values.items() for key in keys} <= {(k, key) for _r, k, _v, key in written}
+    assert asked.records == {r: o for r, o in full.records.items() if r in {(x.object_type, x.object_id)
+                                                                              for x in log.rows}}
+    assert _hint_keys([h for h in find_hints(log) if h.kind in ("foreign_value", "same_text")]) == _hint_keys(expected)
+
+
+def test_no_written_value_reads_no_book(app, classroom, make_lead):
+    u = classroom.user
+    make_lead(u("studentA"), name="Wang Fang", company="Hangzhou Tea Co.")
+    run = make_run(classroom, started_at=utcnow(), hours=2)
+    log = class_log(db.session.get(Run, run.id), students_of_a(classroom))
+    with statements(app) as seen:
+        books = generated_books(log, [])
+    assert seen == [] and not books.values and not books.records
+
+
+def test_phone_numbers_normalise_as_before():
+    """The ASCII fast path keeps the digits exactly as str.isdigit does; other scripts take the slow path."""
+    for raw in ("+86 (0571) 8888-1234", "0571 88881234", "12-34", "tel: ５５５１２３４５６７", "٠١٢٣٤٥٦٧٨٩", "x²³⁴5678"):
+        digits = "".join(ch for ch in raw if ch.isdigit())
+        assert normalise("phone", raw) == (digits[-11:] if len(digits) >= 7 else None)
