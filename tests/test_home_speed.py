@@ -3,6 +3,7 @@ answers as the full ones (issue 9: a page must cost the server far less CPU; not
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sandbox.classroom.activity.class_log import class_log
@@ -16,6 +17,7 @@ from sandbox.classroom.objectives.integrity import (
     written_values,
 )
 from sandbox.extensions import db
+from sandbox.oplog import operation
 from sandbox.org.models import utcnow
 from sandbox.records.services import update_record
 from tests.conftest import act_as
@@ -80,3 +82,61 @@ def test_phone_numbers_normalise_as_before():
     for raw in ("+86 (0571) 8888-1234", "0571 88881234", "12-34", "tel: ５５５１２３４５６７", "٠١٢٣٤٥٦٧٨٩", "x²³⁴5678"):
         digits = "".join(ch for ch in raw if ch.isdigit())
         assert normalise("phone", raw) == (digits[-11:] if len(digits) >= 7 else None)
+
+
+# ---- the gradebook's rows, drawn in Python ----------------------------------------------------------------------
+
+# The row as templates/classroom/gradebook.html drew it before rows.py (kept here to prove the same bytes).
+OLD_ROWS = (Path(__file__).parent / "fixtures_gradebook_rows_before.jinja").read_text(encoding="utf-8")
+
+NASTY = '<script>alert("x")</script> & Co'
+
+
+def _nasty_gradebook(app: Any, classroom: Any) -> Run:
+    from datetime import timedelta
+
+    from sandbox.classroom.models import DeadlineExtension, GradeOverride
+    from tests.test_gradebook_pages import load, work
+
+    run = load(classroom)
+    work(classroom, "studentA", calls=3, converts=1)
+    student, teacher = classroom.user("studentA"), classroom.user("teacher")
+
+    @operation("test.nasty_names")
+    def setup() -> None:
+        student.display_name, student.student_number = NASTY, "<b>07</b>"
+        db.session.add(GradeOverride(run_id=run.id, student_id=student.id, objective_id="log-calls", points=7,
+                                     comment=NASTY, set_by_id=teacher.id, set_at=utcnow()))
+        db.session.add(DeadlineExtension(run_id=run.id, student_id=classroom.user("peerA").id,
+                                         deadline=run.deadline + timedelta(days=2), reason="ill",
+                                         granted_by_id=teacher.id))
+
+    act_as(teacher)
+    setup()
+    db.session.commit()
+    act_as(None)
+    return run
+
+
+def test_gradebook_rows_are_the_templates_bytes_and_escape_user_text(app, classroom):
+    from sandbox.classroom.grading.gradebook import gradebook
+    from sandbox.classroom.grading.rows import averages, gradebook_rows
+    from sandbox.classroom.grading.view import TEMPLATE_HELPERS
+
+    run = _nasty_gradebook(app, classroom)
+    for language in ("en", "zh"):
+        with app.test_request_context("/grading/", headers={"Accept-Language": language}):
+            act_as(classroom.user("teacher"))
+            book = gradebook(db.session.get(Run, run.id))
+            book.without_book = {classroom.user("peerA").id}
+            drawn = "".join(f"\n  \n  {html}\n  " for html in gradebook_rows(book))
+            old = app.jinja_env.from_string(OLD_ROWS).render(rows=book.rows, book=book, run=book.class_run,
+                                                               **TEMPLATE_HELPERS)
+            assert drawn == old
+            per_objective, total = averages(book)
+            assert total == sum((r.total for r in book.rows), 0) / len(book.rows)
+            assert len(per_objective) == len(book.objectives)
+    page = classroom.client_for(app, "teacher").get("/grading/").get_data(as_text=True)
+    assert "<script>alert" not in page and "<b>07" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in page  # the name and the comment
+    assert "Set by the teacher: &lt;script&gt;" in page and "&lt;b&gt;07&lt;/b&gt;" in page

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy import or_, select
 
@@ -18,7 +19,7 @@ from seed.schema import Objective
 from ...access import reading_whole_log
 from ...extensions import db
 from ...oplog import LogEntry
-from ...org.models import Position, User
+from ...org.models import Position, PositionKind, User
 from ..models import GradeOverride, Run
 from ..objectives.checks import CENT, Context, Outcome
 from ..runs.lookup import class_students, current_class_run, deadlines, department_of, student_runs
@@ -92,11 +93,13 @@ def gradebook(class_run: Run, students: list[User] | None = None, evidence: bool
     with reading_whole_log():  # grading counts the class's entries, whoever reads the gradebook
         outcomes = incremental.outcomes(ctx, objectives)
     found = overrides(class_run, ids) if ids else {}
+    department = department_of
     if len(ids) > 1:
-        # The class's positions in one query: each row's department is then found in the session, not by a
-        # lazy load per student and per level.
-        db.session.scalars(select(Position).where(or_(Position.class_id == class_run.class_id,
-                                                      Position.id == class_run.class_id))).all()
+        # The class's positions in one query; each row's department is then found by walking them by id,
+        # not through a relationship load per student and per level.
+        positions = {p.id: p for p in db.session.scalars(select(Position).where(or_(
+            Position.class_id == class_run.class_id, Position.id == class_run.class_id)))}
+        department = partial(_department_in, positions)
     rows = []
     for student in students:
         cells = {}
@@ -106,9 +109,24 @@ def gradebook(class_run: Run, students: list[User] | None = None, evidence: bool
             points = Decimal(override.points).quantize(CENT) if override is not None else outcome.points
             cells[objective.id] = Cell(outcome, override, points)
         total = sum((c.points for c in cells.values()), Decimal("0.00"))
-        rows.append(Row(student, department_of(student), ctx.run_ids[student.id], ctx.deadlines[student.id],
+        rows.append(Row(student, department(student), ctx.run_ids[student.id], ctx.deadlines[student.id],
                         cells, total))
     return Gradebook(class_run, objectives, rows, class_run.scenario.total_points)
+
+
+def _department_in(positions: dict[int, Position], student: User) -> Position | None:
+    """`department_of` over the class's positions by id (a position outside them: `department_of` itself)."""
+    position = positions.get(student.position_id) if student.position_id is not None else None
+    if position is None:
+        return department_of(student)
+    while position is not None and position.kind not in (PositionKind.DEPARTMENT, PositionKind.CLASS):
+        if position.parent_id is None:
+            return None
+        parent = positions.get(position.parent_id)
+        if parent is None:
+            return department_of(student)
+        position = parent
+    return position if position is not None and position.kind == PositionKind.DEPARTMENT else None
 
 
 def student_row(class_run: Run, student: User, evidence: bool = True) -> Row:

@@ -26,6 +26,7 @@ from ..runs.lookup import class_runs, department_of
 from .export import MIMETYPES, export, filename
 from .forms import ClearOverrideForm, ExtensionForm, OverrideForm, unique_ids
 from .gradebook import student_row, timeline
+from .rows import averages, gradebook_rows
 from .services import clear_override, extend_deadline, set_override
 from .view import TEMPLATE_HELPERS, format_points, load_book, pick, pick_run, read_query
 
@@ -42,7 +43,8 @@ def index() -> str:
     refuse_students()
     query = read_query(request.args)
     book = load_book(query)
-    return render_template("classroom/gradebook.html", q=query, book=book,
+    drawn = {"row_html": gradebook_rows(book), "averages": averages(book)} if book is not None else {}
+    return render_template("classroom/gradebook.html", q=query, book=book, **drawn,
                            has_activity="grading.activity" in current_app.view_functions,
                            has_scenarios="scenarios.index" in current_app.view_functions, **TEMPLATE_HELPERS)
 
