@@ -140,3 +140,29 @@ def test_gradebook_rows_are_the_templates_bytes_and_escape_user_text(app, classr
     assert "<script>alert" not in page and "<b>07" not in page
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in page  # the name and the comment
     assert "Set by the teacher: &lt;script&gt;" in page and "&lt;b&gt;07&lt;/b&gt;" in page
+
+
+# ---- the instructor's home: when each student last acted, from the log's times only ------------------------------
+
+def test_the_times_only_class_log_gives_the_same_last_actions(app, classroom):
+    from datetime import timedelta
+
+    from sandbox.classroom.activity.class_log import inactive_students
+    from tests.test_class_activity import at, entry
+
+    students = students_of_a(classroom)
+    run = make_run(classroom)
+    for i in range(40):  # requests of one and of several entries, interleaved across students
+        student = students[i % len(students)]
+        for j in range(1 + i % 3):
+            entry(student, at(i * 0.7) + timedelta(milliseconds=j), run, request_id=f"r{i}",
+                  changes={"fields": {"description": [None, f"text {i}"]}})
+    db.session.commit()
+    students, run = students_of_a(classroom), db.session.get(Run, run.id)
+    full, light = class_log(run, students), class_log(run, students, times_only=True)
+    assert {s: [a.at for a in acts] for s, acts in light.actions.items()} == {
+        s: [a.at for a in acts] for s, acts in full.actions.items()}
+    assert light.rows == [] and len(full.rows) > 40
+    now = at(40)
+    assert inactive_students(run, students, 15, now=now, log=light) == inactive_students(run, students, 15, now=now,
+                                                                                          log=full)

@@ -94,5 +94,6 @@ def class_home(klass: Position, pending: int = 0) -> ClassHome:
     totals = [row.total for row in book.rows]
     home.spread = spread_chart(totals, book.max_total)
     home.scores = _scores(totals, book.max_total)
-    home.inactive = inactive_students(run, students, INACTIVE_MINUTES, log=class_log(run, students))
+    # Only the last action's time of each student is shown: the log's times, not its changes.
+    home.inactive = inactive_students(run, students, INACTIVE_MINUTES, log=class_log(run, students, times_only=True))
     return home
