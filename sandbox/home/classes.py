@@ -90,7 +90,7 @@ def class_home(klass: Position, pending: int = 0) -> ClassHome:
     if run is None:
         return home
     home.run, home.live = run, is_live(run)
-    book = gradebook(run, students)
+    book = gradebook(run, students, live=True)  # `run` was just read as the run in force
     totals = [row.total for row in book.rows]
     home.spread = spread_chart(totals, book.max_total)
     home.scores = _scores(totals, book.max_total)

@@ -64,15 +64,20 @@ def class_run_of(run: Run) -> Run:
     return run if run.parent_id is None else db.session.get(Run, run.parent_id)
 
 
-def make_context(class_run: Run, student_ids: list[int], evidence: bool = False) -> Context:
-    """Each student's counting run (their re-run or the class run) and deadline (extension or the run's)."""
+def make_context(class_run: Run, student_ids: list[int], evidence: bool = False, live: bool | None = None) -> Context:
+    """Each student's counting run (their re-run or the class run) and deadline (extension or the run's).
+
+    live: whether `class_run` is the run in force, when the caller has just read it (else it is read here).
+    """
     reruns, extended = student_runs(class_run), deadlines(class_run)
-    current = current_class_run(class_run.class_id)
+    if live is None:
+        current = current_class_run(class_run.class_id)
+        live = current is not None and current.id == class_run.id
     return Context(
         class_run=class_run, student_ids=list(student_ids),
         run_ids={s: reruns.get(s, class_run.id) for s in student_ids},
         deadlines={s: extended.get(s, class_run.deadline) for s in student_ids},
-        evidence=evidence, live=current is not None and current.id == class_run.id)
+        evidence=evidence, live=live)
 
 
 def overrides(class_run: Run, student_ids: list[int]) -> dict[tuple[int, str], GradeOverride]:
@@ -83,12 +88,14 @@ def overrides(class_run: Run, student_ids: list[int]) -> dict[tuple[int, str], G
     return {(o.student_id, o.objective_id): o for o in db.session.scalars(stmt)}
 
 
-def gradebook(class_run: Run, students: list[User] | None = None, evidence: bool = False) -> Gradebook:
-    """The gradebook of a class run for its students (or the given ones), with evidence if asked."""
+def gradebook(class_run: Run, students: list[User] | None = None, evidence: bool = False,
+              live: bool | None = None) -> Gradebook:
+    """The gradebook of a class run for its students (or the given ones), with evidence if asked (`live`: see
+    make_context)."""
     class_run = class_run_of(class_run)
     students = class_students(class_run.class_id) if students is None else list(students)
     ids = [s.id for s in students]
-    ctx = make_context(class_run, ids, evidence)
+    ctx = make_context(class_run, ids, evidence, live)
     objectives = list(class_run.scenario.objectives)
     with reading_whole_log():  # grading counts the class's entries, whoever reads the gradebook
         outcomes = incremental.outcomes(ctx, objectives)
@@ -129,9 +136,9 @@ def _department_in(positions: dict[int, Position], student: User) -> Position | 
     return position if position is not None and position.kind == PositionKind.DEPARTMENT else None
 
 
-def student_row(class_run: Run, student: User, evidence: bool = True) -> Row:
+def student_row(class_run: Run, student: User, evidence: bool = True, live: bool | None = None) -> Row:
     """One student's row, with the evidence by default (the drill-down page and the student's checklist)."""
-    return gradebook(class_run, [student], evidence=evidence).rows[0]
+    return gradebook(class_run, [student], evidence=evidence, live=live).rows[0]
 
 
 def progress_for(user: User) -> tuple[Run | None, Row | None]:
@@ -141,7 +148,7 @@ def progress_for(user: User) -> tuple[Run | None, Row | None]:
     class_run = current_class_run(user.class_id)
     if class_run is None:
         return None, None
-    return class_run, student_row(class_run, user, evidence=True)
+    return class_run, student_row(class_run, user, evidence=True, live=True)  # just read as the run in force
 
 
 def timeline(class_run: Run, student: User, limit: int = 500) -> list[LogEntry]:

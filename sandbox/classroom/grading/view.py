@@ -148,10 +148,11 @@ def load_book(query: BookQuery) -> Gradebook | None:
     students = class_students(query.klass.id)
     if query.department is not None:
         students = [s for s in students if (dept := department_of(s)) is not None and dept.id == query.department.id]
-    book = gradebook(query.run, students)
-    book.rows = sort_rows(book.rows, query.sort, query.desc)
     current = current_class_run(query.klass.id)
-    if current is not None and current.id == query.run.id:
+    live = current is not None and current.id == query.run.id
+    book = gradebook(query.run, students, live=live)
+    book.rows = sort_rows(book.rows, query.sort, query.desc)
+    if live:
         # Only the run in force: an older run's books were replaced by the resets that followed it.
         book.without_book = students_without_book(query.run, [s.id for s in students])
     return book
