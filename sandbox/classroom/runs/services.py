@@ -36,6 +36,7 @@ from ...records.notes import remove_files_after_commit
 from ..models import Run, RunSnapshot
 from . import reset_scope as scopes
 from .book_cache import DEFAULT_MB, CachedBooks, book_time
+from .gc_pause import no_cyclic_gc
 from .generation import Books, GenerationError
 from .loader import LoadError, Prepared, Progress, insert_rows
 from .lookup import class_students, current_class_run, forget_run_ids
@@ -222,23 +223,12 @@ def _insert_parts(klass: Position, books: Books | CachedBooks, *, keep_catalogue
     return inserted
 
 
-def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, student: User | None,
-             parent: Run | None, deadline: datetime | None, expected_run_id: int,
-             progress: Progress | None) -> LoadResult:
-    _check_actor(klass)
-    started = time.perf_counter()
-    everyone = class_students(klass.id)
-    if not everyone:
-        raise ScenarioLoadError(_("%(name)s has no active students yet: approve or import students first.",
-                                  name=klass.name))
-    roster = [student] if student is not None else everyone
-    _ceiling(scenario, len(roster))
-    _lock(klass, expected_run_id)
-    now = utcnow().replace(microsecond=0)
+def _replace_books(klass: Position, scenario: Scenario, name: str, text: str, *, student: User | None,
+                   parent: Run | None, deadline: datetime | None, roster: list[User], now: datetime, owner_id: int,
+                   progress: Progress | None) -> tuple[int, int, Run]:
+    """The bulk part of _replace(): open the run, snapshot and delete the scope, insert the books.
+    Returns (rows inserted, rows replaced, the run)."""
     actor = current_actor()
-    owner_id = getattr(actor, "id", None) or _class_owner(klass)
-    # The books are built part by part beside this transaction (generation.py) while the database
-    # snapshots and deletes the old data, then each part is inserted while the next one is built.
     books = _books(scenario, text, roster, now, klass, owner_id)
     try:
         run = Run(class_id=klass.id, student_id=student.id if student else None,
@@ -260,6 +250,30 @@ def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, stude
                                   error=str(exc)[:200]), field="scenario") from None
     finally:
         books.close()
+    return inserted, replaced, run
+
+
+def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, student: User | None,
+             parent: Run | None, deadline: datetime | None, expected_run_id: int,
+             progress: Progress | None) -> LoadResult:
+    _check_actor(klass)
+    started = time.perf_counter()
+    everyone = class_students(klass.id)
+    if not everyone:
+        raise ScenarioLoadError(_("%(name)s has no active students yet: approve or import students first.",
+                                  name=klass.name))
+    roster = [student] if student is not None else everyone
+    _ceiling(scenario, len(roster))
+    _lock(klass, expected_run_id)
+    now = utcnow().replace(microsecond=0)
+    actor = current_actor()
+    owner_id = getattr(actor, "id", None) or _class_owner(klass)
+    # The books are built part by part beside this transaction (generation.py) while the database
+    # snapshots and deletes the old data, then each part is inserted while the next one is built.
+    with no_cyclic_gc():
+        inserted, replaced, run = _replace_books(klass, scenario, name, text, student=student, parent=parent,
+                                                 deadline=deadline, roster=roster, now=now, owner_id=owner_id,
+                                                 progress=progress)
     faults.checkpoint("reset.inserted")
     # Scenario quotas: only where none exists yet (a trainer's quotas survive resets and are never overwritten).
     inserted += fill_default_quotas(scenario, roster, now, owner_id)
