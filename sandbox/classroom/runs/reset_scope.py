@@ -165,23 +165,16 @@ def _table_json(conn: Connection, table: Table) -> Any:
     return func.json_group_array(func.json_array(*table.columns))
 
 
-def _json_length(conn: Connection, column: Any) -> Any:
-    """How many elements a stored JSON array has, counted by the database."""
-    if conn.dialect.name == "postgresql":
-        return func.json_array_length(cast(column, JSON))
-    return func.json_array_length(column)
-
-
-def take_snapshot(conn: Connection, plan: Plan, snapshot_id: int) -> tuple[bytes, int]:
+def take_snapshot(conn: Connection, plan: Plan, snapshot_id: int) -> bytes:
     """Copy the scope's rows into snapshot_rows, one row per table holding all its rows (a packed snapshot:
     one INSERT ... SELECT with a JSON aggregate per table, built by the database). Returns the metadata
     (compressed JSON, for RunSnapshot.data: each table's column order, the outside references into the scope
-    and `packed`) and the number of rows copied.
+    and `packed`). It copies exactly the rows delete_scope() then deletes (the same predicates, under the
+    reset's lock), so the caller takes the number of rows from the delete instead of counting them again.
 
     Packed rather than one snapshot row per record: a class reset replaces ~21,000 records, and writing (and
     later pruning) that many snapshot rows with their index entries cost about as much as deleting the records."""
     rows = _tables()["snapshot_rows"]
-    count = 0
     columns: dict[str, list[str]] = {}
     for name, where in [*plan.records.items(), *plan.children.items()]:
         table = _tables()[name]
@@ -189,14 +182,14 @@ def take_snapshot(conn: Connection, plan: Plan, snapshot_id: int) -> tuple[bytes
         packed = select(_table_json(conn, table).label("data"), func.count().label("n")).where(where).subquery()
         copy = select(literal(snapshot_id), literal(name), packed.c.data).where(packed.c.n > 0)
         insert = rows.insert().from_select(["snapshot_id", "table_name", "data"], copy)
-        count += sum(conn.scalars(insert.returning(_json_length(conn, rows.c.data))))
+        conn.execute(insert)
     references = []
     for column, where in plan.outside_references():
         table = column.table
         for row_id, value in conn.execute(select(table.c.id, column).where(where)):
             references.append([table.name, column.name, row_id, value])
     meta = {"columns": columns, "references": references, "packed": True}
-    return zlib.compress(json.dumps(meta).encode()), count
+    return zlib.compress(json.dumps(meta).encode())
 
 
 def _stored_rows(conn: Connection, snapshot_id: int, meta: dict[str, Any], table_name: str | None = None

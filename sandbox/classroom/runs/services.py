@@ -159,7 +159,7 @@ def _snapshot(run: Run, plan: scopes.Plan) -> RunSnapshot:
     snapshot = RunSnapshot(run_id=run.id, data=b"", rows=0)
     db.session.add(snapshot)
     db.session.flush()
-    snapshot.data, snapshot.rows = scopes.take_snapshot(db.session.connection(), plan, snapshot.id)
+    snapshot.data = scopes.take_snapshot(db.session.connection(), plan, snapshot.id)
     return snapshot
 
 
@@ -239,9 +239,10 @@ def _replace_books(klass: Position, scenario: Scenario, name: str, text: str, *,
         db.session.flush()
         plan = scopes.Plan(scopes.Scope(klass.id, student.id if student else None))
         snapshot = _snapshot(run, plan)
+        replaced = scopes.delete_scope(db.session.connection(), plan)
+        snapshot.rows = replaced  # the snapshot holds exactly the rows deleted (take_snapshot)
         if progress:
             progress("snapshot", snapshot.rows)
-        replaced = scopes.delete_scope(db.session.connection(), plan)
         faults.checkpoint("reset.deleted")
         inserted = _insert_parts(klass, books, keep_catalogue=student is not None, progress=progress)
         _store_books(books)
