@@ -179,7 +179,8 @@ def test_a_load_in_parts_of_one_student_gives_the_same_books(app, classroom, mon
     assert result.rows == sum(n for table, n in progress if table != "snapshot")
 
 
-def test_snapshots_are_arrays_and_an_older_snapshot_of_objects_still_restores(app, classroom):
+def _rewritten_snapshot_restores(classroom, unpack) -> None:
+    """Reset class A, rewrite its packed snapshot with `unpack(meta, stored rows)`, undo: the class is as before."""
     import json
     import zlib
 
@@ -193,16 +194,65 @@ def test_snapshots_are_arrays_and_an_older_snapshot_of_objects_still_restores(ap
     snapshot = db.session.scalar(select(RunSnapshot).where(RunSnapshot.run_id == run.id))
     meta = json.loads(zlib.decompress(snapshot.data))
     stored = rows(SnapshotRow, SnapshotRow.snapshot_id == snapshot.id)
-    assert len(stored) == snapshot.rows and all(json.loads(r.data).__class__ is list for r in stored)
-    assert meta["columns"]["leads"][:1] == ["id"] or "id" in meta["columns"]["leads"]
-    # Rewrite it the way the first release stored snapshots: one object per row, the references alone.
-    for row in stored:
-        row.data = json.dumps(dict(zip(meta["columns"][row.table_name], json.loads(row.data), strict=True)))
-    snapshot.data = zlib.compress(json.dumps(meta["references"]).encode())
+    # Packed: one snapshot row per table, holding every replaced row of it as an array of its columns.
+    assert meta["packed"] is True and "id" in meta["columns"]["leads"]
+    assert len({r.table_name for r in stored}) == len(stored)
+    packed = {r.table_name: json.loads(r.data) for r in stored}
+    assert sum(map(len, packed.values())) == snapshot.rows > 0
+    assert all(len(row) == len(meta["columns"][name]) for name, part in packed.items() for row in part)
+    assert len(packed["leads"]) == len(rows(Lead, Lead.class_id == classroom.classes["A"].id))
+    snapshot.data = unpack(meta, stored, packed)
     db.session.commit()
     undo_reset(classroom.classes["A"])
     db.session.commit()
     assert fingerprint(classroom.classes["A"].id) == before
+
+
+def test_a_snapshot_is_packed_per_table_and_undo_restores_it(app, classroom):
+    _rewritten_snapshot_restores(classroom, lambda meta, stored, packed: zlib_json(meta))
+
+
+def test_an_older_snapshot_of_one_array_per_row_still_restores(app, classroom):
+    import json
+
+    from sandbox.classroom.models import SnapshotRow
+
+    def unpack(meta, stored, packed):
+        # The second release: one snapshot row per replaced row, a JSON array; no `packed` in the metadata.
+        snapshot_id = stored[0].snapshot_id
+        for row in stored:
+            db.session.delete(row)
+        db.session.add_all(SnapshotRow(snapshot_id=snapshot_id, table_name=name, data=json.dumps(values))
+                           for name, part in packed.items() for values in part)
+        return zlib_json({"columns": meta["columns"], "references": meta["references"]})
+
+    _rewritten_snapshot_restores(classroom, unpack)
+
+
+def test_an_older_snapshot_of_objects_still_restores(app, classroom):
+    import json
+
+    from sandbox.classroom.models import SnapshotRow
+
+    def unpack(meta, stored, packed):
+        # The first release: one object per row, and the metadata was the references alone.
+        snapshot_id = stored[0].snapshot_id
+        for row in stored:
+            db.session.delete(row)
+        db.session.add_all(SnapshotRow(snapshot_id=snapshot_id, table_name=name,
+                                       data=json.dumps(dict(zip(meta["columns"][name], values, strict=True))))
+                           for name, part in packed.items() for values in part)
+        return zlib_json(meta["references"])
+
+    _rewritten_snapshot_restores(classroom, unpack)
+
+
+def zlib_json(value) -> bytes:
+    """A snapshot's metadata as RunSnapshot.data stores it."""
+    import json
+    import zlib
+
+    return zlib.compress(json.dumps(value).encode())
 
 
 def test_a_failed_reset_leaves_the_class_as_it_was(app, classroom, monkeypatch):

@@ -78,8 +78,9 @@ class RunSnapshot(db.Model):
 
 
 class SnapshotRow(db.Model):
-    """One replaced row as a JSON array, written by the database itself (INSERT ... SELECT json_array /
-    json_build_array); the column order is in its RunSnapshot's data."""
+    """A replaced table's rows as one JSON array of row arrays, written by the database itself (INSERT ... SELECT
+    json_group_array / json_agg); the column order is in its RunSnapshot's data (`packed`). Snapshots taken
+    before that hold one row per snapshot row (reset_scope.py reads both)."""
 
     __tablename__ = "snapshot_rows"
 

@@ -51,6 +51,7 @@ from ...extensions import db
 from ...oplog import LogEntry
 from ..models import Run
 from ..objectives.checks import Context, Document, Outcome, evaluate
+from ..runs.gc_pause import no_cyclic_gc
 from .state import GradeCell, GradeMark, GradeState
 
 VERSION = "grades/1"  # bump when an outcome's stored form or the invalidation rules change
@@ -295,6 +296,11 @@ def _write(conn: Connection, class_run_id: int, state: dict[str, int], marks: di
 
 def outcomes(ctx: Context, objectives: list[Objective]) -> dict[str, dict[int, Outcome]]:
     """Objective id → student → outcome for the context's students: kept outcomes still valid, the rest computed."""
+    with no_cyclic_gc():  # thousands of kept outcomes parsed at once (gc_pause.py)
+        return _outcomes(ctx, objectives)
+
+
+def _outcomes(ctx: Context, objectives: list[Objective]) -> dict[str, dict[int, Outcome]]:
     class_run = ctx.class_run
     ids = list(ctx.student_ids)
     if not ids:

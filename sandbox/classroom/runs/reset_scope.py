@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -155,36 +156,58 @@ def _decoder(column: Column[Any]) -> Any:
     return None
 
 
-def _row_json(conn: Connection, table: Table) -> Any:
-    """A SQL expression for one row of `table` as a JSON array of its columns' values, built by the database
-    (no Python per row). Arrays rather than objects: the column names are kept once per table in the
-    snapshot's metadata instead of in every row, which halves what a reset writes."""
-    build = func.json_build_array if conn.dialect.name == "postgresql" else func.json_array
-    value = build(*table.columns)
-    return cast(value, Text) if conn.dialect.name == "postgresql" else value
+def _table_json(conn: Connection, table: Table) -> Any:
+    """A SQL aggregate of the selected rows of `table` as one JSON array with one array of its columns' values
+    per row, built by the database (no Python per row). Arrays rather than objects: the column names are kept
+    once per table in the snapshot's metadata instead of in every row, which halves what a reset writes."""
+    if conn.dialect.name == "postgresql":
+        return cast(func.json_agg(func.json_build_array(*table.columns)), Text)
+    return func.json_group_array(func.json_array(*table.columns))
 
 
-def take_snapshot(conn: Connection, plan: Plan, snapshot_id: int) -> tuple[bytes, int]:
-    """Copy the scope's rows into snapshot_rows (one INSERT ... SELECT per table). Returns the metadata
-    (compressed JSON, for RunSnapshot.data: each table's column order and the outside references into the
-    scope) and the number of rows copied."""
+def take_snapshot(conn: Connection, plan: Plan, snapshot_id: int) -> bytes:
+    """Copy the scope's rows into snapshot_rows, one row per table holding all its rows (a packed snapshot:
+    one INSERT ... SELECT with a JSON aggregate per table, built by the database). Returns the metadata
+    (compressed JSON, for RunSnapshot.data: each table's column order, the outside references into the scope
+    and `packed`). It copies exactly the rows delete_scope() then deletes (the same predicates, under the
+    reset's lock), so the caller takes the number of rows from the delete instead of counting them again.
+
+    Packed rather than one snapshot row per record: a class reset replaces ~21,000 records, and writing (and
+    later pruning) that many snapshot rows with their index entries cost about as much as deleting the records."""
     rows = _tables()["snapshot_rows"]
-    count = 0
     columns: dict[str, list[str]] = {}
     for name, where in [*plan.records.items(), *plan.children.items()]:
         table = _tables()[name]
         columns[name] = [c.name for c in table.columns]
-        copy = select(literal(snapshot_id), literal(name), _row_json(conn, table)).where(where)
+        packed = select(_table_json(conn, table).label("data"), func.count().label("n")).where(where).subquery()
+        copy = select(literal(snapshot_id), literal(name), packed.c.data).where(packed.c.n > 0)
         insert = rows.insert().from_select(["snapshot_id", "table_name", "data"], copy)
-        # Without preserve_rowcount, psycopg's rowcount of an INSERT ... SELECT reads -1.
-        count += max(conn.execute(insert, execution_options={"preserve_rowcount": True}).rowcount, 0)
+        conn.execute(insert)
     references = []
     for column, where in plan.outside_references():
         table = column.table
         for row_id, value in conn.execute(select(table.c.id, column).where(where)):
             references.append([table.name, column.name, row_id, value])
-    meta = {"columns": columns, "references": references}
-    return zlib.compress(json.dumps(meta).encode()), count
+    meta = {"columns": columns, "references": references, "packed": True}
+    return zlib.compress(json.dumps(meta).encode())
+
+
+def _stored_rows(conn: Connection, snapshot_id: int, meta: dict[str, Any], table_name: str | None = None
+                 ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(table name, column → value) of every row a snapshot keeps (of one table if given), in the order stored.
+    Reads every format written so far: packed (one snapshot row per table), one array or one object per row."""
+    stored = _tables()["snapshot_rows"]
+    query = select(stored.c.table_name, stored.c.data).where(stored.c.snapshot_id == snapshot_id)
+    if table_name is not None:
+        query = query.where(stored.c.table_name == table_name)
+    columns: dict[str, list[str]] = meta["columns"]
+    for name, data in conn.execute(query.order_by(stored.c.id)):
+        if meta.get("packed"):
+            names = columns[name]
+            for value in json.loads(data):
+                yield name, dict(zip(names, value, strict=True))
+        else:
+            yield name, _row_dict(columns.get(name, []), data)
 
 
 def _row_dict(columns: list[str], data: str) -> dict[str, Any]:
@@ -209,13 +232,10 @@ def scope_files(conn: Connection, plan: Plan) -> set[str]:
 
 def snapshot_files(conn: Connection, snapshots: list[tuple[int, bytes]]) -> set[str]:
     """Stored file names of the attachments kept in these snapshots (id, data)."""
-    stored = _tables()["snapshot_rows"]
     names: set[str] = set()
     for snapshot_id, data in snapshots:
-        columns = _meta(data)["columns"].get("attachments", [])
-        for (value,) in conn.execute(select(stored.c.data).where(stored.c.snapshot_id == snapshot_id,
-                                                                 stored.c.table_name == "attachments")):
-            names.add(_row_dict(columns, value)["stored_name"])
+        for _name, row in _stored_rows(conn, snapshot_id, _meta(data), "attachments"):
+            names.add(row["stored_name"])
     return names
 
 
@@ -253,13 +273,10 @@ def restore_snapshot(conn: Connection, snapshot_id: int, references: bytes, clas
     Every row of a scope is in `class_id`: rows saved before their table had a class_id (notes, attachments)
     get it back."""
     tables = _tables()
-    stored = tables["snapshot_rows"]
     meta = _meta(references)
-    columns: dict[str, list[str]] = meta["columns"]
     by_table: dict[str, list[dict[str, Any]]] = {}
-    for name, data in conn.execute(select(stored.c.table_name, stored.c.data)
-                                   .where(stored.c.snapshot_id == snapshot_id).order_by(stored.c.id)):
-        by_table.setdefault(name, []).append(_row_dict(columns.get(name, []), data))
+    for name, row in _stored_rows(conn, snapshot_id, meta):
+        by_table.setdefault(name, []).append(row)
     count = 0
     for table in db.metadata.sorted_tables:
         part = by_table.get(table.name)

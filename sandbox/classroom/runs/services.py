@@ -36,6 +36,7 @@ from ...records.notes import remove_files_after_commit
 from ..models import Run, RunSnapshot
 from . import reset_scope as scopes
 from .book_cache import DEFAULT_MB, CachedBooks, book_time
+from .gc_pause import no_cyclic_gc
 from .generation import Books, GenerationError
 from .loader import LoadError, Prepared, Progress, insert_rows
 from .lookup import class_students, current_class_run, forget_run_ids
@@ -158,7 +159,7 @@ def _snapshot(run: Run, plan: scopes.Plan) -> RunSnapshot:
     snapshot = RunSnapshot(run_id=run.id, data=b"", rows=0)
     db.session.add(snapshot)
     db.session.flush()
-    snapshot.data, snapshot.rows = scopes.take_snapshot(db.session.connection(), plan, snapshot.id)
+    snapshot.data = scopes.take_snapshot(db.session.connection(), plan, snapshot.id)
     return snapshot
 
 
@@ -222,6 +223,37 @@ def _insert_parts(klass: Position, books: Books | CachedBooks, *, keep_catalogue
     return inserted
 
 
+def _replace_books(klass: Position, scenario: Scenario, name: str, text: str, *, student: User | None,
+                   parent: Run | None, deadline: datetime | None, roster: list[User], now: datetime, owner_id: int,
+                   progress: Progress | None) -> tuple[int, int, Run]:
+    """The bulk part of _replace(): open the run, snapshot and delete the scope, insert the books.
+    Returns (rows inserted, rows replaced, the run)."""
+    actor = current_actor()
+    books = _books(scenario, text, roster, now, klass, owner_id)
+    try:
+        run = Run(class_id=klass.id, student_id=student.id if student else None,
+                  parent_id=parent.id if parent else None, scenario_name=name, scenario_text=text, seed=scenario.seed,
+                  started_at=now, deadline=deadline or (parent.deadline if parent else now + scenario.default_deadline),
+                  started_by_id=getattr(actor, "id", None))
+        db.session.add(run)
+        db.session.flush()
+        plan = scopes.Plan(scopes.Scope(klass.id, student.id if student else None))
+        snapshot = _snapshot(run, plan)
+        replaced = scopes.delete_scope(db.session.connection(), plan)
+        snapshot.rows = replaced  # the snapshot holds exactly the rows deleted (take_snapshot)
+        if progress:
+            progress("snapshot", snapshot.rows)
+        faults.checkpoint("reset.deleted")
+        inserted = _insert_parts(klass, books, keep_catalogue=student is not None, progress=progress)
+        _store_books(books)
+    except GenerationError as exc:
+        raise ScenarioLoadError(_("The scenario's data could not be generated (%(error)s). Nothing was changed.",
+                                  error=str(exc)[:200]), field="scenario") from None
+    finally:
+        books.close()
+    return inserted, replaced, run
+
+
 def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, student: User | None,
              parent: Run | None, deadline: datetime | None, expected_run_id: int,
              progress: Progress | None) -> LoadResult:
@@ -239,27 +271,10 @@ def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, stude
     owner_id = getattr(actor, "id", None) or _class_owner(klass)
     # The books are built part by part beside this transaction (generation.py) while the database
     # snapshots and deletes the old data, then each part is inserted while the next one is built.
-    books = _books(scenario, text, roster, now, klass, owner_id)
-    try:
-        run = Run(class_id=klass.id, student_id=student.id if student else None,
-                  parent_id=parent.id if parent else None, scenario_name=name, scenario_text=text, seed=scenario.seed,
-                  started_at=now, deadline=deadline or (parent.deadline if parent else now + scenario.default_deadline),
-                  started_by_id=getattr(actor, "id", None))
-        db.session.add(run)
-        db.session.flush()
-        plan = scopes.Plan(scopes.Scope(klass.id, student.id if student else None))
-        snapshot = _snapshot(run, plan)
-        if progress:
-            progress("snapshot", snapshot.rows)
-        replaced = scopes.delete_scope(db.session.connection(), plan)
-        faults.checkpoint("reset.deleted")
-        inserted = _insert_parts(klass, books, keep_catalogue=student is not None, progress=progress)
-        _store_books(books)
-    except GenerationError as exc:
-        raise ScenarioLoadError(_("The scenario's data could not be generated (%(error)s). Nothing was changed.",
-                                  error=str(exc)[:200]), field="scenario") from None
-    finally:
-        books.close()
+    with no_cyclic_gc():
+        inserted, replaced, run = _replace_books(klass, scenario, name, text, student=student, parent=parent,
+                                                 deadline=deadline, roster=roster, now=now, owner_id=owner_id,
+                                                 progress=progress)
     faults.checkpoint("reset.inserted")
     # Scenario quotas: only where none exists yet (a trainer's quotas survive resets and are never overwritten).
     inserted += fill_default_quotas(scenario, roster, now, owner_id)
