@@ -33,7 +33,7 @@ OLD_LIST_BODY = """<tbody>
   {% else %}
   <tr><td colspan="{{ v.columns|length + 2 }}" class="text-center text-muted py-4">{{ _('Nothing here yet.') }}</td></tr>
   {% endfor %}
-  </tbody>"""
+  </tbody>"""  # noqa: E501 (the templates' lines as they were)
 
 OLD_BIN_BODY = """<tbody>
   {% for r in rows %}
@@ -43,7 +43,7 @@ OLD_BIN_BODY = """<tbody>
   {% else %}
   <tr><td colspan="6" class="text-center text-muted py-4">{{ _('The recycle bin is empty.') }}</td></tr>
   {% endfor %}
-  </tbody>"""
+  </tbody>"""  # noqa: E501 (the templates' lines as they were)
 
 BODY = re.compile(r"<tbody>.*?</tbody>", re.S)
 CSRF = re.compile(r'name="csrf_token" value="[^"]*"')
@@ -154,3 +154,26 @@ def test_owner_names_need_no_query_per_row_and_an_owner_beyond_the_filter_is_nam
             page = client.get("/leads/").get_data(as_text=True)
     assert len([s for s in seen if "users.display_name" in s and "users.id IN" in s.replace("\n", " ")]) == 1
     assert page.count("<td>Studenta</td>") == 3 and page.count("<td>Peera</td>") == 3
+
+
+def test_totals_on_every_page_and_no_count_query_on_the_last(app, classroom, create_lead):
+    """Every page states the same total; the last page (fewer rows than a page) knows it without counting,
+    and past the count cap it still says "N+" as the capped count does."""
+    app.config["LIST_PAGE_SIZE"] = 3
+    for i in range(8):
+        create_lead(classroom.user("studentA"), name=f"Lead {i}")
+    client = classroom.client_for(app, "studentA")
+
+    def shown(page: int) -> tuple[str, str, list[str]]:
+        with statements(app) as seen:
+            html = client.get(f"/leads/?page={page}").get_data(as_text=True)
+        total = re.search(r'data-testid="total">([^<]*)<', html)
+        position = re.search(r'<li class="page-item active"><span class="page-link">([^<]*)<', html)
+        assert total and position
+        return total.group(1), position.group(1), [s for s in seen if "count(*)" in s and "leads" in s]
+
+    client.get("/leads/")
+    assert [shown(p)[:2] for p in (1, 2, 3, 4)] == [("8 records", f"{p} / 3") for p in (1, 2, 3, 4)]
+    assert shown(2)[2] and not shown(3)[2]  # a full page counts; the last one does not need to
+    app.config["LIST_COUNT_CAP"] = 4
+    assert [shown(p)[:2] for p in (1, 2, 3)] == [("4+ records", str(p)) for p in (1, 2, 3)]

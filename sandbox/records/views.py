@@ -243,8 +243,10 @@ class RecordViews:
                 .options(lazyload(model.owner)).execution_options(**opts)
             )
         )
-        if page == 1 and len(rows) < size:
-            return rows, len(rows)
+        if 0 < len(rows) < size or (page == 1 and not rows):
+            # The last page: the rows before it and on it are all there are (no count query); past the cap
+            # the page still says "N+", as the capped count would.
+            return rows, min((page - 1) * size + len(rows), cap + 1)
         ids = select(model.id).where(*where).limit(cap + 1).execution_options(**opts).subquery()
         total = db.session.scalar(select(func.count()).select_from(ids).execution_options(**opts)) or 0
         return rows, total
