@@ -127,6 +127,10 @@ def views_of(blueprint: str) -> RecordViews | None:
 class RecordViews:
     """The pages of one record type, registered on its blueprint."""
 
+    # A subclass overriding `display` may name the fields it shows its own way: the list then writes the
+    # others with the generic formatters (chosen once per column); None: every field goes through `display`.
+    own_display: frozenset[str] | None = None
+
     def __init__(self, bp: Blueprint, record_type: RecordType) -> None:
         self.bp = bp
         self.record_type = record_type
@@ -257,8 +261,8 @@ class RecordViews:
         escaped (what `{{ v.display(r, c.attr) }}` wrapped in the detail link wrote, byte for byte)."""
         attr = column.attr
         shown: Callable[[Any], Any]
-        if self.custom_display:
-            # A subclass shows some fields its own way (and may read anything of the row): ask it per cell.
+        if self.custom_display and (self.own_display is None or attr in self.own_display):
+            # A subclass shows this field its own way (and may read anything of the row): ask it per cell.
             def shown(obj: Any) -> Any:
                 return self.display(obj, attr)
         else:
