@@ -31,6 +31,8 @@ DETAIL_FIELDS = {
 class ActivityViews(RecordViews):
     """Kind-aware detail fields and display, the kind and quick filters, the form with its script."""
 
+    own_display = frozenset({"kind", "related", "start_at", "end_at"})  # what `display` shows its own way
+
     def display(self, obj: Any, attr: str) -> str:
         """An activity's field as shown: the kind's label, a link to the related record, local times."""
         if attr == "kind":

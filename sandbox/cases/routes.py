@@ -42,6 +42,9 @@ class ChoiceFilter:
 class CaseViews(RecordViews):
     """The generic pages, with forms built from the case's workflow and its own detail page."""
 
+    # What `display` shows its own way among the list's columns (any other `*_at` field too, never listed).
+    own_display = frozenset({"workflow", "state", "assignee_id", "supervisor_id", "due_at"})
+
     @property
     def filters(self) -> list[ChoiceFilter]:
         """The list's filters: workflow, state (of the chosen workflow, else of all), complaint level."""

@@ -21,6 +21,8 @@ LOW_STOCK_LIMIT = 50
 class ProductViews(RecordViews):
     """Students read and pick products; only instructors (and admins) create them."""
 
+    own_display = frozenset({"category_id", "class_id", "active"})  # what `display` shows its own way
+
     @property
     def may_create(self) -> bool:
         """Only instructors and admins see the New button."""

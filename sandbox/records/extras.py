@@ -32,6 +32,7 @@ def detail_extras(obj: Any) -> dict[str, Any]:
 
 
 def list_extras(model: Any) -> dict[str, Any]:
-    """Context of the list's owner filter and its warnings about ignored filter values."""
-    return {"owners": list_filters.owner_choices(model), "problems": list_filters.problems(),
-            "notes": list_filters.notes()}
+    """Context of the list's owner filter (and its users' names, which the rows' owner column reads) and its
+    warnings about ignored filter values."""
+    return {"owners": list_filters.owner_choices(model), "owner_names": list_filters.owner_names(model),
+            "problems": list_filters.problems(), "notes": list_filters.notes()}

@@ -95,8 +95,12 @@ def conditions(model: Any, args: Any) -> list[Any]:
     return where
 
 
-def owner_choices(model: Any) -> list[tuple[str, str]]:
-    """Owners of at least one record of `model` the viewer sees (candidates from the viewer's classes)."""
+def _owners(model: Any) -> list[tuple[int, str, str]]:
+    """(id, display name, username) of the owners of at least one record of `model` the viewer sees
+    (candidates from the viewer's classes), read once per request."""
+    cache = g.setdefault("list_owners", {})
+    if model in cache:
+        return cache[model]
     viewer = current_viewer()
     if not isinstance(viewer, Viewer):
         return []
@@ -108,4 +112,15 @@ def owner_choices(model: Any) -> list[tuple[str, str]]:
         select(User.id, User.display_name, User.username).where(visible, possible_owners(model, viewer))
         .order_by(User.display_name, User.id).limit(500)
     )
-    return [(str(uid), f"{name} ({username})") for uid, name, username in db.session.execute(stmt)]
+    cache[model] = [tuple(row) for row in db.session.execute(stmt)]
+    return cache[model]
+
+
+def owner_choices(model: Any) -> list[tuple[str, str]]:
+    """Owners of at least one record of `model` the viewer sees (candidates from the viewer's classes)."""
+    return [(str(uid), f"{name} ({username})") for uid, name, username in _owners(model)]
+
+
+def owner_names(model: Any) -> dict[int, str]:
+    """The display names of the owner filter's users by id (the list shows its rows' owners from them)."""
+    return {uid: name for uid, name, _username in _owners(model)}
