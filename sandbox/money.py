@@ -26,6 +26,7 @@ from flask_babel import get_locale
 
 DEFAULT_CURRENCY = "CNY"
 WHOLE = "¤#,##0"  # summaries of many deals: no cents
+_STORE = "sandbox.money"  # app.extensions key: (stamp, {class id: currency}), see codes.services.kept
 
 
 class _Compiled(NamedTuple):
@@ -127,7 +128,8 @@ def format_money(amount: Any, currency: str | None = None, *, whole: bool = Fals
 
 
 def class_currency(class_id: int | None) -> str:
-    """The currency of a class: its current class run's scenario's, else CNY (cached for the request)."""
+    """The currency of a class: its current class run's scenario's, else CNY (cached for the request, and
+    kept by the process between read-only requests while no run was added or undone)."""
     if class_id is None:
         return DEFAULT_CURRENCY
     ctx = _cv_app.get(None)  # the context's g itself: a list page asks once per amount
@@ -135,9 +137,16 @@ def class_currency(class_id: int | None) -> str:
     if class_id not in cache:
         # Imported here: money is a leaf module every feature uses; classroom imports features.
         from .classroom.runs.lookup import current_class_run
+        from .codes.services import kept
 
-        run = current_class_run(class_id)
-        cache[class_id] = run.scenario.currency if run is not None else DEFAULT_CURRENCY
+        shared = kept(_STORE) if ctx is not None else None
+        currency = shared.get(class_id) if shared is not None else None
+        if currency is None:
+            run = current_class_run(class_id)
+            currency = run.scenario.currency if run is not None else DEFAULT_CURRENCY
+            if shared is not None:
+                shared[class_id] = currency
+        cache[class_id] = currency
     return cache[class_id]
 
 

@@ -7,6 +7,7 @@ gunicorn workers: a picklist edited through one is read by the other's next page
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -168,3 +169,35 @@ def test_lookups_answer_as_the_linear_scans_did(app, classroom):
         listed.append("mine")
         assert "mine" not in flagged("opportunity_stage", "won")
     act_as(None)
+
+
+def amounts(client: Any) -> str:
+    response = client.get("/opportunities/?lang=en")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_a_class_currency_kept_by_a_worker_follows_loads_and_undos(app, second_app, classroom, create_account,
+                                                                  create_opportunity):
+    """A worker keeps each class's currency (its current run's scenario's); a scenario loaded or undone
+    through another worker changes the money on its next page."""
+    from sandbox.classroom.runs.services import load_scenario, undo_reset
+
+    a = classroom.classes["A"]
+    student = classroom.user("studentA")
+    account = create_account(student, name="Lakeside")
+    create_opportunity(student, name="Typed deal", account_id=account.id, amount=Decimal("1000"))
+    db.session.commit()
+    reader = second_app.test_client()
+    assert login(reader, "studentA").status_code == 302
+    assert "CN¥1,000.00" in amounts(reader) and "CN¥1,000.00" in amounts(reader)  # kept by now
+    act_as(classroom.user("teacher"))
+    load_scenario(a, "sales-basics-en")
+    db.session.commit()
+    page = amounts(reader)
+    assert "CN¥" not in page and "$" in page
+    undo_reset(a)
+    db.session.commit()
+    act_as(None)
+    page = amounts(reader)
+    assert "CN¥1,000.00" in page

@@ -11,7 +11,7 @@ from flask import current_app, g, has_request_context, request
 from flask.globals import _cv_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import column, func, select, table
 
 from ..errors import ServiceError
 from ..extensions import db
@@ -105,12 +105,18 @@ _COLUMNS = [getattr(CodeValue, name) for name in Code.__slots__]
 # Every committed change of a picklist moves this stamp: an insert or a delete changes the count or the
 # highest id; every service change (an edit keeps both) writes its log entry in the same transaction.
 # The scenario loader only inserts; a restore replaces the database while the app is stopped (DEPLOY.md).
+# The same statement stamps the scenario runs (sandbox.money keeps each class's currency, its current
+# run's): a load or reset inserts a run, an undo sets `undone_at`, none is ever deleted.
 _VERBS = ("code_value.create", "code_value.update", "code_value.delete")
 _LOG = LogEntry.__table__
+_RUNS = table("runs", column("id"), column("undone_at"))  # by name: classroom builds on this module
 _STAMP = select(
     select(func.count()).select_from(CodeValue.__table__).scalar_subquery(),
     select(func.max(CodeValue.id)).scalar_subquery(),
     select(func.max(_LOG.c.id)).where(_LOG.c.verb.in_(_VERBS)).scalar_subquery(),
+    select(func.count()).select_from(_RUNS).scalar_subquery(),
+    select(func.max(_RUNS.c.id)).scalar_subquery(),
+    select(func.count(_RUNS.c.undone_at)).scalar_subquery(),
 )
 _READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
 _STORE = "sandbox.codes"  # app.extensions key: (stamp, {class key: tables}) shared by the process's requests
@@ -128,25 +134,45 @@ def _load(class_key: int | None) -> dict[str, Table]:
     return {table: Table(effective(values, class_key)) for table, values in rows.items()}
 
 
+def request_stamp() -> tuple[Any, ...] | None:
+    """The stamp of the picklists and scenario runs for this request (read once per request, first thing),
+    or None outside a read-only request: a write may have changed them in its own transaction (and may
+    still roll back), the CLI and jobs have no request. What a process keeps between requests is valid
+    while the stamp it was read under is the current one."""
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        return None
+    stamp = ctx.g.__dict__.get("_kept_stamp", False)
+    if stamp is False:
+        stamp = None
+        if has_request_context() and request.method in _READ_ONLY:
+            # Straight on the session's connection: no ORM statement to build for six numbers. The log's
+            # read rule is not involved: only the highest id of the picklist entries is read, never an entry.
+            stamp = tuple(db.session.connection().execute(_STAMP).one())
+        ctx.g._kept_stamp = stamp
+    return stamp
+
+
+def kept(name: str) -> dict[Any, Any] | None:
+    """This process's store `name` for the current stamp (emptied when the stamp moved), or None when
+    nothing may be kept or reused in this request (see request_stamp). Read the stamp before the data:
+    data newer than its stamp only costs a reload."""
+    stamp = request_stamp()
+    if stamp is None:
+        return None
+    store = current_app.extensions.get(name)
+    if store is None or store[0] != stamp:
+        store = (stamp, {})
+        current_app.extensions[name] = store
+    return store[1]
+
+
 def _shared() -> dict[int | None, dict[str, Table]] | None:
-    """The tables kept by this process for the current stamp (read once per request), or None when they
-    may not be used: outside a read-only request (a write may have changed picklists in its own transaction,
-    the CLI, jobs), every lookup reads the database."""
+    """The tables this process keeps for the current stamp, or None (a write request, outside requests;
+    after a change of a picklist in this request)."""
     shared = g.get("_codes_shared", False)
-    if shared is not False:
-        return shared
-    shared = None
-    if has_request_context() and request.method in _READ_ONLY:
-        # Straight on the session's connection: no ORM statement to build for three numbers. The log's read
-        # rule is not involved: only the highest id of the picklist entries is read, never an entry.
-        stamp = tuple(db.session.connection().execute(_STAMP).one())
-        kept = current_app.extensions.get(_STORE)
-        if kept is None or kept[0] != stamp:
-            # The stamp is read before the tables: tables newer than their stamp only cost a reload.
-            kept = (stamp, {})
-            current_app.extensions[_STORE] = kept
-        shared = kept[1]
-    g._codes_shared = shared
+    if shared is False:
+        shared = g._codes_shared = kept(_STORE)
     return shared
 
 
