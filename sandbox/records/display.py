@@ -14,7 +14,7 @@ from flask.globals import _cv_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from seed.fields import RECORD_FIELDS
 
@@ -40,13 +40,26 @@ def by_ids(model: Any, ids: set[int]) -> Any:
     return select(model).where(model.id.in_(sorted(ids))).execution_options(by_key=True)
 
 
+_BY_IDS: dict[Any, Any] = {}
+
+
+def _by_ids_statement(model: Any) -> Any:
+    """by_ids() with the ids as an expanding parameter `ids`, built once per model (pages prime references
+    on every request; the visibility rule is still added to each execution by the session)."""
+    stmt = _BY_IDS.get(model)
+    if stmt is None:
+        stmt = _BY_IDS[model] = select(model).where(model.id.in_(bindparam("ids", expanding=True))) \
+            .execution_options(by_key=True)
+    return stmt
+
+
 def prime_references(ids: list[int], model: Any) -> None:
     """Load the labels of many referenced records in one query (through the visibility rule)."""
     cache = g.setdefault("reference_labels", {})
     wanted = {i for i in ids if i and (model.__tablename__, i) not in cache}
     if not wanted:
         return
-    for ref in db.session.scalars(by_ids(model, wanted)):
+    for ref in db.session.scalars(_by_ids_statement(model), {"ids": sorted(wanted)}):
         cache[(model.__tablename__, ref.id)] = ref.audit_label
     for i in wanted:
         cache.setdefault((model.__tablename__, i), None)
