@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
-from flask import g
+from flask import current_app, g, has_request_context, request
+from flask.globals import _cv_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import column, func, select, table
 
 from ..errors import ServiceError
 from ..extensions import db
 from ..i18n import N_
-from ..oplog import current_op, operation, register_verbs
+from ..oplog import LogEntry, current_op, operation, register_verbs
 from .defaults import DEFAULTS
 from .models import CodeValue
 
@@ -36,15 +39,13 @@ class CodeError(ServiceError):
 
 def _viewer_class() -> int | None:
     """The class whose picklists the current viewer works with (None: the school's defaults)."""
-    from ..access import current_viewer
-
     try:
-        return getattr(current_viewer(), "class_id", None)
+        return getattr(db.session.info.get("viewer"), "class_id", None)  # access.current_viewer()
     except RuntimeError:  # no application context
         return None
 
 
-def effective(rows: list[CodeValue], class_id: int | None) -> list[CodeValue]:
+def effective(rows: list[Any], class_id: int | None) -> list[Any]:
     """The values a class works with: the defaults, each replaced by the class's override of the same
     code, plus the values only that class has; in sort order."""
     mine = {v.code: v for v in rows if v.class_id is not None and v.class_id == class_id}
@@ -53,32 +54,171 @@ def effective(rows: list[CodeValue], class_id: int | None) -> list[CodeValue]:
     return sorted(merged, key=lambda v: (v.sort_order, v.id))
 
 
-def _all(table: str, class_id: int | None = None) -> list[CodeValue]:
-    """Values of a table as `class_id` (None: the viewer's class; SCHOOL: the defaults) sees them,
-    cached for the request."""
+class Code:
+    """One picklist value as read for pages: an immutable copy of a `CodeValue` row (the same attributes),
+    so a class's tables can be kept between requests without holding ORM objects of a closed session."""
+
+    __slots__ = ("id", "table_name", "code", "label_zh", "label_en", "sort_order", "active", "extra", "class_id")
+
+    def __init__(self, row: Any) -> None:
+        for name in self.__slots__:
+            object.__setattr__(self, name, getattr(row, name))
+        # Read-only: one cached value serves every request of the process.
+        object.__setattr__(self, "extra", MappingProxyType(dict(row.extra)) if row.extra else None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a picklist value read for pages is read-only; edit it through the services")
+
+    def label(self, locale: str) -> str:
+        """The label in `locale` (Chinese for zh*, else English)."""
+        return self.label_zh if locale.startswith("zh") else self.label_en
+
+    @property
+    def audit_label(self) -> str:
+        """table:code (@class when a class's value), as the log names it."""
+        return f"{self.table_name}:{self.code}" + (f"@{self.class_id}" if self.class_id else "")
+
+
+class Table:
+    """One code table as one class sees it, indexed for the lookups a page makes hundreds of times."""
+
+    __slots__ = ("values", "by_code", "labels", "active", "flags")
+
+    def __init__(self, values: list[Code]) -> None:
+        self.values = tuple(values)  # in sort order, inactive ones included
+        self.by_code = {v.code: v for v in values}
+        self.labels = ({v.code: v.label_en for v in values}, {v.code: v.label_zh for v in values})  # [zh]
+        self.active = ([(v.code, v.label_en) for v in values if v.active],
+                       [(v.code, v.label_zh) for v in values if v.active])
+        self.flags: dict[str, list[str]] = {}  # flag → sorted codes, filled when first asked
+
+    def flagged(self, flag: str) -> list[str]:
+        """The codes whose extra settings set `flag`, sorted."""
+        found = self.flags.get(flag)
+        if found is None:
+            found = self.flags[flag] = sorted({v.code for v in self.values if (v.extra or {}).get(flag)})
+        return found
+
+
+_EMPTY = Table([])
+_COLUMNS = [getattr(CodeValue, name) for name in Code.__slots__]
+# Every committed change of a picklist moves this stamp: an insert or a delete changes the count or the
+# highest id; every service change (an edit keeps both) writes its log entry in the same transaction.
+# The scenario loader only inserts; a restore replaces the database while the app is stopped (DEPLOY.md).
+# The same statement stamps the scenario runs (sandbox.money keeps each class's currency, its current
+# run's): a load or reset inserts a run, an undo sets `undone_at`, none is ever deleted.
+_VERBS = ("code_value.create", "code_value.update", "code_value.delete")
+_LOG = LogEntry.__table__
+_RUNS = table("runs", column("id"), column("undone_at"))  # by name: classroom builds on this module
+_STAMP = select(
+    select(func.count()).select_from(CodeValue.__table__).scalar_subquery(),
+    select(func.max(CodeValue.id)).scalar_subquery(),
+    select(func.max(_LOG.c.id)).where(_LOG.c.verb.in_(_VERBS)).scalar_subquery(),
+    select(func.count()).select_from(_RUNS).scalar_subquery(),
+    select(func.max(_RUNS.c.id)).scalar_subquery(),
+    select(func.count(_RUNS.c.undone_at)).scalar_subquery(),
+)
+_READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
+_STORE = "sandbox.codes"  # app.extensions key: (stamp, {class key: tables}) shared by the process's requests
+
+
+def _load(class_key: int | None) -> dict[str, Table]:
+    """Every table as a class (None: the school's defaults) sees it, in ONE query."""
+    where = CodeValue.class_id.is_(None)
+    if class_key is not None:
+        where = where | (CodeValue.class_id == class_key)
+    # Through the session (autoflush: a value added earlier in this request is seen); plain rows, no ORM objects.
+    rows: dict[str, list[Code]] = {}
+    for row in db.session.execute(select(*_COLUMNS).where(where)):
+        rows.setdefault(row.table_name, []).append(Code(row))
+    return {table: Table(effective(values, class_key)) for table, values in rows.items()}
+
+
+def request_stamp() -> tuple[Any, ...] | None:
+    """The stamp of the picklists and scenario runs for this request (read once per request, first thing),
+    or None outside a read-only request: a write may have changed them in its own transaction (and may
+    still roll back), the CLI and jobs have no request. What a process keeps between requests is valid
+    while the stamp it was read under is the current one."""
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        return None
+    stamp = ctx.g.__dict__.get("_kept_stamp", False)
+    if stamp is False:
+        stamp = None
+        if has_request_context() and request.method in _READ_ONLY:
+            # Straight on the session's connection: no ORM statement to build for six numbers. The log's
+            # read rule is not involved: only the highest id of the picklist entries is read, never an entry.
+            stamp = tuple(db.session.connection().execute(_STAMP).one())
+        ctx.g._kept_stamp = stamp
+    return stamp
+
+
+def kept(name: str) -> dict[Any, Any] | None:
+    """This process's store `name` for the current stamp (emptied when the stamp moved), or None when
+    nothing may be kept or reused in this request (see request_stamp). Read the stamp before the data:
+    data newer than its stamp only costs a reload."""
+    stamp = request_stamp()
+    if stamp is None:
+        return None
+    store = current_app.extensions.get(name)
+    if store is None or store[0] != stamp:
+        store = (stamp, {})
+        current_app.extensions[name] = store
+    return store[1]
+
+
+def _shared() -> dict[int | None, dict[str, Table]] | None:
+    """The tables this process keeps for the current stamp, or None (a write request, outside requests;
+    after a change of a picklist in this request)."""
+    shared = g.get("_codes_shared", False)
+    if shared is False:
+        shared = g._codes_shared = kept(_STORE)
+    return shared
+
+
+def _tables(class_id: int | None = None) -> dict[str, Table]:
+    """All tables as `class_id` (None: the viewer's class; SCHOOL: the defaults) sees them: loaded once
+    per request, and kept between read-only requests while the database's stamp is unchanged."""
     if class_id is None:
         class_id = _viewer_class()
     elif class_id == SCHOOL:
         class_id = None
-    cache = g.setdefault("code_values", {})
-    key = (table, class_id)
-    if key not in cache:
-        where = CodeValue.class_id.is_(None)
-        if class_id is not None:
-            where = where | (CodeValue.class_id == class_id)
-        rows = list(db.session.scalars(select(CodeValue).where(CodeValue.table_name == table, where)))
-        cache[key] = effective(rows, class_id)
-    return cache[key]
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        raise RuntimeError("picklists are read inside an application context")
+    # The context's g itself, not the proxy: a list page asks for a label in every cell.
+    mine = ctx.g.__dict__.get("_codes")
+    if mine is None:
+        mine = ctx.g._codes = {}
+    tables = mine.get(class_id)
+    if tables is None:
+        shared = _shared()
+        tables = shared.get(class_id) if shared is not None else None
+        if tables is None:
+            tables = _load(class_id)
+            if shared is not None:
+                shared[class_id] = tables
+        mine[class_id] = tables
+    return tables
 
 
-def values_for(table: str, class_id: int | None = None) -> list[CodeValue]:
+def _table(table: str, class_id: int | None = None) -> Table:
+    return _tables(class_id).get(table, _EMPTY)
+
+
+def _all(table: str, class_id: int | None = None) -> list[Code]:
+    """Values of a table as `class_id` (None: the viewer's class; SCHOOL: the defaults) sees them."""
+    return list(_table(table, class_id).values)
+
+
+def values_for(table: str, class_id: int | None = None) -> list[Code]:
     """Every value (active or not) of a table as a class sees it (SCHOOL: the defaults alone)."""
     return _all(table, class_id)
 
 
 def flagged(table: str, flag: str) -> list[str]:
     """The codes of a table whose extra settings set `flag` (the won stages, the closed stages...)."""
-    return sorted({v.code for v in _all(table) if (v.extra or {}).get(flag)})
+    return list(_table(table).flagged(flag))
 
 
 def _locale() -> str:
@@ -88,11 +228,33 @@ def _locale() -> str:
         return "zh_Hans_CN"
 
 
+def _zh() -> int:
+    """1 when labels are read in Chinese (zh*, and outside a request, the product's default), else 0:
+    `_locale().startswith("zh")` at a fraction of the cost, since a list page asks once per cell."""
+    ctx = _cv_app.get(None)
+    if ctx is None:  # outside an application (a script): Chinese, the product's default
+        return 1
+    # The locale Flask-Babel already chose for this context (force_locale sets the same attribute);
+    # asked from Flask-Babel itself the first time.
+    locale = getattr(ctx.g.__dict__.get("_flask_babel"), "babel_locale", None)
+    if locale is None:
+        try:
+            locale = get_locale()
+        except Exception:  # outside a request (CLI): Chinese, the product's default
+            return 1
+    return 1 if locale is None or locale.language == "zh" else 0
+
+
 def choices(table: str, current: str | None = None, blank: bool = False, class_id: int | None = None
             ) -> list[tuple[str, str]]:
     """Active values as (code, label) for a select; keeps a record's current value even if inactive."""
-    locale = _locale()
-    result = [(v.code, v.label(locale)) for v in _all(table, class_id) if v.active or v.code == current]
+    found = _table(table, class_id)
+    zh = _zh()
+    if current and current in found.by_code and not found.by_code[current].active:
+        labels = found.labels[zh]
+        result = [(v.code, labels[v.code]) for v in found.values if v.active or v.code == current]
+    else:
+        result = list(found.active[zh])
     if blank:
         result.insert(0, ("", "—"))
     return result
@@ -103,18 +265,13 @@ def label(table: str, code: str | None, class_id: int | None = None) -> str:
     (the code itself if unknown)."""
     if not code:
         return ""
-    for v in _all(table, class_id):
-        if v.code == code:
-            return v.label(_locale())
-    return code
+    return _table(table, class_id).labels[_zh()].get(code, code)
 
 
-def extra(table: str, code: str | None, class_id: int | None = None) -> dict[str, Any]:
-    """The extra settings of a code (won, closed, probability...), {} when unknown."""
-    for v in _all(table, class_id):
-        if v.code == code:
-            return v.extra or {}
-    return {}
+def extra(table: str, code: str | None, class_id: int | None = None) -> Mapping[str, Any]:
+    """The extra settings of a code (won, closed, probability...), {} when unknown (read-only)."""
+    value = _table(table, class_id).by_code.get(code) if code is not None else None
+    return (value.extra if value is not None else None) or {}
 
 
 def in_use(value: CodeValue, class_id: int | None = None) -> bool:
@@ -156,7 +313,9 @@ def check_scope(class_id: int | None) -> None:
 
 
 def _changed(value: CodeValue) -> None:
-    g.pop("code_values", None)
+    # This request reads the database again (its own change included); other requests see the new stamp.
+    g.pop("_codes", None)
+    g._codes_shared = None  # and never keeps for other requests what it read inside its own transaction
     current_op().target(value)
     if value.class_id is not None:
         current_op().class_id = value.class_id
