@@ -8,35 +8,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from markupsafe import Markup, escape
 from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import Select
 
 from ..codes.services import choices
 from ..numbers import BoundedDecimalField
+from ..records.picker import PickerSelect
 
 NOT_NEGATIVE = NumberRange(min=0, message=_l("Must not be negative."))
 PERCENT = NumberRange(min=0, max=100, message=_l("The discount is a percentage from 0 to 100."))
-
-
-class PickerSelect(Select):
-    """WTForms' select with the same HTML, each option of a record id written directly.
-
-    A teacher's opportunity page holds four pickers of up to 500 records each: WTForms' `html_params` per option
-    (sorting, escaping and formatting its attributes) was a third of that page. Only an option with an integer
-    value and no extra attributes takes the short way; its attributes come out in `html_params`' order.
-    """
-
-    @classmethod
-    def render_option(cls, choice, **kwargs):  # noqa: ANN001, ANN206 (WTForms' signature)
-        """One `<option>`, as `Select.render_option` writes it."""
-        if kwargs or choice.render_kw or type(choice.value) is not int:
-            return super().render_option(choice, **kwargs)
-        label = escape(choice.label or choice.value)
-        if choice.selected:
-            return Markup(f'<option selected value="{choice.value}">{label}</option>')
-        return Markup(f'<option value="{choice.value}">{label}</option>')
 
 
 def _picker(label: str | object) -> SelectField:
