@@ -32,7 +32,7 @@ LIMITS = {
     "opportunity list": 13,
     "lead detail": 15,
     "account detail": 19,
-    "opportunity detail": 30,
+    "opportunity detail": 27,
     "teacher lead list": 14,
 }
 
