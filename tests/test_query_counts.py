@@ -30,9 +30,9 @@ LIMITS = {
     "lead search p2": 13,
     "account list": 12,
     "opportunity list": 13,
-    "lead detail": 15,
-    "account detail": 19,
-    "opportunity detail": 27,
+    "lead detail": 14,
+    "account detail": 18,
+    "opportunity detail": 26,
     "teacher lead list": 14,
 }
 
