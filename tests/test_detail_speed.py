@@ -143,3 +143,17 @@ def test_opportunity_page_rows_and_pickers_escape_names(app, classroom):
                              'required><optgroup label="Contacts of Tea House"><option value="0">—</option>')
     assert f'<option value="{contact.id}">' not in picker
     assert f'<option value="{deal.contacts[1].id}">Contact 1</option>' in picker
+
+
+def test_stage_history_names_who_moved_it(app, classroom):
+    """The stage history joins who moved the deal: the teacher reads the student's name on each row."""
+    student = classroom.user("studentA")
+    opp = _as(student, create_opportunity, Opportunity, {
+        "name": "Deal", "stage": "prospecting", "close_date": date(2030, 6, 30)})
+    client = classroom.client_for(app, "studentA")
+    assert client.post(f"/opportunities/{opp.id}/stage", data={"stage": "proposal"}).status_code == 302
+    html = classroom.client_for(app, "teacher").get(f"/opportunities/{opp.id}?lang=en").get_data(as_text=True)
+    history = re.search(r'data-testid="stage-history".*?</table>', html, re.S).group(0)
+    cells = re.findall(r"<tr><td class=\"small\">[^<]*</td><td>([^<]*)</td>\s*<td>([^<]*)</td><td>([^<]*)</td>",
+                       history)
+    assert cells == [(student.display_name, "—", "Prospecting"), (student.display_name, "Prospecting", "Proposal")]
