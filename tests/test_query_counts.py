@@ -30,9 +30,9 @@ LIMITS = {
     "lead search p2": 11,
     "account list": 10,
     "opportunity list": 11,
-    "lead detail": 14,
-    "account detail": 17,
-    "opportunity detail": 27,
+    "lead detail": 13,
+    "account detail": 16,
+    "opportunity detail": 23,
     "teacher lead list": 10,
 }
 

@@ -19,6 +19,7 @@ from ..codes.services import choices
 from ..leads.forms import PHONE
 from ..numbers import BoundedDecimalField, BoundedIntegerField
 from ..records.lookups import visible_choices
+from ..records.picker import PickerSelect
 
 
 class AccountForm(FlaskForm):
@@ -42,7 +43,7 @@ class AccountForm(FlaskForm):
     annual_revenue = BoundedDecimalField(
         _l("Annual revenue"), places=2, validators=[Optional(), NumberRange(min=0, message=_l("Must not be negative."))]
     )
-    parent_id = SelectField(_l("Parent account"), coerce=int, validators=[Optional()])
+    parent_id = SelectField(_l("Parent account"), coerce=int, widget=PickerSelect(), validators=[Optional()])
     tags = StringField(_l("Tags (comma-separated)"), validators=[Optional(), Length(max=300)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     version = HiddenField()

@@ -10,13 +10,14 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from ..codes.services import choices
 from ..leads.forms import PHONE
 from ..records.lookups import visible_choices
+from ..records.picker import PickerSelect
 
 
 class ContactForm(FlaskForm):
     """The contact's create and edit form; its labels are the contact's field labels."""
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
-    account_id = SelectField(_l("Account"), coerce=int, validators=[Optional()])
+    account_id = SelectField(_l("Account"), coerce=int, widget=PickerSelect(), validators=[Optional()])
     title = StringField(_l("Title"), validators=[Optional(), Length(max=100)])
     department = StringField(_l("Department"), validators=[Optional(), Length(max=100)])
     phone = StringField(_l("Phone"), validators=[Optional(), PHONE])
@@ -25,7 +26,7 @@ class ContactForm(FlaskForm):
     birthday = DateField(_l("Birthday"), validators=[Optional()])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     contact_method = SelectField(_l("Preferred contact method"), validators=[Optional()])
-    reports_to_id = SelectField(_l("Reports to"), coerce=int, validators=[Optional()])
+    reports_to_id = SelectField(_l("Reports to"), coerce=int, widget=PickerSelect(), validators=[Optional()])
     source = SelectField(_l("Source"), validators=[Optional()])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     version = HiddenField()

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from ..codes.services import choices
 from ..numbers import BoundedDecimalField, BoundedIntegerField
+from ..records.picker import PickerSelect
 
 PHONE = Regexp(r"^\+?[0-9][0-9 ()\-]{5,24}$", message=_l("Enter a phone number of digits, spaces and dashes."))
 
@@ -43,7 +44,7 @@ class LeadForm(FlaskForm):
     )
     employees = BoundedIntegerField(_l("Employees"),
                                     validators=[Optional(), NumberRange(min=0, message=_l("Must not be negative."))])
-    campaign_id = SelectField(_l("Campaign"), coerce=int, validators=[Optional()])
+    campaign_id = SelectField(_l("Campaign"), coerce=int, widget=PickerSelect(), validators=[Optional()])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     version = HiddenField()
     submit = SubmitField(_l("Save"))
@@ -68,8 +69,8 @@ class ConvertForm(FlaskForm):
 
     account_mode = SelectField(_l("Account"), choices=[("new", _l("Create a new account")),
                                                        ("existing", _l("Attach to an existing account"))])
-    account_id = SelectField(_l("Existing account"), coerce=int, validators=[Optional()])
-    contact_id = SelectField(_l("Contact"), coerce=int, validators=[Optional()])
+    account_id = SelectField(_l("Existing account"), coerce=int, widget=PickerSelect(), validators=[Optional()])
+    contact_id = SelectField(_l("Contact"), coerce=int, widget=PickerSelect(), validators=[Optional()])
     create_opportunity = BooleanField(_l("Also create an opportunity"), default=True)
     opportunity_name = StringField(_l("Opportunity name"), validators=[Optional(), Length(max=200)])
     amount = BoundedDecimalField(_l("Amount"), places=2,

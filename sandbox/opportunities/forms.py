@@ -10,13 +10,14 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from ..codes.services import choices
 from ..numbers import BoundedDecimalField
 from ..records.lookups import visible_choices
+from ..records.picker import PickerSelect
 
 
 class OpportunityForm(FlaskForm):
     """The opportunity form (the generic create and edit pages)."""
 
     name = StringField(_l("Opportunity name"), validators=[DataRequired(), Length(max=200)])
-    account_id = SelectField(_l("Account"), coerce=int, validators=[Optional()])
+    account_id = SelectField(_l("Account"), coerce=int, widget=PickerSelect(), validators=[Optional()])
     type = SelectField(_l("Type"), validators=[Optional()])
     stage = SelectField(_l("Stage"))
     amount = BoundedDecimalField(_l("Amount"), places=2,
@@ -28,7 +29,7 @@ class OpportunityForm(FlaskForm):
     # Blank: the forecast follows the stage (sandbox/forecasts/categories.py).
     forecast_category = SelectField(_l("Forecast category"), validators=[Optional()],
                                     description=_l("Leave blank to follow the stage."))
-    campaign_id = SelectField(_l("Campaign"), coerce=int, validators=[Optional()])
+    campaign_id = SelectField(_l("Campaign"), coerce=int, widget=PickerSelect(), validators=[Optional()])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     version = HiddenField()
     submit = SubmitField(_l("Save"))

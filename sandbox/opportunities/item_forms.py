@@ -13,13 +13,14 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..codes.services import choices
 from ..numbers import BoundedDecimalField
+from ..records.picker import PickerSelect
 
 NOT_NEGATIVE = NumberRange(min=0, message=_l("Must not be negative."))
 PERCENT = NumberRange(min=0, max=100, message=_l("The discount is a percentage from 0 to 100."))
 
 
 def _picker(label: str | object) -> SelectField:
-    return SelectField(label, coerce=int, validate_choice=False,
+    return SelectField(label, coerce=int, validate_choice=False, widget=PickerSelect(),
                        validators=[DataRequired(message=_l("Choose one from the list."))])
 
 

@@ -19,7 +19,7 @@ from ..contacts.models import Contact
 from ..extensions import db
 from ..money import money_of
 from ..products.models import Product
-from ..records.display import by_ids
+from ..records.display import reference_label
 from ..records.forms import ConfirmForm
 from .item_forms import ContactRoleForm, LineForm, OpportunityCompetitorForm, PartnerForm
 from .models import Opportunity
@@ -28,11 +28,14 @@ from .related_models import OpportunityCompetitor, OpportunityContactRole, Oppor
 PICKER_LIMIT = 500
 
 
-def _by_id(model: Any, ids: set[int]) -> dict[int, Any]:
-    """Visible records of `model` with these ids, in one query."""
+def _by_id(model: Any, ids: set[int], columns: tuple[str, ...]) -> dict[int, Any]:
+    """Id and `columns` of the visible records of `model` with these ids, in one query (rows, not entities: the
+    page shows a few columns of each; the visibility rule applies to a column SELECT of the model all the same)."""
     if not ids:
         return {}
-    return {r.id: r for r in db.session.scalars(by_ids(model, ids))}  # by primary key (records/display.py)
+    return {r.id: r for r in db.session.execute(
+        select(model.id, *(getattr(model, c) for c in columns)).where(model.id.in_(sorted(ids)))
+        .execution_options(by_key=True))}  # by primary key, as records/display.py's by_ids
 
 
 def _class_records(model: Any, opp: Opportunity, *where: Any, columns: tuple[str, ...] = ("name",)) -> list[Any]:
@@ -63,17 +66,21 @@ def product_choices(opp: Opportunity) -> list[tuple[int, str]]:
 def contact_choices(opp: Opportunity, exclude: set[int] | None = None) -> list[tuple[int, str]] | dict[str, list]:
     """Contacts for a role: the opportunity's account's own first (their own group), then the class's others."""
     taken = _taken(OpportunityContactRole, "contact_id", opp) if exclude is None else exclude
-    others = _class_records(Contact, opp)
-    account = db.session.get(Account, opp.account_id) if opp.account_id else None  # None also when not visible
-    if account is None:
+    others = _class_records(Contact, opp, columns=("name", "account_id"))
+    # The account's name as the page's account field shows it (one query for both); None also when not visible.
+    account_name = reference_label(Account, opp.account_id) if opp.account_id else None
+    if account_name is None:
         return _choices(others, taken)
-    own = _class_records(Contact, opp, Contact.account_id == account.id)
+    if len(others) < PICKER_LIMIT:  # every contact the viewer sees in the class: the account's own are among them
+        own = [c for c in others if c.account_id == opp.account_id]
+    else:
+        own = _class_records(Contact, opp, Contact.account_id == opp.account_id)
     own_ids = {c.id for c in own}
     first = _choices(own, taken)
     if len(first) == 1:  # the account has no contact left to add
         return _choices(others, taken)
     rest = _choices(others, taken | own_ids)[1:]
-    groups = {_("Contacts of %(account)s", account=account.name): first}
+    groups = {_("Contacts of %(account)s", account=account_name): first}
     return {**groups, _("Other contacts"): rest} if rest else groups
 
 
@@ -89,20 +96,24 @@ def competitor_choices(opp: Opportunity, exclude: set[int] | None = None) -> lis
     return _choices(_class_records(Competitor, opp), taken)
 
 
-def _children(model: Any, opp: Opportunity) -> list[Any]:
-    return list(db.session.scalars(select(model).where(model.opportunity_id == opp.id).order_by(model.id)))
+def _children(model: Any, opp: Opportunity, *columns: str) -> list[Any]:
+    """Id and `columns` of the opportunity's child rows of one kind, in the order they were added (rows: the
+    page only reads them)."""
+    return list(db.session.execute(
+        select(model.id, *(getattr(model, c) for c in columns)).where(model.opportunity_id == opp.id)
+        .order_by(model.id)))
 
 
 def detail_context(opp: Opportunity, writable: bool) -> dict[str, Any]:
     """Rows, totals and (for writers) the inline forms of the opportunity page."""
-    line_rows = _children(OpportunityLine, opp)
-    role_rows = _children(OpportunityContactRole, opp)
-    partner_rows = _children(OpportunityPartner, opp)
-    competitor_rows = _children(OpportunityCompetitor, opp)
-    products = _by_id(Product, {r.product_id for r in line_rows})
-    contacts = _by_id(Contact, {r.contact_id for r in role_rows})
-    accounts = _by_id(Account, {r.account_id for r in partner_rows})
-    competitors = _by_id(Competitor, {r.competitor_id for r in competitor_rows})
+    line_rows = _children(OpportunityLine, opp, "product_id", "quantity", "unit_price", "discount", "total")
+    role_rows = _children(OpportunityContactRole, opp, "contact_id", "role", "is_primary")
+    partner_rows = _children(OpportunityPartner, opp, "account_id", "note")
+    competitor_rows = _children(OpportunityCompetitor, opp, "competitor_id", "note")
+    products = _by_id(Product, {r.product_id for r in line_rows}, ("code", "name", "unit"))
+    contacts = _by_id(Contact, {r.contact_id for r in role_rows}, ("name", "title"))
+    accounts = _by_id(Account, {r.account_id for r in partner_rows}, ("name",))
+    competitors = _by_id(Competitor, {r.competitor_id for r in competitor_rows}, ("name", "threat_level"))
     context: dict[str, Any] = {
         "lines": [(r, products.get(r.product_id)) for r in line_rows],
         "lines_total": sum((Decimal(r.total) for r in line_rows), Decimal("0")),

@@ -59,7 +59,7 @@ class OpportunityViews(RecordViews):
         warning = services.past_close_warning(opp)
         if warning:
             flash(warning, "warning")
-        return super().detail(record_id)
+        return self.detail_page(opp)  # read once: the generic page would look it up again
 
     def render(self, template: str, **context: Any) -> str:
         """Add the stage path, history and product lines to the record page; lock a line-driven amount."""

@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..accounts.models import Account
 from ..clock import today, utcnow
@@ -127,7 +129,10 @@ def record_stage(opp: Opportunity, before: str | None, after: str) -> None:
 def history_rows(opp: Opportunity) -> list[dict[str, Any]]:
     """Stage history with the days spent in each stage."""
     rows = []
-    history = list(opp.history)
+    # The relationship's order; who moved it joined in (lazily, each other user was one more query).
+    history = list(db.session.scalars(
+        select(StageHistory).where(StageHistory.opportunity_id == opp.id).order_by(StageHistory.changed_at)
+        .options(joinedload(StageHistory.changed_by))))
     for i, h in enumerate(history):
         until = history[i + 1].changed_at if i + 1 < len(history) else utcnow()
         rows.append({"entry": h, "days": max(0, (until - h.changed_at).days)})

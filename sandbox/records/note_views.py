@@ -41,9 +41,10 @@ def may_change(obj: Any) -> bool:
 def detail_context(obj: Any) -> dict[str, Any]:
     """What the Notes and Attachments cards of a detail page show."""
     writable = may_change(obj)
+    has_notes, has_attachments = notes.present(obj)
     return {
-        "notes": notes.notes_of(obj),
-        "attachments": notes.attachments_of(obj),
+        "notes": notes.notes_of(obj) if has_notes else [],
+        "attachments": notes.attachments_of(obj) if has_attachments else [],
         "writable": writable,
         "note_form": NoteForm() if writable else None,
         "attachment_form": AttachmentForm() if writable else None,

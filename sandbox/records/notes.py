@@ -59,6 +59,16 @@ def _of(model: Any, parent: Owned) -> Any:
     return about_record(parent, model.record_type, model.record_id, model.class_id)
 
 
+def present(parent: Owned) -> tuple[bool, bool]:
+    """Whether the record has notes, and attachments, shown (one query: most records have neither, and the
+    page then reads no list)."""
+    has_notes, has_attachments = db.session.execute(select(
+        select(Note.id).where(_of(Note, parent), Note.deleted_at.is_(None)).exists(),
+        select(Attachment.id).where(_of(Attachment, parent), Attachment.deleted_at.is_(None)).exists(),
+    )).one()
+    return bool(has_notes), bool(has_attachments)
+
+
 def notes_of(parent: Owned) -> list[Note]:
     """The record's notes, newest first (deleted ones are kept as evidence but not shown here)."""
     return list(db.session.scalars(
