@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing.converters import IntegerConverter
@@ -19,7 +20,7 @@ from werkzeug.routing.converters import IntegerConverter
 from . import access, boundary, health, labels
 from .config import ASSETS, LOCAL_ASSET_FILES, LOCAL_BOOTSTRAP, LOCAL_BOOTSTRAP_BEFORE, Config, instance_secret_key
 from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
-from .i18n import select_locale
+from .i18n import format_datetime, install_fast_gettext, select_locale
 from .numbers import DB_INT_MAX
 from .oplog import set_actor
 
@@ -69,6 +70,7 @@ def configure(app: Flask, overrides: dict[str, Any]) -> None:
     csrf.init_app(app)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(app.root_path) / "translations")
     babel.init_app(app, locale_selector=select_locale)
+    install_fast_gettext(app, babel)  # the same text, the catalogue found once per request (i18n.py)
     bootstrap.init_app(app)
     from . import limiter_store  # noqa: F401  (registers the sandbox+db:// scheme before the limiter reads it)
 
@@ -171,7 +173,8 @@ def _register_identity(app: Flask) -> None:
             user_id, version = (int(x) for x in ident.split(":"))
         except ValueError:
             return None
-        user = db.session.get(User, user_id)
+        # With its position in the same query: the viewer and the layout read it on every page.
+        user = db.session.get(User, user_id, options=[joinedload(User.position)])
         if user is None or not user.is_active or user.session_version != version:
             return None
         return user
@@ -243,6 +246,7 @@ def _register_template_helpers(app: Flask) -> None:
         return {
             "asset": asset_tag_data, "current_locale": select_locale, "style_nonce": style_nonce,
             "role_label": labels.role_label, "status_label": labels.status_label, "kind_label": labels.kind_label,
+            "position_label": position_label,
         }
 
     @app.template_filter("money")
@@ -253,14 +257,24 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.template_filter("datetime")
     def datetime_filter(value: Any, fmt: str = "medium") -> str:
-        from datetime import UTC
-
-        from flask_babel import format_datetime
-
         if value is None:
             return ""
-        # Stored naive UTC; shown in the configured time zone.
-        return format_datetime(value.replace(tzinfo=UTC) if value.tzinfo is None else value, fmt)
+        # Stored naive UTC; shown in the configured time zone (Flask-Babel's text, patterns parsed once).
+        return format_datetime(value, fmt)
+
+
+def position_label() -> str:
+    """The signed-in user's position as `Position.path_label` names it, for the layout's user menu.
+
+    The viewer read the ancestors with the rest of itself (access.viewer_for), so the layout asks nothing more;
+    a position the viewer was not built from (changed during this request) is labelled the usual way.
+    """
+    position = current_user.position
+    viewer = access.current_viewer()
+    if (isinstance(viewer, access.Viewer) and viewer.position_label and viewer.position_id == position.id
+            and viewer.position_path == position.path):
+        return viewer.position_label
+    return position.path_label
 
 
 def style_nonce() -> str:
