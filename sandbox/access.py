@@ -131,7 +131,8 @@ def _viewer_rows_statement() -> Any:
     * ``u`` an active or disabled user on a position strictly below: id, class_id;
     * ``g`` a member of one of the viewer's sharing groups: group id, member id, group name in s;
     * ``m`` the viewer's class's sharing mode: record type in s, mode in t;
-    * ``p`` another active or disabled user on the viewer's node when it is a class node: id.
+    * ``p`` another active or disabled user on the viewer's node when it is a class node: id;
+    * ``k`` for an administrator, every class: id.
     """
     int_ = cast(null(), Integer)
     str_ = cast(null(), String)
@@ -153,6 +154,8 @@ def _viewer_rows_statement() -> Any:
         select(literal_column("'p'"), User.id, int_, int_, str_, str_).where(
             User.position_id == bindparam("class_node", type_=Integer),
             User.id != bindparam("user", type_=Integer), owners),
+        select(literal_column("'k'"), Position.id, int_, int_, str_, str_).where(
+            Position.kind == bindparam("every", type_=String)),
     ]
     return union_all(*parts)
 
@@ -173,6 +176,7 @@ def viewer_for(user: User) -> Viewer:
     rows = db.session.connection().execute(_VIEWER_ROWS, {
         "prefix": position.path, "position": position.id, "user": user.id, "ancestors": ancestors,
         "class": position.class_id, "class_node": position.id if on_class_node else None,
+        "every": PositionKind.CLASS.value if user.role == Role.ADMIN else None,
     }).all()
     found: dict[int, Any] = {}
     below_class_ids: set[int] = set()
@@ -182,6 +186,7 @@ def viewer_for(user: User) -> Viewer:
     names: dict[int, str] = {}
     sharing: dict[str, str] = {}
     peers: list[int] = []
+    every_class: set[int] = set()
     for tag, a, b, c, s, t in rows:
         if tag == "a":
             found[a] = _Node(a, b, c, s)
@@ -203,9 +208,11 @@ def viewer_for(user: User) -> Viewer:
             sharing[s] = t
         elif tag == "p":
             peers.append(a)
+        elif tag == "k":
+            every_class.add(a)
     whole_class = on_class_node and _sees_whole_class(peers, position)
     below_classes = frozenset(below_class_ids)
-    managed = _managed_class_ids(user, position, below_classes)
+    managed = frozenset(every_class) if user.role == Role.ADMIN else _managed_class_ids(user, position, below_classes)
     readable = managed | ({position.class_id} if user.role == Role.READONLY and position.class_id else set())
     nodes = [found[i] for i in ancestors if i in found] + [position]
     return Viewer(
