@@ -18,6 +18,9 @@ from babel.support import NullTranslations
 from flask import current_app, g, has_request_context, request
 from flask_babel import Domain, get_locale, get_timezone, get_translations
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 STANDARD_FORMATS = ("full", "long", "medium", "short")
 
@@ -100,6 +103,27 @@ def install_fast_gettext(app: Any, babel: Any) -> None:
         pgettext=lambda c, s: current_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: current_translations().unpgettext(c, s, p, n),
     )
+    # `_()` and `gettext()` are most of a page's calls: Jinja's newstyle wrapper, without its alias and inner
+    # `context.call` layers (two lookups per call).
+    app.jinja_env.globals.update(gettext=_template_gettext, _=_template_gettext)
+
+
+@pass_context
+def _template_gettext(__context: Context, __string: str, **variables: Any) -> str:
+    """Jinja's newstyle gettext (jinja2.ext._make_new_gettext) over `current_translations`: the text is
+    marked safe under autoescape and always used as a format string, so variables are escaped into it.
+    Templates render inside one language (`force_locale` wraps a whole render, as mail.py does)."""
+    # One render happens in one language: the catalogue is kept on the render's evaluation context.
+    scope = __context.eval_ctx
+    translations = scope.__dict__.get("sandbox_translations")
+    if translations is None:
+        translations = scope.sandbox_translations = current_translations()
+    text = translations.ugettext(__string)
+    if scope.autoescape:
+        text = Markup(text)
+    if not variables and "%" not in text:
+        return text  # formatting would give the same text ("%%" is the one thing it changes)
+    return text % variables  # type: ignore[no-any-return]
 
 
 # -- dates: Flask-Babel's format_datetime with the patterns parsed once per process -----------------------------
