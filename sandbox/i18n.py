@@ -111,15 +111,11 @@ def install_fast_gettext(app: Any, babel: Any) -> None:
 @pass_context
 def _template_gettext(__context: Context, __string: str, **variables: Any) -> str:
     """Jinja's newstyle gettext (jinja2.ext._make_new_gettext) over `current_translations`: the text is
-    marked safe under autoescape and always used as a format string, so variables are escaped into it.
-    Templates render inside one language (`force_locale` wraps a whole render, as mail.py does)."""
-    # One render happens in one language: the catalogue is kept on the render's evaluation context.
-    scope = __context.eval_ctx
-    translations = scope.__dict__.get("sandbox_translations")
-    if translations is None:
-        translations = scope.sandbox_translations = current_translations()
-    text = translations.ugettext(__string)
-    if scope.autoescape:
+    marked safe under autoescape and always used as a format string, so variables are escaped into it."""
+    # Not kept on the render's context: a macro module imported without context is built once per process and
+    # keeps its first context (and evaluation context) for every later request, in any language.
+    text = current_translations().ugettext(__string)
+    if __context.eval_ctx.autoescape:
         text = Markup(text)
     if not variables and "%" not in text:
         return text  # formatting would give the same text ("%%" is the one thing it changes)

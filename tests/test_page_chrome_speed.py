@@ -138,3 +138,13 @@ def test_the_viewer_reads_groups_modes_and_subordinates_in_its_statement(app: Fl
     observer = access.viewer_for(db.session.get(User, classroom.user("readonlyA").id))
     assert observer.whole_class and observer.readable_class_ids == {klass.id}
     assert observer.position_label == "Teacher Li › Class A"
+
+
+def test_a_macro_speaks_each_requests_language(app: Flask, classroom) -> None:
+    """The pager macro (imported once per process, without context) follows each request's language."""
+    client = classroom.client_for(app, "studentA")
+    for _round in range(2):
+        chinese = client.get("/leads/?lang=zh_Hans_CN").get_data(as_text=True)
+        assert 'data-testid="total">共 0 条记录<' in chinese and ">上一页<" in chinese
+        english = client.get("/leads/?lang=en").get_data(as_text=True)
+        assert 'data-testid="total">0 records<' in english and ">Previous<" in english and "条记录" not in english
