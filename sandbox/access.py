@@ -16,7 +16,22 @@ from typing import Any
 
 from flask import abort
 from flask_babel import gettext as _
-from sqlalchemy import and_, event, false, func, or_, select, true
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    cast,
+    event,
+    false,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -65,6 +80,8 @@ class Viewer:
     managed_class_ids: frozenset[int] = frozenset()
     # Classes whose gradebook and activity the viewer reads: the managed ones, an observer's own class.
     readable_class_ids: frozenset[int] = frozenset()
+    # The viewer's position as the layout names it (Position.path_label), read with the rest of the viewer.
+    position_label: str = ""
 
     @property
     def is_admin(self) -> bool:
@@ -102,56 +119,102 @@ class _System:
 SYSTEM = _System()
 
 
+def _viewer_rows_statement() -> Any:
+    """Everything a viewer is built from, in ONE statement of tagged rows (built once per process).
+
+    Each part was a query of its own (positions below, users below, sharing groups, sharing modes, peers on a
+    class node, and the ancestors the layout's position label names); every page pays for them, and a round
+    trip through the ORM cost more than the lookups. Rows are (tag, a, b, c, s, t):
+
+    * ``a`` an ancestor of the viewer's position: id, class_id, parent_id, name;
+    * ``b`` a position strictly below: id, kind in s;
+    * ``u`` an active or disabled user on a position strictly below: id, class_id;
+    * ``g`` a member of one of the viewer's sharing groups: group id, member id, group name in s;
+    * ``m`` the viewer's class's sharing mode: record type in s, mode in t;
+    * ``p`` another active or disabled user on the viewer's node when it is a class node: id;
+    * ``k`` for an administrator, every class: id.
+    """
+    int_ = cast(null(), Integer)
+    str_ = cast(null(), String)
+    prefix, here = bindparam("prefix", type_=String), bindparam("position", type_=Integer)
+    below = and_(Position.path.startswith(prefix), Position.id != here)
+    owners = User.status.in_([Status.ACTIVE, Status.DISABLED])
+    mine = select(SharingGroupMember.group_id).where(SharingGroupMember.user_id == bindparam("user", type_=Integer))
+    parts = [
+        select(literal_column("'a'").label("tag"), Position.id.label("a"), Position.class_id.label("b"),
+               Position.parent_id.label("c"), Position.name.label("s"), str_.label("t"))
+        .where(Position.id.in_(bindparam("ancestors", expanding=True, type_=Integer))),
+        select(literal_column("'b'"), Position.id, int_, int_, Position.kind, str_).where(below),
+        select(literal_column("'u'"), User.id, User.class_id, int_, str_, str_)
+        .join(Position, Position.id == User.position_id).where(below, owners),
+        select(literal_column("'g'"), SharingGroup.id, SharingGroupMember.user_id, int_, SharingGroup.name, str_)
+        .join(SharingGroupMember, SharingGroupMember.group_id == SharingGroup.id).where(SharingGroup.id.in_(mine)),
+        select(literal_column("'m'"), int_, int_, int_, SharingMode.record_type, SharingMode.mode)
+        .where(SharingMode.class_id == bindparam("class", type_=Integer)),
+        select(literal_column("'p'"), User.id, int_, int_, str_, str_).where(
+            User.position_id == bindparam("class_node", type_=Integer),
+            User.id != bindparam("user", type_=Integer), owners),
+        select(literal_column("'k'"), Position.id, int_, int_, str_, str_).where(
+            Position.kind == bindparam("every", type_=String)),
+    ]
+    return union_all(*parts)
+
+
+_VIEWER_ROWS = _viewer_rows_statement()
+
+
 def viewer_for(user: User) -> Viewer:
-    """Build the viewer of a signed-in user (a few small queries, once per request)."""
+    """Build the viewer of a signed-in user: the user's position (loaded with the user by the sign-in
+    loader), then one statement for the rest (`_viewer_rows_statement`). Org tables only, no business
+    record: it runs on the session's connection, outside the ORM and its record rule."""
     position = user.position
     if position is None:
         every = _all_class_ids() if user.role == Role.ADMIN else frozenset()
         return Viewer(user_id=user.id, role=user.role, managed_class_ids=every, readable_class_ids=every)
-    below = select(Position.id, Position.kind).where(
-        Position.path.startswith(position.path), Position.id != position.id
-    )
-    rows = db.session.execute(below).all()
-    below_ids = [r.id for r in rows]
-    below_class_ids = frozenset(r.id for r in rows if r.kind == "class")
-    subordinates: frozenset[int] = frozenset()
-    classless: frozenset[int] = frozenset()
-    if below_ids:
-        # Disabled users keep their records, and their superiors keep seeing them (only pending and
-        # rejected users, who own nothing, are left out). Joined on the path, not "position_id IN (every
-        # position below)": a teacher above four classes has over a thousand of them.
-        below_users = db.session.execute(
-            select(User.id, User.class_id).join(Position, Position.id == User.position_id).where(
-                Position.path.startswith(position.path), Position.id != position.id,
-                User.status.in_([Status.ACTIVE, Status.DISABLED]))
-        ).all()
-        subordinates = frozenset(r.id for r in below_users)
-        classless = frozenset(r.id for r in below_users if r.class_id is None)
+    ancestors = [int(i) for i in position.path.strip("/").split("/") if i and int(i) != position.id]
+    on_class_node = position.class_id is not None and position.id == position.class_id
+    rows = db.session.connection().execute(_VIEWER_ROWS, {
+        "prefix": position.path, "position": position.id, "user": user.id, "ancestors": ancestors,
+        "class": position.class_id, "class_node": position.id if on_class_node else None,
+        "every": PositionKind.CLASS.value if user.role == Role.ADMIN else None,
+    }).all()
+    found: dict[int, Any] = {}
+    below_class_ids: set[int] = set()
+    subordinates: set[int] = set()
+    classless: set[int] = set()
     groups: dict[int, set[int]] = {}
     names: dict[int, str] = {}
-    mine = select(SharingGroupMember.group_id).where(SharingGroupMember.user_id == user.id)
-    for gid, gname, uid in db.session.execute(
-        select(SharingGroup.id, SharingGroup.name, SharingGroupMember.user_id)
-        .join(SharingGroupMember, SharingGroupMember.group_id == SharingGroup.id)
-        .where(SharingGroup.id.in_(mine))
-    ):
-        names[gid] = gname
-        if uid != user.id:
-            groups.setdefault(gid, set()).add(uid)
     sharing: dict[str, str] = {}
-    if position.class_id is not None:
-        sharing = dict(
-            db.session.execute(
-                select(SharingMode.record_type, SharingMode.mode).where(
-                    SharingMode.class_id == position.class_id
-                )
-            ).all()
-        )
-    whole_class = False
-    if position.class_id is not None and position.id == position.class_id:
-        whole_class = _sees_whole_class(user, position)
-    managed = _managed_class_ids(user, position, below_class_ids)
+    peers: list[int] = []
+    every_class: set[int] = set()
+    for tag, a, b, c, s, t in rows:
+        if tag == "a":
+            found[a] = _Node(a, b, c, s)
+        elif tag == "b":
+            if s == PositionKind.CLASS:
+                below_class_ids.add(a)
+        elif tag == "u":
+            # Disabled users keep their records, and their superiors keep seeing them (only pending and
+            # rejected users, who own nothing, are left out). Joined on the path, not "position_id IN (every
+            # position below)": a teacher above four classes has over a thousand of them.
+            subordinates.add(a)
+            if b is None:
+                classless.add(a)
+        elif tag == "g":
+            names[a] = s
+            if b != user.id:
+                groups.setdefault(a, set()).add(b)
+        elif tag == "m":
+            sharing[s] = t
+        elif tag == "p":
+            peers.append(a)
+        elif tag == "k":
+            every_class.add(a)
+    whole_class = on_class_node and _sees_whole_class(peers, position)
+    below_classes = frozenset(below_class_ids)
+    managed = frozenset(every_class) if user.role == Role.ADMIN else _managed_class_ids(user, position, below_classes)
     readable = managed | ({position.class_id} if user.role == Role.READONLY and position.class_id else set())
+    nodes = [found[i] for i in ancestors if i in found] + [position]
     return Viewer(
         user_id=user.id,
         role=user.role,
@@ -160,25 +223,34 @@ def viewer_for(user: User) -> Viewer:
         position_id=position.id,
         position_path=position.path,
         class_id=position.class_id,
-        below_class_ids=below_class_ids,
-        subordinate_ids=subordinates,
+        below_class_ids=below_classes,
+        subordinate_ids=frozenset(subordinates),
         whole_class=whole_class,
-        classless_subordinate_ids=classless,
+        classless_subordinate_ids=frozenset(classless),
         groups={k: frozenset(v) for k, v in groups.items()},
         group_names=names,
         sharing=sharing,
+        position_label=Position.label_of(nodes, position),
     )
 
 
-def _sees_whole_class(user: User, node: Position) -> bool:
+@dataclass(frozen=True)
+class _Node:
+    """An ancestor position as the label needs it (Position.label_of)."""
+
+    id: int
+    class_id: int | None
+    parent_id: int | None
+    name: str
+
+
+def _sees_whole_class(peers: list[int], node: Position) -> bool:
     """Whether a viewer on a class node stands above every owner of the class's records.
 
     Everyone of the class but the users on the node itself is a subordinate; so the viewer sees the whole
-    class unless another user on the node (a co-instructor, an observer who once was a student) owns a
-    record there, deleted or not. Usually nobody else is on the node and this is one tiny query.
+    class unless another user on the node (`peers`: a co-instructor, an observer who once was a student) owns a
+    record there, deleted or not. Usually nobody else is on the node and this asks nothing more.
     """
-    peers = list(db.session.scalars(select(User.id).where(
-        User.position_id == node.id, User.id != user.id, User.status.in_([Status.ACTIVE, Status.DISABLED]))))
     if not peers:
         return True
     owned = or_(*(select(cls.id).where(cls.owner_id.in_(peers), cls.class_id == node.id).exists()
@@ -188,7 +260,8 @@ def _sees_whole_class(user: User, node: Position) -> bool:
 
 
 def _all_class_ids() -> frozenset[int]:
-    return frozenset(db.session.scalars(select(Position.id).where(Position.kind == PositionKind.CLASS)))
+    return frozenset(db.session.connection().execute(
+        select(Position.id).where(Position.kind == PositionKind.CLASS)).scalars())
 
 
 def _managed_class_ids(user: User, position: Position, below: frozenset[int]) -> frozenset[int]:

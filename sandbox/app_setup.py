@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing.converters import IntegerConverter
@@ -19,7 +21,7 @@ from werkzeug.routing.converters import IntegerConverter
 from . import access, boundary, health, labels
 from .config import ASSETS, LOCAL_ASSET_FILES, LOCAL_BOOTSTRAP, LOCAL_BOOTSTRAP_BEFORE, Config, instance_secret_key
 from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
-from .i18n import select_locale
+from .i18n import format_datetime, install_fast_gettext, select_locale
 from .numbers import DB_INT_MAX
 from .oplog import set_actor
 
@@ -69,6 +71,7 @@ def configure(app: Flask, overrides: dict[str, Any]) -> None:
     csrf.init_app(app)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(app.root_path) / "translations")
     babel.init_app(app, locale_selector=select_locale)
+    install_fast_gettext(app, babel)  # the same text, the catalogue found once per request (i18n.py)
     bootstrap.init_app(app)
     from . import limiter_store  # noqa: F401  (registers the sandbox+db:// scheme before the limiter reads it)
 
@@ -171,7 +174,8 @@ def _register_identity(app: Flask) -> None:
             user_id, version = (int(x) for x in ident.split(":"))
         except ValueError:
             return None
-        user = db.session.get(User, user_id)
+        # With its position in the same query: the viewer and the layout read it on every page.
+        user = db.session.get(User, user_id, options=[joinedload(User.position)])
         if user is None or not user.is_active or user.session_version != version:
             return None
         return user
@@ -212,27 +216,41 @@ def _register_headers(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response: Any) -> Any:
-        # Exactly the third-party files the pages load, never a whole CDN folder (a CSP source with a full
-        # path matches that one file); with ASSET_BASE_URL=local every asset comes from this site.
-        scripts = " ".join(asset_sources("bootstrap_js", "chartjs", "fullcalendar"))
-        styles = " ".join(asset_sources("bootstrap_css"))
         # A page whose script injects a <style> element (FullCalendar v6) asked for a nonce: only that
         # element, marked with it, is allowed, never inline styles in general.
-        nonce = g.get("style_nonce")
-        fonts = "'self'"
-        if nonce:
-            styles = f"{styles} 'nonce-{nonce}'".strip()
-            fonts = "'self' data:"  # FullCalendar's arrow icons are a font embedded in that stylesheet
-        response.headers["Content-Security-Policy"] = (
-            f"default-src 'self'; script-src 'self'{' ' + scripts if scripts else ''}; "
-            f"style-src 'self'{' ' + styles if styles else ''}; img-src 'self' data:; font-src {fonts}; "
-            "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-        )
+        response.headers["Content-Security-Policy"] = content_security_policy(
+            app.config["ASSET_BASE_URL"], g.get("style_nonce"))
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+@lru_cache(maxsize=8)
+def _policy_without_nonce(base: str) -> str:
+    return content_security_policy(base, None, kept=False)
+
+
+def content_security_policy(base: str, nonce: str | None, kept: bool = True) -> str:
+    """The Content-Security-Policy of a response: the same text for every response of one asset base (kept once
+    per process) unless the page asked for a style nonce."""
+    if nonce is None and kept:
+        return _policy_without_nonce(base)
+    # Exactly the third-party files the pages load, never a whole CDN folder (a CSP source with a full
+    # path matches that one file); with ASSET_BASE_URL=local every asset comes from this site.
+    local = base == "local"
+    scripts = "" if local else " ".join(f"{base}/{ASSETS[n][0]}" for n in ("bootstrap_js", "chartjs", "fullcalendar"))
+    styles = "" if local else f"{base}/{ASSETS['bootstrap_css'][0]}"
+    fonts = "'self'"
+    if nonce:
+        styles = f"{styles} 'nonce-{nonce}'".strip()
+        fonts = "'self' data:"  # FullCalendar's arrow icons are a font embedded in that stylesheet
+    return (
+        f"default-src 'self'; script-src 'self'{' ' + scripts if scripts else ''}; "
+        f"style-src 'self'{' ' + styles if styles else ''}; img-src 'self' data:; font-src {fonts}; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    )
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -243,7 +261,19 @@ def _register_template_helpers(app: Flask) -> None:
         return {
             "asset": asset_tag_data, "current_locale": select_locale, "style_nonce": style_nonce,
             "role_label": labels.role_label, "status_label": labels.status_label, "kind_label": labels.kind_label,
+            "position_label": position_label, "nav_url": nav_url,
         }
+
+    urls: dict[tuple[str, str], str] = {}
+
+    def nav_url(endpoint: str) -> str:
+        # url_for(endpoint) of a link without arguments (the layout's navigation: ~30 per page): the same
+        # path for every request under one script root, so it is built once per process.
+        key = (request.script_root, endpoint)
+        url = urls.get(key)
+        if url is None:
+            url = urls[key] = url_for(endpoint)
+        return url
 
     @app.template_filter("money")
     def money_filter(amount: Any, where: Any = None, whole: bool = False) -> str:
@@ -253,14 +283,24 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.template_filter("datetime")
     def datetime_filter(value: Any, fmt: str = "medium") -> str:
-        from datetime import UTC
-
-        from flask_babel import format_datetime
-
         if value is None:
             return ""
-        # Stored naive UTC; shown in the configured time zone.
-        return format_datetime(value.replace(tzinfo=UTC) if value.tzinfo is None else value, fmt)
+        # Stored naive UTC; shown in the configured time zone (Flask-Babel's text, patterns parsed once).
+        return format_datetime(value, fmt)
+
+
+def position_label() -> str:
+    """The signed-in user's position as `Position.path_label` names it, for the layout's user menu.
+
+    The viewer read the ancestors with the rest of itself (access.viewer_for), so the layout asks nothing more;
+    a position the viewer was not built from (changed during this request) is labelled the usual way.
+    """
+    position = current_user.position
+    viewer = access.current_viewer()
+    if (isinstance(viewer, access.Viewer) and viewer.position_label and viewer.position_id == position.id
+            and viewer.position_path == position.path):
+        return viewer.position_label
+    return position.path_label
 
 
 def style_nonce() -> str:
@@ -284,14 +324,6 @@ def asset_tag_data(name: str) -> dict[str, Any]:
         return {"url": url_for("bootstrap.static", filename=LOCAL_BOOTSTRAP[name]), "sri": "", "before": before}
     # The npm file fetched at install time is byte-identical to the CDN's, so its SRI hash still holds.
     return {"url": url_for("vendor_asset", name=name), "sri": sri}
-
-
-def asset_sources(*names: str) -> list[str]:
-    """CSP sources for third-party assets: each file's exact CDN URL (none when served locally: 'self')."""
-    from flask import current_app
-
-    base = current_app.config["ASSET_BASE_URL"]
-    return [] if base == "local" else [f"{base}/{ASSETS[n][0]}" for n in names]
 
 
 def local_asset_file(app: Flask, name: str) -> Path | None:

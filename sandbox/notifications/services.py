@@ -100,7 +100,12 @@ def badge_state(user_id: int) -> tuple[int, datetime | None]:
     The navigation shows the count on every page, and the lazy scan asks whether it is due; both read the
     notifications table by (user_id, read_at) and (user_id, key), so they share one round trip.
     """
-    row = db.session.execute(_BADGE, {"reader": user_id}).one()
+    # A notification is no business record (no record rule to add): a page reads it on the session's
+    # connection, in its transaction, without the ORM's per-statement work. Unflushed changes (only a write
+    # request that renders a page could have them) go the ORM way, which flushes them first.
+    session = db.session
+    run = session.execute if session.new or session.dirty or session.deleted else session.connection().execute
+    row = run(_BADGE, {"reader": user_id}).one()
     return int(row[0] or 0), row[1]
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, func, select
@@ -94,12 +96,17 @@ class Position(db.Model):
     def path_label(self) -> str:
         """How a position is shown: its path below its class (销售一部 › 销售代表); a class or a node above one,
         its path below the organisation (Teacher Li › Class A)."""
-        nodes = self.ancestry()
-        if self.class_id is not None and self.class_id != self.id:
-            below = [n for n in nodes if n.class_id == self.class_id and n.id != self.class_id]
+        return Position.label_of(self.ancestry(), self)
+
+    @staticmethod
+    def label_of(nodes: Sequence[Any], node: Any) -> str:
+        """`path_label` from the nodes root-down to `node` (anything with id, name, class_id, parent_id: the
+        layout passes plain rows read with the viewer, access.viewer_for, so it needs no query of its own)."""
+        if node.class_id is not None and node.class_id != node.id:
+            below = [n for n in nodes if n.class_id == node.class_id and n.id != node.class_id]
         else:
-            below = [n for n in nodes if n.parent_id is not None] or [self]
-        return self.SEPARATOR.join(n.name for n in below)
+            below = [n for n in nodes if n.parent_id is not None] or [node]
+        return Position.SEPARATOR.join(n.name for n in below)
 
     @property
     def full_label(self) -> str:
