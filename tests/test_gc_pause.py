@@ -14,6 +14,14 @@ from sandbox.extensions import db
 from tests.conftest import act_as
 
 
+@pytest.fixture
+def loaded(app, classroom) -> None:
+    """Class A with the sales-basics scenario loaded by its teacher."""
+    act_as(classroom.user("teacher"))
+    load_scenario(classroom.classes["A"], "sales-basics")
+    db.session.commit()
+
+
 def test_the_pause_nests_and_resumes_only_what_it_paused():
     assert gc.isenabled()
     with no_cyclic_gc():
@@ -34,10 +42,7 @@ def test_the_pause_nests_and_resumes_only_what_it_paused():
     assert gc.isenabled()
 
 
-def test_a_reset_inserts_with_the_collector_paused_and_resumes_it(app, classroom, monkeypatch):
-    act_as(classroom.user("teacher"))
-    load_scenario(classroom.classes["A"], "sales-basics")
-    db.session.commit()
+def test_a_reset_inserts_with_the_collector_paused_and_resumes_it(app, classroom, loaded, monkeypatch):
     seen = []
     real = services.insert_rows
 
@@ -53,10 +58,7 @@ def test_a_reset_inserts_with_the_collector_paused_and_resumes_it(app, classroom
     assert gc.isenabled()
 
 
-def test_a_reset_that_fails_midway_resumes_the_collector(app, classroom, monkeypatch):
-    act_as(classroom.user("teacher"))
-    load_scenario(classroom.classes["A"], "sales-basics")
-    db.session.commit()
+def test_a_reset_that_fails_midway_resumes_the_collector(app, classroom, loaded, monkeypatch):
 
     def crash(name: str) -> None:
         if name == "reset.deleted":
@@ -71,13 +73,10 @@ def test_a_reset_that_fails_midway_resumes_the_collector(app, classroom, monkeyp
     assert gc.isenabled()
 
 
-def test_the_gradebook_computes_with_the_collector_paused_and_resumes_it(app, classroom, monkeypatch):
+def test_the_gradebook_computes_with_the_collector_paused_and_resumes_it(app, classroom, loaded, monkeypatch):
     from sandbox.classroom.grading.gradebook import gradebook
     from sandbox.classroom.runs.lookup import current_class_run
 
-    act_as(classroom.user("teacher"))
-    load_scenario(classroom.classes["A"], "sales-basics")
-    db.session.commit()
     seen = []
     real = incremental.evaluate
 
