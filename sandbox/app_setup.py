@@ -174,8 +174,12 @@ def _register_identity(app: Flask) -> None:
             user_id, version = (int(x) for x in ident.split(":"))
         except ValueError:
             return None
-        # With its position in the same query: the viewer and the layout read it on every page.
-        user = db.session.get(User, user_id, options=[joinedload(User.position)])
+        # With its position in the same query: the viewer and the layout read it on every page. Users and
+        # positions are not business records and reach none (tests/test_access_options.py checks it), so the
+        # record rule, whose options cost more than this query, is not attached: nobody's rule would filter
+        # nothing here, and nothing loaded from the user could carry it.
+        user = db.session.get(User, user_id, options=[joinedload(User.position)],
+                              execution_options={"skip_visibility": True})
         if user is None or not user.is_active or user.session_version != version:
             return None
         return user

@@ -79,3 +79,24 @@ def test_nobody_reads_nothing_and_the_system_reads_all(classroom, make_lead):
     with access.viewing_as(access.SYSTEM):
         assert lead.id in set(access.db.session.scalars(select(Lead.id)))
     assert visible_ids(None) == set()
+
+
+def test_the_signed_in_user_reaches_no_business_record(app):
+    """The user is loaded without the record rule on every request: that is only safe while nothing ruled can
+    be loaded from a User (or its Position) through a relationship, which would then carry no rule."""
+    from sqlalchemy.orm import class_mapper
+
+    from sandbox.oplog import LogEntry
+    from sandbox.org.models import User
+    from sandbox.owned import owned_classes
+
+    ruled = {*owned_classes(), LogEntry}
+    seen: set[type] = set()
+    todo: list[type] = [User]
+    while todo:
+        cls = todo.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        todo.extend(rel.mapper.class_ for rel in class_mapper(cls).relationships)
+    assert not seen & ruled, seen & ruled
