@@ -33,7 +33,9 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm.util import LoaderCriteriaOption
+from sqlalchemy.sql.cache_key import NO_CACHE
 from sqlalchemy.sql.elements import ColumnElement
 
 from .errors import NotAllowed
@@ -403,19 +405,47 @@ class _SameRule:
         return isinstance(other, _SameRule) and self.key == other.key
 
 
+class _KeptRule(LoaderCriteriaOption):
+    """`with_loader_criteria` whose cache key is computed once: the option is kept and never changes.
+
+    Every ORM SELECT carries fifteen of these, and SQLAlchemy otherwise walks each condition again to build the
+    statement's cache key on every execution (a tenth of a page's CPU). The kept key is the one SQLAlchemy
+    builds, from an anonymous-name map of its own: the condition shares no anonymous element with the rest of
+    a statement (its columns key by name), so the statement's key still names its structure exactly, and the
+    condition's bound values are handed over in the same order each time (tests/test_access_options.py compares
+    the SQL and the rows with plain options).
+    """
+
+    __slots__ = ("_kept_key",)
+    _traverse_internals = LoaderCriteriaOption._traverse_internals  # the same key as the plain option
+
+    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> Any:
+        kept = getattr(self, "_kept_key", None)
+        if kept is None:
+            own_map, own_binds = type(anon_map)(), []
+            key = super()._gen_cache_key(own_map, own_binds)
+            if key is None or NO_CACHE in own_map:
+                anon_map[NO_CACHE] = True
+                return None
+            kept = self._kept_key = (key, tuple(own_binds))
+        bindparams.extend(kept[1])
+        return kept[0]
+
+
+def _rule(cls: Any, condition: ColumnElement[bool]) -> LoaderCriteriaOption:
+    return _KeptRule(cls, condition, include_aliases=True)
+
+
 # Kept by the worker across requests: building the options costs ~1 ms and a request needs two or three sets.
 # A set weighs ~27 KB (15 conditions), so 2,048 sets (~55 MB) hold a lecture hall's viewers in one worker.
 @lru_cache(maxsize=2048)
 def _options_for(same: _SameRule, include_deleted: bool, whole_log: bool, by_key: bool) -> tuple[Any, ...]:
     viewer = same.viewer
-    options = tuple(
-        with_loader_criteria(cls, criterion(cls, viewer, include_deleted, by_key), include_aliases=True)
-        for cls in owned_classes()
-    )
+    options = tuple(_rule(cls, criterion(cls, viewer, include_deleted, by_key)) for cls in owned_classes())
     if not whole_log:
         from .oplog import LogEntry  # the log module builds on this one's models, not the reverse
 
-        options += (with_loader_criteria(LogEntry, log_criterion(viewer), include_aliases=True),)
+        options += (_rule(LogEntry, log_criterion(viewer)),)
     return options
 
 

@@ -100,3 +100,41 @@ def test_the_signed_in_user_reaches_no_business_record(app):
         seen.add(cls)
         todo.extend(rel.mapper.class_ for rel in class_mapper(cls).relationships)
     assert not seen & ruled, seen & ruled
+
+
+def test_kept_cache_keys_bind_each_viewers_own_values(classroom, make_lead):
+    """The rule's cache key is kept with its bound values: statements of one shape share the compiled SQL, and
+    each execution still binds its own viewer's values and the statement's own, in their places."""
+    from sqlalchemy import or_
+
+    from sandbox.extensions import db
+
+    names = ("studentA", "peerA", "managerA", "studentA2", "studentB", "studentC", "teacher", "admin")
+    for name in names:
+        make_lead(classroom.user(name), name=f"L-{name}")
+    make_group(classroom, "A", "studentA", "studentA2")
+
+    def shaped(wanted: list[str]) -> Any:
+        # Bound values of the statement on both sides of the rule's (an IN list, a LIKE, a limit).
+        return (select(Lead.id).where(Lead.name.in_([f"L-{n}" for n in wanted]), or_(Lead.name.like("L-%"),
+                Lead.id < 0)).order_by(Lead.id).limit(len(wanted) + 5))
+
+    def by_hand(viewer: Any, wanted: list[str]) -> list[int]:
+        statement = shaped(wanted).where(access.criterion(Lead, viewer)).execution_options(skip_visibility=True)
+        return list(db.session.scalars(statement))
+
+    viewers = {name: access.viewer_for(classroom.user(name)) for name in names}
+    for round_ in range(2):
+        for i, name in enumerate(names):
+            wanted = list(names[i % 3:]) if round_ else list(names[: i + 2])
+            with access.viewing_as(viewers[name]):
+                got = list(db.session.scalars(shaped(wanted)))
+            assert got == by_hand(viewers[name], wanted), (name, wanted)
+    # The statement's key is the same for two viewers of one rule shape: the SQL is compiled once for both.
+    keys = set()
+    for name in ("studentB", "studentC"):
+        with access.viewing_as(viewers[name]):
+            statement = shaped(["x"]).options(*access._options_for(access._SameRule(viewers[name]),
+                                                                    False, False, False))
+            keys.add(statement._generate_cache_key().key)
+    assert len(keys) == 1
