@@ -15,12 +15,17 @@ from ..models import DeadlineExtension, Run
 
 def current_run(class_id: int, student_id: int | None = None) -> Run | None:
     """The newest run not undone that applies to the class (and to `student_id`, whose own re-run wins)."""
-    stmt = select(Run).where(Run.class_id == class_id, Run.undone_at.is_(None))
+    return db.session.scalar(_current(select(Run), class_id, student_id))
+
+
+def _current(stmt: Any, class_id: int, student_id: int | None) -> Any:
+    """`stmt` narrowed to the current run of `current_run`."""
+    stmt = stmt.where(Run.class_id == class_id, Run.undone_at.is_(None))
     if student_id is None:
         stmt = stmt.where(Run.student_id.is_(None))
     else:
         stmt = stmt.where(or_(Run.student_id.is_(None), Run.student_id == student_id))
-    return db.session.scalar(stmt.order_by(Run.id.desc()).limit(1))
+    return stmt.order_by(Run.id.desc()).limit(1)
 
 
 def current_class_run(class_id: int) -> Run | None:
@@ -105,8 +110,8 @@ def resolve_run_id(class_id: int | None, actor_id: int | None) -> int | None:
     cache = g.setdefault("run_ids", {})
     key = (class_id, actor_id)
     if key not in cache:
-        run = current_run(class_id, actor_id)
-        cache[key] = run.id if run is not None else None
+        # The id alone: a run row carries its whole scenario text, and every write's log entry asks.
+        cache[key] = db.session.scalar(_current(select(Run.id), class_id, actor_id))
     return cache[key]
 
 
