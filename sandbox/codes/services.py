@@ -168,12 +168,29 @@ def kept(name: str) -> dict[Any, Any] | None:
 
 
 def _shared() -> dict[int | None, dict[str, Table]] | None:
-    """The tables this process keeps for the current stamp, or None (a write request, outside requests;
-    after a change of a picklist in this request)."""
+    """The tables this process keeps for the current stamp, or None (outside requests; after a change of a
+    picklist in this request). A write request gets a copy (see _kept_for_write)."""
     shared = g.get("_codes_shared", False)
     if shared is False:
+        if has_request_context() and request.method not in _READ_ONLY:
+            return _kept_for_write()
         shared = g._codes_shared = kept(_STORE)
     return shared
+
+
+def _kept_for_write() -> dict[int | None, dict[str, Table]] | None:
+    """For a write request: a copy of the tables the read-only requests keep, when they were read under the
+    stamp the database shows this transaction now (its own uncommitted changes included), else None.
+
+    The stamp is read at each call, right before the tables are used (once per class and request: the
+    request keeps what it read in `g._codes`), so a change this request made before, even one that will roll
+    back, moves it and the tables are read again. The copy is never stored: only read-only requests keep
+    tables for the others."""
+    store = current_app.extensions.get(_STORE)
+    if store is None or not store[1]:
+        return None
+    stamp = tuple(db.session.connection().execute(_STAMP).one())
+    return dict(store[1]) if store[0] == stamp else None
 
 
 def _tables(class_id: int | None = None) -> dict[str, Table]:
