@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import g
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from ...extensions import db
 from ...org.models import Position, PositionKind, Role, Status, User
@@ -103,6 +103,18 @@ def department_of(user: User) -> Position | None:
     return position if position is not None and position.kind == PositionKind.DEPARTMENT else None
 
 
+# The id of `current_run(class_id, student_id)` alone, as one Core statement built once: every write asks it for
+# its log entry (once per request), and a run row carries its whole scenario text. Runs are not records of the
+# visibility rule; with student_id NULL, `student_id = NULL` is never true, so the condition is `IS NULL` alone.
+_RUNS = Run.__table__
+_CURRENT_ID = (
+    select(_RUNS.c.id)
+    .where(_RUNS.c.class_id == bindparam("class_id"), _RUNS.c.undone_at.is_(None),
+           or_(_RUNS.c.student_id.is_(None), _RUNS.c.student_id == bindparam("student_id")))
+    .order_by(_RUNS.c.id.desc()).limit(1)
+)
+
+
 def resolve_run_id(class_id: int | None, actor_id: int | None) -> int | None:
     """The run a new log entry belongs to (cached for the request; a reset clears the cache)."""
     if class_id is None:
@@ -110,8 +122,8 @@ def resolve_run_id(class_id: int | None, actor_id: int | None) -> int | None:
     cache = g.setdefault("run_ids", {})
     key = (class_id, actor_id)
     if key not in cache:
-        # The id alone: a run row carries its whole scenario text, and every write's log entry asks.
-        cache[key] = db.session.scalar(_current(select(Run.id), class_id, actor_id))
+        cache[key] = db.session.connection().execute(_CURRENT_ID, {"class_id": class_id, "student_id": actor_id}
+                                                     ).scalar()
     return cache[key]
 
 
