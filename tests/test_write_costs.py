@@ -203,3 +203,33 @@ def test_the_hall_writes_log_what_they_logged(app, classroom, create_run, create
     assert [r["verb"] for r in rows] == [e["verb"] for e in expected]
     wrong = [(got, want) for got, want in zip(rows, expected, strict=True) if got != want]
     assert not wrong, "entries not as written before (got, expected): " + json.dumps(wrong, default=str, indent=1)
+
+
+def test_a_write_request_reads_kept_picklists_only_under_their_stamp(app, classroom):
+    """A write reads the picklists read-only requests keep (no code_values load), but never past a change:
+    once a value is deactivated elsewhere, the next write reads the table again and refuses the value."""
+    from sandbox.codes.models import CodeValue
+    from sandbox.codes.services import update_value
+
+    from .helpers import act_as
+
+    client = classroom.client_for(app, "studentA")
+    assert client.get("/leads/new").status_code == 200  # a read-only request keeps the tables
+
+    def create(name: str) -> tuple[Any, list[str]]:
+        return _sent(app, lambda: client.post("/leads/new", data={
+            "name": name, "company": f"{name} Co.", "status": "contacted", "campaign_id": "0"}))
+
+    response, sql = create("Kept lead")
+    assert response.status_code == 302
+    loads = [s for s in sql if s.startswith("SELECT code_values.")]
+    assert not loads and any("FROM code_values" in s for s in sql)  # the stamp, not the table
+    act_as(classroom.user("teacher"))
+    value = db.session.scalar(select(CodeValue).where(CodeValue.table_name == "lead_status",
+                                                      CodeValue.code == "contacted", CodeValue.class_id.is_(None)))
+    update_value(value, value.label_zh, value.label_en, value.sort_order, False, classroom.classes["A"].id)
+    db.session.commit()
+    act_as(None)
+    response, sql = create("Refused lead")
+    assert response.status_code == 400  # "contacted" is no longer offered in class A
+    assert any(s.startswith("SELECT code_values.") for s in sql)
