@@ -137,9 +137,11 @@ def class_currency(class_id: int | None) -> str:
     if class_id not in cache:
         # Imported here: money is a leaf module every feature uses; classroom imports features.
         from .classroom.runs.lookup import current_class_run
-        from .codes.services import kept
+        from .codes.services import readable_store
 
-        shared = kept(_STORE) if ctx is not None else None
+        # A write request reads a copy of what read-only requests keep (a run it added or undid moves the
+        # stamp): the current run's row carries its whole scenario text.
+        shared = readable_store(_STORE) if ctx is not None else None
         currency = shared.get(class_id) if shared is not None else None
         if currency is None:
             run = current_class_run(class_id)

@@ -168,12 +168,43 @@ def kept(name: str) -> dict[Any, Any] | None:
 
 
 def _shared() -> dict[int | None, dict[str, Table]] | None:
-    """The tables this process keeps for the current stamp, or None (a write request, outside requests;
-    after a change of a picklist in this request)."""
+    """The tables this process keeps for the current stamp, or None (outside requests; after a change of a
+    picklist in this request). A write request gets a copy (see _kept_for_write)."""
     shared = g.get("_codes_shared", False)
     if shared is False:
+        if has_request_context() and request.method not in _READ_ONLY:
+            return _kept_for_write()
         shared = g._codes_shared = kept(_STORE)
     return shared
+
+
+def _kept_for_write() -> dict[int | None, dict[str, Table]] | None:
+    """For a write request: a copy of the tables the read-only requests keep (see kept_for_write)."""
+    return kept_for_write(_STORE)
+
+
+def readable_store(name: str) -> dict[Any, Any] | None:
+    """The process's store `name` as this request may use it: `kept` in a read-only request (read and fill),
+    `kept_for_write` in a write request (a copy: read only), None outside requests."""
+    if has_request_context() and request.method not in _READ_ONLY:
+        return kept_for_write(name)
+    return kept(name)
+
+
+def kept_for_write(name: str) -> dict[Any, Any] | None:
+    """For a write request: a copy of the process's store `name` when read-only requests filled it under the
+    stamp the database shows this transaction now (its own uncommitted changes included), else None.
+
+    The stamp is read at each call, right before the store is used (callers keep what they read for the rest
+    of the request, once per class), so a change this request made before, even one that will roll back,
+    moves it and the data is read again. The copy is never stored: only read-only requests keep data for
+    the others (`kept`). With changes not flushed yet (which the stamp cannot show) the caller reads afresh."""
+    store = current_app.extensions.get(name)
+    session = db.session
+    if store is None or not store[1] or session.new or session.dirty or session.deleted:
+        return None
+    stamp = tuple(session.connection().execute(_STAMP).one())
+    return dict(store[1]) if store[0] == stamp else None
 
 
 def _tables(class_id: int | None = None) -> dict[str, Table]:

@@ -30,25 +30,46 @@ class _Offer:
     form: ConvertForm
     account_matches: list[Any]
     contact_matches: list[Any]
+    matched: bool = False  # whether the matches and the pickers' choices are read (see _offer)
 
 
 def _offer(lead: Lead) -> _Offer:
-    """The convert form: accounts matching the company and contacts matching the email or phone come first."""
+    """The convert form: accounts matching the company and contacts matching the email or phone come first.
+
+    A submission that picks neither an existing account nor an existing contact (0 is always a choice of
+    both) is validated without reading the matches and the account picker: they are read only when the page
+    is shown (`_matched`), a refusal included, so the page is the same."""
+    form = ConvertForm()
+    form.stage.choices = [c for c in choices("opportunity_stage") if c[0] not in ("closed_won", "closed_lost")]
+    offer = _Offer(form, [], [])
+    if request.method == "POST" and form.account_id.data == 0 and form.contact_id.data == 0:
+        form.account_id.choices = [(0, "—")]
+        form.contact_id.choices = [(0, _("Create a new contact from the lead"))]
+        return offer
+    _matched(offer, lead)
+    if request.method == "GET":
+        account_matches = offer.account_matches
+        form.account_mode.data = "existing" if account_matches else "new"
+        form.account_id.data = account_matches[0].id if account_matches else 0
+        form.opportunity_name.data = _("%(company)s · new business", company=lead.company or lead.name)
+        form.close_date.data = today() + timedelta(days=30)
+    return offer
+
+
+def _matched(offer: _Offer, lead: Lead) -> _Offer:
+    """Read the matches and fill the pickers' choices (once)."""
+    if offer.matched:
+        return offer
     account_matches = similar_accounts(lead.company or lead.name)
     contact_matches = matching_contacts(lead.email, lead.phone or lead.mobile)
-    form = ConvertForm()
+    form = offer.form
     matches = [(a.id, f"★ {a.name}") for a in account_matches]
     others = [c for c in visible_choices(Account, blank=False) if c[0] not in {a.id for a in account_matches}]
     form.account_id.choices = [(0, "—"), *matches, *others]
     form.contact_id.choices = [(0, _("Create a new contact from the lead"))] + [
         (c.id, f"★ {c.name} · {c.email or c.phone or c.mobile or ''}") for c in contact_matches]
-    form.stage.choices = [c for c in choices("opportunity_stage") if c[0] not in ("closed_won", "closed_lost")]
-    if request.method == "GET":
-        form.account_mode.data = "existing" if account_matches else "new"
-        form.account_id.data = account_matches[0].id if account_matches else 0
-        form.opportunity_name.data = _("%(company)s · new business", company=lead.company or lead.name)
-        form.close_date.data = today() + timedelta(days=30)
-    return _Offer(form, account_matches, contact_matches)
+    offer.account_matches, offer.contact_matches, offer.matched = account_matches, contact_matches, True
+    return offer
 
 
 def _request(form: ConvertForm) -> ConversionRequest:
@@ -94,5 +115,6 @@ def convert(record_id: int) -> Any:
             result = convert_lead(lead, _request(form))
         if not outcome.failed:
             return _converted(result)
+    _matched(offer, lead)
     return render_template("leads/convert.html", form=form, lead=lead, account_matches=offer.account_matches,
                            contact_matches=offer.contact_matches), (400 if form.errors else 200)

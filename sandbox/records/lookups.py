@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from ..extensions import db
 
@@ -13,18 +13,35 @@ LIMIT = 500
 
 def visible_choices(model: Any, current_id: int | None = None, blank: bool = True,
                     exclude_id: int | None = None) -> list[tuple[int, str]]:
-    """(id, label) of the newest visible records of `model`, keeping the current one."""
-    stmt = select(model).order_by(model.created_at.desc(), model.id.desc()).limit(LIMIT)
-    rows = list(db.session.scalars(stmt))
+    """(id, label) of the newest visible records of `model`, keeping the current one.
+
+    Read as plain rows of the model's columns (a column SELECT of the model: the visibility rule applies all
+    the same), each labelled by the model's own `audit_label` read off the row: a picker of 500 records built
+    500 ORM objects only to read one or two of their columns."""
+    columns = _label_columns(model)
+    label = model.audit_label.fget
+    stmt = select(*columns).order_by(model.created_at.desc(), model.id.desc()).limit(LIMIT)
+    rows = list(db.session.execute(stmt))
     if current_id and all(r.id != current_id for r in rows):
-        current = db.session.scalar(select(model).where(model.id == current_id))
+        current = db.session.execute(select(*columns).where(model.id == current_id)).first()
         if current is not None:
             rows.append(current)
-    result = [(r.id, r.audit_label) for r in rows if r.id != exclude_id]
+    result = [(r.id, label(r)) for r in rows if r.id != exclude_id]
     result.sort(key=lambda item: item[1])
     if blank:
         result.insert(0, (0, "—"))
     return result
+
+
+def _label_columns(model: Any) -> list[Any]:
+    """Every column attribute of a model, under its attribute name (what `audit_label` may read)."""
+    found = _COLUMNS.get(model)
+    if found is None:
+        found = _COLUMNS[model] = [getattr(model, attr.key) for attr in inspect(model).column_attrs]
+    return found
+
+
+_COLUMNS: dict[Any, list[Any]] = {}
 
 
 def visible_or_none(model: Any, ident: int | None) -> Any:

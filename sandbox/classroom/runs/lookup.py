@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import g
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from ...extensions import db
 from ...org.models import Position, PositionKind, Role, Status, User
@@ -15,12 +15,17 @@ from ..models import DeadlineExtension, Run
 
 def current_run(class_id: int, student_id: int | None = None) -> Run | None:
     """The newest run not undone that applies to the class (and to `student_id`, whose own re-run wins)."""
-    stmt = select(Run).where(Run.class_id == class_id, Run.undone_at.is_(None))
+    return db.session.scalar(_current(select(Run), class_id, student_id))
+
+
+def _current(stmt: Any, class_id: int, student_id: int | None) -> Any:
+    """`stmt` narrowed to the current run of `current_run`."""
+    stmt = stmt.where(Run.class_id == class_id, Run.undone_at.is_(None))
     if student_id is None:
         stmt = stmt.where(Run.student_id.is_(None))
     else:
         stmt = stmt.where(or_(Run.student_id.is_(None), Run.student_id == student_id))
-    return db.session.scalar(stmt.order_by(Run.id.desc()).limit(1))
+    return stmt.order_by(Run.id.desc()).limit(1)
 
 
 def current_class_run(class_id: int) -> Run | None:
@@ -98,6 +103,18 @@ def department_of(user: User) -> Position | None:
     return position if position is not None and position.kind == PositionKind.DEPARTMENT else None
 
 
+# The id of `current_run(class_id, student_id)` alone, as one Core statement built once: every write asks it for
+# its log entry (once per request), and a run row carries its whole scenario text. Runs are not records of the
+# visibility rule; with student_id NULL, `student_id = NULL` is never true, so the condition is `IS NULL` alone.
+_RUNS = Run.__table__
+_CURRENT_ID = (
+    select(_RUNS.c.id)
+    .where(_RUNS.c.class_id == bindparam("class_id"), _RUNS.c.undone_at.is_(None),
+           or_(_RUNS.c.student_id.is_(None), _RUNS.c.student_id == bindparam("student_id")))
+    .order_by(_RUNS.c.id.desc()).limit(1)
+)
+
+
 def resolve_run_id(class_id: int | None, actor_id: int | None) -> int | None:
     """The run a new log entry belongs to (cached for the request; a reset clears the cache)."""
     if class_id is None:
@@ -105,8 +122,8 @@ def resolve_run_id(class_id: int | None, actor_id: int | None) -> int | None:
     cache = g.setdefault("run_ids", {})
     key = (class_id, actor_id)
     if key not in cache:
-        run = current_run(class_id, actor_id)
-        cache[key] = run.id if run is not None else None
+        cache[key] = db.session.connection().execute(_CURRENT_ID, {"class_id": class_id, "student_id": actor_id}
+                                                     ).scalar()
     return cache[key]
 
 
