@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, g, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import joinedload
@@ -265,8 +267,19 @@ def _register_template_helpers(app: Flask) -> None:
         return {
             "asset": asset_tag_data, "current_locale": select_locale, "style_nonce": style_nonce,
             "role_label": labels.role_label, "status_label": labels.status_label, "kind_label": labels.kind_label,
-            "position_label": position_label, "nav_url": nav_url,
+            "position_label": position_label, "nav_url": nav_url, "nav_menu": nav_menu,
         }
+
+    menus: dict[tuple[str, str, str], Markup] = {}
+
+    def nav_menu() -> Markup:
+        # The signed-in menu (~50 links and labels) depends only on the role and the language: rendered once
+        # per worker for each, not on every page.
+        key = (request.script_root, str(get_locale()), current_user.role)
+        html = menus.get(key)
+        if html is None:
+            html = menus[key] = Markup(render_template("_nav_menu.html"))
+        return html
 
     urls: dict[tuple[str, str], str] = {}
 

@@ -148,3 +148,37 @@ def test_a_macro_speaks_each_requests_language(app: Flask, classroom) -> None:
         assert 'data-testid="total">共 0 条记录<' in chinese and ">上一页<" in chinese
         english = client.get("/leads/?lang=en").get_data(as_text=True)
         assert 'data-testid="total">0 records<' in english and ">Previous<" in english and "条记录" not in english
+
+
+def _menu(page: str) -> str:
+    start = page.index('<ul class="navbar-nav me-auto">')
+    return page[start:page.index('<ul class="navbar-nav">', start)]
+
+
+def test_the_menu_is_kept_per_role_and_language_and_is_each_ones_own(app: Flask, classroom, monkeypatch) -> None:
+    """The signed-in menu is rendered once per role and language in a worker; each role and language still gets
+    its own (a student never gets the instructor's Classroom menu, a Chinese page never an English menu)."""
+    import sandbox.app_setup as app_setup
+
+    rendered: list[str] = []
+    real = app_setup.render_template
+
+    def counting(name: str, **context):  # type: ignore[no-untyped-def]
+        rendered.append(name)
+        return real(name, **context)
+
+    monkeypatch.setattr(app_setup, "render_template", counting)
+    menus: dict[tuple[str, str], str] = {}
+    for _round in range(2):
+        for who in ("teacher", "studentA", "admin", "readonlyA", "studentB"):
+            client = classroom.client_for(app, who)
+            for lang in ("en", "zh_Hans_CN"):
+                menu = _menu(client.get(f"/notifications/?lang={lang}").get_data(as_text=True))
+                assert menus.setdefault((who, lang), menu) == menu
+    # Four roles × two languages, each rendered once; the second student and the second round reuse them.
+    assert rendered.count("_nav_menu.html") == 8
+    assert "Classroom" in menus["teacher", "en"] and "Classroom" not in menus["studentA", "en"]
+    assert "Organisation" in menus["admin", "en"] and "Organisation" not in menus["teacher", "en"]
+    assert "My progress" in menus["studentA", "en"] and "Gradebook" in menus["readonlyA", "en"]
+    assert menus["studentA", "en"] == menus["studentB", "en"] != menus["studentA", "zh_Hans_CN"]
+    assert "线索" in menus["studentA", "zh_Hans_CN"] and "Leads" not in menus["studentA", "zh_Hans_CN"]
