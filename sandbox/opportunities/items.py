@@ -1,20 +1,21 @@
 """What the opportunity page shows of its lines and parties: batch-loaded rows and picker choices.
 
-A fixed number of queries whatever the number of rows: one per kind of child row, each with the record
-it names joined through visibility (what the viewer may not read shows as not visible), and one for the
-four pickers together.
+A fixed number of queries whatever the number of rows: one for the child rows of every kind, each with
+the record it names joined through visibility (what the viewer may not read shows as not visible), and
+one for the four pickers together.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import Integer, Numeric, String, bindparam, cast, literal_column, null, select, union_all
-from sqlalchemy.orm import Bundle
 
 from ..accounts.models import Account
 from ..competitors.models import Competitor
@@ -47,8 +48,9 @@ def _class_records(model: Any, opp: Opportunity, *where: Any, columns: tuple[str
 
 
 def _choices(rows: Iterable[Any], exclude: set[int], label: Any = None) -> list[tuple[int, str]]:
-    label = label or (lambda r: r.name)  # the name is the audit label of contacts, accounts and competitors
-    result = sorted(((r.id, label(r)) for r in rows if r.id not in exclude), key=lambda item: item[1])
+    # The name is the audit label of contacts, accounts and competitors (read straight from the row).
+    result = [(r.id, r.name if label is None else label(r)) for r in rows if r.id not in exclude]
+    result.sort(key=itemgetter(1))  # stable: equal labels keep the rows' order (newest first)
     return [(0, "—"), *result]
 
 
@@ -143,43 +145,79 @@ def _picker_rows(opp: Opportunity) -> dict[str, list[Any]]:
     found: dict[str, list[Any]] = {picker: [] for picker, _model in _PICKERS}
     found["own_account"] = []
     params = {"class_id": opp.class_id, **({"account_id": opp.account_id} if opp.account_id else {})}
-    for row in db.session.execute(_pickers_select(bool(opp.account_id)), params):
+    for row in db.session.execute(_pickers_select(bool(opp.account_id)), params).all():
         found[row.picker].append(row)
     return found
 
 
+class _Kind(NamedTuple):
+    """One kind of child row: its model, the record it names (by `fk`), the columns the page reads of each."""
+
+    model: Any
+    record: Any
+    fk: str
+    columns: tuple[str, ...]
+    record_columns: tuple[str, ...]
+
+
+# The kinds of child rows the page lists, in one UNION ALL (see _children).
+_KINDS = {
+    "lines": _Kind(OpportunityLine, Product, "product_id", ("quantity", "unit_price", "discount", "total"),
+                   ("code", "name", "unit")),
+    "roles": _Kind(OpportunityContactRole, Contact, "contact_id", ("role", "is_primary"), ("name", "title")),
+    "partners": _Kind(OpportunityPartner, Account, "account_id", ("note",), ("name",)),
+    "competitors": _Kind(OpportunityCompetitor, Competitor, "competitor_id", ("note",), ("name", "threat_level")),
+}
+# What the page reads of a child row and of its record, per kind: (id, fk, *columns) and (id, *record_columns).
+_ROWS = {name: (namedtuple(f"{name}_row", ("id", k.fk, *k.columns)),
+                namedtuple(f"{name}_record", ("id", *k.record_columns))) for name, k in _KINDS.items()}
+
+
 @cache
-def _children_select(model: Any, record: Any, fk: str, columns: tuple[str, ...],
-                     record_columns: tuple[str, ...]) -> Any:
-    """The child rows of one kind with their records (see _children), built once per process."""
-    return (select(Bundle("child", model.id, *(getattr(model, c) for c in columns)),
-                   Bundle("record", record.id, *(getattr(record, c) for c in record_columns)))
-            .outerjoin(record, record.id == getattr(model, fk))
-            .where(model.opportunity_id == bindparam("opportunity_id")).order_by(model.id))
+def _children_select() -> Any:
+    """Every kind's child rows of one opportunity with their records, as one UNION ALL built once per process.
+
+    Each member is one kind's rows outer-joined to the records they name; a column another kind has is a NULL of
+    its type. The session puts the visibility rule into each join's ON clause, so a row naming a record the
+    viewer may not read stays, without the record (the join finds each record by its primary key: the planner
+    has no class to walk, unlike a list of ids, see access.criterion's by_key)."""
+    child_columns = {c: getattr(k.model, c) for k in _KINDS.values() for c in k.columns}
+    record_columns = {c: getattr(k.record, c) for k in _KINDS.values() for c in k.record_columns}
+
+    def member(name: str, k: _Kind) -> Any:
+        def pick(model: Any, wanted: tuple[str, ...], prefix: str, columns: dict[str, Any]) -> list[Any]:
+            return [(getattr(model, c) if c in wanted else cast(null(), column.type)).label(prefix + c)
+                    for c, column in columns.items()]
+
+        return (select(literal_column(f"'{name}'").label("kind"), k.model.id.label("id"),
+                       getattr(k.model, k.fk).label("fk"), k.record.id.label("record_id"),
+                       *pick(k.model, k.columns, "", child_columns),
+                       *pick(k.record, k.record_columns, "record_", record_columns))
+                .outerjoin(k.record, k.record.id == getattr(k.model, k.fk))
+                .where(k.model.opportunity_id == bindparam("opportunity_id")))
+
+    stmt = union_all(*(member(name, k) for name, k in _KINDS.items()))
+    return stmt.order_by(stmt.selected_columns.kind, stmt.selected_columns.id)
 
 
-def _children(model: Any, record: Any, fk: str, opp: Opportunity, columns: tuple[str, ...],
-              record_columns: tuple[str, ...]) -> list[tuple[Any, Any]]:
-    """The opportunity's child rows of one kind, in the order they were added, each with the id and
-    `record_columns` of the record it names, None when the viewer may not see it (rows: the page only reads them).
-
-    One query: the record is outer-joined, and the session puts the visibility rule in the join's ON clause,
-    so a row naming a record the viewer may not read stays, without the record (the join finds each record by
-    its primary key: the planner has no class to walk, unlike a list of ids, see access.criterion's by_key)."""
-    rows = db.session.execute(_children_select(model, record, fk, columns, record_columns),
-                              {"opportunity_id": opp.id})
-    return [(r.child, r.record if r.record.id is not None else None) for r in rows]
+def _children(opp: Opportunity) -> dict[str, list[tuple[Any, Any]]]:
+    """The opportunity's child rows of every kind, in the order they were added, each with the id and columns of
+    the record it names, None when the viewer may not see it (rows: the page only reads them), in one query."""
+    found: dict[str, list[tuple[Any, Any]]] = {name: [] for name in _KINDS}
+    for r in db.session.execute(_children_select(), {"opportunity_id": opp.id}).all():
+        k = _KINDS[r.kind]
+        row, record = _ROWS[r.kind]
+        found[r.kind].append((
+            row(r.id, r.fk, *(getattr(r, c) for c in k.columns)),
+            record(r.record_id, *(getattr(r, "record_" + c) for c in k.record_columns))
+            if r.record_id is not None else None))
+    return found
 
 
 def detail_context(opp: Opportunity, writable: bool) -> dict[str, Any]:
     """Rows, totals and (for writers) the inline forms of the opportunity page."""
-    lines = _children(OpportunityLine, Product, "product_id", opp,
-                      ("product_id", "quantity", "unit_price", "discount", "total"), ("code", "name", "unit"))
-    roles = _children(OpportunityContactRole, Contact, "contact_id", opp, ("contact_id", "role", "is_primary"),
-                      ("name", "title"))
-    partners = _children(OpportunityPartner, Account, "account_id", opp, ("account_id", "note"), ("name",))
-    competitors = _children(OpportunityCompetitor, Competitor, "competitor_id", opp, ("competitor_id", "note"),
-                            ("name", "threat_level"))
+    children = _children(opp)
+    lines, roles, partners, competitors = (children[name] for name in ("lines", "roles", "partners", "competitors"))
     context: dict[str, Any] = {
         "lines": lines,
         "lines_total": sum((Decimal(r.total) for r, _product in lines), Decimal("0")),
