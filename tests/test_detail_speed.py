@@ -8,7 +8,7 @@ opportunity page reads its child rows and their records as columns. Each test pi
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import update
@@ -157,3 +157,89 @@ def test_stage_history_names_who_moved_it(app, classroom):
     cells = re.findall(r"<tr><td class=\"small\">[^<]*</td><td>([^<]*)</td>\s*<td>([^<]*)</td><td>([^<]*)</td>",
                        history)
     assert cells == [(student.display_name, "—", "Prospecting"), (student.display_name, "Prospecting", "Proposal")]
+
+
+def test_opportunity_rows_keep_records_the_viewer_may_not_read_as_not_visible(app, classroom):
+    """Each kind of child row stays when the record it names is not readable (outer join, visibility in ON)."""
+    from sandbox.competitors.models import Competitor
+    from sandbox.opportunities import lines, parties
+    from sandbox.products.models import Product
+    from tests.test_opportunity_items import make_deal
+
+    deal = make_deal(classroom)
+    student, peer = classroom.user("studentA"), classroom.user("peerA")
+    hidden = _as(student, create_record, Contact, {"name": "Hidden contact"})
+    act_as(student)
+    lines.add_line(deal.opp, deal.products[0], Decimal("2"))
+    lines.add_line(deal.opp, deal.products[1], Decimal("1"))
+    parties.add_contact_role(deal.opp, deal.contacts[0], "decision_maker")
+    parties.add_contact_role(deal.opp, hidden, "influencer")
+    parties.add_partner(deal.opp, deal.partner, "Installs")
+    parties.add_competitor(deal.opp, deal.competitor, "Cheaper")
+    db.session.commit()
+    act_as(None)
+    # Out of the student's sight afterwards: a deleted product, a contact and a partner given to a peer, a deleted
+    # competitor.
+    db.session.execute(update(Product).where(Product.id == deal.products[1].id).values(deleted_at=datetime(2026, 1, 1)))
+    db.session.execute(update(Contact).where(Contact.id == hidden.id).values(owner_id=peer.id))
+    db.session.execute(update(Account).where(Account.id == deal.partner.id).values(owner_id=peer.id))
+    db.session.execute(update(Competitor).where(Competitor.id == deal.competitor.id).values(deleted_at=datetime(2026, 1, 1)))
+    db.session.commit()
+
+    def cards(name: str) -> dict[str, str]:
+        html = classroom.client_for(app, name).get(f"/opportunities/{deal.opp.id}?lang=en").get_data(as_text=True)
+        # Each card runs up to the next one; the lists of the last three end at their </ul>.
+        parts = html.split('data-testid="opportunity-')[1:]
+        return {part.split('"', 1)[0]: part if part.startswith("lines") else part.split("</ul>")[0] for part in parts}
+
+    mine = cards("studentA")
+    assert mine["lines"].count("<tr><td>") == 2 and mine["lines"].count("(not visible to you)") == 1
+    assert "Product P-00" in mine["lines"] and "Product P-01" not in mine["lines"]
+    assert '<td class="text-end">1.00</td>' in mine["lines"]  # the hidden product's line keeps its values
+    assert "Contact 0" in mine["contact-roles"] and "Hidden contact" not in mine["contact-roles"]
+    assert mine["contact-roles"].count("(not visible to you)") == 1 and "Influencer" in mine["contact-roles"]
+    assert "Reseller Co" not in mine["partners"] and "(not visible to you)" in mine["partners"]
+    assert "Installs" in mine["partners"]
+    assert "Rival Ltd" not in mine["competitors"] and "(not visible to you)" in mine["competitors"]
+    assert "Cheaper" in mine["competitors"]
+    # The teacher reads the peer's contact and account; deleted records stay hidden from everyone.
+    teacher = cards("teacher")
+    assert "Hidden contact" in teacher["contact-roles"] and "Reseller Co" in teacher["partners"]
+    assert "(not visible to you)" in teacher["lines"] and "(not visible to you)" in teacher["competitors"]
+
+
+def test_pickers_keep_the_newest_first_among_equal_names(app, classroom):
+    """The pickers' one query keeps each picker's order: by name, equal names newest first."""
+    from tests.test_opportunity_items import make_deal
+
+    deal = make_deal(classroom)
+    student = classroom.user("studentA")
+    twins = [_as(student, create_record, Account, {"name": "Twin Co"}) for _ in range(3)]
+    db.session.execute(update(Account).where(Account.id == twins[0].id).values(created_at=datetime(2030, 1, 1)))
+    db.session.commit()
+    html = classroom.client_for(app, "studentA").get(f"/opportunities/{deal.opp.id}?lang=en").get_data(as_text=True)
+    picker = re.search(r'<select[^>]*name="account_id".*?</select>', html, re.S).group(0)
+    shown = [int(i) for i in re.findall(r'<option value="(\d+)">Twin Co</option>', picker)]
+    assert shown == [twins[0].id, twins[2].id, twins[1].id]  # the one dated 2030 is the newest
+    assert f'<option value="{deal.account.id}">' not in picker  # not the deal's own account
+
+
+def test_activity_panel_names_each_owner(app, classroom):
+    """The panel reads its rows with their owners' names joined: the teacher sees who owns each activity."""
+    from sandbox.activities.models import Activity
+    from sandbox.activities.services import create_activity
+    from sandbox.clock import today
+
+    student, manager = classroom.user("studentA"), classroom.user("managerA")
+    db.session.execute(update(User).where(User.id == manager.id).values(display_name=f"Boss {SCRIPT}"))
+    db.session.commit()
+    opp = _as(student, create_opportunity, Opportunity, {
+        "name": "Deal", "stage": "proposal", "close_date": date(2030, 6, 30)})
+    related = {"related_type": "opportunity", "related_id": opp.id}
+    _as(student, create_activity, Activity, {"kind": "task", "subject": "Call back", "due_date": today(), **related})
+    _as(manager, create_activity, Activity, {"kind": "task", "subject": "Send offer", "due_date": today(), **related})
+    html = classroom.client_for(app, "teacher").get(f"/opportunities/{opp.id}?lang=en").get_data(as_text=True)
+    tasks = re.search(r'data-testid="open-tasks">.*?</ul>', html, re.S).group(0)
+    assert f'Call back</a>\n          <span class="text-muted">· {student.display_name}</span>' in tasks
+    assert f'Send offer</a>\n          <span class="text-muted">· Boss {ESCAPED}</span>' in tasks
+    assert SCRIPT not in html

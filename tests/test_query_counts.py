@@ -32,7 +32,7 @@ LIMITS = {  # the user with its position, the viewer and the badge are three of 
     "opportunity list": 7,
     "lead detail": 9,
     "account detail": 12,
-    "opportunity detail": 19,
+    "opportunity detail": 12,
     "teacher lead list": 6,
 }
 

@@ -1,17 +1,21 @@
 """What the opportunity page shows of its lines and parties: batch-loaded rows and picker choices.
 
-A fixed number of queries whatever the number of rows: one per kind of child row, one per kind of
-referenced record (through visibility: what the viewer may not read shows as not visible), and one
-per picker.
+A fixed number of queries whatever the number of rows: one for the child rows of every kind, each with
+the record it names joined through visibility (what the viewer may not read shows as not visible), and
+one for the four pickers together.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Integer, Numeric, String, bindparam, cast, literal_column, null, select, union_all
 
 from ..accounts.models import Account
 from ..competitors.models import Competitor
@@ -19,7 +23,7 @@ from ..contacts.models import Contact
 from ..extensions import db
 from ..money import money_of
 from ..products.models import Product
-from ..records.display import reference_label
+from ..records.display import reference_label, remember_labels
 from ..records.forms import ConfirmForm
 from .item_forms import ContactRoleForm, LineForm, OpportunityCompetitorForm, PartnerForm
 from .models import Opportunity
@@ -28,28 +32,25 @@ from .related_models import OpportunityCompetitor, OpportunityContactRole, Oppor
 PICKER_LIMIT = 500
 
 
-def _by_id(model: Any, ids: set[int], columns: tuple[str, ...]) -> dict[int, Any]:
-    """Id and `columns` of the visible records of `model` with these ids, in one query (rows, not entities: the
-    page shows a few columns of each; the visibility rule applies to a column SELECT of the model all the same)."""
-    if not ids:
-        return {}
-    return {r.id: r for r in db.session.execute(
-        select(model.id, *(getattr(model, c) for c in columns)).where(model.id.in_(sorted(ids)))
-        .execution_options(by_key=True))}  # by primary key, as records/display.py's by_ids
+def _picker_select(model: Any, class_id: Any, *where: Any, columns: Iterable[Any]) -> Any:
+    """The newest PICKER_LIMIT records of `model` the viewer sees in a class (the opportunity's: a teacher above
+    two classes sees only this one), as the id and `columns`."""
+    return (select(model.id, *columns).where(model.class_id == class_id, *where)
+            .order_by(model.created_at.desc(), model.id.desc()).limit(PICKER_LIMIT))
 
 
 def _class_records(model: Any, opp: Opportunity, *where: Any, columns: tuple[str, ...] = ("name",)) -> list[Any]:
-    """Id and `columns` of the records the viewer sees in the opportunity's class (a teacher above two classes
-    sees only this one). Rows, not ORM objects: four pickers of up to 500 records each cost more to build as
-    entities than to query (the visibility rule applies to a column SELECT of the model all the same)."""
+    """Id and `columns` of the records the viewer sees in the opportunity's class, newest first. Rows, not ORM
+    objects: four pickers of up to 500 records each cost more to build as entities than to query (the
+    visibility rule applies to a column SELECT of the model all the same)."""
     return list(db.session.execute(
-        select(model.id, *(getattr(model, c) for c in columns)).where(model.class_id == opp.class_id, *where)
-        .order_by(model.created_at.desc(), model.id.desc()).limit(PICKER_LIMIT)))
+        _picker_select(model, opp.class_id, *where, columns=[getattr(model, c) for c in columns])))
 
 
-def _choices(rows: list[Any], exclude: set[int], label: Any = None) -> list[tuple[int, str]]:
-    label = label or (lambda r: r.name)  # the name is the audit label of contacts, accounts and competitors
-    result = sorted(((r.id, label(r)) for r in rows if r.id not in exclude), key=lambda item: item[1])
+def _choices(rows: Iterable[Any], exclude: set[int], label: Any = None) -> list[tuple[int, str]]:
+    # The name is the audit label of contacts, accounts and competitors (read straight from the row).
+    result = [(r.id, r.name if label is None else label(r)) for r in rows if r.id not in exclude]
+    result.sort(key=itemgetter(1))  # stable: equal labels keep the rows' order (newest first)
     return [(0, "—"), *result]
 
 
@@ -57,16 +58,24 @@ def _taken(model: Any, fk: str, opp: Opportunity) -> set[int]:
     return set(db.session.scalars(select(getattr(model, fk)).where(model.opportunity_id == opp.id)))
 
 
+def _product_label(opp: Opportunity) -> Any:
+    return lambda p: f"{p.code} {p.name} · {money_of(p.list_price, opp.class_id)}"
+
+
 def product_choices(opp: Opportunity) -> list[tuple[int, str]]:
     """Active products of the opportunity's class as (id, 'code name · price')."""
     rows = _class_records(Product, opp, Product.active.is_(True), columns=("code", "name", "list_price"))
-    return _choices(rows, set(), lambda p: f"{p.code} {p.name} · {money_of(p.list_price, opp.class_id)}")
+    return _choices(rows, set(), _product_label(opp))
 
 
-def contact_choices(opp: Opportunity, exclude: set[int] | None = None) -> list[tuple[int, str]] | dict[str, list]:
-    """Contacts for a role: the opportunity's account's own first (their own group), then the class's others."""
+def contact_choices(opp: Opportunity, exclude: set[int] | None = None, others: list[Any] | None = None
+                    ) -> list[tuple[int, str]] | dict[str, list]:
+    """Contacts for a role: the opportunity's account's own first (their own group), then the class's others.
+
+    `others`: the class's contacts (id, name, account_id) when the caller has read them already."""
     taken = _taken(OpportunityContactRole, "contact_id", opp) if exclude is None else exclude
-    others = _class_records(Contact, opp, columns=("name", "account_id"))
+    if others is None:
+        others = _class_records(Contact, opp, columns=("name", "account_id"))
     # The account's name as the page's account field shows it (one query for both); None also when not visible.
     account_name = reference_label(Account, opp.account_id) if opp.account_id else None
     if account_name is None:
@@ -84,52 +93,152 @@ def contact_choices(opp: Opportunity, exclude: set[int] | None = None) -> list[t
     return {**groups, _("Other contacts"): rest} if rest else groups
 
 
-def account_choices(opp: Opportunity, exclude: set[int] | None = None) -> list[tuple[int, str]]:
+def account_choices(opp: Opportunity, exclude: set[int] | None = None, rows: list[Any] | None = None
+                    ) -> list[tuple[int, str]]:
     """Accounts of the opportunity's class that may become partners (not its own, not taken)."""
     taken = _taken(OpportunityPartner, "account_id", opp) if exclude is None else exclude
-    return _choices(_class_records(Account, opp), taken | {opp.account_id or 0})
+    return _choices(_class_records(Account, opp) if rows is None else rows, taken | {opp.account_id or 0})
 
 
-def competitor_choices(opp: Opportunity, exclude: set[int] | None = None) -> list[tuple[int, str]]:
+def competitor_choices(opp: Opportunity, exclude: set[int] | None = None, rows: list[Any] | None = None
+                       ) -> list[tuple[int, str]]:
     """Competitors of the opportunity's class not listed on it yet."""
     taken = _taken(OpportunityCompetitor, "competitor_id", opp) if exclude is None else exclude
-    return _choices(_class_records(Competitor, opp), taken)
+    return _choices(_class_records(Competitor, opp) if rows is None else rows, taken)
 
 
-def _children(model: Any, opp: Opportunity, *columns: str) -> list[Any]:
-    """Id and `columns` of the opportunity's child rows of one kind, in the order they were added (rows: the
-    page only reads them)."""
-    return list(db.session.execute(
-        select(model.id, *(getattr(model, c) for c in columns)).where(model.opportunity_id == opp.id)
-        .order_by(model.id)))
+# The four pickers' members of one UNION ALL, in one shape: (id, picker, name, code, list_price, account_id,
+# created_at); the columns a picker lacks are typed NULLs.
+_PICKERS = (("product", Product), ("contact", Contact), ("account", Account), ("competitor", Competitor))
+
+
+@cache
+def _pickers_select(with_account: bool) -> Any:
+    """The pickers' UNION ALL, built once per process (the class and account ids are parameters; the session adds
+    the visibility rule to every execution, inside each member)."""
+    text, number, money = cast(null(), String), cast(null(), Integer), cast(null(), Numeric(16, 2))
+
+    def member(picker: str, model: Any, *where: Any, limit: bool = True) -> Any:
+        columns = [literal_column(f"'{picker}'").label("picker"), model.name.label("name"),
+                   (model.code if model is Product else text).label("code"),
+                   (model.list_price if model is Product else money).label("list_price"),
+                   (model.account_id if model is Contact else number).label("account_id"),
+                   model.created_at.label("created_at")]
+        if not limit:
+            return select(model.id, *columns).where(*where)
+        where = (*where, Product.active.is_(True)) if model is Product else where
+        return select(_picker_select(model, bindparam("class_id"), *where, columns=columns).subquery())
+
+    members = [member(picker, model) for picker, model in _PICKERS]
+    if with_account:  # by its id, as the account field's link reads it (visible or not, in any class)
+        members.append(member("own_account", Account, Account.id == bindparam("account_id"), limit=False))
+    stmt = union_all(*members)
+    by = stmt.selected_columns
+    return stmt.order_by(by.picker, by.created_at.desc(), by.id.desc())
+
+
+def _picker_rows(opp: Opportunity) -> dict[str, list[Any]]:
+    """The four pickers' records (and the opportunity's account, whose name heads the contact picker) in one
+    query: {"product": rows, "contact": rows, "account": rows, "competitor": rows, "own_account": rows}.
+
+    Each member is the SELECT its picker runs on its own (the class's newest PICKER_LIMIT the viewer sees)."""
+    found: dict[str, list[Any]] = {picker: [] for picker, _model in _PICKERS}
+    found["own_account"] = []
+    params = {"class_id": opp.class_id, **({"account_id": opp.account_id} if opp.account_id else {})}
+    for row in db.session.execute(_pickers_select(bool(opp.account_id)), params).all():
+        found[row.picker].append(row)
+    return found
+
+
+class _Kind(NamedTuple):
+    """One kind of child row: its model, the record it names (by `fk`), the columns the page reads of each."""
+
+    model: Any
+    record: Any
+    fk: str
+    columns: tuple[str, ...]
+    record_columns: tuple[str, ...]
+
+
+# The kinds of child rows the page lists, in one UNION ALL (see _children).
+_KINDS = {
+    "lines": _Kind(OpportunityLine, Product, "product_id", ("quantity", "unit_price", "discount", "total"),
+                   ("code", "name", "unit")),
+    "roles": _Kind(OpportunityContactRole, Contact, "contact_id", ("role", "is_primary"), ("name", "title")),
+    "partners": _Kind(OpportunityPartner, Account, "account_id", ("note",), ("name",)),
+    "competitors": _Kind(OpportunityCompetitor, Competitor, "competitor_id", ("note",), ("name", "threat_level")),
+}
+# What the page reads of a child row and of its record, per kind: (id, fk, *columns) and (id, *record_columns).
+_ROWS = {name: (namedtuple(f"{name}_row", ("id", k.fk, *k.columns)),
+                namedtuple(f"{name}_record", ("id", *k.record_columns))) for name, k in _KINDS.items()}
+
+
+@cache
+def _children_select() -> Any:
+    """Every kind's child rows of one opportunity with their records, as one UNION ALL built once per process.
+
+    Each member is one kind's rows outer-joined to the records they name; a column another kind has is a NULL of
+    its type. The session puts the visibility rule into each join's ON clause, so a row naming a record the
+    viewer may not read stays, without the record (the join finds each record by its primary key: the planner
+    has no class to walk, unlike a list of ids, see access.criterion's by_key)."""
+    child_columns = {c: getattr(k.model, c) for k in _KINDS.values() for c in k.columns}
+    record_columns = {c: getattr(k.record, c) for k in _KINDS.values() for c in k.record_columns}
+
+    def member(name: str, k: _Kind) -> Any:
+        def pick(model: Any, wanted: tuple[str, ...], prefix: str, columns: dict[str, Any]) -> list[Any]:
+            return [(getattr(model, c) if c in wanted else cast(null(), column.type)).label(prefix + c)
+                    for c, column in columns.items()]
+
+        return (select(literal_column(f"'{name}'").label("kind"), k.model.id.label("id"),
+                       getattr(k.model, k.fk).label("fk"), k.record.id.label("record_id"),
+                       *pick(k.model, k.columns, "", child_columns),
+                       *pick(k.record, k.record_columns, "record_", record_columns))
+                .outerjoin(k.record, k.record.id == getattr(k.model, k.fk))
+                .where(k.model.opportunity_id == bindparam("opportunity_id")))
+
+    stmt = union_all(*(member(name, k) for name, k in _KINDS.items()))
+    return stmt.order_by(stmt.selected_columns.kind, stmt.selected_columns.id)
+
+
+def _children(opp: Opportunity) -> dict[str, list[tuple[Any, Any]]]:
+    """The opportunity's child rows of every kind, in the order they were added, each with the id and columns of
+    the record it names, None when the viewer may not see it (rows: the page only reads them), in one query."""
+    found: dict[str, list[tuple[Any, Any]]] = {name: [] for name in _KINDS}
+    for r in db.session.execute(_children_select(), {"opportunity_id": opp.id}).all():
+        k = _KINDS[r.kind]
+        row, record = _ROWS[r.kind]
+        found[r.kind].append((
+            row(r.id, r.fk, *(getattr(r, c) for c in k.columns)),
+            record(r.record_id, *(getattr(r, "record_" + c) for c in k.record_columns))
+            if r.record_id is not None else None))
+    return found
 
 
 def detail_context(opp: Opportunity, writable: bool) -> dict[str, Any]:
     """Rows, totals and (for writers) the inline forms of the opportunity page."""
-    line_rows = _children(OpportunityLine, opp, "product_id", "quantity", "unit_price", "discount", "total")
-    role_rows = _children(OpportunityContactRole, opp, "contact_id", "role", "is_primary")
-    partner_rows = _children(OpportunityPartner, opp, "account_id", "note")
-    competitor_rows = _children(OpportunityCompetitor, opp, "competitor_id", "note")
-    products = _by_id(Product, {r.product_id for r in line_rows}, ("code", "name", "unit"))
-    contacts = _by_id(Contact, {r.contact_id for r in role_rows}, ("name", "title"))
-    accounts = _by_id(Account, {r.account_id for r in partner_rows}, ("name",))
-    competitors = _by_id(Competitor, {r.competitor_id for r in competitor_rows}, ("name", "threat_level"))
+    children = _children(opp)
+    lines, roles, partners, competitors = (children[name] for name in ("lines", "roles", "partners", "competitors"))
     context: dict[str, Any] = {
-        "lines": [(r, products.get(r.product_id)) for r in line_rows],
-        "lines_total": sum((Decimal(r.total) for r in line_rows), Decimal("0")),
-        "roles": [(r, contacts.get(r.contact_id)) for r in role_rows],
-        "partners": [(r, accounts.get(r.account_id)) for r in partner_rows],
-        "competitors": [(r, competitors.get(r.competitor_id)) for r in competitor_rows],
+        "lines": lines,
+        "lines_total": sum((Decimal(r.total) for r, _product in lines), Decimal("0")),
+        "roles": roles,
+        "partners": partners,
+        "competitors": competitors,
         "forms": None,
     }
     if writable and not opp.is_deleted:
+        picked = _picker_rows(opp)
+        if opp.account_id:  # the account field's link and the contact picker's group read it from the cache
+            remember_labels(Account, {opp.account_id: next((r.name for r in picked["own_account"]), None)})
         line_form, role_form = LineForm(formdata=None), ContactRoleForm(formdata=None)
         partner_form, competitor_form = PartnerForm(formdata=None), OpportunityCompetitorForm(formdata=None)
-        line_form.product_id.choices = product_choices(opp)
+        line_form.product_id.choices = _choices(picked["product"], set(), _product_label(opp))
         line_form.unit_price.description = ""  # the inline field says "List price" as its placeholder
-        role_form.contact_id.choices = contact_choices(opp, {r.contact_id for r in role_rows})
-        partner_form.account_id.choices = account_choices(opp, {r.account_id for r in partner_rows})
-        competitor_form.competitor_id.choices = competitor_choices(opp, {r.competitor_id for r in competitor_rows})
+        role_form.contact_id.choices = contact_choices(opp, {r.contact_id for r, _c in roles}, picked["contact"])
+        partner_form.account_id.choices = account_choices(opp, {r.account_id for r, _a in partners},
+                                                          picked["account"])
+        competitor_form.competitor_id.choices = competitor_choices(
+            opp, {r.competitor_id for r, _c in competitors}, picked["competitor"])
         context["forms"] = {"line": line_form, "role": role_form, "partner": partner_form,
                             "competitor": competitor_form, "confirm": ConfirmForm(formdata=None)}
     return context

@@ -65,6 +65,14 @@ def prime_references(ids: list[int], model: Any) -> None:
         cache.setdefault((model.__tablename__, i), None)
 
 
+def remember_labels(model: Any, labels: dict[int, str | None]) -> None:
+    """Keep labels of referenced records that a page read itself, through the visibility rule, with a query it
+    ran anyway (None: the viewer may not see it), so the page's links to them need no query of their own."""
+    cache = g.setdefault("reference_labels", {})
+    for ident, label in labels.items():
+        cache.setdefault((model.__tablename__, ident), label)
+
+
 def reference_label(model: Any, ident: int) -> str | None:
     """The label of a referenced record, None when the viewer may not see it."""
     cache = g.setdefault("reference_labels", {})
