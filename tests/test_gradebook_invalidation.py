@@ -71,11 +71,19 @@ def test_depends_on_names_what_each_kind_reads(app, classroom):
     odd = run_objectives["log-calls"].model_copy(
         update={"check": run_objectives["log-calls"].check.model_copy(update={"origin": "created"})})
     assert incremental.depends_on(odd) is None
-    # An entry touches its verb's noun, its object's type and every row its operation changed.
-    assert incremental._touches("lead.convert", "lead", {"fields": {}, "related": [
-        {"type": "account", "id": 1, "action": "create"}, {"type": "opportunity", "id": 2, "action": "create"}]}) \
-        == {"lead", "account", "opportunity"}
-    assert incremental._touches("note.delete", "lead", None) == {"note", "lead"}
+    # What the record must still hold: not deleted, the value set; a child row or a note takes any change.
+    assert incremental.fields_read(run_objectives["qualify-leads"]) == {"deleted_at", "status"}
+    assert incremental.fields_read(run_objectives["add-lines"]) is None
+    assert incremental.fields_read(run_objectives["first-won-deal"]) is None
+    # An entry touches its object (verb noun, object type), every row its operation changed, these columns.
+    assert incremental._touches("lead.convert", "lead", {"action": "update", "fields": {"status": ["new", "converted"]},
+                                                         "related": [{"type": "account", "id": 1, "action": "create"}]}) \
+        == ({"lead"}, {"account"}, {"status"})
+    assert incremental._touches("note.delete", "lead", {"action": None, "fields": {}, "related": [
+        {"type": "note", "id": 3, "action": "update"}]}) == ({"note", "lead"}, {"note"}, None)
+    assert incremental._touches("lead.create", "lead", {"action": "create", "fields": {"status": [None, "new"]}}) \
+        == ({"lead"}, set(), set())  # a new record: no earlier entry is about it
+    assert incremental._touches("lead.update", "lead", {"action": "update", "fields": {}}) == ({"lead"}, set(), None)
 
 
 def test_a_call_rescores_only_the_objectives_that_read_activities_and_keeps_the_others(app, classroom, scored):
@@ -204,4 +212,38 @@ def test_a_late_joiner_is_scored_and_everyone_else_stays_right(app, classroom):
     assert rows[joiner.id].cells["log-calls"].outcome.done == 1
     assert rows[student.id].cells["log-calls"].outcome.done == 2
     assert_row_right(run, joiner)
+    assert_row_right(run, student)
+
+
+def test_an_edit_of_other_fields_keeps_the_kept_outcomes_and_a_stage_edit_does_not(app, classroom, scored):
+    run = make_run(classroom, text=scenario())
+    student = classroom.user("studentA")
+    lead = as_user(student, create_record, Lead, {"name": "L", "company": "C", "status": "new"})
+    as_user(student, update_record, reload(Lead, lead.id), {"status": "qualified"})
+    gradebook(run)
+    row_of(run, student)
+    scored.clear()
+    as_user(classroom.user("teacher"), update_record, reload(Lead, lead.id), {"company": "Another Tea Co."})
+    gradebook(run)
+    # Nothing a log_count or a sequence reads changed; only the kinds that read any column are scored again.
+    assert {o for o, _s in scored} == {"qualified-owned"}
+    scored.clear()
+    as_user(classroom.user("teacher"), update_record, reload(Lead, lead.id), {"status": "unqualified"})
+    row = row_of(run, student)
+    assert ("qualify-leads", (student.id,)) in scored and row.cells["qualify-leads"].outcome.done == 0
+    assert_row_right(run, student)
+
+
+def test_a_new_record_rescores_the_objectives_counting_its_verb_or_its_records(app, classroom, scored):
+    run = make_run(classroom, text=scenario())
+    student = classroom.user("studentA")
+    calls(student, 1)
+    gradebook(run)
+    row_of(run, student)
+    scored.clear()
+    as_user(student, create_record, Lead, {"name": "New", "company": "C", "status": "qualified"})
+    row = row_of(run, student)
+    # lead.create is a step of work-a-lead; qualified-owned counts the student's records; the rest is kept.
+    assert {o for o, _s in scored} == {"work-a-lead", "qualified-owned"}
+    assert row.cells["qualified-owned"].outcome.done == 1
     assert_row_right(run, student)

@@ -51,7 +51,7 @@ from ...extensions import db
 from ...oplog import LogEntry
 from ..models import Run
 from ..objectives.checks import Context, Document, Outcome, evaluate
-from ..objectives.effects import NOTE_VERBS, is_activity
+from ..objectives.effects import CHILD_VERBS, NOTE_VERBS, is_activity
 from ..runs.gc_pause import no_cyclic_gc
 from .state import GradeCell, GradeMark, GradeState
 
@@ -223,17 +223,72 @@ def depends_on(objective: Objective) -> frozenset[str] | None:
     return None
 
 
-def _touches(verb: str, object_type: str | None, changes: Any) -> set[str]:
-    """The record types an entry may have changed: its verb's noun, its object's and those of the other rows the
-    same operation changed (`changes.related`: the oplog writes every audited row an operation touched). Records
+def fields_read(objective: Objective) -> frozenset[str] | None:
+    """The columns of the records of `depends_on` whose change can alter the objective (None: any change).
+
+    log_count reads whether its entries' effect stands: the record is not in the recycle bin and still holds the
+    value set (`field`; a later value that supersedes it is that field too); sequence reads the same of its steps'
+    records, and how far a deal's stage went. A child row or a note (removed by the parent's own verbs, or marked
+    deleted) and record_count's conditions (any column, the owner, the children) take any change.
+    """
+    check = objective.check
+    if check.kind == "log_count":
+        if check.verb in CHILD_VERBS or check.verb in NOTE_VERBS:
+            return None
+        return frozenset({"deleted_at", *([check.field] if check.field else [])})
+    if check.kind == "sequence":
+        if any(step in CHILD_VERBS or step in NOTE_VERBS for step in check.steps):
+            return None
+        return frozenset({"deleted_at", "stage"})
+    return None
+
+
+def verbs_of(objective: Objective) -> frozenset[str]:
+    """The verbs whose entries an objective counts: a new one is always read."""
+    check = objective.check
+    if check.kind == "log_count":
+        return frozenset({check.verb})
+    if check.kind == "sequence":
+        return frozenset(check.steps)
+    return frozenset()
+
+
+def _touches(verb: str, object_type: str | None, changes: Any) -> tuple[set[str], set[str], set[str] | None]:
+    """What an entry may have changed: (the record types of its object: its verb's noun and its object's type;
+    the types of the other rows the same operation changed, `changes.related`, as the oplog writes every audited
+    row an operation touched; the object's changed columns: none for a creation, None when unknown). Records
     it only names (`<type>_id`) are not changed by it: their students are re-scored, on these types' objectives."""
-    nouns = {_noun(verb)}
+    main = {_noun(verb)}
     if object_type:
-        nouns.add(object_type)
-    related = changes.get("related") if isinstance(changes, dict) else None
-    if isinstance(related, list):
-        nouns.update(r["type"] for r in related if isinstance(r, dict) and isinstance(r.get("type"), str))
-    return nouns
+        main.add(object_type)
+    others: set[str] = set()
+    columns: set[str] | None = None
+    if isinstance(changes, dict):
+        related = changes.get("related")
+        if isinstance(related, list):
+            others = {r["type"] for r in related if isinstance(r, dict) and isinstance(r.get("type"), str)}
+        fields = changes.get("fields")
+        if changes.get("action") == "update" and isinstance(fields, dict) and fields:
+            columns = set(fields)
+        elif changes.get("action") == "create":
+            columns = set()  # a new record: no earlier entry is about it, so nothing read of one changed
+    return main, others, columns
+
+
+class _Reads:
+    """What one objective reads (depends_on, fields_read, verbs_of), to tell which entries can change it."""
+
+    def __init__(self, objective: Objective) -> None:
+        self.nouns, self.fields, self.verbs = depends_on(objective), fields_read(objective), verbs_of(objective)
+
+    def changed_by(self, own: bool, verb: str, main: set[str], others: set[str], columns: set[str] | None) -> bool:
+        """Whether an entry of `verb` that changed these (see _touches) can change the objective's outcomes for
+        its actor (`own`: an entry of a counted verb is read) or for another student (only what it changed)."""
+        if self.nouns is None or (own and verb in self.verbs) or not self.nouns.isdisjoint(others):
+            return True
+        if self.nouns.isdisjoint(main):
+            return False
+        return self.fields is None or columns is None or not self.fields.isdisjoint(columns)
 
 
 Marks = dict[int, dict[str, int]]  # student → objective id (or ALL) → newest entry id that may have changed it
@@ -257,13 +312,13 @@ def stale_students(class_run: Run, after: int, upto: int, objectives: list[Objec
                LogEntry.params, LogEntry.changes)
         .where(LogEntry.id > after, LogEntry.id <= upto, _class_entries(class_run.class_id))
         .order_by(LogEntry.id)).all()
-    needs = {o.id: depends_on(o) for o in objectives} if objectives is not None else None
+    needs = {o.id: _Reads(o) for o in objectives} if objectives is not None else None
     every = frozenset({ALL})
 
-    def reached(nouns: set[str]) -> frozenset[str]:
+    def reached(own: bool, verb: str, touched: tuple[set[str], set[str], set[str] | None]) -> frozenset[str]:
         if needs is None:
             return every
-        found = frozenset(o for o, need in needs.items() if need is None or not need.isdisjoint(nouns))
+        found = frozenset(o for o, need in needs.items() if need.changed_by(own, verb, *touched))
         return every if len(found) == len(needs) else found
 
     marks: Marks = {}
@@ -277,11 +332,12 @@ def stale_students(class_run: Run, after: int, upto: int, objectives: list[Objec
         names = _named(params, changes) if kind == "record" else set()
         if kind == "record" and object_type and object_id is not None:
             names.add((object_type, object_id))
-        objs = reached(_touches(verb, object_type, changes))
+        touched = _touches(verb, object_type, changes)
+        if actor is not None and (mine := reached(True, verb, touched)):
+            _mark(marks, actor, mine, ident)
+        objs = reached(False, verb, touched) if names else frozenset()
         if not objs:
-            continue  # no objective reads what this entry changed
-        if actor is not None:
-            _mark(marks, actor, objs, ident)
+            continue  # no objective of the records' other students reads what this entry changed
         for name in names:
             _at, before = touched_at.get(name, (0, frozenset()))
             touched_at[name] = (ident, before | objs)
