@@ -14,6 +14,14 @@ the last computation say what may have changed. For each of them (in the class, 
 * anything else (scenario load, reset, undo, late joiners, deadline extensions, imports, bulk changes, codes,
   the organisation, sharing, forecasts…) makes every student's outcomes stale.
 
+Of those students, only the objectives the entry can change are stale (`_Reads`): the objectives that read the
+record types it changed (its object, and every row its operation changed: `changes.related`) and, when it
+updated known columns, one the objective reads (a log_count or sequence reads whether its records are deleted
+and still hold the value set; record_count, child rows, notes and other kinds read any change); for its actor,
+also the objectives counting its verb. So a student's new call re-scores their call objectives, and their kept
+won-deal outcome, evidence included, is used as it is. A student's mark on one objective is kept as a
+grade_cells row of the view MARKS (as_of = the mark); a mark on every objective is a GradeMark.
+
 The class run's fingerprint (scenario text, deadline, whether it is the run in force, undone) and each
 student's counting run and deadline are stored with each outcome: a change of any of them recomputes it.
 
@@ -21,13 +29,13 @@ Outcomes are kept per *view* (the reader's language, with or without evidence), 
 written in a language. A student is scored with the same check code as before, for a subset of the class:
 every check gives a student the same outcome whoever else is scored with them (tests check it).
 
-Validity: a kept outcome carries `as_of`, the newest entry id when it was computed; it is used only if
-`as_of` is at least the student's mark and the class-wide mark (both entry ids). Marks only grow, so two
-workers refreshing at once may both recompute, never use a stale outcome. PostgreSQL may commit a lower
-entry id after a higher one: the number of the class's entries up to the watermark is kept and compared,
-and a difference makes everyone stale. What is kept is written in its own short transaction (a GET never
-commits), or in the request's own when that one has already written (a POST export: a second writer would
-wait for it); if writing fails the result is still right, only not kept.
+Validity: a kept outcome carries `as_of`, the newest entry id when it was computed; it is used only if `as_of`
+is at least the student's marks (on every objective and on its own) and the class-wide mark (entry ids). Marks
+only grow, so two workers refreshing at once may both recompute, never use a stale outcome. PostgreSQL may
+commit a lower entry id after a higher one: the number of the class's entries up to the watermark is kept and
+compared, and a difference makes everyone stale. What is kept is written in its own short transaction (a GET
+never commits), or in the request's own when that one has already written (a POST export: a second writer
+would wait for it); if writing fails the result is still right, only not kept.
 """
 
 from __future__ import annotations
@@ -55,7 +63,7 @@ from ..objectives.effects import CHILD_VERBS, NOTE_VERBS, is_activity
 from ..runs.gc_pause import no_cyclic_gc
 from .state import GradeCell, GradeMark, GradeState
 
-VERSION = "grades/1"  # bump when an outcome's stored form or the invalidation rules change
+VERSION = "grades/2"  # bump when an outcome's stored form or the invalidation rules change
 # Nouns whose entries are about one record (and the records their params name).
 RECORD_NOUNS = {"lead", "account", "contact", "opportunity", "competitor", "activity", "case", "campaign", "note",
                 "attachment", "product"}
