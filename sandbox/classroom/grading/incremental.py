@@ -14,6 +14,14 @@ the last computation say what may have changed. For each of them (in the class, 
 * anything else (scenario load, reset, undo, late joiners, deadline extensions, imports, bulk changes, codes,
   the organisation, sharing, forecasts…) makes every student's outcomes stale.
 
+Of those students, only the objectives the entry can change are stale (`_Reads`): the objectives that read the
+record types it changed (its object, and every row its operation changed: `changes.related`) and, when it
+updated known columns, one the objective reads (a log_count or sequence reads whether its records are deleted
+and still hold the value set; record_count, child rows, notes and other kinds read any change); for its actor,
+also the objectives counting its verb. So a student's new call re-scores their call objectives, and their kept
+won-deal outcome, evidence included, is used as it is. A student's mark on one objective is kept as a
+grade_cells row of the view MARKS (as_of = the mark); a mark on every objective is a GradeMark.
+
 The class run's fingerprint (scenario text, deadline, whether it is the run in force, undone) and each
 student's counting run and deadline are stored with each outcome: a change of any of them recomputes it.
 
@@ -21,13 +29,13 @@ Outcomes are kept per *view* (the reader's language, with or without evidence), 
 written in a language. A student is scored with the same check code as before, for a subset of the class:
 every check gives a student the same outcome whoever else is scored with them (tests check it).
 
-Validity: a kept outcome carries `as_of`, the newest entry id when it was computed; it is used only if
-`as_of` is at least the student's mark and the class-wide mark (both entry ids). Marks only grow, so two
-workers refreshing at once may both recompute, never use a stale outcome. PostgreSQL may commit a lower
-entry id after a higher one: the number of the class's entries up to the watermark is kept and compared,
-and a difference makes everyone stale. What is kept is written in its own short transaction (a GET never
-commits), or in the request's own when that one has already written (a POST export: a second writer would
-wait for it); if writing fails the result is still right, only not kept.
+Validity: a kept outcome carries `as_of`, the newest entry id when it was computed; it is used only if `as_of`
+is at least the student's marks (on every objective and on its own) and the class-wide mark (entry ids). Marks
+only grow, so two workers refreshing at once may both recompute, never use a stale outcome. PostgreSQL may
+commit a lower entry id after a higher one: the number of the class's entries up to the watermark is kept and
+compared, and a difference makes everyone stale. What is kept is written in its own short transaction (a GET
+never commits), or in the request's own when that one has already written (a POST export: a second writer
+would wait for it); if writing fails the result is still right, only not kept.
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, or_, select, text, update
+from sqlalchemy import Connection, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from seed.schema import Objective
@@ -51,10 +59,11 @@ from ...extensions import db
 from ...oplog import LogEntry
 from ..models import Run
 from ..objectives.checks import Context, Document, Outcome, evaluate
+from ..objectives.effects import CHILD_VERBS, NOTE_VERBS, is_activity
 from ..runs.gc_pause import no_cyclic_gc
 from .state import GradeCell, GradeMark, GradeState
 
-VERSION = "grades/1"  # bump when an outcome's stored form or the invalidation rules change
+VERSION = "grades/2"  # bump when an outcome's stored form or the invalidation rules change
 # Nouns whose entries are about one record (and the records their params name).
 RECORD_NOUNS = {"lead", "account", "contact", "opportunity", "competitor", "activity", "case", "campaign", "note",
                 "attachment", "product"}
@@ -63,6 +72,9 @@ MANY = ("import", "import_members", "bulk_create", "bulk_transition")
 ACTOR_ONLY_PREFIXES = ("auth.", "notification.", "calendar_feed.", "registration.")
 ACTOR_ONLY = {"grade.override", "grade.clear_override"}
 RELATED_TYPES = {"lead", "account", "contact", "opportunity", "case", "campaign", "competitor", "product", "activity"}
+# The grade_cells rows that hold a (student, objective) mark instead of an outcome (no language takes this name).
+MARKS = "marks"
+MARK_DEADLINE = datetime(2000, 1, 1)
 
 
 def variant(evidence: bool) -> str:
@@ -150,75 +162,204 @@ def _named(params: Any, changes: Any) -> set[tuple[str, int]]:
     return found
 
 
-def _owners(touched: set[tuple[str, int]]) -> set[int]:
-    """The current owners of the touched records and their owners before any transfer."""
-    from ..objectives.records import record_model
-
+def _by_type(touched: Any) -> dict[str, list[int]]:
     by_type: dict[str, list[int]] = defaultdict(list)
     for kind, ident in touched:
         by_type[kind].append(ident)
-    owners: set[int] = set()
-    for kind, ids in by_type.items():
+    return by_type
+
+
+def _owners(touched: Any) -> dict[tuple[str, int], set[int]]:
+    """Each touched record → its current owner and its owners before any transfer."""
+    from ..objectives.records import record_model
+
+    owners: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for kind, ids in _by_type(touched).items():
         try:
             model = record_model(kind)
         except KeyError:
             continue
         if not hasattr(model, "owner_id"):
             continue
-        owners.update(db.session.scalars(select(model.owner_id).where(model.id.in_(sorted(ids)))
-                                         .execution_options(skip_visibility=True)))
-        for changes in db.session.scalars(select(LogEntry.changes).where(
+        for ident, owner in db.session.execute(select(model.id, model.owner_id).where(model.id.in_(sorted(ids)))
+                                               .execution_options(skip_visibility=True)):
+            owners[(kind, ident)].add(owner)
+        for ident, changes in db.session.execute(select(LogEntry.object_id, LogEntry.changes).where(
                 LogEntry.object_type == kind, LogEntry.object_id.in_(sorted(ids)), LogEntry.verb == f"{kind}.transfer")):
             pair = ((changes or {}).get("fields") or {}).get("owner_id")
             if isinstance(pair, list):
-                owners.update(v for v in pair if isinstance(v, int))
+                owners[(kind, ident)].update(v for v in pair if isinstance(v, int))
     return owners
 
 
-def _workers(run_ids: list[int], touched: set[tuple[str, int]]) -> set[int]:
-    """Everyone with an entry in these runs on one of the touched records."""
-    by_type: dict[str, list[int]] = defaultdict(list)
-    for kind, ident in touched:
-        by_type[kind].append(ident)
-    found: set[int] = set()
-    for kind, ids in by_type.items():
-        found.update(a for a in db.session.scalars(select(LogEntry.actor_id).where(
-            LogEntry.object_type == kind, LogEntry.object_id.in_(sorted(ids)), LogEntry.run_id.in_(run_ids))
-            .distinct()) if a is not None)
+def _workers(run_ids: list[int], touched: Any) -> dict[tuple[str, int], set[int]]:
+    """Each touched record → everyone with an entry on it in these runs."""
+    found: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for kind, ids in _by_type(touched).items():
+        for ident, actor in db.session.execute(select(LogEntry.object_id, LogEntry.actor_id).where(
+                LogEntry.object_type == kind, LogEntry.object_id.in_(sorted(ids)), LogEntry.run_id.in_(run_ids))
+                .distinct()):
+            if actor is not None:
+                found[(kind, ident)].add(actor)
     return found
 
 
-def stale_students(class_run: Run, after: int, upto: int) -> tuple[dict[int, int], int, int]:
-    """(student → newest entry id that may have changed them, newest entry id that may have changed everyone: 0
-    if none, how many entries were read) for the entries of the class (or of no class) with after < id <= upto."""
+def _noun(verb: str) -> str:
+    return verb.partition(".")[0]
+
+
+def depends_on(objective: Objective) -> frozenset[str] | None:
+    """The record types (nouns) whose entries can change an objective's outcomes, evidence included (None: any).
+
+    What each check kind reads: log_count, the entries of its verb and whether their effect stands on the record
+    (or child row, note, attachment) they are about, the records' own entries for `origin`; record_count, the
+    records of its type, their children (an opportunity's) and their entries; sequence, its steps' entries and
+    records; manual, the student's notes and attachments. Every change to one of those is an entry whose verb,
+    object or related changes (`_touches`) name that type. Other kinds read more: any entry.
+    """
+    check = objective.check
+    if check.kind == "log_count":
+        if check.origin != "any" and (is_activity(check.verb) or check.verb in NOTE_VERBS):
+            return None  # the subject is a record of any type, whose own entries decide its origin
+        return frozenset({_noun(check.verb), *([check.object_type] if check.object_type else [])})
+    if check.kind == "record_count":
+        return frozenset({check.record_type, *(["opportunity"] if check.with_ else [])})
+    if check.kind == "sequence":
+        return frozenset(_noun(step) for step in check.steps)
+    if check.kind == "manual":
+        return frozenset({"note", "attachment"})
+    return None
+
+
+def fields_read(objective: Objective) -> frozenset[str] | None:
+    """The columns of the records of `depends_on` whose change can alter the objective (None: any change).
+
+    log_count reads whether its entries' effect stands: the record is not in the recycle bin and still holds the
+    value set (`field`; a later value that supersedes it is that field too); sequence reads the same of its steps'
+    records, and how far a deal's stage went. A child row or a note (removed by the parent's own verbs, or marked
+    deleted) and record_count's conditions (any column, the owner, the children) take any change.
+    """
+    check = objective.check
+    if check.kind == "log_count":
+        if check.verb in CHILD_VERBS or check.verb in NOTE_VERBS:
+            return None
+        return frozenset({"deleted_at", *([check.field] if check.field else [])})
+    if check.kind == "sequence":
+        if any(step in CHILD_VERBS or step in NOTE_VERBS for step in check.steps):
+            return None
+        return frozenset({"deleted_at", "stage"})
+    return None
+
+
+def verbs_of(objective: Objective) -> frozenset[str]:
+    """The verbs whose entries an objective counts: a new one is always read."""
+    check = objective.check
+    if check.kind == "log_count":
+        return frozenset({check.verb})
+    if check.kind == "sequence":
+        return frozenset(check.steps)
+    return frozenset()
+
+
+def _touches(verb: str, object_type: str | None, changes: Any) -> tuple[set[str], set[str], set[str] | None]:
+    """What an entry may have changed: (the record types of its object: its verb's noun and its object's type;
+    the types of the other rows the same operation changed, `changes.related`, as the oplog writes every audited
+    row an operation touched; the object's changed columns: none for a creation, None when unknown). Records
+    it only names (`<type>_id`) are not changed by it: their students are re-scored, on these types' objectives."""
+    main = {_noun(verb)}
+    if object_type:
+        main.add(object_type)
+    others: set[str] = set()
+    columns: set[str] | None = None
+    if isinstance(changes, dict):
+        related = changes.get("related")
+        if isinstance(related, list):
+            others = {r["type"] for r in related if isinstance(r, dict) and isinstance(r.get("type"), str)}
+        fields = changes.get("fields")
+        if changes.get("action") == "update" and isinstance(fields, dict) and fields:
+            columns = set(fields)
+        elif changes.get("action") == "create":
+            columns = set()  # a new record: no earlier entry is about it, so nothing read of one changed
+    return main, others, columns
+
+
+class _Reads:
+    """What one objective reads (depends_on, fields_read, verbs_of), to tell which entries can change it."""
+
+    def __init__(self, objective: Objective) -> None:
+        self.nouns, self.fields, self.verbs = depends_on(objective), fields_read(objective), verbs_of(objective)
+
+    def changed_by(self, own: bool, verb: str, main: set[str], others: set[str], columns: set[str] | None) -> bool:
+        """Whether an entry of `verb` that changed these (see _touches) can change the objective's outcomes for
+        its actor (`own`: an entry of a counted verb is read) or for another student (only what it changed)."""
+        if self.nouns is None or (own and verb in self.verbs) or not self.nouns.isdisjoint(others):
+            return True
+        if self.nouns.isdisjoint(main):
+            return False
+        return self.fields is None or columns is None or not self.fields.isdisjoint(columns)
+
+
+Marks = dict[int, dict[str, int]]  # student → objective id (or ALL) → newest entry id that may have changed it
+ALL = "*"
+
+
+def _mark(marks: Marks, student: int, objectives: frozenset[str], ident: int) -> None:
+    mine = marks.setdefault(student, {})
+    for objective in objectives:
+        if mine.get(objective, 0) < ident:
+            mine[objective] = ident
+
+
+def stale_students(class_run: Run, after: int, upto: int, objectives: list[Objective] | None = None
+                   ) -> tuple[Marks, int, int]:
+    """(student → objective id → newest entry id that may have changed that outcome, ALL for every objective;
+    newest entry id that may have changed everyone's outcomes, 0 if none; how many entries were read) for the
+    entries of the class (or of no class) with after < id <= upto. Without `objectives` every mark is ALL."""
     rows = db.session.execute(
         select(LogEntry.id, LogEntry.actor_id, LogEntry.verb, LogEntry.object_type, LogEntry.object_id,
                LogEntry.params, LogEntry.changes)
         .where(LogEntry.id > after, LogEntry.id <= upto, _class_entries(class_run.class_id))
         .order_by(LogEntry.id)).all()
-    marks: dict[int, int] = {}
+    needs = {o.id: _Reads(o) for o in objectives} if objectives is not None else None
+    every = frozenset({ALL})
+
+    def reached(own: bool, verb: str, touched: tuple[set[str], set[str], set[str] | None]) -> frozenset[str]:
+        if needs is None:
+            return every
+        found = frozenset(o for o, need in needs.items() if need.changed_by(own, verb, *touched))
+        return every if len(found) == len(needs) else found
+
+    marks: Marks = {}
     everyone = 0
-    touched_at: dict[tuple[str, int], int] = {}
+    touched_at: dict[tuple[str, int], tuple[int, frozenset[str]]] = {}
     for ident, actor, verb, object_type, object_id, params, changes in rows:
         kind = _kind(verb)
         if kind == "all":
             everyone = ident
             continue
-        if actor is not None:
-            marks[actor] = ident
-        if kind == "record":
-            names = _named(params, changes)
-            if object_type and object_id is not None:
-                names.add((object_type, object_id))
-            for name in names:
-                touched_at[name] = ident
+        names = _named(params, changes) if kind == "record" else set()
+        if kind == "record" and object_type and object_id is not None:
+            names.add((object_type, object_id))
+        touched = _touches(verb, object_type, changes)
+        if actor is not None and (mine := reached(True, verb, touched)):
+            _mark(marks, actor, mine, ident)
+        objs = reached(False, verb, touched) if names else frozenset()
+        if not objs:
+            continue  # no objective of the records' other students reads what this entry changed
+        for name in names:
+            _at, before = touched_at.get(name, (0, frozenset()))
+            touched_at[name] = (ident, before | objs)
     if touched_at and not everyone:
         run_ids = [class_run.id, *db.session.scalars(select(Run.id).where(Run.parent_id == class_run.id))]
-        # Per record would be exact; one newest id for all of them is simpler and only a little earlier than needed.
-        newest = max(touched_at.values())
-        touched = set(touched_at)
-        for student in _workers(run_ids, touched) | _owners(touched):
-            marks[student] = max(marks.get(student, 0), newest)
+        workers, owners = _workers(run_ids, touched_at), _owners(touched_at)
+        for name, (at, objs) in touched_at.items():
+            for student in workers.get(name, set()) | owners.get(name, set()):
+                _mark(marks, student, every if ALL in objs else objs, at)
+    for mine in marks.values():  # an ALL mark covers the objectives' own
+        if ALL in mine:
+            top = mine[ALL]
+            for objective in [o for o, at in mine.items() if o != ALL and at <= top]:
+                del mine[objective]
     return marks, everyone, len(rows)
 
 
@@ -254,19 +395,23 @@ def _writer() -> Iterator[Connection | None]:
         return
 
 
-def _save(class_run_id: int, state: dict[str, int], marks: dict[int, int], cells: list[dict[str, Any]],
-          students: list[int], view: str) -> None:
+def _save(class_run_id: int, state: dict[str, int], marks: Marks, cells: list[dict[str, Any]],
+          done: list[tuple[int, str]], view: str) -> None:
     try:
         with _writer() as conn:
             if conn is None:
                 return
-            _write(conn, class_run_id, state, marks, cells, students, view)
+            _write(conn, class_run_id, state, marks, cells, done, view)
     except (IntegrityError, DBAPIError):
         pass  # a concurrent refresh wrote the same: nothing is lost, the result already returned is right
 
 
-def _write(conn: Connection, class_run_id: int, state: dict[str, int], marks: dict[int, int],
-           cells: list[dict[str, Any]], students: list[int], view: str) -> None:
+def _pairs_in(table: Any, pairs: list[tuple[int, str]]) -> Any:
+    return tuple_(table.c.student_id, table.c.objective_id).in_(pairs)
+
+
+def _write(conn: Connection, class_run_id: int, state: dict[str, int], marks: Marks,
+           cells: list[dict[str, Any]], done: list[tuple[int, str]], view: str) -> None:
     states, mark_table, cell_table = GradeState.__table__, GradeMark.__table__, GradeCell.__table__
     have = conn.execute(select(states.c.watermark, states.c.all_dirty_at).where(
         states.c.class_run_id == class_run_id)).first()
@@ -276,20 +421,43 @@ def _write(conn: Connection, class_run_id: int, state: dict[str, int], marks: di
         conn.execute(update(states).where(states.c.class_run_id == class_run_id).values(
             watermark=max(have.watermark, state["watermark"]), seen=state["seen"],
             all_dirty_at=max(have.all_dirty_at, state["all_dirty_at"])))
-    if marks:
+    whole = {student: mine[ALL] for student, mine in marks.items() if ALL in mine}
+    if whole:
         old = dict(conn.execute(select(mark_table.c.student_id, mark_table.c.dirty_at).where(
-            mark_table.c.class_run_id == class_run_id, mark_table.c.student_id.in_(sorted(marks)))).all())
-        for student, at in marks.items():
+            mark_table.c.class_run_id == class_run_id, mark_table.c.student_id.in_(sorted(whole)))).all())
+        for student, at in whole.items():
             if student not in old:
                 conn.execute(mark_table.insert(), [{"class_run_id": class_run_id, "student_id": student, "dirty_at": at}])
             elif at > old[student]:
                 conn.execute(update(mark_table).where(mark_table.c.class_run_id == class_run_id,
                                                       mark_table.c.student_id == student).values(dirty_at=at))
-    for start in range(0, len(students), 500):
+    _write_objective_marks(conn, class_run_id, {(student, objective): at for student, mine in marks.items()
+                                                for objective, at in mine.items() if objective != ALL})
+    for start in range(0, len(done), 500):
         conn.execute(delete(cell_table).where(cell_table.c.class_run_id == class_run_id, cell_table.c.variant == view,
-                                              cell_table.c.student_id.in_(students[start:start + 500])))
+                                              _pairs_in(cell_table, done[start:start + 500])))
     if cells:
         conn.execute(cell_table.insert(), cells)
+
+
+def _write_objective_marks(conn: Connection, class_run_id: int, marks: dict[tuple[int, str], int]) -> None:
+    """Raise the (student, objective) marks, kept as MARKS rows of grade_cells (as_of = the mark, no outcome)."""
+    if not marks:
+        return
+    cell_table = GradeCell.__table__
+    pairs = sorted(marks)
+    where = [cell_table.c.class_run_id == class_run_id, cell_table.c.variant == MARKS]
+    for start in range(0, len(pairs), 500):
+        chunk = pairs[start:start + 500]
+        for student, objective, at in conn.execute(select(
+                cell_table.c.student_id, cell_table.c.objective_id, cell_table.c.as_of)
+                .where(*where, _pairs_in(cell_table, chunk))):
+            marks[(student, objective)] = max(marks[(student, objective)], at)
+        conn.execute(delete(cell_table).where(*where, _pairs_in(cell_table, chunk)))
+    conn.execute(cell_table.insert(), [
+        {"class_run_id": class_run_id, "variant": MARKS, "student_id": student, "objective_id": objective,
+         "run_id": 0, "deadline": MARK_DEADLINE, "fingerprint": "", "as_of": at, "outcome": ""}
+        for (student, objective), at in sorted(marks.items())])
 
 
 # --- the computation ---------------------------------------------------------------------------------------------
@@ -311,7 +479,7 @@ def _outcomes(ctx: Context, objectives: list[Objective]) -> dict[str, dict[int, 
     postgres = db.session.connection().dialect.name == "postgresql"
     state = db.session.execute(select(GradeState.watermark, GradeState.seen, GradeState.all_dirty_at)
                                .where(GradeState.class_run_id == class_run.id)).first()
-    marks: dict[int, int] = {}
+    marks: Marks = {}
     if state is None:
         watermark, all_dirty_at = newest, newest
         seen = _seen(class_run, newest) if postgres else 0
@@ -321,52 +489,82 @@ def _outcomes(ctx: Context, objectives: list[Objective]) -> dict[str, dict[int, 
             # An entry below the watermark was committed after it was set (PostgreSQL gives ids before commit).
             all_dirty_at, seen = newest, _seen(class_run, newest)
         elif newest > watermark:
-            marks, everyone, read = stale_students(class_run, watermark, newest)
+            marks, everyone, read = stale_students(class_run, watermark, newest, objectives)
             all_dirty_at = max(all_dirty_at, everyone)
             # Exactly the entries read: one committed later below `newest` makes the next count differ.
             seen = state.seen + read if postgres else 0
         watermark = max(watermark, newest)
+    few = len(ids) <= 50
     stored = dict(db.session.execute(select(GradeMark.student_id, GradeMark.dirty_at).where(
-        GradeMark.class_run_id == class_run.id, *([GradeMark.student_id.in_(ids)] if len(ids) <= 50 else []))).all())
-    for student, at in marks.items():
-        stored[student] = max(stored.get(student, 0), at)
+        GradeMark.class_run_id == class_run.id, *([GradeMark.student_id.in_(ids)] if few else []))).all())
     wanted = {o.id for o in objectives}
-    kept: dict[int, dict[str, Outcome]] = defaultdict(dict)
-    query = select(GradeCell.student_id, GradeCell.objective_id, GradeCell.run_id, GradeCell.deadline,
-                   GradeCell.fingerprint, GradeCell.as_of, GradeCell.outcome).where(
-        GradeCell.class_run_id == class_run.id, GradeCell.variant == view)
-    if len(ids) <= 50:
+    # The kept outcomes of this view and the (student, objective) marks, in one read.
+    query = select(GradeCell.variant, GradeCell.student_id, GradeCell.objective_id, GradeCell.run_id,
+                   GradeCell.deadline, GradeCell.fingerprint, GradeCell.as_of, GradeCell.outcome).where(
+        GradeCell.class_run_id == class_run.id, GradeCell.variant.in_((view, MARKS)))
+    if few:
         query = query.where(GradeCell.student_id.in_(ids))
+    rows = db.session.execute(query).all()
+    dirty = {(row[1], row[2]): row[6] for row in rows if row[0] == MARKS}
+    _merge(marks, stored, dirty)
     usable: list[tuple[int, str]] = []
     raws: list[str] = []
-    for student, objective_id, run_id, deadline, cell_print, as_of, raw in db.session.execute(query):
-        if (student in ctx.run_ids and objective_id in wanted and cell_print == print_ and as_of >= all_dirty_at
-                and as_of >= stored.get(student, 0) and run_id == ctx.run_ids[student]
+    for cell_view, student, objective_id, run_id, deadline, cell_print, as_of, raw in rows:
+        if (cell_view == view and student in ctx.run_ids and objective_id in wanted and cell_print == print_
+                and as_of >= all_dirty_at and as_of >= stored.get(student, 0)
+                and as_of >= dirty.get((student, objective_id), 0) and run_id == ctx.run_ids[student]
                 and deadline == ctx.deadlines[student]):
             usable.append((student, objective_id))
             raws.append(raw)
+    result: dict[str, dict[int, Outcome]] = {o.id: {} for o in objectives}
     # One parse for all of them: a class's 2,000 outcomes cost a few milliseconds instead of tens.
     for (student, objective_id), data in zip(usable, json.loads("[" + ",".join(raws) + "]"), strict=True):
-        kept[student][objective_id] = from_dict(data)
-    todo = [s for s in ids if len(kept.get(s, {})) != len(wanted)]
-    result: dict[str, dict[int, Outcome]] = {o.id: {s: kept[s][o.id] for s in ids if s not in todo} for o in objectives}
-    cells: list[dict[str, Any]] = []
-    if todo:
-        sub = Context(class_run=class_run, student_ids=todo, run_ids={s: ctx.run_ids[s] for s in todo},
-                      deadlines={s: ctx.deadlines[s] for s in todo}, evidence=ctx.evidence, live=ctx.live)
-        for objective in objectives:
-            computed = evaluate(objective, sub)
-            for student in todo:
-                outcome = computed[student]
-                result[objective.id][student] = outcome
-                cells.append({"class_run_id": class_run.id, "variant": view, "student_id": student,
-                              "objective_id": objective.id, "run_id": ctx.run_ids[student],
-                              "deadline": ctx.deadlines[student], "fingerprint": print_, "as_of": newest,
-                              "outcome": dump(outcome)})
-    if todo or marks or state is None or watermark != state.watermark or all_dirty_at != state.all_dirty_at:
+        result[objective_id][student] = from_dict(data)
+    cells, done = _compute(ctx, objectives, result, view, print_, newest)
+    if cells or marks or state is None or watermark != state.watermark or all_dirty_at != state.all_dirty_at:
         _save(class_run.id, {"watermark": watermark, "seen": seen, "all_dirty_at": all_dirty_at}, marks, cells,
-              todo, view)
+              done, view)
     return result
+
+
+def _merge(marks: Marks, stored: dict[int, int], dirty: dict[tuple[int, str], int]) -> None:
+    """Add the new marks to the kept ones: a student's (ALL) and a student's on one objective."""
+    for student, mine in marks.items():
+        for objective, at in mine.items():
+            if objective == ALL:
+                stored[student] = max(stored.get(student, 0), at)
+            else:
+                dirty[(student, objective)] = max(dirty.get((student, objective), 0), at)
+
+
+def _compute(ctx: Context, objectives: list[Objective], result: dict[str, dict[int, Outcome]], view: str,
+             print_: str, newest: int) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
+    """Score each objective for the students it has no usable outcome of (into `result`); the cells to keep."""
+    class_run = ctx.class_run
+    cells: list[dict[str, Any]] = []
+    done: list[tuple[int, str]] = []
+    contexts: dict[tuple[int, ...], Context] = {}  # one per set of students scored together
+    for objective in objectives:
+        kept = result[objective.id]
+        todo = tuple(s for s in ctx.student_ids if s not in kept)
+        if not todo:
+            continue
+        sub = contexts.get(todo)
+        if sub is None:
+            sub = contexts[todo] = Context(
+                class_run=class_run, student_ids=list(todo), run_ids={s: ctx.run_ids[s] for s in todo},
+                deadlines={s: ctx.deadlines[s] for s in todo}, evidence=ctx.evidence, live=ctx.live,
+                cutoffs=ctx.cutoffs)  # a deadline's cutoff is the class's, whoever is scored: read once
+        computed = evaluate(objective, sub)
+        for student in todo:
+            outcome = computed[student]
+            kept[student] = outcome
+            done.append((student, objective.id))
+            cells.append({"class_run_id": class_run.id, "variant": view, "student_id": student,
+                          "objective_id": objective.id, "run_id": ctx.run_ids[student],
+                          "deadline": ctx.deadlines[student], "fingerprint": print_, "as_of": newest,
+                          "outcome": dump(outcome)})
+    return cells, done
 
 
 def _seen(class_run: Run, watermark: int) -> int:

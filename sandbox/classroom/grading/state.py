@@ -5,7 +5,8 @@ language, with or without evidence), with what it was computed from: the student
 deadline, a fingerprint of the class run, and `as_of`, the newest log entry id when it was computed.
 `GradeMark`: the newest entry that may have changed a student's outcomes; `GradeState`: the entries already
 looked at (`watermark`) and the newest entry that may have changed everyone's (`all_dirty_at`). A cell is
-used only while `as_of` is at least both marks. See incremental.py.
+used only while `as_of` is at least both marks. A student's mark on one objective (what most entries make
+stale) is a GradeCell of the view `incremental.MARKS`, its `as_of` the mark and no outcome. See incremental.py.
 """
 
 from __future__ import annotations
