@@ -4,9 +4,10 @@ A class reset reads, deletes and rewrites every page of the class's tables and i
 (~21,000 records of a 60-student class: some 10 MB of pages). SQLite's default page cache is 2 MB: beyond it,
 the connection spills dirty pages to the WAL before the commit and reads evicted ones back, so the delete and
 the insert that follows touched the same pages several times (measured on the bench's class: the deletes of
-leads and contacts took 40 and 50 % less with the wide cache, the reset's CPU time 9 % less). For the reset's duration the connection may keep up to RESET_CACHE_MB of pages; the
-previous size is put back afterwards, and the extra pages are freed when the transaction ends (SQLite frees
-unused pages beyond the limit as they are released), so a pooled connection does not keep them.
+leads and contacts took 40 and 50 % less with the wide cache, the reset's CPU time 9 % less). For the
+reset's work the connection may keep up to RESET_CACHE_MB of pages; its previous size is put back at the end
+(the pages still dirty stay until the commit writes them; SQLite then frees clean pages beyond the limit as
+they are released), so a pooled connection does not keep the extra memory.
 PostgreSQL has its shared buffers: nothing to do.
 """
 

@@ -202,6 +202,7 @@ def _insert_parts(klass: Position, books: Books | CachedBooks, *, keep_catalogue
     """Insert the parts in order as they are ready; progress is reported per table once all are in."""
     conn = db.session.connection()
     known: dict[str, int] = {}
+    following: dict[str, int] = {}  # ids are given table by table after the previous part's (loader.allocate_ids)
     counts: dict[str, int] = {}
 
     def count(table: str, rows: int) -> None:
@@ -214,7 +215,7 @@ def _insert_parts(klass: Position, books: Books | CachedBooks, *, keep_catalogue
         try:
             # Part 0 brings the catalogue (later parts have none); a one-student reset keeps the class's.
             inserted += insert_rows(conn, rows, known=known, skip=SEED_CLASS_TABLES[1:] if keep_catalogue else (),
-                                    progress=count)
+                                    progress=count, following=following)
         except (LoadError, IntegrityError) as exc:
             raise ScenarioLoadError(_("The class catalogue no longer matches the scenario (%(error)s); reset the "
                                       "whole class instead.", error=str(exc).splitlines()[0][:200])) from None
