@@ -239,7 +239,7 @@ def _replace_books(klass: Position, scenario: Scenario, name: str, text: str, *,
                   started_by_id=getattr(actor, "id", None))
         db.session.add(run)
         db.session.flush()
-        plan = scopes.Plan(scopes.Scope(klass.id, student.id if student else None))
+        plan = scopes.Plan(scopes.Scope(klass.id, student.id if student else None), db.session.connection())
         snapshot = _snapshot(run, plan)
         replaced = scopes.delete_scope(db.session.connection(), plan)
         snapshot.rows = replaced  # the snapshot holds exactly the rows deleted (take_snapshot)
@@ -341,8 +341,8 @@ def undo_reset(klass: Position, expected_run_id: int = ANY) -> Run:
     if run is None or snapshot is None:
         raise ScenarioLoadError(_("There is no reset of this class that can be undone."))
     _lock(klass, expected_run_id)
-    plan = scopes.Plan(scopes.Scope(klass.id, run.student_id))
     conn = db.session.connection()
+    plan = scopes.Plan(scopes.Scope(klass.id, run.student_id), conn)
     # Files attached during the undone run are not in any snapshot: they go when the undo commits.
     doomed = scopes.scope_files(conn, plan) - scopes.snapshot_files(conn, [(snapshot.id, snapshot.data)])
     scopes.delete_scope(conn, plan)
