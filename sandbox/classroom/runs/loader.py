@@ -153,17 +153,23 @@ def insert_rows(conn: Connection, rows: Prepared, known: dict[str, int] | None =
             total += _upsert_codes(conn, batch)
             continue
         table = db.metadata.tables[name]
-        new_ids = allocate_ids(conn, table, len(batch.values), following) if batch.keys is not None else []
-        for i, item in enumerate(batch.values):
-            for position, ref in batch.refs:
-                key = item[position]
-                if key is not None:
-                    if key not in ids:
-                        raise LoadError(f"{name}: {ref} points at {key!r}, which is neither generated nor in the class")
-                    item[position] = ids[key]
-            if batch.keys is not None:
-                item[-1] = new_ids[i]
-                ids[batch.keys[i]] = new_ids[i]
+        refs = batch.refs
+        keyed = batch.keys is not None
+        new_ids = allocate_ids(conn, table, len(batch.values), following) if keyed else []
+        # Row by row: a row may point at an earlier row of its own table, never at a later one. (A table without
+        # keys zips its values in place of the keys and ids it does not have.)
+        for item, key, new_id in zip(batch.values, batch.keys or batch.values, new_ids or batch.values, strict=True):
+            for position, ref in refs:
+                ref_key = item[position]
+                if ref_key is not None:
+                    try:
+                        item[position] = ids[ref_key]
+                    except KeyError:
+                        raise LoadError(f"{name}: {ref} points at {ref_key!r}, which is neither generated nor in "
+                                        "the class") from None
+            if keyed:
+                item[-1] = new_id
+                ids[key] = new_id
         executemany(conn, table, batch.columns, batch.values)
         total += len(batch.values)
         if progress is not None:
