@@ -154,3 +154,17 @@ def test_allocated_ids_follow_on_across_the_parts_of_one_load(app):
     assert len(set(first + second)) == 5 and min(second) > max(first)
     if conn.dialect.name == "sqlite":
         assert first + second == list(range(first[0], first[0] + 5)) and following == {"leads": first[0] + 5}
+
+
+def test_a_reference_to_a_key_neither_generated_nor_known_is_refused_before_any_insert(app):
+    import pytest
+
+    from sandbox.classroom.runs.loader import Batch, LoadError, insert_rows
+
+    conn = db.session.connection()
+    book = {"contacts": Batch(["name", "account_id", "id"], [["Ann", "account:gone", None]], [(1, "account_ref")],
+                              ["contact:ann"])}
+    before = conn.scalar(text("SELECT count(*) FROM contacts"))
+    with pytest.raises(LoadError, match="account_ref points at 'account:gone'"):
+        insert_rows(conn, book, known={"account:other": 1})
+    assert conn.scalar(text("SELECT count(*) FROM contacts")) == before
