@@ -181,6 +181,40 @@ def test_a_damaged_entry_is_regenerated_never_loaded(app, classroom):
     assert _entries() == stored  # the damaged entry was replaced by the regenerated book
 
 
+def test_an_entry_that_passes_its_checksum_but_does_not_decode_is_regenerated(app, classroom):
+    # The checksum is verified when the entries are read; the body is decoded later, in a thread: a body
+    # that fails only there is still never loaded, and the entry is replaced by the regenerated book.
+    import hashlib
+    import zlib
+
+    loaded = _load(classroom)
+    stored = _entries()
+    victim = sorted(stored)[1]
+    body = zlib.compress(b'{"leads": [1, 2]}')
+    garbage = book_cache.MAGIC + hashlib.sha256(body).digest() + body
+    db.session.execute(update(CachedBook).where(CachedBook.input_hash == victim).values(payload=garbage))
+    db.session.commit()
+    _r, after = _reset(classroom, app)
+    assert after == loaded
+    assert _entries() == stored
+
+
+def test_the_hits_are_decoded_beside_the_reset_in_a_thread(app, classroom, monkeypatch):
+    import threading
+
+    _load(classroom)
+    where: list[str] = []
+    real = book_cache.decode_body
+
+    def spy(body):
+        where.append(threading.current_thread().name)
+        return real(body)
+
+    monkeypatch.setattr(book_cache, "decode_body", spy)
+    _r, _rows = _reset(classroom, app)
+    assert where == ["book-cache-decode"] * 4
+
+
 @pytest.mark.parametrize("damage", [b"", b"SBK1", b"junk" * 20, "truncate", "rechecksummed-garbage"])
 def test_decode_refuses_anything_encode_did_not_write(damage):
     book = {"leads": Batch(["name", "created_at", "amount"], [["A", datetime(2026, 1, 2, 3, 4, 5), None]],

@@ -488,3 +488,40 @@ def test_a_rolled_back_change_keeps_the_files_it_would_have_removed(app, classro
     remove_files_after_commit([path.name])
     db.session.commit()
     assert not path.exists()
+
+
+def test_both_ways_of_reading_a_child_table_select_the_same_rows(app, classroom):
+    # SQLite reads a child table (roles, lines, notes...) row by row where it is smaller than the scope's records
+    # it points at, by looking up the scope's records otherwise (reset_scope.Plan): both forms, every child table,
+    # a class and a student scope, with a second class beside it, select exactly the same rows.
+    from sandbox.classroom.runs import reset_scope
+    from sandbox.records import notes
+
+    load(classroom)
+    load(classroom, klass="B")
+    for owner in ("studentA", "peerA", "studentB"):
+        act_as(classroom.user(owner))
+        lead = rows(Lead, Lead.owner_id == classroom.user(owner).id)[0]
+        notes.add_note(lead, f"note of {owner}")
+        account = rows(Account, Account.owner_id == classroom.user(owner).id)[0]
+        notes.add_note(account, f"account note of {owner}")
+    db.session.commit()
+    conn = db.session.connection()
+    tables = db.metadata.tables
+    for scope in (reset_scope.Scope(classroom.classes["A"].id),
+                  reset_scope.Scope(classroom.classes["A"].id, classroom.user("studentA").id)):
+        plan = reset_scope.Plan(scope)  # no connection: every child table by looking up the scope's records
+        assert set(plan.children) == set(plan.row_by_row)
+        chosen = reset_scope.Plan(scope, conn)
+        seen = 0
+        for name, by_records in plan.children.items():
+            ids = [set(conn.scalars(select(tables[name].c.id).where(where)))
+                   for where in (by_records, plan.row_by_row[name], chosen.children[name])]
+            assert ids[0] == ids[1] == ids[2], (scope, name)
+            seen += len(ids[0])
+        assert seen > 100
+        note_ids = set(conn.scalars(select(tables["notes"].c.id).where(plan.children["notes"])))
+        assert len(note_ids) == (4 if scope.student_id is None else 2)
+    if conn.dialect.name == "sqlite":
+        # The notes table (6 rows) is far smaller than the class's records: read row by row.
+        assert chosen.children["notes"] is chosen.row_by_row["notes"]

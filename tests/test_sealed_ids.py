@@ -116,3 +116,55 @@ def test_a_student_moved_to_another_class_keeps_the_notes_on_their_records(app, 
     assert db.session.scalar(select(Note.class_id).where(Note.body == "travels along")) == classroom.classes["B"].id
     page = classroom.client_for(app, "studentA").get(f"/leads/{lead.id}?lang=en").get_data(as_text=True)
     assert "Moving lead" in page and "travels along" in page
+
+
+def test_a_reset_gives_each_table_consecutive_ids_after_the_highest_ever_given(app, classroom):
+    # The loader asks the database where a table's ids go on once per load, then keeps counting across the
+    # parts (loader.allocate_ids's `following`): the ids must still be exactly the next ones, part after part.
+    a = classroom.classes["A"]
+    act_as(classroom.user("teacher"))
+    load_scenario(a, "sales-basics")
+    db.session.commit()
+    sqlite = db.session.connection().dialect.name == "sqlite"
+    tables = ("accounts", "contacts", "leads", "opportunities", "activities")
+    if sqlite:
+        given = dict(db.session.execute(text("SELECT name, seq FROM sqlite_sequence")).tuples().all())
+    else:
+        given = {name: db.session.scalar(text(f"SELECT max(id) FROM {name}")) for name in tables}
+    act_as(classroom.user("teacher"))
+    reset_scenario(a)
+    db.session.commit()
+    for name in tables:
+        ids = list(db.session.scalars(text(f"SELECT id FROM {name} WHERE class_id = :c ORDER BY id"), {"c": a.id}))
+        assert ids and ids == list(range(ids[0], ids[0] + len(ids))), name
+        if sqlite:
+            assert ids[0] == given[name] + 1, name
+        else:
+            assert ids[0] > given[name], name
+
+
+def test_allocated_ids_follow_on_across_the_parts_of_one_load(app):
+    from sandbox.classroom.runs.loader import allocate_ids
+
+    table = db.metadata.tables["leads"]
+    conn = db.session.connection()
+    following: dict[str, int] = {}
+    first = allocate_ids(conn, table, 3, following)
+    second = allocate_ids(conn, table, 2, following)
+    assert len(set(first + second)) == 5 and min(second) > max(first)
+    if conn.dialect.name == "sqlite":
+        assert first + second == list(range(first[0], first[0] + 5)) and following == {"leads": first[0] + 5}
+
+
+def test_a_reference_to_a_key_neither_generated_nor_known_is_refused_before_any_insert(app):
+    import pytest
+
+    from sandbox.classroom.runs.loader import Batch, LoadError, insert_rows
+
+    conn = db.session.connection()
+    book = {"contacts": Batch(["name", "account_id", "id"], [["Ann", "account:gone", None]], [(1, "account_ref")],
+                              ["contact:ann"])}
+    before = conn.scalar(text("SELECT count(*) FROM contacts"))
+    with pytest.raises(LoadError, match="account_ref points at 'account:gone'"):
+        insert_rows(conn, book, known={"account:other": 1})
+    assert conn.scalar(text("SELECT count(*) FROM contacts")) == before

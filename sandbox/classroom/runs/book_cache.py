@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import zlib
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
@@ -131,12 +132,22 @@ def encode(book: Prepared) -> bytes:
 
 def decode(payload: bytes) -> Prepared:
     """encode()'s payload → the prepared book; Corrupt when it is not exactly what encode() wrote."""
+    return decode_body(checked(payload))
+
+
+def checked(payload: Any) -> bytes:
+    """The compressed body of a payload whose checksum holds; Corrupt otherwise."""
     if not isinstance(payload, bytes | bytearray | memoryview):
         raise Corrupt("not bytes")
     payload = bytes(payload)
     head, digest, body = payload[:4], payload[4:36], payload[36:]
     if head != MAGIC or hashlib.sha256(body).digest() != digest:
         raise Corrupt("checksum")
+    return body
+
+
+def decode_body(body: bytes) -> Prepared:
+    """A checked() body → the prepared book; Corrupt when it does not decode to one."""
     try:
         tables = json.loads(zlib.decompress(body))
         book: Prepared = {}
@@ -191,9 +202,9 @@ def merge(books: list[Prepared]) -> Prepared:
 
 # --- the table ---------------------------------------------------------------------------------------------
 
-def read(conn: Connection, keys: list[str]) -> tuple[dict[str, Prepared], set[str]]:
-    """(key → decoded book) of the entries found intact, and the keys whose entry is damaged."""
-    found: dict[str, Prepared] = {}
+def read(conn: Connection, keys: list[str]) -> tuple[dict[str, bytes], set[str]]:
+    """(key → checked() body) of the entries whose checksum holds, and the keys whose entry is damaged."""
+    found: dict[str, bytes] = {}
     damaged: set[str] = set()
     table = CachedBook.__table__
     for start in range(0, len(keys), 500):
@@ -201,10 +212,46 @@ def read(conn: Connection, keys: list[str]) -> tuple[dict[str, Prepared], set[st
         for key, payload in conn.execute(select(table.c.input_hash, table.c.payload)
                                          .where(table.c.input_hash.in_(chunk))):
             try:
-                found[key] = decode(payload)
+                found[key] = checked(payload)
             except Corrupt:
                 damaged.add(key)
     return found, damaged
+
+
+class _Decoding:
+    """The bodies of the cache's hits decoded in a thread beside the reset.
+
+    Decoding is pure Python work (zlib, JSON: ~50 ms for a class of 60) that the reset would otherwise do
+    before its first insert, while the database snapshots and deletes the old data in SQLite's C code, which
+    releases the GIL: in a thread the two overlap instead of adding up. `result()` waits for the thread."""
+
+    def __init__(self, bodies: dict[str, bytes]) -> None:
+        self.books: dict[str, Prepared] = {}
+        self.corrupt: set[str] = set()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(bodies,), name="book-cache-decode", daemon=True)
+        self._thread.start()
+
+    def _run(self, bodies: dict[str, bytes]) -> None:
+        try:
+            for key, body in bodies.items():
+                try:
+                    self.books[key] = decode_body(body)
+                except Corrupt:
+                    self.corrupt.add(key)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reset's thread by result()
+            self._error = exc
+
+    def wait(self) -> None:
+        """Until the thread is done."""
+        self._thread.join()
+
+    def result(self) -> tuple[dict[str, Prepared], set[str]]:
+        """(key → book, keys whose body did not decode) once the thread is done; its failure, raised here."""
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        return self.books, self.corrupt
 
 
 def write(conn: Connection, entries: dict[str, bytes], used: list[str], damaged: set[str], cap_bytes: int) -> None:
@@ -248,7 +295,10 @@ class CachedBooks:
         self._scenario, self._class_id, self._owner_id, self._dialect = scenario, class_id, owner_id, dialect
         self._cap = int(cap_mb * 1024 * 1024)
         self.keys = [book_key(scenario, text, member, class_id, owner_id, self.at, dialect.name) for member in roster]
-        self._hits, self._damaged = read(conn, list(dict.fromkeys(self.keys)))
+        bodies, self._damaged = read(conn, list(dict.fromkeys(self.keys)))
+        self._hits = set(bodies)
+        self._members = dict(zip(self.keys, roster, strict=True))
+        self._decoding = _Decoding(bodies) if bodies else None
         self.missing = [member for member, key in zip(roster, self.keys, strict=True) if key not in self._hits]
         self._new: dict[str, bytes] = {}
         self._books = Books(scenario, self.missing, self.at, class_id, owner_id, dialect, per_part=1,
@@ -272,10 +322,13 @@ class CachedBooks:
             yield first[0]
         else:
             yield self._catalogue()
+        decoded, corrupt = self._decoding.result() if self._decoding is not None else ({}, set())
         pending: list[Prepared] = []
         for key in self.keys:
-            if key in self._hits:
-                book = self._hits[key]
+            if key in corrupt:  # intact checksum, yet no book: regenerated here, and the entry replaced
+                book = self._regenerate(key)
+            elif key in self._hits:
+                book = decoded[key]
             else:
                 _catalogue, payload = first if first is not None else next(generated)  # type: ignore[arg-type]
                 first = None
@@ -291,12 +344,28 @@ class CachedBooks:
         if pending:
             yield merge(pending)
 
+    def _regenerate(self, key: str) -> Prepared:
+        books = Books(self._scenario, [self._members[key]], self.at, self._class_id, self._owner_id, self._dialect,
+                      per_part=1, transform=encode_part)
+        try:
+            _catalogue, payload = next(iter(books))
+        finally:
+            books.close()
+        self._hits.discard(key)
+        self._damaged.add(key)
+        if not isinstance(payload, bytes):
+            return payload  # type: ignore[no-any-return]
+        self._new[key] = payload
+        return decode(payload)
+
     def store(self, conn: Connection) -> None:
         """Write the books generated now, mark the ones used, evict beyond the cap (in the load's transaction)."""
         used = sorted({key for key in self.keys if key in self._hits})
         write(conn, self._new, used, self._damaged, self._cap)
 
     def close(self) -> None:
-        """Stop the generating children (see Books.close)."""
+        """Stop the generating children (see Books.close); wait for the decoding thread."""
         if self._books is not None:
             self._books.close()
+        if self._decoding is not None:
+            self._decoding.wait()

@@ -40,6 +40,7 @@ from .gc_pause import no_cyclic_gc
 from .generation import Books, GenerationError
 from .loader import LoadError, Prepared, Progress, insert_rows
 from .lookup import class_students, current_class_run, forget_run_ids
+from .page_cache import wide_page_cache
 
 ANY = -1  # expected_run_id when the caller does not care which run is current (the CLI)
 
@@ -201,6 +202,7 @@ def _insert_parts(klass: Position, books: Books | CachedBooks, *, keep_catalogue
     """Insert the parts in order as they are ready; progress is reported per table once all are in."""
     conn = db.session.connection()
     known: dict[str, int] = {}
+    following: dict[str, int] = {}  # ids are given table by table after the previous part's (loader.allocate_ids)
     counts: dict[str, int] = {}
 
     def count(table: str, rows: int) -> None:
@@ -213,7 +215,7 @@ def _insert_parts(klass: Position, books: Books | CachedBooks, *, keep_catalogue
         try:
             # Part 0 brings the catalogue (later parts have none); a one-student reset keeps the class's.
             inserted += insert_rows(conn, rows, known=known, skip=SEED_CLASS_TABLES[1:] if keep_catalogue else (),
-                                    progress=count)
+                                    progress=count, following=following)
         except (LoadError, IntegrityError) as exc:
             raise ScenarioLoadError(_("The class catalogue no longer matches the scenario (%(error)s); reset the "
                                       "whole class instead.", error=str(exc).splitlines()[0][:200])) from None
@@ -237,7 +239,7 @@ def _replace_books(klass: Position, scenario: Scenario, name: str, text: str, *,
                   started_by_id=getattr(actor, "id", None))
         db.session.add(run)
         db.session.flush()
-        plan = scopes.Plan(scopes.Scope(klass.id, student.id if student else None))
+        plan = scopes.Plan(scopes.Scope(klass.id, student.id if student else None), db.session.connection())
         snapshot = _snapshot(run, plan)
         replaced = scopes.delete_scope(db.session.connection(), plan)
         snapshot.rows = replaced  # the snapshot holds exactly the rows deleted (take_snapshot)
@@ -266,31 +268,33 @@ def _replace(klass: Position, scenario: Scenario, name: str, text: str, *, stude
     roster = [student] if student is not None else everyone
     _ceiling(scenario, len(roster))
     _lock(klass, expected_run_id)
-    now = utcnow().replace(microsecond=0)
-    actor = current_actor()
-    owner_id = getattr(actor, "id", None) or _class_owner(klass)
-    # The books are built part by part beside this transaction (generation.py) while the database
-    # snapshots and deletes the old data, then each part is inserted while the next one is built.
-    with no_cyclic_gc():
-        inserted, replaced, run = _replace_books(klass, scenario, name, text, student=student, parent=parent,
-                                                 deadline=deadline, roster=roster, now=now, owner_id=owner_id,
-                                                 progress=progress)
-    faults.checkpoint("reset.inserted")
-    # Scenario quotas: only where none exists yet (a trainer's quotas survive resets and are never overwritten).
-    inserted += fill_default_quotas(scenario, roster, now, owner_id)
-    seconds = time.perf_counter() - started
-    run.rows, run.duration_ms = inserted, int(seconds * 1000)
-    _prune_snapshots(klass.id)
-    op = current_op()
-    op.run_id, op.class_id = run.id, klass.id
-    op.target(run, scenario=scenario.title.zh if scenario.language == "zh" else scenario.title.en,
-              students=len(roster), rows=f"{inserted:,}", seconds=f"{seconds:.1f}",
-              who=student.display_name if student else klass.name, replaced=replaced)
-    forget_run_ids()
-    warnings = []
-    if run.deadline <= now:
-        warnings.append(_("The deadline is already past: actions from now on will not count towards grades."))
-    return LoadResult(run, inserted, replaced, seconds, warnings)
+    # From here the transaction holds the class's lock: its pages stay in memory until the commit (page_cache.py).
+    with wide_page_cache(db.session.connection()):
+        now = utcnow().replace(microsecond=0)
+        actor = current_actor()
+        owner_id = getattr(actor, "id", None) or _class_owner(klass)
+        # The books are built part by part beside this transaction (generation.py) while the database
+        # snapshots and deletes the old data, then each part is inserted while the next one is built.
+        with no_cyclic_gc():
+            inserted, replaced, run = _replace_books(klass, scenario, name, text, student=student, parent=parent,
+                                                     deadline=deadline, roster=roster, now=now, owner_id=owner_id,
+                                                     progress=progress)
+        faults.checkpoint("reset.inserted")
+        # Scenario quotas: only where none exists yet (a trainer's quotas survive resets and are never overwritten).
+        inserted += fill_default_quotas(scenario, roster, now, owner_id)
+        seconds = time.perf_counter() - started
+        run.rows, run.duration_ms = inserted, int(seconds * 1000)
+        _prune_snapshots(klass.id)
+        op = current_op()
+        op.run_id, op.class_id = run.id, klass.id
+        op.target(run, scenario=scenario.title.zh if scenario.language == "zh" else scenario.title.en,
+                  students=len(roster), rows=f"{inserted:,}", seconds=f"{seconds:.1f}",
+                  who=student.display_name if student else klass.name, replaced=replaced)
+        forget_run_ids()
+        warnings = []
+        if run.deadline <= now:
+            warnings.append(_("The deadline is already past: actions from now on will not count towards grades."))
+        return LoadResult(run, inserted, replaced, seconds, warnings)
 
 
 def _class_owner(klass: Position) -> int:
@@ -337,8 +341,8 @@ def undo_reset(klass: Position, expected_run_id: int = ANY) -> Run:
     if run is None or snapshot is None:
         raise ScenarioLoadError(_("There is no reset of this class that can be undone."))
     _lock(klass, expected_run_id)
-    plan = scopes.Plan(scopes.Scope(klass.id, run.student_id))
     conn = db.session.connection()
+    plan = scopes.Plan(scopes.Scope(klass.id, run.student_id), conn)
     # Files attached during the undone run are not in any snapshot: they go when the undo commits.
     doomed = scopes.scope_files(conn, plan) - scopes.snapshot_files(conn, [(snapshot.id, snapshot.data)])
     scopes.delete_scope(conn, plan)
