@@ -169,18 +169,13 @@ def kept(name: str) -> dict[Any, Any] | None:
 
 def _shared() -> dict[int | None, dict[str, Table]] | None:
     """The tables this process keeps for the current stamp, or None (outside requests; after a change of a
-    picklist in this request). A write request gets a copy (see _kept_for_write)."""
+    picklist in this request). A write request gets a copy, its stamp read again at each call (kept_for_write)."""
     shared = g.get("_codes_shared", False)
     if shared is False:
         if has_request_context() and request.method not in _READ_ONLY:
-            return _kept_for_write()
+            return kept_for_write(_STORE)
         shared = g._codes_shared = kept(_STORE)
     return shared
-
-
-def _kept_for_write() -> dict[int | None, dict[str, Table]] | None:
-    """For a write request: a copy of the tables the read-only requests keep (see kept_for_write)."""
-    return kept_for_write(_STORE)
 
 
 def readable_store(name: str) -> dict[Any, Any] | None:

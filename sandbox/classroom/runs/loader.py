@@ -156,9 +156,8 @@ def insert_rows(conn: Connection, rows: Prepared, known: dict[str, int] | None =
         refs = batch.refs
         keyed = batch.keys is not None
         new_ids = allocate_ids(conn, table, len(batch.values), following) if keyed else []
-        # Row by row: a row may point at an earlier row of its own table, never at a later one. (A table without
-        # keys zips its values in place of the keys and ids it does not have.)
-        for item, key, new_id in zip(batch.values, batch.keys or batch.values, new_ids or batch.values, strict=True):
+        # Row by row: a row may point at an earlier row of its own table, never at a later one.
+        for i, item in enumerate(batch.values):
             for position, ref in refs:
                 ref_key = item[position]
                 if ref_key is not None:
@@ -168,8 +167,8 @@ def insert_rows(conn: Connection, rows: Prepared, known: dict[str, int] | None =
                         raise LoadError(f"{name}: {ref} points at {ref_key!r}, which is neither generated nor in "
                                         "the class") from None
             if keyed:
-                item[-1] = new_id
-                ids[key] = new_id
+                item[-1] = new_ids[i]
+                ids[batch.keys[i]] = new_ids[i]
         executemany(conn, table, batch.columns, batch.values)
         total += len(batch.values)
         if progress is not None:
