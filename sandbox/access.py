@@ -170,10 +170,16 @@ def viewer_for(user: User) -> Viewer:
     """Build the viewer of a signed-in user: the user's position (loaded with the user by the sign-in
     loader), then one statement for the rest (`_viewer_rows_statement`). Org tables only, no business
     record: it runs on the session's connection, outside the ORM and its record rule."""
+    return build_viewer(user)[0]
+
+
+def build_viewer(user: User) -> tuple[Viewer, list[int]]:
+    """The viewer of `user` and the others on its class node (`peers`): the viewer's one field that depends
+    on records, `whole_class`, is probed over them, so whoever keeps the viewer probes again (kept_identity)."""
     position = user.position
     if position is None:
         every = _all_class_ids() if user.role == Role.ADMIN else frozenset()
-        return Viewer(user_id=user.id, role=user.role, managed_class_ids=every, readable_class_ids=every)
+        return Viewer(user_id=user.id, role=user.role, managed_class_ids=every, readable_class_ids=every), []
     ancestors = [int(i) for i in position.path.strip("/").split("/") if i and int(i) != position.id]
     on_class_node = position.class_id is not None and position.id == position.class_id
     rows = db.session.connection().execute(_VIEWER_ROWS, {
@@ -234,7 +240,7 @@ def viewer_for(user: User) -> Viewer:
         group_names=names,
         sharing=sharing,
         position_label=Position.label_of(nodes, position),
-    )
+    ), peers
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing.converters import IntegerConverter
 
-from . import access, boundary, health, labels
+from . import access, boundary, health, kept_identity, labels
 from .config import ASSETS, LOCAL_ASSET_FILES, LOCAL_BOOTSTRAP, LOCAL_BOOTSTRAP_BEFORE, Config, instance_secret_key
 from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 from .i18n import format_datetime, install_fast_gettext, select_locale
@@ -176,12 +176,13 @@ def _register_identity(app: Flask) -> None:
             user_id, version = (int(x) for x in ident.split(":"))
         except ValueError:
             return None
-        # With its position in the same query: the viewer and the layout read it on every page. Users and
-        # positions are not business records and reach none (tests/test_access_options.py checks it), so the
-        # record rule, whose options cost more than this query, is not attached: nobody's rule would filter
-        # nothing here, and nothing loaded from the user could carry it.
-        user = db.session.get(User, user_id, options=[joinedload(User.position)],
-                              execution_options={"skip_visibility": True})
+        # As this worker keeps them while the organisation is unchanged (kept_identity), else with the
+        # position in the same query: the viewer and the layout read it on every page. Users and positions are
+        # not business records and reach none (tests/test_access_options.py checks it), so the record rule,
+        # whose options cost more than this query, is not attached: nobody's rule would filter nothing here,
+        # and nothing loaded from the user could carry it.
+        user = kept_identity.kept_user(user_id) or db.session.get(
+            User, user_id, options=[joinedload(User.position)], execution_options={"skip_visibility": True})
         if user is None or not user.is_active or user.session_version != version:
             return None
         return user
@@ -206,7 +207,7 @@ def _register_identity(app: Flask) -> None:
             return None  # files and health checks read no records: no user, viewer or actor to compute
         if current_user.is_authenticated:
             set_actor(current_user._get_current_object())
-            access.use_viewer(access.viewer_for(current_user))
+            access.use_viewer(kept_identity.viewer_of(current_user._get_current_object()))
             if current_user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
                 return redirect(url_for("auth.password"))
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import LargeBinary, String
+from sqlalchemy import DDL, BigInteger, LargeBinary, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .clock import utcnow
@@ -42,3 +42,21 @@ class CachedBook(db.Model):
     size: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     used_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrgStamp(db.Model):
+    """One row whose `version` moves with every change of the organisation tables (sandbox/kept_identity.py).
+
+    Each worker keeps the signed-in users and their viewers between requests while the version it read them
+    under is the current one; every insert, update or delete of users, positions or sharing settings moves
+    it in the same transaction, so no worker serves an identity older than the organisation it reads.
+    """
+
+    __tablename__ = "org_stamps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# Databases made with create_all (tests, tools) get the row the migration inserts.
+event.listen(OrgStamp.__table__, "after_create", DDL("INSERT INTO org_stamps (id, version) VALUES (1, 0)"))

@@ -137,7 +137,9 @@ def _fresh_url(backend: str, schema: dict[str, str], tmp_path: Path) -> str:
         tables = [r[0] for r in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        # The migrations seed the default picklists; put them back as the SQLite template has them.
+        # The migrations insert the organisation stamp's row and the default picklists; put them back as the
+        # SQLite template has them.
+        conn.execute(text("INSERT INTO org_stamps (id, version) VALUES (1, 0)"))
         from sandbox.codes.defaults import default_rows
 
         conn.execute(text(

@@ -33,6 +33,7 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 from sqlalchemy.engine import Connection, Engine
 
+from .. import kept_identity
 from ..extensions import db
 from .archive import OMITTED_TABLES, ArchiveReader, BackupError
 
@@ -207,6 +208,7 @@ def _load(engine: Engine, reader: ArchiveReader, say: Callable[[str], None]) -> 
             conn.commit()
         try:
             with conn.begin():
+                kept_identity.leave_unmoved(conn)  # the archive's own organisation stamp is restored as it was
                 version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
                 if version != manifest["revision"]:
                     raise BackupError(f"the migrations made revision {version}, not {manifest['revision']}")
