@@ -16,8 +16,8 @@ def test_health_answers_ok_with_one_select_and_no_session(app, classroom, monkey
     """Signed in, the health check still reads no user, builds no viewer and writes no cookie."""
     client = classroom.client_for(app, "studentA")
     built: list[Any] = []
-    real_viewer_for = access.viewer_for
-    monkeypatch.setattr(access, "viewer_for", lambda user: built.append(user) or real_viewer_for(user))
+    real_build = access.build_viewer
+    monkeypatch.setattr(access, "build_viewer", lambda user: built.append(user) or real_build(user))
     loaded: list[str] = []
     real_loader = app.login_manager._user_callback
     monkeypatch.setattr(app.login_manager, "_user_callback", lambda ident: loaded.append(ident) or real_loader(ident))
