@@ -22,16 +22,17 @@ from sandbox.oplog import LogEntry
 
 from .helpers import statements
 
-# Request -> the statements it sends (signed in; the user, the viewer and the picklists' stamp included;
-# the transaction's BEGIN left out, which only SQLite sends as a statement).
+# Request -> the statements it sends (signed in; the organisation's version, the picklists' stamp included, the
+# user and the viewer kept by the worker since the previous page; the transaction's BEGIN left out, which only
+# SQLite sends as a statement).
 WRITE_COSTS = {
-    "GET /leads/new": 5,
-    "POST /leads/new": 7,
-    "POST /activities/log-call": 6,
-    "GET /leads/[id]/convert": 9,
-    "POST /leads/[id]/convert": 17,
-    "POST /opportunities/[id]/lines/new": 11,
-    "POST /opportunities/[id]/stage": 8,
+    "GET /leads/new": 4,
+    "POST /leads/new": 6,
+    "POST /activities/log-call": 5,
+    "GET /leads/[id]/convert": 8,
+    "POST /leads/[id]/convert": 16,
+    "POST /opportunities/[id]/lines/new": 10,
+    "POST /opportunities/[id]/stage": 7,
 }
 
 
