@@ -249,6 +249,31 @@ def _credit_first_owners(credit: dict[int, set[int]], ctx: Context, record_type:
             credit.setdefault(record_id, set()).add(owner)
 
 
+# Up to this many students, only the records they could have earned are read (see _candidates).
+FEW_STUDENTS = 20
+
+
+def _candidates(check: RecordCount, model: Any, ctx: Context) -> list[ColumnElement[bool]]:
+    """SQL narrowing the class's records to those a few students could have earned (none for a whole class).
+
+    Credit goes to a student with a counted entry on the record (credited_students: the last setter of a `where`
+    field, or a worker), and, without `touched_in_run`, to its owner before any transfer: its owner now or, for a
+    record transferred since, the owner its transfer entries name. Any other record earns these students nothing,
+    so leaving it out changes no outcome; the incremental gradebook's refresh of one student no longer reads the
+    whole class's records and their histories.
+    """
+    if len(ctx.student_ids) > FEW_STUDENTS:
+        return []
+    worked = select(LogEntry.object_id).where(LogEntry.object_type == check.record_type, counted(ctx))
+    terms: list[ColumnElement[bool]] = [model.id.in_(worked)]
+    if not check.touched_in_run:
+        transferred = select(LogEntry.object_id).where(
+            LogEntry.object_type == check.record_type, LogEntry.class_id == ctx.class_run.class_id,
+            LogEntry.verb == f"{check.record_type}.transfer")
+        terms += [model.owner_id.in_(ctx.student_ids), model.id.in_(transferred)]
+    return [or_(*terms)]
+
+
 @register_check
 class RecordCountCheck(CheckKind):
     """At least `count` records of the class match `where` and have the `with` children, earned by the student."""
@@ -262,7 +287,8 @@ class RecordCountCheck(CheckKind):
         steps = (where_steps(model, check.record_type, check.where, ctx.class_run.scenario.currency)
                  + with_steps(model, check.with_))
         records = db.session.execute(
-            select(model.id, model.owner_id, model).where(*_class_base(model, ctx), *[step.condition for step in steps])
+            select(model.id, model.owner_id, model).where(*_class_base(model, ctx), *[step.condition for step in steps],
+                                                          *_candidates(check, model, ctx))
             .order_by(model.id).execution_options(skip_visibility=True)).all()
         credit = credited_students(check, ctx, check.record_type, records)
         if check.origin != "any" and credit:
