@@ -311,3 +311,35 @@ def test_record_count_origin_counts_only_the_records_it_names(app, classroom):
     (generated,) = _generated_leads(student, 1)
     as_user(student, update_record, reload(Lead, generated), {"status": "qualified"})
     assert (outcome(run, student, "given").done, outcome(run, student, "made").done) == (1, 1)
+
+
+def test_record_counts_of_one_student_equal_the_whole_class_computation(app, classroom, shop):
+    """A few students are scored on the records they could have earned only (records._candidates): transfers in
+    and out, a classmate's win and a record owned since before the run give each student what the class gives."""
+    from sandbox.access import reading_whole_log
+    from sandbox.classroom.grading.gradebook import make_context
+    from sandbox.classroom.objectives.checks import evaluate
+    from sandbox.classroom.runs.lookup import class_students
+    from tests.test_gradebook_incremental import _plain, scenario
+
+    run = make_run(classroom, text=scenario())
+    worker, manager, peer = classroom.user("studentA"), classroom.user("managerA"), classroom.user("peerA")
+    deal = _won_deal(worker, shop, "Won by the worker")
+    as_user(manager, transfer_record, reload(Opportunity, deal.id), manager.id)
+    _won_deal(peer, shop, "The peer's win")
+    for owner, name in ((worker, "Mine"), (worker, "Given away"), (peer, "Theirs")):
+        as_user(owner, create_record, Lead, {"name": name, "status": "qualified"})
+    given = db.session.scalar(select(Lead).where(Lead.name == "Given away"))
+    as_user(worker, transfer_record, reload(Lead, given.id), peer.id)
+    run = reload(type(run), run.id)
+    ids = [s.id for s in class_students(run.class_id)]
+    objectives = [o for o in run.scenario.objectives if o.check.kind == "record_count"]
+    assert {o.id for o in objectives} >= {"first-won-deal", "qualified-owned"}
+    for evidence in (False, True):
+        with reading_whole_log():
+            whole = {o.id: evaluate(o, make_context(run, ids, evidence)) for o in objectives}
+            for student in ids:
+                for o in objectives:
+                    alone = evaluate(o, make_context(run, [student], evidence))
+                    assert _plain(alone[student]) == _plain(whole[o.id][student]), (o.id, student)
+    assert whole["first-won-deal"][worker.id].done == 1 and whole["first-won-deal"][manager.id].done == 0

@@ -286,3 +286,39 @@ def test_the_shipped_service_objectives_use_the_contracts_paths() -> None:
     kinds = {o.id: o.check.kind for o in s.objectives}
     assert [k for k, v in kinds.items() if v == "case_resolved"] == ["level2-complaints", "info-flow", "suggestions",
                                                                      "visit-orders"]
+
+
+# ---- the incremental gradebook re-scores them for their own records only ---------------------------------------
+
+CASE_OBJECTIVES = {"level2-complaints", "info-flow", "suggestions", "visit-orders"}
+
+
+def test_case_and_campaign_objectives_are_rescored_by_their_cases_and_campaigns_only(app, classroom, run, monkeypatch):
+    from sandbox.classroom.grading import incremental
+    from sandbox.classroom.grading.gradebook import gradebook, student_row
+    from tests.test_gradebook_incremental import assert_same
+
+    scored: list[str] = []
+    real = incremental.evaluate
+    monkeypatch.setattr(incremental, "evaluate", lambda o, ctx: scored.append(o.id) or real(o, ctx))
+    student, peer = classroom.user("studentA"), classroom.user("peerA")
+    case = open_case(student)
+    move(student, case, *COMPLAINT_PATH, satisfaction=5)
+    campaign = as_user(student, create_record, Campaign, {"name": "Call-back", "status": "in_progress"})
+    members = _members(student, campaign, "responded", "responded")
+    gradebook(reload(type(run), run.id))
+    student_row(reload(type(run), run.id), reload(type(student), student.id))
+    scored.clear()
+
+    as_user(student, create_record, Lead, {"name": "Unrelated", "status": "new"})  # no case, no member
+    gradebook(reload(type(run), run.id))
+    assert not set(scored) & (CASE_OBJECTIVES | {"campaign-responses"})
+
+    # A classmate moves the student's closed complaint back out; the student sets a member's status back.
+    move(peer, case, "investigated")
+    as_user(student, _set_status, reload(CampaignMember, members[0].id), "sent")
+    scored.clear()
+    row = student_row(reload(type(run), run.id), reload(type(student), student.id))
+    assert CASE_OBJECTIVES | {"campaign-responses"} <= set(scored)
+    assert row.cells["level2-complaints"].outcome.done == 0 and row.cells["campaign-responses"].outcome.done == 1
+    assert_same(reload(type(run), run.id), classroom)

@@ -63,7 +63,7 @@ from ..objectives.effects import CHILD_VERBS, NOTE_VERBS, is_activity
 from ..runs.gc_pause import no_cyclic_gc
 from .state import GradeCell, GradeMark, GradeState
 
-VERSION = "grades/2"  # bump when an outcome's stored form or the invalidation rules change
+VERSION = "grades/3"  # bump when an outcome's stored form or the invalidation rules change
 # Nouns whose entries are about one record (and the records their params name).
 RECORD_NOUNS = {"lead", "account", "contact", "opportunity", "competitor", "activity", "case", "campaign", "note",
                 "attachment", "product"}
@@ -228,6 +228,13 @@ def depends_on(objective: Objective) -> frozenset[str] | None:
         return frozenset(_noun(step) for step in check.steps)
     if check.kind == "manual":
         return frozenset({"note", "attachment"})
+    if check.kind == "case_resolved":
+        # Its transitions' entries and the cases themselves (every change to a case is an entry on it).
+        return frozenset({"case"})
+    if check.kind == "campaign_members":
+        # The member rows (audited: every add, status change and removal is a campaign entry naming them) and
+        # their campaigns (class, owner, recycle bin); the responded flag is a code, whose changes re-score all.
+        return frozenset({"campaign", "campaign_member"})
     return None
 
 

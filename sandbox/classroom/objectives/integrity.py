@@ -18,15 +18,12 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ...accounts.models import Account
-from ...contacts.models import Contact
 from ...extensions import db
 from ...i18n import N_
-from ...leads.models import Lead
 from ...oplog import LogEntry
-from ...opportunities.models import Opportunity
 from ...org.models import User
 from ...records.models import Note
+from .book_values import book_values
 
 if TYPE_CHECKING:
     from ..activity.class_log import ClassLog
@@ -55,15 +52,6 @@ FREE_TEXT_FIELDS = frozenset({"description", "subject", "strengths", "weaknesses
 VALUE_FIELDS = {"company": "company", "phone": "phone", "mobile": "phone", "fax": "phone", "email": "email",
                 "website": "website", "description": "text"}
 NAME_KINDS = {"lead": "person", "contact": "person", "account": "company", "opportunity": "deal"}
-# What each generated record type holds, by kind.
-BOOK_FIELDS: dict[type, dict[str, str]] = {
-    Lead: {"name": "person", "company": "company", "phone": "phone", "mobile": "phone", "email": "email",
-           "website": "website", "description": "text"},
-    Account: {"name": "company", "phone": "phone", "fax": "phone", "email": "email", "website": "website",
-              "description": "text"},
-    Contact: {"name": "person", "phone": "phone", "mobile": "phone", "email": "email", "description": "text"},
-    Opportunity: {"name": "deal", "description": "text"},
-}
 KIND_LABELS = {"company": N_("company name"), "person": N_("person's name"), "phone": N_("phone number"),
                "email": N_("email address"), "website": N_("website"), "text": N_("description"),
                "deal": N_("opportunity name")}
@@ -273,46 +261,22 @@ class Books:
 
 
 def generated_books(log: ClassLog, written: list[tuple[Any, str, str, str]] | None = None) -> Books:
-    """Every student's generated records (made before their run began), read once for the whole class.
+    """Every student's generated records (made before their run began), for the whole class.
 
     Given the values the students wrote (`written_values`), only what the hints ask of the books is kept:
-    the holders of those values and the owners of the records the log acted on. The books of a class hold
-    tens of thousands of values; normalising the kinds nobody wrote, or anything when nobody wrote
-    anything, is work no hint reads.
+    the holders of those values and the owners of the records the log acted on. The books' normalised values are
+    kept per worker and read again only for the records that changed (book_values.py).
     """
     books = Books()
     if not log.students or written == []:
         return books  # no written value: foreign values and shared texts have nothing to compare
     wanted, acted = _asked(log, written)
-    latest = max(log.starts.values())
-    for model, kinds in BOOK_FIELDS.items():
-        kinds = {name: kind for name, kind in kinds.items() if wanted is None or kind in wanted}
-        columns = [getattr(model, name) for name in kinds]
-        # A system computation over the whole class: every student's book, scoped by class explicitly.
-        stmt = (select(model.id, model.owner_id, model.created_at, *columns)
-                .where(model.class_id == log.class_run.class_id, model.owner_id.in_(list(log.students)),
-                       model.created_at < latest)
-                .execution_options(skip_visibility=True))
-        ours = acted.get(model.__audit_type__, set())
-        if wanted is not None and not columns:
-            if not ours:
-                continue
-            stmt = stmt.where(model.id.in_(sorted(ours)))  # only the owners of the records acted on
-        keys: dict[tuple[str, str], str | None] = {}  # a value seen twice (a common company) is normalised once
-        for record_id, owner_id, created_at, *values in db.session.execute(stmt):
-            if created_at >= log.starts[owner_id]:
-                continue  # made during the run: the student's own work, not their generated book
-            if wanted is None or record_id in ours:
-                books.records[(model.__audit_type__, record_id)] = owner_id
-            for kind, value in zip(kinds.values(), values, strict=True):
-                if value is None:
-                    continue
-                if (kind, value) in keys:
-                    key = keys[(kind, value)]
-                else:
-                    key = keys[(kind, value)] = normalise(kind, value)
-                if key is not None and (wanted is None or key in wanted[kind]):
-                    books.values[kind][key].add(owner_id)
+    starts = {sid: log.starts[sid] for sid in log.students}
+    values, records = book_values(log.class_run.class_id, starts, normalise, wanted, acted if wanted is not None else None)
+    for kind, keys in values.items():
+        for key, holders in keys.items():
+            books.values[kind][key] = holders
+    books.records = records
     return books
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import false, func, literal, not_, or_, select
+from sqlalchemy import and_, case, false, func, literal, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from seed.fields import RECORD_FIELDS, WITH_CHILDREN
@@ -156,11 +156,21 @@ def _base(model: Any, ctx: Context, students: list[int]) -> list[ColumnElement[b
     return [model.owner_id.in_(students), model.class_id == ctx.class_run.class_id, model.deleted_at.is_(None)]
 
 
-def _counts(model: Any, conditions: list[ColumnElement[bool]]) -> dict[int, int]:
-    rows = db.session.execute(
-        select(model.owner_id, func.count(model.id)).where(*conditions).group_by(model.owner_id)
-        .execution_options(skip_visibility=True))
-    return dict(rows.all())
+def _prefix_counts(model: Any, base: list[ColumnElement[bool]], steps: list[Any]) -> list[dict[int, int]]:
+    """Per owner, how many records meet `base` and then the first 0, 1, 2… of the steps' conditions: `_counts` of
+    each prefix, in one statement (a sum of CASE per prefix over the owners' records)."""
+    sums = []
+    for i in range(1, len(steps) + 1):
+        both = and_(*[step.condition for step in steps[:i]])
+        sums.append(func.sum(case((both, 1), else_=0)))
+    rows = db.session.execute(select(model.owner_id, func.count(model.id), *sums).where(*base)
+                              .group_by(model.owner_id).execution_options(skip_visibility=True)).all()
+    found: list[dict[int, int]] = [{} for _ in range(len(steps) + 1)]
+    for owner, *counts in rows:
+        for i, n in enumerate(counts):
+            if n:
+                found[i][owner] = int(n)
+    return found
 
 
 # Entries that move or file a record without working on it: a transfer in earns nothing.
@@ -249,6 +259,31 @@ def _credit_first_owners(credit: dict[int, set[int]], ctx: Context, record_type:
             credit.setdefault(record_id, set()).add(owner)
 
 
+# Up to this many students, only the records they could have earned are read (see _candidates).
+FEW_STUDENTS = 20
+
+
+def _candidates(check: RecordCount, model: Any, ctx: Context) -> list[ColumnElement[bool]]:
+    """SQL narrowing the class's records to those a few students could have earned (none for a whole class).
+
+    Credit goes to a student with a counted entry on the record (credited_students: the last setter of a `where`
+    field, or a worker), and, without `touched_in_run`, to its owner before any transfer: its owner now or, for a
+    record transferred since, the owner its transfer entries name. Any other record earns these students nothing,
+    so leaving it out changes no outcome; the incremental gradebook's refresh of one student no longer reads the
+    whole class's records and their histories.
+    """
+    if len(ctx.student_ids) > FEW_STUDENTS:
+        return []
+    worked = select(LogEntry.object_id).where(LogEntry.object_type == check.record_type, counted(ctx))
+    terms: list[ColumnElement[bool]] = [model.id.in_(worked)]
+    if not check.touched_in_run:
+        transferred = select(LogEntry.object_id).where(
+            LogEntry.object_type == check.record_type, LogEntry.class_id == ctx.class_run.class_id,
+            LogEntry.verb == f"{check.record_type}.transfer")
+        terms += [model.owner_id.in_(ctx.student_ids), model.id.in_(transferred)]
+    return [or_(*terms)]
+
+
 @register_check
 class RecordCountCheck(CheckKind):
     """At least `count` records of the class match `where` and have the `with` children, earned by the student."""
@@ -262,7 +297,8 @@ class RecordCountCheck(CheckKind):
         steps = (where_steps(model, check.record_type, check.where, ctx.class_run.scenario.currency)
                  + with_steps(model, check.with_))
         records = db.session.execute(
-            select(model.id, model.owner_id, model).where(*_class_base(model, ctx), *[step.condition for step in steps])
+            select(model.id, model.owner_id, model).where(*_class_base(model, ctx), *[step.condition for step in steps],
+                                                          *_candidates(check, model, ctx))
             .order_by(model.id).execution_options(skip_visibility=True)).all()
         credit = credited_students(check, ctx, check.record_type, records)
         if check.origin != "any" and credit:
@@ -298,13 +334,16 @@ class RecordCountCheck(CheckKind):
         currency = ctx.class_run.scenario.currency
         """Say what is missing: the first condition that drops a record the student needed (their own records)."""
         short = {s for s, o in result.items() if o.done < check.count}
+        if not short:
+            return
         conditions = list(base)
-        before = _counts(model, conditions)
-        for step in [*steps, *([touched_step(model, check.record_type, ctx)] if check.touched_in_run else [])]:
+        every = [*steps, *([touched_step(model, check.record_type, ctx)] if check.touched_in_run else [])]
+        prefixes = _prefix_counts(model, base, every)  # each student's records meeting the first 0, 1, 2… steps
+        before = prefixes[0]
+        for step, after in zip(every, prefixes[1:], strict=True):
             if not short:
                 return
             conditions.append(step.condition)
-            after = _counts(model, conditions)
             for student in sorted(short):
                 if after.get(student, 0) < min(before.get(student, 0), check.count):
                     outcome = result[student]
