@@ -41,8 +41,9 @@ from ..org.models import User
 from . import display, list_filters, services
 from .display import is_money, like_pattern
 from .extras import detail_extras, list_extras, register_extras
-from .forms import TransferForm
+from .forms import ConfirmForm, TransferForm
 from .registry import RecordType, Related
+from .rendered import csrf_field
 from .versioning import missing_version_message, sent_version
 
 
@@ -358,6 +359,7 @@ class RecordViews:
             .execution_options(skip_visibility=True)  # the record's history goes with the record, for whoever sees it
         ).all()
         viewer = current_viewer()
+        csrf = csrf_field(ConfirmForm())  # every form of the page carries it: rendered once
         return self.render(
             self.detail_template,
             obj=obj,
@@ -365,7 +367,8 @@ class RecordViews:
             writable=can_write(obj, viewer) and current_user.can_change and not getattr(obj, "is_read_only", False),
             entries=timeline,
             related=[(rel, self.related_rows(rel, obj)) for rel in self.related],
-            extras=detail_extras(obj),
+            extras=detail_extras(obj, csrf),
+            csrf=csrf,
         )
 
     def related_rows(self, rel: Related, obj: Any) -> list[Markup]:
