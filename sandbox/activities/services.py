@@ -4,10 +4,11 @@ log a call, complete a task, move open activities on lead conversion, and the pa
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from ..access import can_write, current_viewer
 from ..clock import today, utcnow
@@ -48,10 +49,10 @@ def is_open_task(obj: Activity) -> bool:
     return obj.kind == TASK and obj.status not in closed_statuses()
 
 
-def open_task_condition() -> Any:
-    """SQL: an open task (status not closed per the code table)."""
+def open_task_condition(closed: Any = None) -> Any:
+    """SQL: an open task (status not closed per the code table; `closed`: those statuses, or a parameter for them)."""
     return and_(Activity.kind == TASK,
-                or_(Activity.status.is_(None), Activity.status.not_in(closed_statuses())))
+                or_(Activity.status.is_(None), Activity.status.not_in(closed_statuses() if closed is None else closed)))
 
 
 def problems(data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -182,6 +183,20 @@ def move_open_activities(from_type: str, from_id: int, to_type: str, to_id: int)
     return moved
 
 
+@cache
+def _panel_select() -> Any:
+    """The panel's statement, built once per process (the record and the closed statuses are parameters; the
+    session adds the visibility rule to each execution). Rows of the columns the panel shows, with the owner's
+    name joined in: entities cost more to build, and each other owner was a lazy load; the visibility rule
+    applies to a column SELECT of the model all the same."""
+    return (select(Activity.id, Activity.kind, Activity.subject, Activity.due_date, Activity.event_type,
+                   Activity.start_at, Activity.created_at, User.display_name.label("owner_name"))
+            .join(User, User.id == Activity.owner_id)
+            .where(Activity.related_type == bindparam("related_type"), Activity.related_id == bindparam("related_id"),
+                   or_(open_task_condition(bindparam("closed", expanding=True)), Activity.kind == EVENT))
+            .order_by(Activity.created_at.desc(), Activity.id.desc()).limit(100))
+
+
 def activities_for(record: Any) -> dict[str, Any] | None:
     """Open tasks and recent events of a record for its detail page (one query), or None for other types.
 
@@ -189,16 +204,8 @@ def activities_for(record: Any) -> dict[str, Any] | None:
     kind = getattr(type(record), "__audit_type__", None)
     if kind not in RELATED_TYPES or getattr(record, "id", None) is None:
         return None
-    # Rows of the columns the panel shows, with the owner's name joined in (entities cost more to build, and
-    # each other owner was a lazy load); the visibility rule applies to a column SELECT of the model all the same.
-    rows = db.session.execute(
-        select(Activity.id, Activity.kind, Activity.subject, Activity.due_date, Activity.event_type,
-               Activity.start_at, Activity.created_at, User.display_name.label("owner_name"))
-        .join(User, User.id == Activity.owner_id)
-        .where(Activity.related_type == kind, Activity.related_id == record.id,
-               or_(open_task_condition(), Activity.kind == EVENT))
-        .order_by(Activity.created_at.desc(), Activity.id.desc()).limit(100)
-    ).all()
+    rows = db.session.execute(_panel_select(), {"related_type": kind, "related_id": record.id,
+                                                "closed": closed_statuses()}).all()
     tasks = sorted((a for a in rows if a.kind == TASK), key=lambda a: (a.due_date or date.max, -a.id))
     events = sorted((a for a in rows if a.kind == EVENT), key=lambda a: (a.start_at or a.created_at), reverse=True)
     return {"type": kind, "id": record.id, "tasks": tasks, "events": events[:PANEL_EVENTS],

@@ -15,6 +15,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import Integer, Numeric, String, bindparam, cast, literal_column, null, select, union_all
 
 from ..accounts.models import Account
@@ -24,8 +25,7 @@ from ..extensions import db
 from ..money import money_of
 from ..products.models import Product
 from ..records.display import reference_label, remember_labels
-from ..records.forms import ConfirmForm
-from .item_forms import ContactRoleForm, LineForm, OpportunityCompetitorForm, PartnerForm
+from .inline import inline_forms
 from .models import Opportunity
 from .related_models import OpportunityCompetitor, OpportunityContactRole, OpportunityLine, OpportunityPartner
 
@@ -214,8 +214,8 @@ def _children(opp: Opportunity) -> dict[str, list[tuple[Any, Any]]]:
     return found
 
 
-def detail_context(opp: Opportunity, writable: bool) -> dict[str, Any]:
-    """Rows, totals and (for writers) the inline forms of the opportunity page."""
+def detail_context(opp: Opportunity, writable: bool, csrf: Markup) -> dict[str, Any]:
+    """Rows, totals and (for writers) the inline forms of the opportunity page (`csrf`: the page's CSRF field)."""
     children = _children(opp)
     lines, roles, partners, competitors = (children[name] for name in ("lines", "roles", "partners", "competitors"))
     context: dict[str, Any] = {
@@ -230,15 +230,10 @@ def detail_context(opp: Opportunity, writable: bool) -> dict[str, Any]:
         picked = _picker_rows(opp)
         if opp.account_id:  # the account field's link and the contact picker's group read it from the cache
             remember_labels(Account, {opp.account_id: next((r.name for r in picked["own_account"]), None)})
-        line_form, role_form = LineForm(formdata=None), ContactRoleForm(formdata=None)
-        partner_form, competitor_form = PartnerForm(formdata=None), OpportunityCompetitorForm(formdata=None)
-        line_form.product_id.choices = _choices(picked["product"], set(), _product_label(opp))
-        line_form.unit_price.description = ""  # the inline field says "List price" as its placeholder
-        role_form.contact_id.choices = contact_choices(opp, {r.contact_id for r, _c in roles}, picked["contact"])
-        partner_form.account_id.choices = account_choices(opp, {r.account_id for r, _a in partners},
-                                                          picked["account"])
-        competitor_form.competitor_id.choices = competitor_choices(
-            opp, {r.competitor_id for r, _c in competitors}, picked["competitor"])
-        context["forms"] = {"line": line_form, "role": role_form, "partner": partner_form,
-                            "competitor": competitor_form, "confirm": ConfirmForm(formdata=None)}
+        context["forms"] = inline_forms({
+            "product_id": _choices(picked["product"], set(), _product_label(opp)),
+            "contact_id": contact_choices(opp, {r.contact_id for r, _c in roles}, picked["contact"]),
+            "account_id": account_choices(opp, {r.account_id for r, _a in partners}, picked["account"]),
+            "competitor_id": competitor_choices(opp, {r.competitor_id for r, _c in competitors}, picked["competitor"]),
+        }, csrf)
     return context

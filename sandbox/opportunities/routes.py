@@ -67,8 +67,7 @@ class OpportunityViews(RecordViews):
             context["history"] = services.history_rows(context["obj"])
             context["stages"] = choices("opportunity_stage", context["obj"].stage)
             context["closed"] = services.is_closed(context["obj"].stage)
-            context["confirm"] = ConfirmForm()
-            context["items"] = items.detail_context(context["obj"], context.get("writable", False))
+            context["items"] = items.detail_context(context["obj"], context.get("writable", False), context["csrf"])
         if template == "records/form.html" and context.get("obj") is not None and has_lines(context["obj"]):
             amount = context["form"].amount
             amount.render_kw = {"readonly": True, "class": "bg-light"}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
+
 from . import list_filters
 from .exporting import export_response, register_generic_verbs
 from .import_views import import_page
@@ -26,9 +28,9 @@ def register_extras(v: Any) -> None:
     NoteViews(v).register()
 
 
-def detail_extras(obj: Any) -> dict[str, Any]:
-    """Context of the Notes and Attachments cards."""
-    return detail_context(obj)
+def detail_extras(obj: Any, csrf: Markup) -> dict[str, Any]:
+    """Context of the Notes and Attachments cards (`csrf`: the page's CSRF field)."""
+    return detail_context(obj, csrf)
 
 
 def list_extras(model: Any) -> dict[str, Any]:

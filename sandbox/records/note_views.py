@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from markupsafe import Markup
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -18,6 +19,7 @@ from ..boundary import attempt
 from . import notes
 from .forms import ConfirmForm
 from .models import Attachment, Note
+from .rendered import fresh_field
 
 
 class NoteForm(FlaskForm):
@@ -38,17 +40,23 @@ def may_change(obj: Any) -> bool:
                 and not getattr(obj, "is_read_only", False))
 
 
-def detail_context(obj: Any) -> dict[str, Any]:
-    """What the Notes and Attachments cards of a detail page show."""
+def _note_body() -> Markup:
+    """The new note's box, as `render_field(NoteForm().body, rows=2)` writes it on a record page (kept)."""
+    macros = current_app.jinja_env.get_template("bootstrap5/form.html").module
+    return fresh_field("note_body", lambda: macros.render_field(NoteForm(formdata=None).body, rows=2))  # type: ignore[attr-defined]
+
+
+def detail_context(obj: Any, csrf: Markup) -> dict[str, Any]:
+    """What the Notes and Attachments cards of a detail page show (`csrf`: the page's CSRF field, which every
+    form of the cards carries)."""
     writable = may_change(obj)
     has_notes, has_attachments = notes.present(obj)
     return {
         "notes": notes.notes_of(obj) if has_notes else [],
         "attachments": notes.attachments_of(obj) if has_attachments else [],
         "writable": writable,
-        "note_form": NoteForm() if writable else None,
-        "attachment_form": AttachmentForm() if writable else None,
-        "confirm": ConfirmForm(),
+        "note_body": _note_body() if writable else None,
+        "csrf": csrf,
         "extensions": ", ".join(notes.allowed_extensions()),
         "max_size": notes.human_size(int(current_app.config.get("ATTACHMENT_MAX_BYTES", notes.DEFAULT_MAX_BYTES))),
     }

@@ -10,6 +10,7 @@ import mimetypes
 import re
 import secrets
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from ..numbers import DB_INT_MAX
 from ..oplog import current_op, operation, register_verbs
 from ..org.models import utcnow
 from ..owned import Owned
+from .about import about, about_params
 from .models import Attachment, Note
 from .services import NotAllowed, RecordError, _check_write, acting_user
 
@@ -59,13 +61,20 @@ def _of(model: Any, parent: Owned) -> Any:
     return about_record(parent, model.record_type, model.record_id, model.class_id)
 
 
+@cache
+def _present_select(without_class: bool) -> Any:
+    """present()'s statement, built once per process (records/about.py)."""
+    def shown(model: Any) -> Any:
+        return select(model.id).where(about(without_class, model.record_type, model.record_id, model.class_id),
+                                      model.deleted_at.is_(None)).exists()
+    return select(shown(Note), shown(Attachment))
+
+
 def present(parent: Owned) -> tuple[bool, bool]:
     """Whether the record has notes, and attachments, shown (one query: most records have neither, and the
     page then reads no list)."""
-    has_notes, has_attachments = db.session.execute(select(
-        select(Note.id).where(_of(Note, parent), Note.deleted_at.is_(None)).exists(),
-        select(Attachment.id).where(_of(Attachment, parent), Attachment.deleted_at.is_(None)).exists(),
-    )).one()
+    has_notes, has_attachments = db.session.execute(
+        _present_select(parent.class_id is None), about_params(parent)).one()
     return bool(has_notes), bool(has_attachments)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -21,7 +22,6 @@ from sqlalchemy.orm import lazyload
 from werkzeug.datastructures import MultiDict
 
 from ..access import (
-    about_record,
     can_write,
     current_viewer,
     get_visible_or_404,
@@ -39,10 +39,12 @@ from ..numbers import db_id, page_number
 from ..oplog import LogEntry
 from ..org.models import User
 from . import display, list_filters, services
+from .about import about, about_params
 from .display import is_money, like_pattern
 from .extras import detail_extras, list_extras, register_extras
-from .forms import TransferForm
+from .forms import ConfirmForm, TransferForm
 from .registry import RecordType, Related
+from .rendered import csrf_field
 from .versioning import missing_version_message, sent_version
 
 
@@ -122,6 +124,17 @@ def owner_display_names(rows: list[Any], known: dict[int, str] | None = None) ->
     if missing:
         names.update(db.session.execute(select(User.id, User.display_name).where(User.id.in_(sorted(missing)))).all())
     return names
+
+
+@cache
+def _timeline_select(without_class: bool) -> Any:
+    """A record page's timeline: the newest 50 log entries about the record, built once per process
+    (records/about.py)."""
+    return (select(LogEntry)
+            .where(about(without_class, LogEntry.object_type, LogEntry.object_id, LogEntry.class_id))
+            .order_by(LogEntry.at.desc(), LogEntry.id.desc())
+            .limit(50)
+            .execution_options(skip_visibility=True))  # the record's history goes with the record, for whoever sees it
 
 
 # Blueprint name -> the views serving it (the bench renders lists with a type's own views).
@@ -350,14 +363,9 @@ class RecordViews:
     def detail_page(self, obj: Any) -> str:
         """The record page of a record already read through the permission door (a subclass that looked it
         up for its own checks passes it on rather than reading it twice)."""
-        timeline = db.session.scalars(
-            select(LogEntry)
-            .where(about_record(obj, LogEntry.object_type, LogEntry.object_id, LogEntry.class_id))
-            .order_by(LogEntry.at.desc(), LogEntry.id.desc())
-            .limit(50)
-            .execution_options(skip_visibility=True)  # the record's history goes with the record, for whoever sees it
-        ).all()
+        timeline = db.session.scalars(_timeline_select(obj.class_id is None), about_params(obj)).all()
         viewer = current_viewer()
+        csrf = csrf_field(ConfirmForm())  # every form of the page carries it: rendered once
         return self.render(
             self.detail_template,
             obj=obj,
@@ -365,7 +373,8 @@ class RecordViews:
             writable=can_write(obj, viewer) and current_user.can_change and not getattr(obj, "is_read_only", False),
             entries=timeline,
             related=[(rel, self.related_rows(rel, obj)) for rel in self.related],
-            extras=detail_extras(obj),
+            extras=detail_extras(obj, csrf),
+            csrf=csrf,
         )
 
     def related_rows(self, rel: Related, obj: Any) -> list[Markup]:
