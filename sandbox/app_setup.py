@@ -20,7 +20,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing.converters import IntegerConverter
 
-from . import access, boundary, health, kept_identity, labels
+from . import access, boundary, health, kept_identity, labels, pg_statements
 from .config import ASSETS, LOCAL_ASSET_FILES, LOCAL_BOOTSTRAP, LOCAL_BOOTSTRAP_BEFORE, Config, instance_secret_key
 from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 from .i18n import format_datetime, install_fast_gettext, select_locale
@@ -66,6 +66,8 @@ def configure(app: Flask, overrides: dict[str, Any]) -> None:
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
 
     db.init_app(app)
+    with app.app_context():
+        pg_statements.install(db.engine)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

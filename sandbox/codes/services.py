@@ -11,7 +11,7 @@ from flask import current_app, g, has_request_context, request
 from flask.globals import _cv_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import column, func, select, table
+from sqlalchemy import bindparam, column, func, select, table
 
 from ..errors import ServiceError
 from ..extensions import db
@@ -109,11 +109,14 @@ _COLUMNS = [getattr(CodeValue, name) for name in Code.__slots__]
 # run's): a load or reset inserts a run, an undo sets `undone_at`, none is ever deleted.
 _VERBS = ("code_value.create", "code_value.update", "code_value.delete")
 _LOG = LogEntry.__table__
+# The verbs written into the statement: PostgreSQL's generic plan of a prepared `verb IN ($1, $2, $3)` walked the
+# whole log backwards by id (0.9 ms a page, measured), where the plan for the literals reads the verb index.
+_VERBS_IN_TEXT = bindparam("verbs", list(_VERBS), expanding=True, literal_execute=True)
 _RUNS = table("runs", column("id"), column("undone_at"))  # by name: classroom builds on this module
 _STAMP = select(
     select(func.count()).select_from(CodeValue.__table__).scalar_subquery(),
     select(func.max(CodeValue.id)).scalar_subquery(),
-    select(func.max(_LOG.c.id)).where(_LOG.c.verb.in_(_VERBS)).scalar_subquery(),
+    select(func.max(_LOG.c.id)).where(_LOG.c.verb.in_(_VERBS_IN_TEXT)).scalar_subquery(),
     select(func.count()).select_from(_RUNS).scalar_subquery(),
     select(func.max(_RUNS.c.id)).scalar_subquery(),
     select(func.count(_RUNS.c.undone_at)).scalar_subquery(),
