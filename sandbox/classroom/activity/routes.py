@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import abort, render_template, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from ...numbers import db_id
 from .. import grading_bp
@@ -53,6 +55,20 @@ def _labels(buckets: list[datetime]) -> list[str]:
     return [format_datetime(b, "MM-dd HH:mm" if with_day else "HH:mm") for b in buckets]
 
 
+def _heat_cell_maker(labels: list[str]) -> Callable[[int, int, int], str]:
+    """A function (column, count, shade) → the heat table's cell, as HTML: the table has students × buckets cells,
+    so each is one f-string, its column's label escaped once per page and empty cells built once per column."""
+    titles = [str(escape(label)) for label in labels]
+    empty = [f'<td class="heat-cell heat-0" title="{title} · 0"></td>' for title in titles]
+
+    def cell(column: int, count: int, level: int) -> str:
+        if not count:
+            return empty[column] if level == 0 else f'<td class="heat-cell heat-{level}" title="{titles[column]} · {count}"></td>'
+        return f'<td class="heat-cell heat-{level}" title="{titles[column]} · {count}">{count}</td>'
+
+    return cell
+
+
 @grading_bp.get("/activity")
 def activity() -> str:
     """The class activity page of one class run."""
@@ -79,8 +95,10 @@ def activity() -> str:
         "title": _("Actions per student per %(n)d minutes", n=BUCKET_MINUTES),
         "axis": _("Actions"),
     }
-    rows = [{"student": s, "counts": series[s.id], "levels": heat_levels(series[s.id]), "total": sum(series[s.id]),
-             "last": log.last_at(s.id)} for s in students]
+    cell = _heat_cell_maker(labels)
+    rows = [{"student": s, "counts": series[s.id], "levels": (levels := heat_levels(series[s.id])),
+             "cells": Markup("".join(map(cell, range(len(labels)), series[s.id], levels))),
+             "total": sum(series[s.id]), "last": log.last_at(s.id)} for s in students]
     context.update(
         students=students, live=is_live(run), labels=labels, rows=rows, stats=activity_summary(buckets, series),
         chart=chart, inactive=inactive_students(run, students, minutes, log=log),
