@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from flask import abort, render_template, request
-from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_babel import to_user_timezone
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -51,8 +51,12 @@ def _run(runs: list[Run], raw: str | None, class_id: int, problems: list[str]) -
 
 def _labels(buckets: list[datetime]) -> list[str]:
     """Bucket starts in the user's time zone: the time, with the day when the run spans several days."""
-    with_day = len({format_datetime(b, "yyyy-MM-dd") for b in buckets}) > 1
-    return [format_datetime(b, "MM-dd HH:mm" if with_day else "HH:mm") for b in buckets]
+    # Each bucket converted once and formatted with strftime (what Babel's "MM-dd HH:mm" / "HH:mm" give: digits,
+    # zero-padded). Buckets are in time order, so their local days are too: several days iff first and last differ.
+    local = [to_user_timezone(b) for b in buckets]
+    with_day = len(local) > 1 and local[0].date() != local[-1].date()
+    pattern = "%m-%d %H:%M" if with_day else "%H:%M"
+    return [at.strftime(pattern) for at in local]
 
 
 def _heat_cell_maker(labels: list[str]) -> Callable[[int, int, int], str]:
@@ -87,7 +91,8 @@ def activity() -> str:
         return render_template("classroom/activity.html", **context)
     students = class_students(klass.id)
     log = class_log(run, students)
-    buckets, series = activity_series(run, students, BUCKET_MINUTES, log=log)
+    live = is_live(run)
+    buckets, series = activity_series(run, students, BUCKET_MINUTES, log=log, live=live)
     labels = _labels(buckets)
     chart = {
         "labels": labels,
@@ -100,7 +105,7 @@ def activity() -> str:
              "cells": Markup("".join(map(cell, range(len(labels)), series[s.id], levels))),
              "total": sum(series[s.id]), "last": log.last_at(s.id)} for s in students]
     context.update(
-        students=students, live=is_live(run), labels=labels, rows=rows, stats=activity_summary(buckets, series),
+        students=students, live=live, labels=labels, rows=rows, stats=activity_summary(buckets, series),
         chart=chart, inactive=inactive_students(run, students, minutes, log=log),
         hints=integrity_hints(run, students, log=log), bucket_minutes=BUCKET_MINUTES,
         rules={"burst_min": BURST_MIN, "burst_gap": BURST_GAP.total_seconds(), "text_min": TEXT_MIN,
