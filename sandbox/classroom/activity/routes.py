@@ -12,6 +12,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from ...numbers import db_id
+from ...org.models import User
 from .. import grading_bp
 from ..models import Run
 from ..objectives.integrity import BURST_GAP, BURST_MIN, COMMON_BOOKS, TEXT_MIN, UNDO_MIN
@@ -73,6 +74,21 @@ def _heat_cell_maker(labels: list[str]) -> Callable[[int, int, int], str]:
     return cell
 
 
+def _student_links(root: str) -> Callable[[User], Markup]:
+    """student → `<a>` to their drill-down page, built once per student per page (the page names each student
+    in the heat table, the quiet list and the hints)."""
+    prefix = f'<a href="{escape(root)}/grading/students/'
+    links: dict[int, Markup] = {}
+
+    def student_link(student: User) -> Markup:
+        link = links.get(student.id)
+        if link is None:
+            link = links[student.id] = Markup(f'{prefix}{student.id}">{escape(student.display_name)}</a>')
+        return link
+
+    return student_link
+
+
 @grading_bp.get("/activity")
 def activity() -> str:
     """The class activity page of one class run."""
@@ -105,6 +121,7 @@ def activity() -> str:
              "cells": Markup("".join(map(cell, range(len(labels)), series[s.id], levels))),
              "total": sum(series[s.id]), "last": log.last_at(s.id)} for s in students]
     context.update(
+        student_link=_student_links(request.script_root),
         students=students, live=live, labels=labels, rows=rows, stats=activity_summary(buckets, series),
         chart=chart, inactive=inactive_students(run, students, minutes, log=log),
         hints=integrity_hints(run, students, log=log), bucket_minutes=BUCKET_MINUTES,
