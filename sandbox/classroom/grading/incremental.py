@@ -48,9 +48,9 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, delete, func, or_, select, text, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from seed.schema import Objective
@@ -482,10 +482,12 @@ def _outcomes(ctx: Context, objectives: list[Objective]) -> dict[str, dict[int, 
         return {o.id: {} for o in objectives}
     view = variant(ctx.evidence)
     print_ = fingerprint(class_run, ctx.live)
-    newest = db.session.scalar(select(func.max(LogEntry.id))) or 0  # before anything is read: see as_of
-    postgres = db.session.connection().dialect.name == "postgresql"
-    state = db.session.execute(select(GradeState.watermark, GradeState.seen, GradeState.all_dirty_at)
-                               .where(GradeState.class_run_id == class_run.id)).first()
+    # The newest entry id, read before any outcome or mark (see as_of), and the run's state, in one statement.
+    conn = db.session.connection()
+    newest, *kept = conn.execute(_NEWEST_AND_STATE, {"class_run_id": class_run.id}).one()
+    newest = newest or 0
+    postgres = conn.dialect.name == "postgresql"
+    state = _State(*kept) if kept[0] is not None else None
     marks: Marks = {}
     if state is None:
         watermark, all_dirty_at = newest, newest
@@ -532,6 +534,24 @@ def _outcomes(ctx: Context, objectives: list[Objective]) -> dict[str, dict[int, 
         _save(class_run.id, {"watermark": watermark, "seen": seen, "all_dirty_at": all_dirty_at}, marks, cells,
               done, view)
     return result
+
+
+class _State(NamedTuple):
+    watermark: int
+    seen: int
+    all_dirty_at: int
+
+
+def _state_column(column: Any) -> Any:
+    states = GradeState.__table__
+    return select(column).where(states.c.class_run_id == bindparam("class_run_id")).scalar_subquery()
+
+
+# One row: the newest log entry id and the class run's kept state (NULLs when none is kept: watermark is NOT NULL).
+# Built once; grading tables and the whole log's newest id are no records of the visibility rule.
+_NEWEST_AND_STATE = select(
+    select(func.max(LogEntry.__table__.c.id)).scalar_subquery(),
+    *(_state_column(GradeState.__table__.c[name]) for name in ("watermark", "seen", "all_dirty_at")))
 
 
 def _merge(marks: Marks, stored: dict[int, int], dirty: dict[tuple[int, str], int]) -> None:
