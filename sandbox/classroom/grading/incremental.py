@@ -45,7 +45,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -98,14 +98,23 @@ def fingerprint(class_run: Run, live: bool) -> str:
 
 # --- outcomes as text --------------------------------------------------------------------------------------------
 
+_OUTCOME_FIELDS = tuple(f.name for f in fields(Outcome))
+_DOCUMENT_FIELDS = tuple(f.name for f in fields(Document))
+
+
 def dump(outcome: Outcome) -> str:
-    """An outcome as JSON (points as text, times as ISO)."""
-    data = asdict(outcome)
+    """An outcome as JSON (points as text, times as ISO): what `asdict` gives, without its deep copy (a refresh
+    of a class dumps hundreds of outcomes; their lists hold numbers, strings and flat tuples only)."""
+    data = {name: getattr(outcome, name) for name in _OUTCOME_FIELDS}
     data["points"] = str(outcome.points)
-    for doc in data["documents"]:
+    documents = []
+    for document in outcome.documents:
+        doc = {name: getattr(document, name) for name in _DOCUMENT_FIELDS}
         for key in ("at", "deleted_at"):
             if doc[key] is not None:
                 doc[key] = doc[key].isoformat()
+        documents.append(doc)
+    data["documents"] = documents
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
