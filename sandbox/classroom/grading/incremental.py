@@ -492,10 +492,9 @@ def _outcomes(ctx: Context, objectives: list[Objective]) -> dict[str, dict[int, 
     view = variant(ctx.evidence)
     print_ = fingerprint(class_run, ctx.live)
     # The newest entry id, read before any outcome or mark (see as_of), and the run's state, in one statement.
-    conn = db.session.connection()
-    newest, *kept = conn.execute(_NEWEST_AND_STATE, {"class_run_id": class_run.id}).one()
+    newest, *kept = db.session.execute(_NEWEST_AND_STATE, {"class_run_id": class_run.id}).one()  # flushes first
     newest = newest or 0
-    postgres = conn.dialect.name == "postgresql"
+    postgres = db.session.connection().dialect.name == "postgresql"
     state = _State(*kept) if kept[0] is not None else None
     marks: Marks = {}
     if state is None:
@@ -513,16 +512,11 @@ def _outcomes(ctx: Context, objectives: list[Objective]) -> dict[str, dict[int, 
             seen = state.seen + read if postgres else 0
         watermark = max(watermark, newest)
     few = len(ids) <= 50
-    stored = dict(db.session.execute(select(GradeMark.student_id, GradeMark.dirty_at).where(
-        GradeMark.class_run_id == class_run.id, *([GradeMark.student_id.in_(ids)] if few else []))).all())
+    params = {"class_run_id": class_run.id, "variants": [view, MARKS], "ids": ids}
+    stored = dict(db.session.execute(_MARKS_OF[few], params).all())
     wanted = {o.id for o in objectives}
     # The kept outcomes of this view and the (student, objective) marks, in one read.
-    query = select(GradeCell.variant, GradeCell.student_id, GradeCell.objective_id, GradeCell.run_id,
-                   GradeCell.deadline, GradeCell.fingerprint, GradeCell.as_of, GradeCell.outcome).where(
-        GradeCell.class_run_id == class_run.id, GradeCell.variant.in_((view, MARKS)))
-    if few:
-        query = query.where(GradeCell.student_id.in_(ids))
-    rows = db.session.execute(query).all()
+    rows = db.session.execute(_CELLS_OF[few], params).all()
     dirty = {(row[1], row[2]): row[6] for row in rows if row[0] == MARKS}
     _merge(marks, stored, dirty)
     usable: list[tuple[int, str]] = []
@@ -561,6 +555,17 @@ def _state_column(column: Any) -> Any:
 _NEWEST_AND_STATE = select(
     select(func.max(LogEntry.__table__.c.id)).scalar_subquery(),
     *(_state_column(GradeState.__table__.c[name]) for name in ("watermark", "seen", "all_dirty_at")))
+
+
+# The kept marks and outcomes of a class run: of a few students (True) or the whole class (False). Built once.
+_MARKS_OF = {few: select(GradeMark.student_id, GradeMark.dirty_at).where(
+    GradeMark.class_run_id == bindparam("class_run_id"),
+    *([GradeMark.student_id.in_(bindparam("ids", expanding=True))] if few else [])) for few in (True, False)}
+_CELLS_OF = {few: select(
+    GradeCell.variant, GradeCell.student_id, GradeCell.objective_id, GradeCell.run_id, GradeCell.deadline,
+    GradeCell.fingerprint, GradeCell.as_of, GradeCell.outcome).where(
+    GradeCell.class_run_id == bindparam("class_run_id"), GradeCell.variant.in_(bindparam("variants", expanding=True)),
+    *([GradeCell.student_id.in_(bindparam("ids", expanding=True))] if few else [])) for few in (True, False)}
 
 
 def _merge(marks: Marks, stored: dict[int, int], dirty: dict[tuple[int, str], int]) -> None:

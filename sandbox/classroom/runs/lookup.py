@@ -52,9 +52,16 @@ def student_reruns(class_id: int) -> dict[int, list[tuple[Run, User | None]]]:
 
 def student_runs(class_run: Run) -> dict[int, int]:
     """Student id → the run id that counts for them in `class_run`: their newest re-run inside it, else the class run."""
-    rows = db.session.execute(
-        select(Run.student_id, Run.id).where(Run.parent_id == class_run.id, Run.undone_at.is_(None)).order_by(Run.id))
+    rows = db.session.execute(_STUDENT_RUNS, {"run_id": class_run.id})
     return {student_id: run_id for student_id, run_id in rows if student_id is not None}
+
+
+# Built once (every gradebook, checklist and activity page reads both): runs and extensions are no records of the
+# visibility rule. Executed through the session, which flushes pending changes first as before.
+_STUDENT_RUNS = (select(Run.student_id, Run.id).where(Run.parent_id == bindparam("run_id"), Run.undone_at.is_(None))
+                 .order_by(Run.id))
+_DEADLINES = select(DeadlineExtension.student_id, DeadlineExtension.deadline).where(
+    DeadlineExtension.run_id == bindparam("run_id"))
 
 
 def run_for_student(class_run: Run, student_id: int) -> int:
@@ -64,9 +71,7 @@ def run_for_student(class_run: Run, student_id: int) -> int:
 
 def deadlines(class_run: Run) -> dict[int, datetime]:
     """Students with an extension → their deadline (everyone else has the run's)."""
-    rows = db.session.execute(
-        select(DeadlineExtension.student_id, DeadlineExtension.deadline).where(DeadlineExtension.run_id == class_run.id))
-    return dict(rows.all())  # type: ignore[arg-type]
+    return dict(db.session.execute(_DEADLINES, {"run_id": class_run.id}).all())  # type: ignore[arg-type]
 
 
 def deadline_for(class_run: Run, student_id: int) -> datetime:
