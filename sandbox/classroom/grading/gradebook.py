@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import partial
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from seed.schema import Objective
 
@@ -87,10 +87,15 @@ def make_context(class_run: Run, student_ids: list[int], evidence: bool = False,
 
 def overrides(class_run: Run, student_ids: list[int]) -> dict[tuple[int, str], GradeOverride]:
     """(student, objective id) → the instructor's override in this class run."""
-    stmt = select(GradeOverride).where(GradeOverride.run_id == class_run.id)
-    if len(student_ids) <= 50:  # a whole class reads every override of the run; a few students only theirs
-        stmt = stmt.where(GradeOverride.student_id.in_(student_ids))
-    return {(o.student_id, o.objective_id): o for o in db.session.scalars(stmt)}
+    few = len(student_ids) <= 50  # a whole class reads every override of the run; a few students only theirs
+    return {(o.student_id, o.objective_id): o for o in db.session.scalars(
+        _OVERRIDES_OF[few], {"run_id": class_run.id, "ids": list(student_ids)})}
+
+
+# `overrides`' statements, built once: of a few students (True) or of the whole run (False).
+_OVERRIDES_OF = {few: select(GradeOverride).where(
+    GradeOverride.run_id == bindparam("run_id"),
+    *([GradeOverride.student_id.in_(bindparam("ids", expanding=True))] if few else [])) for few in (True, False)}
 
 
 def gradebook(class_run: Run, students: list[User] | None = None, evidence: bool = False,

@@ -15,6 +15,8 @@ from ..models import DeadlineExtension, Run
 
 def current_run(class_id: int, student_id: int | None = None) -> Run | None:
     """The newest run not undone that applies to the class (and to `student_id`, whose own re-run wins)."""
+    if student_id is None:
+        return db.session.scalar(_CURRENT_CLASS_RUN, {"class_id": class_id})
     return db.session.scalar(_current(select(Run), class_id, student_id))
 
 
@@ -26,6 +28,11 @@ def _current(stmt: Any, class_id: int, student_id: int | None) -> Any:
     else:
         stmt = stmt.where(or_(Run.student_id.is_(None), Run.student_id == student_id))
     return stmt.order_by(Run.id.desc()).limit(1)
+
+
+# `current_run(class_id)` built once: every grading page and checklist asks it.
+_CURRENT_CLASS_RUN = (select(Run).where(Run.class_id == bindparam("class_id"), Run.undone_at.is_(None),
+                                        Run.student_id.is_(None)).order_by(Run.id.desc()).limit(1))
 
 
 def current_class_run(class_id: int) -> Run | None:
