@@ -109,8 +109,11 @@ def is_live(class_run: Run, now: datetime | None = None) -> bool:
 
 
 def activity_series(class_run: Run, students: list[User], bucket_minutes: int = BUCKET_MINUTES,
-                    now: datetime | None = None, log: ClassLog | None = None) -> tuple[list[datetime], dict[int, list[int]]]:
-    """(bucket starts, student id -> actions per bucket) from the run's start until now (live run) or the last action."""
+                    now: datetime | None = None, log: ClassLog | None = None, live: bool | None = None,
+                    ) -> tuple[list[datetime], dict[int, list[int]]]:
+    """(bucket starts, student id -> actions per bucket) from the run's start until now (live run) or the last action.
+
+    live: `is_live(class_run)` when the caller has just read it (else it is read here)."""
     log = log or class_log(class_run, students)
     now = now or utcnow()
     step = timedelta(minutes=bucket_minutes)
@@ -118,7 +121,7 @@ def activity_series(class_run: Run, students: list[User], bucket_minutes: int = 
     first = min([class_run.started_at, *(a.at for a in actions[:1])])
     start = _floor(first, bucket_minutes)
     end = actions[-1].at if actions else start
-    if is_live(class_run, now):
+    if live if live is not None else is_live(class_run, now):
         end = max(end, now)
     count = int((end - start) // step) + 1
     if count <= MAX_BUCKETS:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import abort, render_template, request
-from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_babel import to_user_timezone
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from ...numbers import db_id
+from ...org.models import User
 from .. import grading_bp
 from ..models import Run
 from ..objectives.integrity import BURST_GAP, BURST_MIN, COMMON_BOOKS, TEXT_MIN, UNDO_MIN
@@ -49,8 +52,41 @@ def _run(runs: list[Run], raw: str | None, class_id: int, problems: list[str]) -
 
 def _labels(buckets: list[datetime]) -> list[str]:
     """Bucket starts in the user's time zone: the time, with the day when the run spans several days."""
-    with_day = len({format_datetime(b, "yyyy-MM-dd") for b in buckets}) > 1
-    return [format_datetime(b, "MM-dd HH:mm" if with_day else "HH:mm") for b in buckets]
+    # Each bucket converted once and formatted with strftime (what Babel's "MM-dd HH:mm" / "HH:mm" give: digits,
+    # zero-padded). Buckets are in time order, so their local days are too: several days iff first and last differ.
+    local = [to_user_timezone(b) for b in buckets]
+    with_day = len(local) > 1 and local[0].date() != local[-1].date()
+    pattern = "%m-%d %H:%M" if with_day else "%H:%M"
+    return [at.strftime(pattern) for at in local]
+
+
+def _heat_cell_maker(labels: list[str]) -> Callable[[int, int, int], str]:
+    """A function (column, count, shade) → the heat table's cell, as HTML: the table has students × buckets cells,
+    so each is one f-string, its column's label escaped once per page and empty cells built once per column."""
+    titles = [str(escape(label)) for label in labels]
+    empty = [f'<td class="heat-cell heat-0" title="{title} · 0"></td>' for title in titles]
+
+    def cell(column: int, count: int, level: int) -> str:
+        if not count:
+            return empty[column] if level == 0 else f'<td class="heat-cell heat-{level}" title="{titles[column]} · {count}"></td>'
+        return f'<td class="heat-cell heat-{level}" title="{titles[column]} · {count}">{count}</td>'
+
+    return cell
+
+
+def _student_links(root: str) -> Callable[[User], Markup]:
+    """student → `<a>` to their drill-down page, built once per student per page (the page names each student
+    in the heat table, the quiet list and the hints)."""
+    prefix = f'<a href="{escape(root)}/grading/students/'
+    links: dict[int, Markup] = {}
+
+    def student_link(student: User) -> Markup:
+        link = links.get(student.id)
+        if link is None:
+            link = links[student.id] = Markup(f'{prefix}{student.id}">{escape(student.display_name)}</a>')
+        return link
+
+    return student_link
 
 
 @grading_bp.get("/activity")
@@ -71,7 +107,8 @@ def activity() -> str:
         return render_template("classroom/activity.html", **context)
     students = class_students(klass.id)
     log = class_log(run, students)
-    buckets, series = activity_series(run, students, BUCKET_MINUTES, log=log)
+    live = is_live(run)
+    buckets, series = activity_series(run, students, BUCKET_MINUTES, log=log, live=live)
     labels = _labels(buckets)
     chart = {
         "labels": labels,
@@ -79,10 +116,13 @@ def activity() -> str:
         "title": _("Actions per student per %(n)d minutes", n=BUCKET_MINUTES),
         "axis": _("Actions"),
     }
-    rows = [{"student": s, "counts": series[s.id], "levels": heat_levels(series[s.id]), "total": sum(series[s.id]),
-             "last": log.last_at(s.id)} for s in students]
+    cell = _heat_cell_maker(labels)
+    rows = [{"student": s, "counts": series[s.id], "levels": (levels := heat_levels(series[s.id])),
+             "cells": Markup("".join(map(cell, range(len(labels)), series[s.id], levels))),
+             "total": sum(series[s.id]), "last": log.last_at(s.id)} for s in students]
     context.update(
-        students=students, live=is_live(run), labels=labels, rows=rows, stats=activity_summary(buckets, series),
+        student_link=_student_links(request.script_root),
+        students=students, live=live, labels=labels, rows=rows, stats=activity_summary(buckets, series),
         chart=chart, inactive=inactive_students(run, students, minutes, log=log),
         hints=integrity_hints(run, students, log=log), bucket_minutes=BUCKET_MINUTES,
         rules={"burst_min": BURST_MIN, "burst_gap": BURST_GAP.total_seconds(), "text_min": TEXT_MIN,

@@ -7,12 +7,13 @@ kept and only the students new log entries could affect are scored again (increm
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from seed.schema import Objective
 
@@ -20,7 +21,7 @@ from ...access import reading_whole_log
 from ...extensions import db
 from ...oplog import LogEntry
 from ...org.models import Position, PositionKind, User
-from ..models import GradeOverride, Run
+from ..models import DeadlineExtension, GradeOverride, Run
 from ..objectives.checks import CENT, Context, Outcome
 from ..runs.lookup import class_students, current_class_run, deadlines, department_of, student_runs
 from . import incremental
@@ -64,12 +65,16 @@ def class_run_of(run: Run) -> Run:
     return run if run.parent_id is None else db.session.get(Run, run.parent_id)
 
 
-def make_context(class_run: Run, student_ids: list[int], evidence: bool = False, live: bool | None = None) -> Context:
+def make_context(class_run: Run, student_ids: list[int], evidence: bool = False, live: bool | None = None,
+                 extended: dict[int, datetime] | None = None) -> Context:
     """Each student's counting run (their re-run or the class run) and deadline (extension or the run's).
 
     live: whether `class_run` is the run in force, when the caller has just read it (else it is read here).
+    extended: the students' extended deadlines (`deadlines`) when the caller has just read them.
     """
-    reruns, extended = student_runs(class_run), deadlines(class_run)
+    reruns = student_runs(class_run)
+    if extended is None:
+        extended = deadlines(class_run)
     if live is None:
         current = current_class_run(class_run.class_id)
         live = current is not None and current.id == class_run.id
@@ -82,26 +87,35 @@ def make_context(class_run: Run, student_ids: list[int], evidence: bool = False,
 
 def overrides(class_run: Run, student_ids: list[int]) -> dict[tuple[int, str], GradeOverride]:
     """(student, objective id) → the instructor's override in this class run."""
-    stmt = select(GradeOverride).where(GradeOverride.run_id == class_run.id)
-    if len(student_ids) <= 50:  # a whole class reads every override of the run; a few students only theirs
-        stmt = stmt.where(GradeOverride.student_id.in_(student_ids))
-    return {(o.student_id, o.objective_id): o for o in db.session.scalars(stmt)}
+    few = len(student_ids) <= 50  # a whole class reads every override of the run; a few students only theirs
+    return {(o.student_id, o.objective_id): o for o in db.session.scalars(
+        _OVERRIDES_OF[few], {"run_id": class_run.id, "ids": list(student_ids)})}
+
+
+# `overrides`' statements, built once: of a few students (True) or of the whole run (False).
+_OVERRIDES_OF = {few: select(GradeOverride).where(
+    GradeOverride.run_id == bindparam("run_id"),
+    *([GradeOverride.student_id.in_(bindparam("ids", expanding=True))] if few else [])) for few in (True, False)}
 
 
 def gradebook(class_run: Run, students: list[User] | None = None, evidence: bool = False,
-              live: bool | None = None) -> Gradebook:
-    """The gradebook of a class run for its students (or the given ones), with evidence if asked (`live`: see
-    make_context)."""
+              live: bool | None = None, extended: dict[int, datetime] | None = None,
+              departments: bool = True) -> Gradebook:
+    """The gradebook of a class run for its students (or the given ones), with evidence if asked (`live`,
+    `extended`: see make_context; without `departments` every row's department is None: a page that does not
+    show it reads no positions)."""
     class_run = class_run_of(class_run)
     students = class_students(class_run.class_id) if students is None else list(students)
     ids = [s.id for s in students]
-    ctx = make_context(class_run, ids, evidence, live)
+    ctx = make_context(class_run, ids, evidence, live, extended)
     objectives = list(class_run.scenario.objectives)
     with reading_whole_log():  # grading counts the class's entries, whoever reads the gradebook
         outcomes = incremental.outcomes(ctx, objectives)
     found = overrides(class_run, ids) if ids else {}
-    department = department_of
-    if len(ids) > 1:
+    department: Callable[[User], Position | None] = department_of
+    if not departments:
+        department = _no_department
+    elif len(ids) > 1:
         # The class's positions in one query; each row's department is then found by walking them by id,
         # not through a relationship load per student and per level.
         positions = {p.id: p for p in db.session.scalars(select(Position).where(or_(
@@ -119,6 +133,10 @@ def gradebook(class_run: Run, students: list[User] | None = None, evidence: bool
         rows.append(Row(student, department(student), ctx.run_ids[student.id], ctx.deadlines[student.id],
                         cells, total))
     return Gradebook(class_run, objectives, rows, class_run.scenario.total_points)
+
+
+def _no_department(_student: User) -> None:
+    return None
 
 
 def _department_in(positions: dict[int, Position], student: User) -> Position | None:
@@ -143,12 +161,24 @@ def student_row(class_run: Run, student: User, evidence: bool = True, live: bool
 
 def progress_for(user: User) -> tuple[Run | None, Row | None]:
     """The student's current class run and their row in it (None, None when the class has no run)."""
+    run, row, _extension = progress_of(user)
+    return run, row
+
+
+def progress_of(user: User) -> tuple[Run | None, Row | None, DeadlineExtension | None]:
+    """`progress_for`, and the student's deadline extension in the run (read once: it is also their deadline).
+    The row has no department (the checklist does not show it)."""
     if user.class_id is None:
-        return None, None
+        return None, None, None
     class_run = current_class_run(user.class_id)
     if class_run is None:
-        return None, None
-    return class_run, student_row(class_run, user, evidence=True, live=True)  # just read as the run in force
+        return None, None, None
+    extension = db.session.scalar(select(DeadlineExtension).where(
+        DeadlineExtension.run_id == class_run.id, DeadlineExtension.student_id == user.id))
+    extended = {user.id: extension.deadline} if extension is not None else {}
+    book = gradebook(class_run, [user], evidence=True, live=True,  # just read as the run in force
+                     extended=extended, departments=False)
+    return class_run, book.rows[0], extension
 
 
 def timeline(class_run: Run, student: User, limit: int = 500) -> list[LogEntry]:

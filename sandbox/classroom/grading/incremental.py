@@ -45,12 +45,12 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, delete, func, or_, select, text, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from seed.schema import Objective
@@ -98,14 +98,23 @@ def fingerprint(class_run: Run, live: bool) -> str:
 
 # --- outcomes as text --------------------------------------------------------------------------------------------
 
+_OUTCOME_FIELDS = tuple(f.name for f in fields(Outcome))
+_DOCUMENT_FIELDS = tuple(f.name for f in fields(Document))
+
+
 def dump(outcome: Outcome) -> str:
-    """An outcome as JSON (points as text, times as ISO)."""
-    data = asdict(outcome)
+    """An outcome as JSON (points as text, times as ISO): what `asdict` gives, without its deep copy (a refresh
+    of a class dumps hundreds of outcomes; their lists hold numbers, strings and flat tuples only)."""
+    data = {name: getattr(outcome, name) for name in _OUTCOME_FIELDS}
     data["points"] = str(outcome.points)
-    for doc in data["documents"]:
+    documents = []
+    for document in outcome.documents:
+        doc = {name: getattr(document, name) for name in _DOCUMENT_FIELDS}
         for key in ("at", "deleted_at"):
             if doc[key] is not None:
                 doc[key] = doc[key].isoformat()
+        documents.append(doc)
+    data["documents"] = documents
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -482,10 +491,11 @@ def _outcomes(ctx: Context, objectives: list[Objective]) -> dict[str, dict[int, 
         return {o.id: {} for o in objectives}
     view = variant(ctx.evidence)
     print_ = fingerprint(class_run, ctx.live)
-    newest = db.session.scalar(select(func.max(LogEntry.id))) or 0  # before anything is read: see as_of
+    # The newest entry id, read before any outcome or mark (see as_of), and the run's state, in one statement.
+    newest, *kept = db.session.execute(_NEWEST_AND_STATE, {"class_run_id": class_run.id}).one()  # flushes first
+    newest = newest or 0
     postgres = db.session.connection().dialect.name == "postgresql"
-    state = db.session.execute(select(GradeState.watermark, GradeState.seen, GradeState.all_dirty_at)
-                               .where(GradeState.class_run_id == class_run.id)).first()
+    state = _State(*kept) if kept[0] is not None else None
     marks: Marks = {}
     if state is None:
         watermark, all_dirty_at = newest, newest
@@ -502,16 +512,11 @@ def _outcomes(ctx: Context, objectives: list[Objective]) -> dict[str, dict[int, 
             seen = state.seen + read if postgres else 0
         watermark = max(watermark, newest)
     few = len(ids) <= 50
-    stored = dict(db.session.execute(select(GradeMark.student_id, GradeMark.dirty_at).where(
-        GradeMark.class_run_id == class_run.id, *([GradeMark.student_id.in_(ids)] if few else []))).all())
+    params = {"class_run_id": class_run.id, "variants": [view, MARKS], "ids": ids}
+    stored = dict(db.session.execute(_MARKS_OF[few], params).all())
     wanted = {o.id for o in objectives}
     # The kept outcomes of this view and the (student, objective) marks, in one read.
-    query = select(GradeCell.variant, GradeCell.student_id, GradeCell.objective_id, GradeCell.run_id,
-                   GradeCell.deadline, GradeCell.fingerprint, GradeCell.as_of, GradeCell.outcome).where(
-        GradeCell.class_run_id == class_run.id, GradeCell.variant.in_((view, MARKS)))
-    if few:
-        query = query.where(GradeCell.student_id.in_(ids))
-    rows = db.session.execute(query).all()
+    rows = db.session.execute(_CELLS_OF[few], params).all()
     dirty = {(row[1], row[2]): row[6] for row in rows if row[0] == MARKS}
     _merge(marks, stored, dirty)
     usable: list[tuple[int, str]] = []
@@ -532,6 +537,35 @@ def _outcomes(ctx: Context, objectives: list[Objective]) -> dict[str, dict[int, 
         _save(class_run.id, {"watermark": watermark, "seen": seen, "all_dirty_at": all_dirty_at}, marks, cells,
               done, view)
     return result
+
+
+class _State(NamedTuple):
+    watermark: int
+    seen: int
+    all_dirty_at: int
+
+
+def _state_column(column: Any) -> Any:
+    states = GradeState.__table__
+    return select(column).where(states.c.class_run_id == bindparam("class_run_id")).scalar_subquery()
+
+
+# One row: the newest log entry id and the class run's kept state (NULLs when none is kept: watermark is NOT NULL).
+# Built once; grading tables and the whole log's newest id are no records of the visibility rule.
+_NEWEST_AND_STATE = select(
+    select(func.max(LogEntry.__table__.c.id)).scalar_subquery(),
+    *(_state_column(GradeState.__table__.c[name]) for name in ("watermark", "seen", "all_dirty_at")))
+
+
+# The kept marks and outcomes of a class run: of a few students (True) or the whole class (False). Built once.
+_MARKS_OF = {few: select(GradeMark.student_id, GradeMark.dirty_at).where(
+    GradeMark.class_run_id == bindparam("class_run_id"),
+    *([GradeMark.student_id.in_(bindparam("ids", expanding=True))] if few else [])) for few in (True, False)}
+_CELLS_OF = {few: select(
+    GradeCell.variant, GradeCell.student_id, GradeCell.objective_id, GradeCell.run_id, GradeCell.deadline,
+    GradeCell.fingerprint, GradeCell.as_of, GradeCell.outcome).where(
+    GradeCell.class_run_id == bindparam("class_run_id"), GradeCell.variant.in_(bindparam("variants", expanding=True)),
+    *([GradeCell.student_id.in_(bindparam("ids", expanding=True))] if few else [])) for few in (True, False)}
 
 
 def _merge(marks: Marks, stored: dict[int, int], dirty: dict[tuple[int, str], int]) -> None:

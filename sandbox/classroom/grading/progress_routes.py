@@ -7,14 +7,11 @@ from typing import Any
 from flask import render_template
 from flask_babel import format_timedelta
 from flask_login import current_user
-from sqlalchemy import select
 
 from ...clock import utcnow
-from ...extensions import db
 from ...org.models import Role
 from .. import me_bp
-from ..models import DeadlineExtension
-from .gradebook import progress_for
+from .gradebook import progress_of
 from .view import TEMPLATE_HELPERS, percent
 
 # The page reloads itself this often while the run is open (static/js/progress.js; the CSP forbids inline JS).
@@ -27,12 +24,10 @@ def progress() -> str:
     context: dict[str, Any] = {"is_student": current_user.role == Role.STUDENT, **TEMPLATE_HELPERS}
     if not context["is_student"]:
         return render_template("classroom/progress.html", **context)
-    run, row = progress_for(current_user)
+    run, row, extension = progress_of(current_user)
     context.update(run=run, row=row)
     if run is not None and row is not None:
         now = utcnow()
-        extension = db.session.scalar(select(DeadlineExtension).where(
-            DeadlineExtension.run_id == run.id, DeadlineExtension.student_id == current_user.id))
         left = row.deadline - now
         context.update(
             scenario=run.scenario, objectives=run.scenario.objectives, extension=extension,

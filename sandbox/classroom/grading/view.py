@@ -22,7 +22,7 @@ from sqlalchemy import select
 from ...extensions import db
 from ...org.models import Position, PositionKind, Role, User
 from ..models import Run
-from ..permissions import class_or_404, default_class, readable_classes
+from ..permissions import class_or_404, readable_classes
 from ..runs.books import students_without_book
 from ..runs.lookup import class_runs, class_students, current_class_run, department_of
 from .gradebook import Gradebook, Row, gradebook
@@ -43,6 +43,9 @@ class BookQuery:
     sort: str = "name"
     desc: bool = False
     problems: list[str] = field(default_factory=list)
+    # The class's run in force, as read_query read it (`in_force_read`): load_book reads it only if not.
+    in_force: Run | None = None
+    in_force_read: bool = False
 
     def args(self, **changes: Any) -> dict[str, Any]:
         """The query string of this view (for links that change one thing, e.g. the sort)."""
@@ -98,14 +101,21 @@ def _int(raw: str | None) -> int | None:
         return None
 
 
-def pick_run(runs: list[Run], raw: str | None, class_id: int, problems: list[str]) -> Run | None:
-    """The class run asked for (`run` = its id), else the one in force, else the newest."""
+_UNREAD: Any = object()
+
+
+def pick_run(runs: list[Run], raw: str | None, class_id: int, problems: list[str],
+             in_force: Run | None = _UNREAD) -> Run | None:
+    """The class run asked for (`run` = its id), else the one in force (`in_force`, when the caller has read
+    `current_class_run`), else the newest."""
     if raw is not None and raw.strip():
         wanted = {r.id: r for r in runs}.get(_int(raw) or 0)
         if wanted is not None:
             return wanted
         problems.append(_("This class has no scenario run “%(value)s”; showing the current one.", value=raw[:40]))
-    return current_class_run(class_id) or (runs[0] if runs else None)
+    if in_force is _UNREAD:
+        in_force = current_class_run(class_id)
+    return in_force or (runs[0] if runs else None)
 
 
 def read_query(args: Mapping[str, str]) -> BookQuery:
@@ -119,12 +129,14 @@ def read_query(args: Mapping[str, str]) -> BookQuery:
             problems.append(_("“%(value)s” is not a class; showing your first class.", value=raw_class[:40]))
         else:
             klass = class_or_404(class_id)
-    klass = klass or default_class()
-    query = BookQuery(klass, readable_classes(current_user), problems=problems)
+    classes = readable_classes(current_user)
+    klass = klass or (classes[0] if classes else None)  # default_class(), from the classes just read
+    query = BookQuery(klass, classes, problems=problems)
     if klass is None:
         return query
     query.runs = class_runs(klass.id)
-    query.run = pick_run(query.runs, args.get("run"), klass.id, problems)
+    query.in_force, query.in_force_read = current_class_run(klass.id), True
+    query.run = pick_run(query.runs, args.get("run"), klass.id, problems, query.in_force)
     query.departments = class_departments(klass)
     raw_dept = args.get("department", "").strip()
     if raw_dept:
@@ -148,13 +160,15 @@ def load_book(query: BookQuery) -> Gradebook | None:
     students = class_students(query.klass.id)
     if query.department is not None:
         students = [s for s in students if (dept := department_of(s)) is not None and dept.id == query.department.id]
-    current = current_class_run(query.klass.id)
+    current = query.in_force if query.in_force_read else current_class_run(query.klass.id)
     live = current is not None and current.id == query.run.id
     book = gradebook(query.run, students, live=live)
     book.rows = sort_rows(book.rows, query.sort, query.desc)
     if live:
         # Only the run in force: an older run's books were replaced by the resets that followed it.
-        book.without_book = students_without_book(query.run, [s.id for s in students])
+        # Each row's counting run is its student's re-run, if any (`student_runs`, read by the gradebook).
+        reruns = {r.student.id: r.run_id for r in book.rows if r.run_id != book.class_run.id}
+        book.without_book = students_without_book(query.run, [s.id for s in students], reruns)
     return book
 
 

@@ -325,13 +325,21 @@ class LogCountCheck(CheckKind):
         check = objective.check
         conditions = log_conditions(check) + log_effects(check, ctx)
         key = subject_key(check.verb, check.per)
-        # Distinct subjects, capped at `count` per student (a correlated DISTINCT … LIMIT): points stop there
-        # anyway, and a student who has met the objective costs a few index probes instead of a pass over the run.
-        found = (select(key.label("subject")).where(counted_for(ctx, User.id), *conditions)
-                 .distinct().limit(check.count))
-        capped = select(func.count()).select_from(found.correlate(User).subquery()).scalar_subquery()
-        counts = dict(db.session.execute(
-            select(User.id, capped).where(User.id.in_(ctx.student_ids)).execution_options(skip_visibility=True)).all())
+        # With the evidence, each student's matching entries are read anyway: when they are all read (fewer than
+        # EVIDENCE_LIMIT), their distinct subjects are the count and the counting statement is not sent.
+        evidence = {student: self._evidence_rows(check, conditions, ctx, student)
+                    for student in ctx.student_ids} if ctx.evidence else {}
+        counts = {student: min(len({row[4] for row in rows}), check.count) for student, rows in evidence.items()
+                  if len(rows) < EVIDENCE_LIMIT}
+        if len(counts) < len(ctx.student_ids):
+            # Distinct subjects, capped at `count` per student (a correlated DISTINCT … LIMIT): points stop there
+            # anyway, and a student who has met the objective costs a few index probes instead of a pass over the run.
+            found = (select(key.label("subject")).where(counted_for(ctx, User.id), *conditions)
+                     .distinct().limit(check.count))
+            capped = select(func.count()).select_from(found.correlate(User).subquery()).scalar_subquery()
+            todo = [student for student in ctx.student_ids if student not in counts]
+            counts.update(db.session.execute(
+                select(User.id, capped).where(User.id.in_(todo)).execution_options(skip_visibility=True)).all())
         tr = Phrases()
         what = count_phrase(check, tr)
         result: dict[int, Outcome] = {}
@@ -339,18 +347,23 @@ class LogCountCheck(CheckKind):
             done = counts.get(student, 0)
             result[student] = make_outcome(objective, done, check.count, count_reason(done, check.count, what, tr))
         if ctx.evidence:
-            self._evidence(result, check, conditions, ctx, tr)
+            self._evidence(result, check, evidence, ctx, tr)
         return result
 
     @staticmethod
-    def _evidence(result: dict[int, Outcome], check: LogCount, conditions: list[Any], ctx: Context,
-                  tr: Phrases) -> None:
+    def _evidence_rows(check: LogCount, conditions: list[Any], ctx: Context, student: int) -> list[Any]:
+        """The student's matching entries (the first EVIDENCE_LIMIT), oldest first, with each one's subject."""
         key = subject_key(check.verb, check.per)
+        return db.session.execute(
+            select(LogEntry.id, LogEntry.object_type, LogEntry.object_id, LogEntry.object_label, key)
+            .where(counted(ctx, [student]), *conditions)
+            .order_by(LogEntry.at, LogEntry.id).limit(EVIDENCE_LIMIT).execution_options(skip_visibility=True)).all()
+
+    @staticmethod
+    def _evidence(result: dict[int, Outcome], check: LogCount, evidence: dict[int, list[Any]], ctx: Context,
+                  tr: Phrases) -> None:
         for student, outcome in result.items():
-            rows = db.session.execute(
-                select(LogEntry.id, LogEntry.object_type, LogEntry.object_id, LogEntry.object_label, key)
-                .where(counted(ctx, [student]), *conditions)
-                .order_by(LogEntry.at, LogEntry.id).limit(EVIDENCE_LIMIT).execution_options(skip_visibility=True)).all()
+            rows = evidence[student]
             subjects: set[str] = set()
             seen: dict[tuple[str, int], str] = {}
             for row in rows:
@@ -361,11 +374,13 @@ class LogCountCheck(CheckKind):
                 if row.object_type and row.object_id is not None:
                     seen.setdefault((row.object_type, row.object_id), row.object_label or "")
             outcome.records = [(kind, ident, label) for (kind, ident), label in seen.items()]
+            if outcome.done >= check.count:
+                continue  # met: nothing to say about what did not count (the count below is not read)
             # Say what did not count, so a student who repeated or undid work knows why.
             tried = db.session.scalar(select(func.count()).select_from(
                 select(LogEntry.id).where(counted(ctx, [student]), *log_conditions(check))
                 .limit(EVIDENCE_LIMIT).subquery()))
-            if tried and tried > outcome.done and outcome.done < check.count:
+            if tried and tried > outcome.done:
                 outcome.reason = tr(N_("%(sentence)s. %(next)s"), sentence=outcome.reason, next=tr(N_(
                     "%(n)d of your actions did not count: repeated on the same record, undone since, imported, or on records "
                     "this objective does not count"),

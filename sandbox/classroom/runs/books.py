@@ -27,11 +27,14 @@ def _book_models() -> list[type]:
     return [by_table[name] for name in BOOK_TABLES if name in by_table]
 
 
-def students_without_book(class_run: Run, student_ids: list[int]) -> set[int]:
-    """The ids among `student_ids` who own no generated record in `class_run` (or their re-run in it)."""
+def students_without_book(class_run: Run, student_ids: list[int], reruns: dict[int, int] | None = None) -> set[int]:
+    """The ids among `student_ids` who own no generated record in `class_run` (or their re-run in it).
+
+    reruns: `student_runs(class_run)` when the caller has just read it (only the students' entries are used)."""
     if not student_ids:
         return set()
-    reruns = student_runs(class_run)
+    if reruns is None:
+        reruns = student_runs(class_run)
     starts: dict[int, datetime] = {class_run.id: class_run.started_at}
     if reruns:
         starts.update(db.session.execute(select(Run.id, Run.started_at).where(Run.id.in_(set(reruns.values())))).all())

@@ -15,6 +15,8 @@ from ..models import DeadlineExtension, Run
 
 def current_run(class_id: int, student_id: int | None = None) -> Run | None:
     """The newest run not undone that applies to the class (and to `student_id`, whose own re-run wins)."""
+    if student_id is None:
+        return db.session.scalar(_CURRENT_CLASS_RUN, {"class_id": class_id})
     return db.session.scalar(_current(select(Run), class_id, student_id))
 
 
@@ -26,6 +28,11 @@ def _current(stmt: Any, class_id: int, student_id: int | None) -> Any:
     else:
         stmt = stmt.where(or_(Run.student_id.is_(None), Run.student_id == student_id))
     return stmt.order_by(Run.id.desc()).limit(1)
+
+
+# `current_run(class_id)` built once: every grading page and checklist asks it.
+_CURRENT_CLASS_RUN = (select(Run).where(Run.class_id == bindparam("class_id"), Run.undone_at.is_(None),
+                                        Run.student_id.is_(None)).order_by(Run.id.desc()).limit(1))
 
 
 def current_class_run(class_id: int) -> Run | None:
@@ -52,9 +59,16 @@ def student_reruns(class_id: int) -> dict[int, list[tuple[Run, User | None]]]:
 
 def student_runs(class_run: Run) -> dict[int, int]:
     """Student id → the run id that counts for them in `class_run`: their newest re-run inside it, else the class run."""
-    rows = db.session.execute(
-        select(Run.student_id, Run.id).where(Run.parent_id == class_run.id, Run.undone_at.is_(None)).order_by(Run.id))
+    rows = db.session.execute(_STUDENT_RUNS, {"run_id": class_run.id})
     return {student_id: run_id for student_id, run_id in rows if student_id is not None}
+
+
+# Built once (every gradebook, checklist and activity page reads both): runs and extensions are no records of the
+# visibility rule. Executed through the session, which flushes pending changes first as before.
+_STUDENT_RUNS = (select(Run.student_id, Run.id).where(Run.parent_id == bindparam("run_id"), Run.undone_at.is_(None))
+                 .order_by(Run.id))
+_DEADLINES = select(DeadlineExtension.student_id, DeadlineExtension.deadline).where(
+    DeadlineExtension.run_id == bindparam("run_id"))
 
 
 def run_for_student(class_run: Run, student_id: int) -> int:
@@ -64,9 +78,7 @@ def run_for_student(class_run: Run, student_id: int) -> int:
 
 def deadlines(class_run: Run) -> dict[int, datetime]:
     """Students with an extension → their deadline (everyone else has the run's)."""
-    rows = db.session.execute(
-        select(DeadlineExtension.student_id, DeadlineExtension.deadline).where(DeadlineExtension.run_id == class_run.id))
-    return dict(rows.all())  # type: ignore[arg-type]
+    return dict(db.session.execute(_DEADLINES, {"run_id": class_run.id}).all())  # type: ignore[arg-type]
 
 
 def deadline_for(class_run: Run, student_id: int) -> datetime:
