@@ -366,9 +366,11 @@ class RecordViews:
         timeline = db.session.scalars(_timeline_select(obj.class_id is None), about_params(obj)).all()
         viewer = current_viewer()
         csrf = csrf_field(ConfirmForm())  # every form of the page carries it: rendered once
+        fields = {"field_rows": self.field_rows(obj)} if self.writes_fields() else {}
         return self.render(
             self.detail_template,
             obj=obj,
+            **fields,
             reasons=why_visible(obj, viewer),
             writable=can_write(obj, viewer) and current_user.can_change and not getattr(obj, "is_read_only", False),
             entries=timeline,
@@ -376,6 +378,24 @@ class RecordViews:
             extras=detail_extras(obj, csrf),
             csrf=csrf,
         )
+
+    def writes_fields(self) -> bool:
+        """Whether the record page's fields may be written by `field_rows`: its template does not override the
+        `field` block of records/detail.html (knowledge articles show their body their own way)."""
+        own = self.__dict__.get("_writes_fields")
+        if own is None:
+            template = current_app.jinja_env.get_template(self.detail_template)
+            own = self._writes_fields = self.detail_template == "records/detail.html" or "field" not in template.blocks
+        return own
+
+    def field_rows(self, obj: Any) -> Markup:
+        """The record page's fields as the `<dt>`/`<dd>` pairs records/detail.html's loop writes, byte for byte:
+        one pass in Python instead of three template calls per field. Labels and values are escaped as
+        `{{ }}` escapes them (a Markup value, such as a reference link, is kept as it is)."""
+        label, display = self.field_label, self.display
+        return Markup("".join([
+            f'\n        <dt class="col-sm-3 text-muted fw-normal">{escape(label(f))}</dt>'
+            f'<dd class="col-sm-9">{escape(display(obj, f) or "—")}</dd>\n        ' for f in self.detail_fields]))
 
     def related_rows(self, rel: Related, obj: Any) -> list[Markup]:
         """The rows of one related list (up to 100, newest first), each a rendered `<tr>`.
