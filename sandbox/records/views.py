@@ -137,6 +137,18 @@ def _timeline_select(without_class: bool) -> Any:
             .execution_options(skip_visibility=True))  # the record's history goes with the record, for whoever sees it
 
 
+class _WhenRendered:
+    """HTML made when a template writes it (`{{ x }}` calls `__html__`), not when the context is built."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Markup]) -> None:
+        self.make = make
+
+    def __html__(self) -> Markup:
+        return self.make()
+
+
 # Blueprint name -> the views serving it (the bench renders lists with a type's own views).
 _VIEWS: dict[str, RecordViews] = {}
 
@@ -366,7 +378,9 @@ class RecordViews:
         timeline = db.session.scalars(_timeline_select(obj.class_id is None), about_params(obj)).all()
         viewer = current_viewer()
         csrf = csrf_field(ConfirmForm())  # every form of the page carries it: rendered once
-        fields = {"field_rows": self.field_rows(obj)} if self.writes_fields() else {}
+        # Written when the template reaches them: a page's own context (the opportunity's pickers) may have read
+        # the labels of the records they link to by then.
+        fields = {"field_rows": _WhenRendered(lambda: self.field_rows(obj))} if self.writes_fields() else {}
         return self.render(
             self.detail_template,
             obj=obj,
