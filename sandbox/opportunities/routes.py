@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from ..access import get_visible_or_404, get_writable_or_404
@@ -61,10 +62,24 @@ class OpportunityViews(RecordViews):
             flash(warning, "warning")
         return self.detail_page(opp)  # read once: the generic page would look it up again
 
+    def history_html(self, history: list[dict[str, Any]]) -> Markup:
+        """The stage history's table rows, as the template's loop wrote them (byte for byte), escaped: one pass in
+        Python instead of five template expressions per row."""
+        when = current_app.jinja_env.filters["datetime"]  # the chrome's formatter: the same text as the template's
+        stage = self.display_code
+        rows = []
+        for row in history:
+            e = row["entry"]
+            name = e.changed_by_name if e.changed_by_name is not None else "—"
+            rows.append(f'<tr><td class="small">{escape(when(e.changed_at, "short"))}</td><td>{escape(name)}</td>\n'
+                        f'    <td>{escape(stage("opportunity_stage", e.from_stage) or "—")}</td>'
+                        f'<td>{escape(stage("opportunity_stage", e.to_stage))}</td><td>{escape(row["days"])}</td></tr>')
+        return Markup("".join(rows))
+
     def render(self, template: str, **context: Any) -> str:
         """Add the stage path, history and product lines to the record page; lock a line-driven amount."""
         if template == self.detail_template and "obj" in context:
-            context["history"] = services.history_rows(context["obj"])
+            context["history_html"] = self.history_html(services.history_rows(context["obj"]))
             context["stages"] = choices("opportunity_stage", context["obj"].stage)
             context["closed"] = services.is_closed(context["obj"].stage)
             context["items"] = items.detail_context(context["obj"], context.get("writable", False), context["csrf"])
