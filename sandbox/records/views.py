@@ -348,7 +348,13 @@ class RecordViews:
         return get_writable_or_404(self.model, record_id, include_deleted=include_deleted)
 
     def render(self, template: str, **context: Any) -> str:
-        """Render a page with the views as `v`."""
+        """Render a page with the views as `v` (a record page with its fields written by `field_rows`)."""
+        obj = context.get("obj")
+        if template == self.detail_template and obj is not None and self.writes_fields():
+            # By the views that render the page (a subclass may render with a copy showing other fields), and when
+            # the template reaches them: the page's own context (the opportunity's pickers) may have read the
+            # labels of the records they link to by then.
+            context.setdefault("field_rows", _WhenRendered(lambda: self.field_rows(obj)))
         return render_template(template, v=self, **context)
 
     # ---- pages ---------------------------------------------------------------------------------
@@ -378,13 +384,9 @@ class RecordViews:
         timeline = db.session.scalars(_timeline_select(obj.class_id is None), about_params(obj)).all()
         viewer = current_viewer()
         csrf = csrf_field(ConfirmForm())  # every form of the page carries it: rendered once
-        # Written when the template reaches them: a page's own context (the opportunity's pickers) may have read
-        # the labels of the records they link to by then.
-        fields = {"field_rows": _WhenRendered(lambda: self.field_rows(obj))} if self.writes_fields() else {}
         return self.render(
             self.detail_template,
             obj=obj,
-            **fields,
             reasons=why_visible(obj, viewer),
             writable=can_write(obj, viewer) and current_user.can_change and not getattr(obj, "is_read_only", False),
             entries=timeline,
