@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from ..access import get_visible_or_404, get_writable_or_404
@@ -42,6 +43,9 @@ def _wants_unconfirmed_win(opp: Opportunity) -> bool:
             and request.form.get("confirm_won") != "y")
 
 
+_LOST_REASON = '<input type="hidden" name="lost_reason" value="">'
+
+
 class OpportunityViews(RecordViews):
     """Adds the stage path, history, the close-date warning and the confirmation of a win to the generic pages."""
 
@@ -61,12 +65,55 @@ class OpportunityViews(RecordViews):
             flash(warning, "warning")
         return self.detail_page(opp)  # read once: the generic page would look it up again
 
+    def history_html(self, history: list[dict[str, Any]]) -> Markup:
+        """The stage history's table rows, as the template's loop wrote them (byte for byte), escaped: one pass in
+        Python instead of five template expressions per row."""
+        when = current_app.jinja_env.filters["datetime"]  # the chrome's formatter: the same text as the template's
+        stage = self.display_code
+        rows = []
+        for row in history:
+            e = row["entry"]
+            name = e.changed_by_name if e.changed_by_name is not None else "—"
+            rows.append(f'<tr><td class="small">{escape(when(e.changed_at, "short"))}</td><td>{escape(name)}</td>\n'
+                        f'    <td>{escape(stage("opportunity_stage", e.from_stage) or "—")}</td>'
+                        f'<td>{escape(stage("opportunity_stage", e.to_stage))}</td><td>{escape(row["days"])}</td></tr>')
+        return Markup("".join(rows))
+
+    def stage_path(self, obj: Opportunity, stages: list[tuple[str, str]], writable: bool, closed: bool, csrf: Markup
+                   ) -> Markup:
+        """The stage path's buttons (a one-click form per stage the writer may move to), as the template's loop
+        wrote them, whitespace included, escaped: one pass in Python instead of a dozen template statements per
+        stage."""
+        movable = writable and not closed and not obj.is_deleted
+        action = escape(url_for("opportunities.stage", record_id=obj.id)) if movable else ""
+        passed, html = True, []
+        for code, label in stages:
+            current = code == obj.stage
+            if movable and not current:
+                lost = code == "closed_lost"
+                look = "btn-success" if passed else "btn-outline-secondary"
+                hidden = _LOST_REASON if lost else ""
+                why = f'disabled title="{Markup(_("Edit the opportunity to close it as lost with a reason."))}"' \
+                    if lost else ""
+                shown = (f'\n    <form method="post" action="{action}" class="flex-fill">{csrf}<input type="hidden" '
+                         f'name="stage" value="{escape(code)}">\n      {hidden}\n      '
+                         f'<button class="btn btn-sm w-100 {look}" type="submit" {why}>{escape(label)}</button></form>\n    ')
+            else:
+                look = "btn-primary" if current else ("btn-success" if passed else "btn-outline-secondary")
+                shown = f'\n    <span class="btn btn-sm flex-fill {look} disabled">{escape(label)}</span>\n    '
+            html.append(f"\n    \n    {shown}\n    \n  ")
+            if current:
+                passed = False
+        return Markup("".join(html))
+
     def render(self, template: str, **context: Any) -> str:
         """Add the stage path, history and product lines to the record page; lock a line-driven amount."""
         if template == self.detail_template and "obj" in context:
-            context["history"] = services.history_rows(context["obj"])
+            context["history_html"] = self.history_html(services.history_rows(context["obj"]))
             context["stages"] = choices("opportunity_stage", context["obj"].stage)
             context["closed"] = services.is_closed(context["obj"].stage)
+            context["stage_path"] = self.stage_path(context["obj"], context["stages"], context.get("writable", False),
+                                                    context["closed"], context["csrf"])
             context["items"] = items.detail_context(context["obj"], context.get("writable", False), context["csrf"])
         if template == "records/form.html" and context.get("obj") is not None and has_lines(context["obj"]):
             amount = context["form"].amount
