@@ -44,7 +44,7 @@ from .display import is_money, like_pattern
 from .extras import detail_extras, list_extras, register_extras
 from .forms import ConfirmForm, TransferForm
 from .registry import RecordType, Related
-from .rendered import csrf_field
+from .rendered import csrf_field, fresh_form_fields
 from .versioning import missing_version_message, sent_version
 
 
@@ -435,14 +435,19 @@ class RecordViews:
     def new(self, source: Any = None) -> Any:
         """Create a record (prefilled from a clone's source or the query string); warn about duplicates."""
         self.require_changer()
+        fresh = False
         if request.method == "GET":
             # Prefill from a source record (clone) or from the query string (e.g. ?account_id= from a related list).
-            form = self.form_cls(obj=source, **self.prefill())
+            given = self.prefill()
+            form = self.form_cls(obj=source, **given)
+            fresh = source is None and not given
         else:
             form = self.form_cls()
         title = _("Clone %(type)s", type=self.singular) if source else _("New %(type)s", type=self.singular)
         if not form.validate_on_submit():
-            return self.render("records/form.html", form=form, title=title, obj=None), (400 if form.errors else 200)
+            # A fresh form's fields are written from their kept HTML (the same bytes render_field writes).
+            return self.render("records/form.html", form=form, title=title, obj=None,
+                               fresh_fields=fresh_form_fields(form) if fresh else None), (400 if form.errors else 200)
         title = _("New %(type)s", type=self.singular)
         data = self._form_data(form)
         similar = self.duplicates(data) if self.duplicates else []
