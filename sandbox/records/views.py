@@ -7,17 +7,18 @@ request boundary (boundary.py). A new type needs a registry entry; its views fol
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import lazyload
 from werkzeug.datastructures import MultiDict
 
@@ -43,6 +44,7 @@ from .about import about, about_params
 from .display import is_money, like_pattern
 from .extras import detail_extras, list_extras, register_extras
 from .forms import ConfirmForm, TransferForm
+from .lookups import _label_columns
 from .registry import RecordType, Related
 from .rendered import csrf_field, fresh_form_fields
 from .versioning import missing_version_message, sent_version
@@ -137,6 +139,70 @@ def _timeline_select(without_class: bool) -> Any:
             .execution_options(skip_visibility=True))  # the record's history goes with the record, for whoever sees it
 
 
+def _columns_select(model: Any) -> Any:
+    """SELECT every column of the model under its attribute name (a list page's plain rows), built once per
+    model (the visibility rule is added to each execution by the session)."""
+    stmt = _COLUMNS_SELECT.get(model)
+    if stmt is None:
+        stmt = _COLUMNS_SELECT[model] = select(*_label_columns(model))
+    return stmt
+
+
+def _labels_by_ids(model: Any) -> Any:
+    """The label columns of the visible records of `model` with the ids `ids` (an expanding parameter), found
+    by primary key as display.by_ids finds them, built once per model."""
+    stmt = _LABELS_BY_IDS.get(model)
+    if stmt is None:
+        stmt = _LABELS_BY_IDS[model] = (select(*_label_columns(model))
+                                        .where(model.id.in_(bindparam("ids", expanding=True)))
+                                        .execution_options(by_key=True))
+    return stmt
+
+
+# A sort value no query string holds: the list's sort URL is built once with it and split around it.
+_SORT_PROBE = "sandboxsortprobe7f3a"
+_PLAIN_SORT = re.compile(r"-?[A-Za-z0-9_]+")
+
+
+def sort_url_builder() -> Callable[[str], str]:
+    """`url_for(request.endpoint, **dict(request.args.to_dict(), sort=sort, page=1))` for any `sort`, built
+    with one `url_for` per page (the list's header linked each column with its own): a sort value url_for writes
+    as it is (a column name, `-` for descending) goes between the URL's two halves, any other is built."""
+    endpoint = request.endpoint
+    args = request.args.to_dict()
+
+    def built(sort: str) -> str:
+        return url_for(endpoint, **dict(args, sort=sort, page=1))
+    url = built(_SORT_PROBE)
+    if url.count(_SORT_PROBE) != 1:
+        return built
+    head, _probe, tail = url.partition(_SORT_PROBE)
+    return lambda sort: f"{head}{sort}{tail}" if _PLAIN_SORT.fullmatch(sort) else built(sort)
+
+
+def options_html(choices: Any, chosen: Any) -> Markup:
+    """A list filter's options as records/list.html wrote them in a loop: `<option value="V" selected>L</option>`
+    for the chosen value, `<option value="V" >L</option>` for the others, escaped as the template escapes."""
+    return Markup("".join([f'<option value="{escape(value)}" {"selected" if chosen == value else ""}>'
+                           f"{escape(label)}</option>" for value, label in choices]))
+
+
+_COLUMNS_SELECT: dict[Any, Any] = {}
+_LABELS_BY_IDS: dict[Any, Any] = {}
+
+
+def prime_labels(model: Any, ids: list[Any]) -> None:
+    """display.prime_references, reading the label's columns instead of whole records: the labels of the
+    visible records among `ids` are kept for the request (None for the others: not visible to the viewer)."""
+    cache = g.setdefault("reference_labels", {})
+    wanted = {i for i in ids if i and (model.__tablename__, i) not in cache}
+    if not wanted:
+        return
+    label = model.audit_label.fget
+    found = {r.id: label(r) for r in db.session.execute(_labels_by_ids(model), {"ids": sorted(wanted)})}
+    display.remember_labels(model, {i: found.get(i) for i in wanted})
+
+
 # Blueprint name -> the views serving it (the bench renders lists with a type's own views).
 _VIEWS: dict[str, RecordViews] = {}
 
@@ -198,6 +264,16 @@ class RecordViews:
         """A field's value as shown to the user (choice labels translated)."""
         return display.display_value(self.record_type, obj, attr)
 
+    @staticmethod
+    def sort_url_builder() -> Callable[[str], str]:
+        """The list header's sort links (records/views.py's `sort_url_builder`)."""
+        return sort_url_builder()
+
+    @staticmethod
+    def options_html(choices: Any, chosen: Any) -> Markup:
+        """A list filter's options (records/views.py's `options_html`)."""
+        return options_html(choices, chosen)
+
     def display_code(self, table: str, code: str | None) -> str:
         """A code's label."""
         return code_label(table, code)
@@ -213,6 +289,15 @@ class RecordViews:
     def prime_rows(self, rows: list[Any]) -> None:
         """Batch-load the labels of everything the rows reference."""
         display.prime_rows(self.record_type, rows)
+
+    def prime_list_rows(self, rows: list[Any]) -> None:
+        """Batch-load the labels of the records the list's columns reference (a subclass priming its rows its
+        own way primes them so): one query per referenced type, of the label's columns only."""
+        if type(self).prime_rows is not RecordViews.prime_rows:
+            self.prime_rows(rows)
+            return
+        for attr in dict.fromkeys(c.attr for c in self.columns if c.attr in self.references):
+            prime_labels(self.references[attr], [getattr(r, attr) for r in rows])
 
     def field_label(self, attr: str) -> str:
         """A field's label (from the registry)."""
@@ -254,21 +339,31 @@ class RecordViews:
             return [column.desc(), self.model.id.desc()], sort
         return [column.asc(), self.model.id.asc()], sort
 
-    def page_of(self, where: list[Any], order: list[Any], page: int, deleted: bool = False) -> tuple[list, int]:
-        """One page of rows and the total, counted exactly up to the cap (then shown as "N+")."""
+    def page_of(self, where: list[Any], order: list[Any], page: int, deleted: bool = False,
+                plain: bool = False) -> tuple[list, int]:
+        """One page of rows and the total, counted exactly up to the cap (then shown as "N+").
+
+        `plain`: the rows are plain rows of the model's columns, not ORM objects (the list page reads only
+        columns: a column SELECT of the model goes through the visibility rule all the same, and fifty rows
+        no longer build fifty ORM objects)."""
         size = current_app.config["LIST_PAGE_SIZE"]
         cap = current_app.config["LIST_COUNT_CAP"]
         model = self.model
         opts = {"include_deleted": True} if deleted else {}
         if deleted:
             where = [*where, model.deleted_at.is_not(None)]
-        # The owner is not joined in: the page shows only its name, read from the owner filter's (list_rows).
-        rows = list(
-            db.session.scalars(
-                select(model).where(*where).order_by(*order).limit(size).offset((page - 1) * size)
-                .options(lazyload(model.owner)).execution_options(**opts)
+        if plain:
+            rows = list(db.session.execute(
+                _columns_select(model).where(*where).order_by(*order).limit(size).offset((page - 1) * size)
+                .execution_options(**opts)))
+        else:
+            # The owner is not joined in: the page shows only its name, read from the owner filter's (list_rows).
+            rows = list(
+                db.session.scalars(
+                    select(model).where(*where).order_by(*order).limit(size).offset((page - 1) * size)
+                    .options(lazyload(model.owner)).execution_options(**opts)
+                )
             )
-        )
         if 0 < len(rows) < size or (page == 1 and not rows):
             # The last page: the rows before it and on it are all there are (no count query); past the cap
             # the page still says "N+", as the capped count would.
@@ -344,8 +439,8 @@ class RecordViews:
         """The list: filters, search, sort and paging from the query string."""
         page = page_number(request.args)
         order, sort = self.order(request.args)
-        rows, total = self.page_of(self.conditions(request.args), order, page)
-        self.prime_rows(rows)
+        rows, total = self.page_of(self.conditions(request.args), order, page, plain=True)
+        self.prime_list_rows(rows)
         return self.render("records/list.html", rows=rows, total=total, page=page, sort=sort,
                            **list_extras(self.model))
 
