@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import lazyload
 from werkzeug.datastructures import MultiDict
 
+from .. import i18n
 from ..access import (
     can_write,
     current_viewer,
@@ -185,6 +187,58 @@ def options_html(choices: Any, chosen: Any) -> Markup:
     for the chosen value, `<option value="V" >L</option>` for the others, escaped as the template escapes."""
     return Markup("".join([f'<option value="{escape(value)}" {"selected" if chosen == value else ""}>'
                            f"{escape(label)}</option>" for value, label in choices]))
+
+
+# Babel fields of a time pattern whose text follows from the hour and minute alone (no seconds, no zone).
+_HOUR_MINUTE_FIELDS = frozenset({"h", "hh", "H", "HH", "K", "KK", "k", "kk", "m", "mm", "a"})
+_FIELD = re.compile(r"%\((\w+)\)s")
+# (language, format) -> (time texts by (hour, minute), date texts by day), kept by the process.
+_TIME_TEXTS: dict[tuple[str, str], tuple[dict[Any, str], dict[Any, str]]] = {}
+_MAX_DAYS = 20_000
+
+
+def times_formatter(fmt: str) -> Callable[[Any], str]:
+    """The `datetime` filter with format `fmt` (i18n.format_datetime's text: stored naive UTC shown in the
+    request's zone and language) for a page's many times: a standard format's date part is written once per day
+    and, when its time pattern reads only the hour and minute, its time part once per minute of the day, both
+    kept by the process (a list page wrote fifty times through Babel's patterns, half of its rows' cost)."""
+    shown = current_app.jinja_env.filters["datetime"]
+    zone_of_request = i18n._request_zone()
+    if zone_of_request is None:
+        return lambda value: shown(value, fmt)
+    locale_id, zone = zone_of_request
+    locale, joined, time_pattern, date_pattern = i18n._datetime_plan(locale_id, fmt)
+    if joined is None or date_pattern is None:
+        return lambda value: shown(value, fmt)
+    by_minute = set(_FIELD.findall(time_pattern.format)) <= _HOUR_MINUTE_FIELDS
+    kept = _TIME_TEXTS.get((locale_id, fmt))
+    if kept is None:
+        kept = _TIME_TEXTS[(locale_id, fmt)] = ({}, {})
+    times, days = kept
+    if len(days) > _MAX_DAYS:
+        days.clear()
+    normalize = getattr(zone, "normalize", None)
+
+    def text(value: Any) -> str:
+        if value is None:
+            return ""
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        value = value.astimezone(zone)
+        if normalize is not None:  # pytz, as babel.dates._ensure_datetime_tzinfo
+            value = normalize(value)
+        day = value.date()
+        if by_minute:
+            key = (value.hour, value.minute)
+            time_text = times.get(key)
+            if time_text is None:
+                time_text = times[key] = time_pattern.apply(value.timetz(), locale, reference_date=day)
+        else:
+            time_text = time_pattern.apply(value.timetz(), locale, reference_date=day)
+        day_text = days.get(day)
+        if day_text is None:
+            day_text = days[day] = date_pattern.apply(day, locale)
+        return joined.replace("{0}", time_text).replace("{1}", day_text)
+    return text
 
 
 _COLUMNS_SELECT: dict[Any, Any] = {}
@@ -403,13 +457,13 @@ class RecordViews:
         call per cell."""
         cells = [self.cell_formatter(c) for c in self.columns]
         names = owner_display_names(rows, owner_names)
-        when = current_app.jinja_env.filters["datetime"]  # the chrome's formatter: the same text as the template's
+        when = times_formatter("short")  # the chrome's `datetime` filter's text, written faster for many rows
         html = []
         for r in rows:
             tds = "".join(f"\n    <td>{cell(r)}</td>\n    " for cell in cells)
             html.append(Markup(
                 f"\n  <tr>\n    {tds}\n    <td>{escape(names.get(r.owner_id, ''))}</td>\n"
-                f'    <td class="text-muted small">{escape(when(r.created_at, "short"))}</td>\n  </tr>\n  '))
+                f'    <td class="text-muted small">{escape(when(r.created_at))}</td>\n  </tr>\n  '))
         return html
 
     def bin_rows(self, rows: list[Any]) -> list[tuple[Any, Markup]]:
