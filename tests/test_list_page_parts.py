@@ -103,3 +103,29 @@ def test_list_times_are_the_datetime_filters(app, lang):
             assert [write(v) for v in values] == [shown(v, fmt) for v in values]
             again = times_formatter(fmt)  # the texts kept by the first are the same
             assert [again(v) for v in values] == [shown(v, fmt) for v in values]
+
+
+@pytest.mark.parametrize("viewer", ["studentA", "studentB", "teacher"])
+def test_a_full_pages_total_counts_what_the_viewer_sees(app, classroom, create_lead, viewer):
+    """The capped count read with a full page's rows goes through the visibility rule (and the cap)."""
+    from sqlalchemy import func, select
+
+    from sandbox.access import SYSTEM, use_viewer, viewer_for
+    from sandbox.leads.models import Lead
+
+    for who in ("studentA", "peerA", "studentB"):
+        for i in range(4):
+            create_lead(classroom.user(who), name=f"{who} {i}")
+    size, cap = app.config["LIST_PAGE_SIZE"], app.config["LIST_COUNT_CAP"]
+    app.config.update(LIST_PAGE_SIZE=2, LIST_COUNT_CAP=9)
+    try:
+        with app.test_request_context("/"):
+            use_viewer(viewer_for(classroom.user(viewer)))
+            seen = db.session.scalar(select(func.count()).select_from(Lead))
+        use_viewer(SYSTEM)
+        page = classroom.client_for(app, viewer).get("/leads/?lang=en").get_data(as_text=True)
+        shown = re.search(r'data-testid="total">([^<]*)<', page).group(1)
+        assert 2 < seen <= 12
+        assert shown == (f"{seen} records" if seen <= 9 else "9+ records")
+    finally:
+        app.config.update(LIST_PAGE_SIZE=size, LIST_COUNT_CAP=cap)
