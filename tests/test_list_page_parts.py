@@ -107,7 +107,7 @@ def test_list_times_are_the_datetime_filters(app, lang):
 
 @pytest.mark.parametrize("viewer", ["studentA", "studentB", "teacher"])
 def test_a_full_pages_total_counts_what_the_viewer_sees(app, classroom, create_lead, viewer):
-    """The capped count read with a full page's rows goes through the visibility rule (and the cap)."""
+    """A full page's capped count goes through the visibility rule (and the cap)."""
     from sqlalchemy import func, select
 
     from sandbox.access import SYSTEM, use_viewer, viewer_for

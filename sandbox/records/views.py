@@ -284,8 +284,6 @@ def times_formatter(fmt: str) -> Callable[[Any], str]:
     return text
 
 
-# The label of a list page's capped count, a column of its rows (no model has such a column).
-_TOTAL = "sandbox_list_total"
 _COLUMNS_SELECT: dict[Any, Any] = {}
 _LABELS_BY_IDS: dict[Any, Any] = {}
 
@@ -452,12 +450,8 @@ class RecordViews:
         if deleted:
             where = [*where, model.deleted_at.is_not(None)]
         if plain:
-            # The capped count rides along as a column (one statement, not two, for a full page; the database
-            # counts once per statement).
-            counted = select(func.count()).select_from(select(model.id).where(*where).limit(cap + 1).subquery())
             rows = list(db.session.execute(
-                _columns_select(model).add_columns(counted.scalar_subquery().label(_TOTAL))
-                .where(*where).order_by(*order).limit(size).offset((page - 1) * size)
+                _columns_select(model).where(*where).order_by(*order).limit(size).offset((page - 1) * size)
                 .execution_options(**opts)))
         else:
             # The owner is not joined in: the page shows only its name, read from the owner filter's (list_rows).
@@ -471,8 +465,6 @@ class RecordViews:
             # The last page: the rows before it and on it are all there are (no count query); past the cap
             # the page still says "N+", as the capped count would.
             return rows, min((page - 1) * size + len(rows), cap + 1)
-        if plain and rows:
-            return rows, getattr(rows[0], _TOTAL) or 0
         ids = select(model.id).where(*where).limit(cap + 1).execution_options(**opts).subquery()
         total = db.session.scalar(select(func.count()).select_from(ids).execution_options(**opts)) or 0
         return rows, total
