@@ -184,12 +184,14 @@ def _timeline_select(without_class: bool) -> Any:
             .execution_options(skip_visibility=True))  # the record's history goes with the record, for whoever sees it
 
 
-def _columns_select(model: Any) -> Any:
-    """SELECT every column of the model under its attribute name (a list page's plain rows), built once per
-    model (the visibility rule is added to each execution by the session)."""
-    stmt = _COLUMNS_SELECT.get(model)
+def _columns_select(model: Any, attrs: tuple[str, ...] | None = None) -> Any:
+    """SELECT the model's columns named `attrs` (None: every column) under their attribute names (a list
+    page's plain rows), built once per model and columns (the visibility rule is added to each execution by
+    the session)."""
+    stmt = _COLUMNS_SELECT.get((model, attrs))
     if stmt is None:
-        stmt = _COLUMNS_SELECT[model] = select(*_label_columns(model))
+        columns = _label_columns(model) if attrs is None else [getattr(model, attr) for attr in attrs]
+        stmt = _COLUMNS_SELECT[(model, attrs)] = select(*columns)
     return stmt
 
 
@@ -387,6 +389,14 @@ class RecordViews:
         """Batch-load the labels of everything the rows reference."""
         display.prime_rows(self.record_type, rows)
 
+    def list_attrs(self) -> tuple[str, ...] | None:
+        """The columns a list page reads of its rows: the id, class, owner, creation time and the shown columns;
+        None (every column) when a subclass shows or primes fields its own way (it may read any of them)."""
+        if self.custom_display or type(self).prime_rows is not RecordViews.prime_rows:
+            return None
+        shown = (c.attr for c in self.columns)
+        return tuple(dict.fromkeys(("id", "class_id", "owner_id", "created_at", *shown)))
+
     def prime_list_rows(self, rows: list[Any]) -> None:
         """Batch-load the labels of the records the list's columns reference (a subclass priming its rows its
         own way primes them so): one query per referenced type, of the label's columns only."""
@@ -451,7 +461,8 @@ class RecordViews:
             where = [*where, model.deleted_at.is_not(None)]
         if plain:
             rows = list(db.session.execute(
-                _columns_select(model).where(*where).order_by(*order).limit(size).offset((page - 1) * size)
+                _columns_select(model, self.list_attrs()).where(*where).order_by(*order).limit(size)
+                .offset((page - 1) * size)
                 .execution_options(**opts)))
         else:
             # The owner is not joined in: the page shows only its name, read from the owner filter's (list_rows).
