@@ -11,7 +11,7 @@ from unittest import mock
 
 import pytest
 from flask import render_template_string
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 import sandbox.records.views as record_views
 from sandbox.extensions import db
@@ -59,7 +59,7 @@ def _old_and_new(client: Any, url: str) -> tuple[str, str]:
         source = OLD_BIN_BODY if template.endswith("recycle_bin.html") else OLD_LIST_BODY
         if source is OLD_BIN_BODY:
             source = "{% from '_macros.html' import post_button %}" + source
-        old.append(render_template_string(source, **context))
+        old.append(render_template_string(source, **{**context, "rows": _as_records(context["v"], context["rows"])}))
         return html
 
     with mock.patch.object(record_views, "render_template", grab):
@@ -68,6 +68,16 @@ def _old_and_new(client: Any, url: str) -> tuple[str, str]:
     new = BODY.search(response.get_data(as_text=True))
     assert new is not None and old, url
     return CSRF.sub("", old[0]), CSRF.sub("", new.group(0))
+
+
+def _as_records(v: Any, rows: list[Any]) -> list[Any]:
+    """The list's rows as ORM records (the old template read `r.owner`; the list page reads plain rows of the
+    model's columns now), in the page's order."""
+    if not rows or isinstance(rows[0], v.model):
+        return rows
+    found = {r.id: r for r in db.session.scalars(select(v.model).where(v.model.id.in_([r.id for r in rows]))
+                                                 .execution_options(include_deleted=True))}
+    return [found[r.id] for r in rows]
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import cache as once_per_model
 from typing import Any
 
 from flask import g
@@ -104,16 +105,20 @@ def _owners(model: Any) -> list[tuple[int, str, str]]:
     viewer = current_viewer()
     if not isinstance(viewer, Viewer):
         return []
+    stmt = _owners_select(model).where(possible_owners(model, viewer))
+    cache[model] = [tuple(row) for row in db.session.execute(stmt)]
+    return cache[model]
+
+
+@once_per_model
+def _owners_select(model: Any) -> Any:
+    """The owner filter's statement less the viewer's candidates (added per request), built once per model."""
     # EXISTS per candidate goes through the visibility rule (it is applied inside subqueries too),
     # and probes the owner index instead of scanning every visible record for DISTINCT owners.
     visible = select(model.id).where(model.owner_id == User.id).exists()
     # Three columns, not User entities: building up to 500 ORM objects per list page cost more than the query.
-    stmt = (
-        select(User.id, User.display_name, User.username).where(visible, possible_owners(model, viewer))
-        .order_by(User.display_name, User.id).limit(500)
-    )
-    cache[model] = [tuple(row) for row in db.session.execute(stmt)]
-    return cache[model]
+    return (select(User.id, User.display_name, User.username).where(visible)
+            .order_by(User.display_name, User.id).limit(500))
 
 
 def owner_choices(model: Any) -> list[tuple[str, str]]:

@@ -17,6 +17,9 @@ from typing import Any
 from flask import current_app
 from flask_babel import get_locale
 from markupsafe import Markup, escape
+from wtforms import SelectField
+from wtforms.fields.choices import SelectFieldBase
+from wtforms.widgets import Select
 
 # A choice no picker holds (its value an integer, which any field's coerce reads): the kept HTML of a select is
 # split around its option.
@@ -80,3 +83,54 @@ def csrf_field(form: Any) -> Markup:
     (Flask-WTF keeps it for the request). Empty when CSRF protection is off (the form has no such field)."""
     field = getattr(form, "csrf_token", None)
     return Markup(field()) if field is not None else Markup("")
+
+
+# How templates/records/form.html writes each field of a record form.
+_FORM_FIELD = {"form_type": "horizontal", "horizontal_columns": ("lg", 3, 9)}
+_NOT_SHOWN = ("HiddenField", "CSRFTokenField")
+
+
+def _kept_value(data: Any) -> bool:
+    # A field's data the kept HTML may be keyed on: a form class's constant default, never a long or odd value.
+    return data is None or (type(data) in (str, int, bool) and len(str(data)) <= 100)
+
+
+def fresh_form_fields(form: Any) -> dict[str, Markup] | None:
+    """{field name: the HTML records/form.html's `render_field` writes} for every shown field and the submit
+    button of a fresh form (a create page's GET: no data sent, no errors, nothing prefilled), or None when a field
+    is not fresh (the template then renders every field itself).
+
+    A create form rendered its fields through Bootstrap-Flask's macro on every GET: two thirds of the page, for
+    HTML that differs only by the language and a select's options. A field's HTML is kept per application,
+    language, form class, field and data (the class's default), a select's around its options, which are written
+    per page (records/rendered.py's `fresh_select`); a select with an option chosen is rendered the usual way."""
+    macro = current_app.jinja_env.get_template("bootstrap5/form.html").module.render_field  # type: ignore[attr-defined]
+    html: dict[str, Markup] = {}
+    for field in form:
+        if field.type in _NOT_SHOWN:
+            continue
+        if field.errors or getattr(field, "process_errors", None) or not _kept_value(field.data):
+            return None
+        key = (type(form), field.name, field.type, type(field.data), field.data)
+        if isinstance(field, SelectField) and isinstance(field.widget, Select) and not field.has_groups():
+            choices = list(field.iter_choices())
+            if any(choice.selected or choice.render_kw for choice in choices):
+                html[field.name] = macro(field, **_FORM_FIELD)  # an option is chosen (or has attributes)
+                continue
+            parts = fresh_select(key, lambda given, field=field: _with_choices(macro, field, given))
+            html[field.name] = select_html(parts, [(choice.value, choice.label) for choice in choices])
+        elif isinstance(field, SelectFieldBase):
+            html[field.name] = macro(field, **_FORM_FIELD)
+        else:
+            html[field.name] = fresh_field(key, lambda field=field: macro(field, **_FORM_FIELD))
+    return html
+
+
+def _with_choices(macro: Any, field: Any, choices: list[tuple[Any, str]]) -> Markup:
+    """The macro's HTML of a select field with other choices (its own are put back)."""
+    own = field.choices
+    field.choices = choices
+    try:
+        return macro(field, **_FORM_FIELD)  # type: ignore[no-any-return]
+    finally:
+        field.choices = own

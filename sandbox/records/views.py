@@ -7,20 +7,23 @@ request boundary (boundary.py). A new type needs a registry entry; its views fol
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import UTC
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import lazyload
 from werkzeug.datastructures import MultiDict
 
+from .. import i18n
 from ..access import (
     can_write,
     current_viewer,
@@ -43,8 +46,9 @@ from .about import about, about_params
 from .display import is_money, like_pattern
 from .extras import detail_extras, list_extras, register_extras
 from .forms import ConfirmForm, TransferForm
+from .lookups import _label_columns
 from .registry import RecordType, Related
-from .rendered import csrf_field
+from .rendered import csrf_field, fresh_form_fields
 from .versioning import missing_version_message, sent_version
 
 
@@ -116,6 +120,49 @@ def _value_formatter(record_type: RecordType, attr: str) -> Callable[[Any], Any]
     return plain
 
 
+def _column_texts(record_type: RecordType, attr: str, rows: list[Any]) -> list[Any]:
+    """`_value_formatter(record_type, attr)` applied to every row, escaped, in one pass: code labels and
+    reference links looked up once per distinct value (and class) on the page."""
+    values = [getattr(r, attr, None) for r in rows]
+    texts: list[Any] = []
+    add = texts.append
+    if attr in record_type.codes:
+        table = record_type.codes[attr]
+        labels: dict[tuple[Any, Any], Markup] = {}
+        for r, value in zip(rows, values, strict=True):
+            if value is None or value == "":
+                add("")
+                continue
+            key = (value, r.class_id)
+            text = labels.get(key)
+            if text is None:  # named as the record's class names it (its instructor may override labels)
+                text = labels[key] = escape(code_label(table, value, r.class_id))
+            add(text)
+        return texts
+    if attr in record_type.references:
+        target = record_type.references[attr]
+        links: dict[Any, Markup] = {}
+        for value in values:
+            if value is None or value == "":
+                add("")
+                continue
+            link = links.get(value)
+            if link is None:
+                link = links[value] = escape(display.reference_link(target, value))
+            add(link)
+        return texts
+    if is_money(record_type.model, attr):
+        return ["" if value is None or value == "" else escape(money_of(value, r)) for r, value in zip(rows, values, strict=True)]
+    for value in values:
+        if value is None or value == "":
+            add("")
+        elif isinstance(value, Decimal):
+            add(escape(format_decimal(value, format="#,##0.00")))
+        else:
+            add(escape(str(value)))
+    return texts
+
+
 def owner_display_names(rows: list[Any], known: dict[int, str] | None = None) -> dict[int, str]:
     """The display names of the rows' owners: from `known` (the owner filter's), the others in one query
     (users are not business records: the rows' owners are shown to whoever sees the rows)."""
@@ -147,6 +194,124 @@ class _WhenRendered:
 
     def __html__(self) -> Markup:
         return self.make()
+
+
+def _columns_select(model: Any, attrs: tuple[str, ...] | None = None) -> Any:
+    """SELECT the model's columns named `attrs` (None: every column) under their attribute names (a list
+    page's plain rows), built once per model and columns (the visibility rule is added to each execution by
+    the session)."""
+    stmt = _COLUMNS_SELECT.get((model, attrs))
+    if stmt is None:
+        columns = _label_columns(model) if attrs is None else [getattr(model, attr) for attr in attrs]
+        stmt = _COLUMNS_SELECT[(model, attrs)] = select(*columns)
+    return stmt
+
+
+def _labels_by_ids(model: Any) -> Any:
+    """The label columns of the visible records of `model` with the ids `ids` (an expanding parameter), found
+    by primary key as display.by_ids finds them, built once per model."""
+    stmt = _LABELS_BY_IDS.get(model)
+    if stmt is None:
+        stmt = _LABELS_BY_IDS[model] = (select(*_label_columns(model))
+                                        .where(model.id.in_(bindparam("ids", expanding=True)))
+                                        .execution_options(by_key=True))
+    return stmt
+
+
+# A sort value no query string holds: the list's sort URL is built once with it and split around it.
+_SORT_PROBE = "sandboxsortprobe7f3a"
+_PLAIN_SORT = re.compile(r"-?[A-Za-z0-9_]+")
+
+
+def sort_url_builder() -> Callable[[str], str]:
+    """`url_for(request.endpoint, **dict(request.args.to_dict(), sort=sort, page=1))` for any `sort`, built
+    with one `url_for` per page (the list's header linked each column with its own): a sort value url_for writes
+    as it is (a column name, `-` for descending) goes between the URL's two halves, any other is built."""
+    endpoint = request.endpoint
+    args = request.args.to_dict()
+
+    def built(sort: str) -> str:
+        return url_for(endpoint, **dict(args, sort=sort, page=1))
+    url = built(_SORT_PROBE)
+    if url.count(_SORT_PROBE) != 1:
+        return built
+    head, _probe, tail = url.partition(_SORT_PROBE)
+    return lambda sort: f"{head}{sort}{tail}" if _PLAIN_SORT.fullmatch(sort) else built(sort)
+
+
+def options_html(choices: Any, chosen: Any) -> Markup:
+    """A list filter's options as records/list.html wrote them in a loop: `<option value="V" selected>L</option>`
+    for the chosen value, `<option value="V" >L</option>` for the others, escaped as the template escapes."""
+    return Markup("".join([f'<option value="{escape(value)}" {"selected" if chosen == value else ""}>'
+                           f"{escape(label)}</option>" for value, label in choices]))
+
+
+# Babel fields of a time pattern whose text follows from the hour and minute alone (no seconds, no zone).
+_HOUR_MINUTE_FIELDS = frozenset({"h", "hh", "H", "HH", "K", "KK", "k", "kk", "m", "mm", "a"})
+_FIELD = re.compile(r"%\((\w+)\)s")
+# (language, format) -> (time texts by (hour, minute), date texts by day), kept by the process.
+_TIME_TEXTS: dict[tuple[str, str], tuple[dict[Any, str], dict[Any, str]]] = {}
+_MAX_DAYS = 20_000
+
+
+def times_formatter(fmt: str) -> Callable[[Any], str]:
+    """The `datetime` filter with format `fmt` (i18n.format_datetime's text: stored naive UTC shown in the
+    request's zone and language) for a page's many times: a standard format's date part is written once per day
+    and, when its time pattern reads only the hour and minute, its time part once per minute of the day, both
+    kept by the process (a list page wrote fifty times through Babel's patterns, half of its rows' cost)."""
+    shown = current_app.jinja_env.filters["datetime"]
+    zone_of_request = i18n._request_zone()
+    if zone_of_request is None:
+        return lambda value: shown(value, fmt)
+    locale_id, zone = zone_of_request
+    locale, joined, time_pattern, date_pattern = i18n._datetime_plan(locale_id, fmt)
+    if joined is None or date_pattern is None:
+        return lambda value: shown(value, fmt)
+    by_minute = set(_FIELD.findall(time_pattern.format)) <= _HOUR_MINUTE_FIELDS
+    kept = _TIME_TEXTS.get((locale_id, fmt))
+    if kept is None:
+        kept = _TIME_TEXTS[(locale_id, fmt)] = ({}, {})
+    times, days = kept
+    if len(days) > _MAX_DAYS:
+        days.clear()
+    normalize = getattr(zone, "normalize", None)
+
+    def text(value: Any) -> str:
+        if value is None:
+            return ""
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        value = value.astimezone(zone)
+        if normalize is not None:  # pytz, as babel.dates._ensure_datetime_tzinfo
+            value = normalize(value)
+        day = value.date()
+        if by_minute:
+            key = (value.hour, value.minute)
+            time_text = times.get(key)
+            if time_text is None:
+                time_text = times[key] = time_pattern.apply(value.timetz(), locale, reference_date=day)
+        else:
+            time_text = time_pattern.apply(value.timetz(), locale, reference_date=day)
+        day_text = days.get(day)
+        if day_text is None:
+            day_text = days[day] = date_pattern.apply(day, locale)
+        return joined.replace("{0}", time_text).replace("{1}", day_text)
+    return text
+
+
+_COLUMNS_SELECT: dict[Any, Any] = {}
+_LABELS_BY_IDS: dict[Any, Any] = {}
+
+
+def prime_labels(model: Any, ids: list[Any]) -> None:
+    """display.prime_references, reading the label's columns instead of whole records: the labels of the
+    visible records among `ids` are kept for the request (None for the others: not visible to the viewer)."""
+    cache = g.setdefault("reference_labels", {})
+    wanted = {i for i in ids if i and (model.__tablename__, i) not in cache}
+    if not wanted:
+        return
+    label = model.audit_label.fget
+    found = {r.id: label(r) for r in db.session.execute(_labels_by_ids(model), {"ids": sorted(wanted)})}
+    display.remember_labels(model, {i: found.get(i) for i in wanted})
 
 
 # Blueprint name -> the views serving it (the bench renders lists with a type's own views).
@@ -210,6 +375,16 @@ class RecordViews:
         """A field's value as shown to the user (choice labels translated)."""
         return display.display_value(self.record_type, obj, attr)
 
+    @staticmethod
+    def sort_url_builder() -> Callable[[str], str]:
+        """The list header's sort links (records/views.py's `sort_url_builder`)."""
+        return sort_url_builder()
+
+    @staticmethod
+    def options_html(choices: Any, chosen: Any) -> Markup:
+        """A list filter's options (records/views.py's `options_html`)."""
+        return options_html(choices, chosen)
+
     def display_code(self, table: str, code: str | None) -> str:
         """A code's label."""
         return code_label(table, code)
@@ -225,6 +400,23 @@ class RecordViews:
     def prime_rows(self, rows: list[Any]) -> None:
         """Batch-load the labels of everything the rows reference."""
         display.prime_rows(self.record_type, rows)
+
+    def list_attrs(self) -> tuple[str, ...] | None:
+        """The columns a list page reads of its rows: the id, class, owner, creation time and the shown columns;
+        None (every column) when a subclass shows or primes fields its own way (it may read any of them)."""
+        if self.custom_display or type(self).prime_rows is not RecordViews.prime_rows:
+            return None
+        shown = (c.attr for c in self.columns)
+        return tuple(dict.fromkeys(("id", "class_id", "owner_id", "created_at", *shown)))
+
+    def prime_list_rows(self, rows: list[Any]) -> None:
+        """Batch-load the labels of the records the list's columns reference (a subclass priming its rows its
+        own way primes them so): one query per referenced type, of the label's columns only."""
+        if type(self).prime_rows is not RecordViews.prime_rows:
+            self.prime_rows(rows)
+            return
+        for attr in dict.fromkeys(c.attr for c in self.columns if c.attr in self.references):
+            prime_labels(self.references[attr], [getattr(r, attr) for r in rows])
 
     def field_label(self, attr: str) -> str:
         """A field's label (from the registry)."""
@@ -266,21 +458,32 @@ class RecordViews:
             return [column.desc(), self.model.id.desc()], sort
         return [column.asc(), self.model.id.asc()], sort
 
-    def page_of(self, where: list[Any], order: list[Any], page: int, deleted: bool = False) -> tuple[list, int]:
-        """One page of rows and the total, counted exactly up to the cap (then shown as "N+")."""
+    def page_of(self, where: list[Any], order: list[Any], page: int, deleted: bool = False,
+                plain: bool = False) -> tuple[list, int]:
+        """One page of rows and the total, counted exactly up to the cap (then shown as "N+").
+
+        `plain`: the rows are plain rows of the model's columns, not ORM objects (the list page reads only
+        columns: a column SELECT of the model goes through the visibility rule all the same, and fifty rows
+        no longer build fifty ORM objects)."""
         size = current_app.config["LIST_PAGE_SIZE"]
         cap = current_app.config["LIST_COUNT_CAP"]
         model = self.model
         opts = {"include_deleted": True} if deleted else {}
         if deleted:
             where = [*where, model.deleted_at.is_not(None)]
-        # The owner is not joined in: the page shows only its name, read from the owner filter's (list_rows).
-        rows = list(
-            db.session.scalars(
-                select(model).where(*where).order_by(*order).limit(size).offset((page - 1) * size)
-                .options(lazyload(model.owner)).execution_options(**opts)
+        if plain:
+            rows = list(db.session.execute(
+                _columns_select(model, self.list_attrs()).where(*where).order_by(*order).limit(size)
+                .offset((page - 1) * size)
+                .execution_options(**opts)))
+        else:
+            # The owner is not joined in: the page shows only its name, read from the owner filter's (list_rows).
+            rows = list(
+                db.session.scalars(
+                    select(model).where(*where).order_by(*order).limit(size).offset((page - 1) * size)
+                    .options(lazyload(model.owner)).execution_options(**opts)
+                )
             )
-        )
         if 0 < len(rows) < size or (page == 1 and not rows):
             # The last page: the rows before it and on it are all there are (no count query); past the cap
             # the page still says "N+", as the capped count would.
@@ -315,19 +518,29 @@ class RecordViews:
     def list_rows(self, rows: list[Any], owner_names: dict[int, str] | None = None) -> list[Markup]:
         """The list table's rows as HTML (cells, owner, created time), escaped, one string per row.
 
-        Formatters are chosen once per column and the owners' names come from one dict (the owner
-        filter's names, the rest in one query), so a page costs one pass over its rows, not a template
-        call per cell."""
-        cells = [self.cell_formatter(c) for c in self.columns]
+        The cells are written a column at a time (`column_cells`: the column's way chosen once, no call per
+        cell), the owners' names come from one dict (the owner filter's names, the rest in one query) and the
+        times from a page formatter, so a page costs a pass per column, not a template call per cell."""
+        columns = [self.column_cells(c, rows) for c in self.columns]
         names = owner_display_names(rows, owner_names)
-        when = current_app.jinja_env.filters["datetime"]  # the chrome's formatter: the same text as the template's
-        html = []
-        for r in rows:
-            tds = "".join(f"\n    <td>{cell(r)}</td>\n    " for cell in cells)
-            html.append(Markup(
-                f"\n  <tr>\n    {tds}\n    <td>{escape(names.get(r.owner_id, ''))}</td>\n"
-                f'    <td class="text-muted small">{escape(when(r.created_at, "short"))}</td>\n  </tr>\n  '))
-        return html
+        when = times_formatter("short")  # the chrome's `datetime` filter's text, written faster for many rows
+        return [Markup(f"\n  <tr>\n    {''.join(tds)}\n    <td>{escape(names.get(r.owner_id, ''))}</td>\n"
+                       f'    <td class="text-muted small">{escape(when(r.created_at))}</td>\n  </tr>\n  ')
+                for r, *tds in zip(rows, *columns, strict=True)]
+
+    def column_cells(self, column: Any, rows: list[Any]) -> list[str]:
+        """One list column's cells, `<td>` and the whitespace around it included, escaped: what
+        `cell_formatter` writes for each row, written in one pass over the rows."""
+        attr = column.attr
+        if self.custom_display and (self.own_display is None or attr in self.own_display):
+            texts: list[Any] = [escape(self.display(r, attr)) for r in rows]  # the subclass's own way, per cell
+        else:
+            texts = _column_texts(self.record_type, attr, rows)
+        if column.link:
+            prefix, suffix = self.detail_url_parts()
+            return [f'\n    <td><a href="{prefix}{r.id}{suffix}">{text}</a></td>\n    '
+                    for r, text in zip(rows, texts, strict=True)]
+        return [f"\n    <td>{text}</td>\n    " for text in texts]
 
     def bin_rows(self, rows: list[Any]) -> list[tuple[Any, Markup]]:
         """The recycle bin's rows: (row, its first cells, owner and deletion time as HTML), escaped."""
@@ -362,8 +575,8 @@ class RecordViews:
         """The list: filters, search, sort and paging from the query string."""
         page = page_number(request.args)
         order, sort = self.order(request.args)
-        rows, total = self.page_of(self.conditions(request.args), order, page)
-        self.prime_rows(rows)
+        rows, total = self.page_of(self.conditions(request.args), order, page, plain=True)
+        self.prime_list_rows(rows)
         return self.render("records/list.html", rows=rows, total=total, page=page, sort=sort,
                            **list_extras(self.model))
 
@@ -471,14 +684,19 @@ class RecordViews:
     def new(self, source: Any = None) -> Any:
         """Create a record (prefilled from a clone's source or the query string); warn about duplicates."""
         self.require_changer()
+        fresh = False
         if request.method == "GET":
             # Prefill from a source record (clone) or from the query string (e.g. ?account_id= from a related list).
-            form = self.form_cls(obj=source, **self.prefill())
+            given = self.prefill()
+            form = self.form_cls(obj=source, **given)
+            fresh = source is None and not given
         else:
             form = self.form_cls()
         title = _("Clone %(type)s", type=self.singular) if source else _("New %(type)s", type=self.singular)
         if not form.validate_on_submit():
-            return self.render("records/form.html", form=form, title=title, obj=None), (400 if form.errors else 200)
+            # A fresh form's fields are written from their kept HTML (the same bytes render_field writes).
+            return self.render("records/form.html", form=form, title=title, obj=None,
+                               fresh_fields=fresh_form_fields(form) if fresh else None), (400 if form.errors else 200)
         title = _("New %(type)s", type=self.singular)
         data = self._form_data(form)
         similar = self.duplicates(data) if self.duplicates else []
