@@ -57,7 +57,7 @@ def record_list(name: str) -> str:
     # The labels of referenced records (linked account names) the real page loaded in one query.
     g.reference_labels = dict(labels)
     _order, sort = v.order(request.args)
-    v.prime_rows(context["rows"])  # every id is in the cache: no query
+    v.prime_list_rows(context["rows"])  # as the real index primes them; every id is in the cache: no query
     return render_template("records/list.html", **{**context, "sort": sort, "problems": problems()})
 
 

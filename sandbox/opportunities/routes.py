@@ -87,14 +87,14 @@ class OpportunityViews(RecordViews):
         movable = writable and not closed and not obj.is_deleted
         action = escape(url_for("opportunities.stage", record_id=obj.id)) if movable else ""
         passed, html = True, []
+        lost_title = _("Edit the opportunity to close it as lost with a reason.")
         for code, label in stages:
             current = code == obj.stage
             if movable and not current:
                 lost = code == "closed_lost"
                 look = "btn-success" if passed else "btn-outline-secondary"
                 hidden = _LOST_REASON if lost else ""
-                why = f'disabled title="{Markup(_("Edit the opportunity to close it as lost with a reason."))}"' \
-                    if lost else ""
+                why = f'disabled title="{escape(lost_title)}"' if lost else ""
                 shown = (f'\n    <form method="post" action="{action}" class="flex-fill">{csrf}<input type="hidden" '
                          f'name="stage" value="{escape(code)}">\n      {hidden}\n      '
                          f'<button class="btn btn-sm w-100 {look}" type="submit" {why}>{escape(label)}</button></form>\n    ')
