@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, func, inspect, make_url, select, text
 from sqlalchemy.engine import Engine
 
 from sandbox import create_app
-from sandbox.backup import backup_database, restore_database
+from sandbox.backup import BackupError, backup_database, restore_database
 from sandbox.backup.archive import MANIFEST, OMITTED_TABLES, ArchiveReader
 from sandbox.classroom.grading.export import to_csv
 from sandbox.classroom.grading.gradebook import gradebook
@@ -272,6 +272,31 @@ def test_restore_refuses_a_flipped_byte_and_a_truncated_file(app, small_archive,
         assert result.exit_code == 1, bad
         assert ("\n" + result.stderr).count("\nerror: ") == 1 and "corrupted" in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_every_flipped_byte_in_compressed_data_is_refused_as_corrupted(app, small_archive, tmp_path):
+    """A flip inside deflated data fails in zlib (not zipfile) or in the checksum; both must be a BackupError."""
+    raw = small_archive.read_bytes()
+    with zipfile.ZipFile(small_archive) as archive:
+        member = max((i for i in archive.infolist() if i.compress_type == zipfile.ZIP_DEFLATED),
+                     key=lambda i: i.compress_size)
+    name_length, extra_length = int.from_bytes(raw[member.header_offset + 26:member.header_offset + 28], "little"), \
+        int.from_bytes(raw[member.header_offset + 28:member.header_offset + 30], "little")
+    start = member.header_offset + 30 + name_length + extra_length
+    refused = 0
+    for offset in range(start, start + min(member.compress_size, 48)):
+        data = bytearray(raw)
+        data[offset] ^= 0xFF
+        bad = tmp_path / "flip.zip"
+        bad.write_bytes(bytes(data))
+        with pytest.raises(BackupError, match="corrupted"):
+            reader = ArchiveReader(bad)
+            try:
+                reader.verify(lambda message: None)
+            finally:
+                reader.close()
+        refused += 1
+    assert refused >= 16
 
 
 def test_restore_refuses_a_database_holding_data_unless_forced(app, classroom, small_archive, tmp_path):

@@ -21,6 +21,7 @@ import base64
 import hashlib
 import json
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -158,7 +159,7 @@ class ArchiveReader:
             self.manifest: dict[str, Any] = json.loads(self.zip.read(MANIFEST))
         except KeyError as exc:
             raise BackupError(f"{path}: no {MANIFEST}; not a sandbox backup") from exc
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError) as exc:
             raise BackupError(f"{path}: the manifest is corrupted ({exc})") from exc
         if self.manifest.get("format") != FORMAT:
             raise BackupError(f"{path}: not a sandbox backup (format {self.manifest.get('format')!r})")
@@ -201,7 +202,8 @@ class ArchiveReader:
             except KeyError as exc:
                 raise BackupError(f"{self.path}: member {member.name} is missing; the file is truncated or "
                                   "corrupted") from exc
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+                # A flipped byte inside deflated data surfaces as zlib.error, not as a zip error.
                 raise BackupError(f"{self.path}: member {member.name} cannot be read ({exc}); the file is "
                                   "truncated or corrupted") from exc
             if size != member.size or sha.hexdigest() != member.sha256:
