@@ -21,6 +21,7 @@ from .errors import ServiceError
 from .extensions import db
 from .oplog import set_actor
 from .org.models import Position, Role, User
+from .serving import WorkerCount
 from .workflows import cli as workflow_cli
 
 
@@ -114,8 +115,9 @@ def _register_setup(app: Flask) -> None:
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1")
     @click.option("--port", default=5000, type=int)
-    @click.option("--workers", type=click.IntRange(1, 64), default=None,
-                  help="Run the production server: gunicorn with this many worker processes.")
+    @click.option("--workers", type=WorkerCount(), default=None,
+                  help="Run the production server: gunicorn with this many worker processes "
+                       "(auto: one per core, what a CPU-bound sync worker wants).")
     @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True,
                   help="Threads per gunicorn worker (more than 1: gthread workers).")
     def serve(host: str, port: int, workers: int | None, threads: int) -> None:

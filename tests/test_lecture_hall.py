@@ -148,4 +148,27 @@ def test_serve_with_workers_runs_gunicorn_with_sync_or_gthread_workers() -> None
 
 def test_serve_refuses_a_worker_count_out_of_range(app) -> None:
     result = app.test_cli_runner().invoke(args=["serve", "--workers", "0"])
-    assert result.exit_code == 2 and "--workers" in result.output
+    assert result.exit_code == 2 and "--workers" in result.output and "1 to 64, or auto" in result.output
+    result = app.test_cli_runner().invoke(args=["serve", "--workers", "many"])
+    assert result.exit_code == 2 and "'many' is neither a number of workers nor auto" in result.output
+
+
+def test_serve_with_workers_auto_starts_one_worker_per_core(app, monkeypatch) -> None:
+    import os
+
+    from sandbox import serving
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    started: list[list[str]] = []
+
+    def execv(path: str, argv: list[str]) -> None:
+        started.append(argv)
+        raise SystemExit(0)  # the real execv never returns
+
+    monkeypatch.setattr(os, "execv", execv)
+    for given, expected in (("auto", "3"), ("AUTO", "3"), ("5", "5")):
+        result = app.test_cli_runner().invoke(args=["serve", "--workers", given, "--port", "5999"])
+        assert result.exit_code == 0, result.output
+        assert f"{expected} workers" in result.output
+        assert started[-1][started[-1].index("--workers") + 1] == expected
+    assert serving.cores() == 3
