@@ -3,7 +3,8 @@
 # start: prints the database URL on stdout.  stop DIR: stops the cluster started in DIR.
 set -euo pipefail
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-PORT=${PGPORT_TEST:-55432}
+# Below 32768: ports in Linux's ephemeral range (32768–60999) may be held by any outgoing connection.
+PORT=${PGPORT_TEST:-25432}
 case "${1:-}" in
   start)
     ROOT=$(mktemp -d /tmp/sandbox-pg.XXXXXX)
