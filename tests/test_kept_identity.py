@@ -94,6 +94,19 @@ def test_a_kept_user_is_served_without_loading_it_and_reloaded_after_any_org_cha
     assert not loads_the_user(statements_of(app, client, "/leads/"))
 
 
+def test_a_record_page_naming_the_signed_in_user_reads_no_position(app, classroom, create_lead):
+    """A student's own lead names them as its owner, so the record's load reads their user row again; the kept
+    user's position (the layout's user menu shows it) must survive that, not cost a SELECT of its own."""
+    lead = create_lead(classroom.user("studentA"), name="Lead of studentA")
+    client = signed_in(app.test_client(), "studentA")
+    statements_of(app, client, f"/leads/{lead.id}")  # the first page loads and keeps the user
+    seen = statements_of(app, client, f"/leads/{lead.id}")
+    assert not loads_the_user(seen)
+    assert not [s for s in seen if s.lstrip().startswith("SELECT positions.")], "the position was read again"
+    page = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert "Lead of studentA" in page and "A1" in page  # the user menu still shows the position
+
+
 def test_a_change_made_by_another_worker_is_seen_on_the_next_request(app, app_factory, classroom, create_lead):
     """Worker one keeps studentA; worker two (another app: other process memory) moves, shares and disables.
     Worker one's next request sees each change: the new position, the shared records, the ended session."""
