@@ -29,7 +29,7 @@ WRITE_COSTS = {
     "GET /leads/new": 4,
     "POST /leads/new": 6,
     "POST /activities/log-call": 5,
-    "GET /leads/[id]/convert": 8,
+    "GET /leads/[id]/convert": 7,
     "POST /leads/[id]/convert": 16,
     "POST /opportunities/[id]/lines/new": 10,
     "POST /opportunities/[id]/stage": 7,
