@@ -62,7 +62,7 @@ def database_unavailable(exc: BaseException) -> bool:
 
 def register_database_errors(app: Any) -> None:
     """Answer every request that meets an unreachable database with the translated 503 page."""
-    from flask import g, render_template, request
+    from flask import g, has_request_context, render_template, request
     from sqlalchemy import exc as sa_exc
 
     from .extensions import db
@@ -88,6 +88,27 @@ def register_database_errors(app: Any) -> None:
     for kind in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
                  sa_exc.PendingRollbackError):
         app.register_error_handler(kind, unavailable)
+
+    @app.teardown_appcontext
+    def end_session(_exc: BaseException | None) -> None:
+        # Registered after Flask-SQLAlchemy's own teardown, so it runs before it. The database may go away
+        # between a page's last query and the end of its transaction: the page is made (and a write request
+        # committed before its response), so ending the transaction failing loses nothing. Raised here, outside
+        # every error handler, it became a 500 instead of that page. The dead connection is invalidated, and
+        # pool_pre_ping replaces it on a later checkout.
+        try:
+            db.session.remove()
+        except sa_exc.SQLAlchemyError as exc:
+            if not database_unavailable(exc):
+                raise
+            where = f"{request.method} {request.path}" if has_request_context() else "no request"
+            app.logger.warning("database unavailable at the end of a transaction (%s): %s", where,
+                               str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            try:
+                db.session.invalidate()
+            except Exception:  # noqa: BLE001 - the session is being discarded whatever happens here
+                pass
+            db.session.registry.clear()
 
 
 def _request_locale(app: Any, request: Any) -> str:

@@ -70,6 +70,39 @@ def test_a_sqlite_file_that_cannot_be_opened_is_a_503_and_the_app_recovers(app: 
     assert student.post("/leads/new", data={"name": "Saved now", "status": "new"}).status_code == 302
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_the_database_going_away_as_a_request_ends_keeps_its_answer(app: Any, classroom: Any, create_lead: Any,
+                                                                    method: str) -> None:
+    """The database goes away after a page's last query, before its transaction ends (seen once in CI: the
+    session's teardown failed, a 500 instead of the page). The page made is the answer, a committed save stays
+    saved, the dead connection is dropped and the next request works."""
+    create_lead(classroom.user("studentA"), name="Kept lead")
+    student = classroom.client_for(app, "studentA")
+    assert student.get("/leads/").status_code == 200
+    dialect = db.engine.dialect
+    real, failures = dialect.do_rollback, []
+
+    def gone(dbapi_connection: Any) -> None:
+        failures.append(1)
+        raise db.engine.dialect.loaded_dbapi.OperationalError("server closed the connection unexpectedly")
+
+    dialect.do_rollback = gone  # type: ignore[method-assign]
+    try:
+        if method == "GET":
+            answer = student.get("/leads/")
+            assert answer.status_code == 200 and "Kept lead" in answer.get_data(as_text=True)
+        else:
+            answer = student.post("/leads/new", data={"name": "Saved before it went", "status": "new"})
+            assert answer.status_code == 302
+    finally:
+        dialect.do_rollback = real  # type: ignore[method-assign]
+    assert failures, "the transaction's end was not reached through the failing rollback"
+    page = student.get("/leads/").get_data(as_text=True)
+    assert "Kept lead" in page
+    if method == "POST":
+        assert "Saved before it went" in page
+
+
 def test_a_bug_reported_as_sqlite_operational_error_stays_a_500() -> None:
     """Only an unreachable database is a 503: a missing table is a bug and must not look like an outage."""
     from sqlalchemy.exc import OperationalError, PendingRollbackError
