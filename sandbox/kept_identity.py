@@ -93,14 +93,10 @@ def _store() -> OrderedDict[int, _Kept]:
     return store
 
 
-def _instance(cls: type, values: dict[str, Any], **related: Any) -> Any:
-    """A detached instance with these loaded values (and `related` objects): attached to a session, it is
-    persistent without SQL."""
+def _instance(cls: type, values: dict[str, Any]) -> Any:
+    """A detached instance with these loaded values: attached to a session, it is persistent without SQL."""
     obj = cls.__mapper__.class_manager.new_instance()
-    # Relationships are set before the instance becomes detached: it marks whatever is unset then as expired, and
-    # a query returning the row later (a student's own record names them as its owner) reloads an expired
-    # relationship's loader, so the layout's `current_user.position` cost one more SELECT on such pages.
-    for key, value in (*values.items(), *related.items()):
+    for key, value in values.items():
         set_committed_value(obj, key, value)
     make_transient_to_detached(obj)
     return obj
@@ -121,11 +117,12 @@ def kept_user(user_id: int) -> Any | None:
     session = db.session
     if User.__mapper__.identity_key_from_primary_key([user_id]) in session.identity_map:
         return None  # the session holds this user already (a CLI or test context): load it the normal way
+    user = _instance(User, kept.user)
     position = None
     if kept.position is not None:
         key = Position.__mapper__.identity_key_from_primary_key([kept.position["id"]])
         position = session.identity_map.get(key) or _instance(Position, kept.position)
-    user = _instance(User, kept.user, position=position)
+    set_committed_value(user, "position", position)
     session.add(user)
     g._kept_identity = kept
     return user
