@@ -37,3 +37,18 @@ def test_downgrade_and_upgrade_again(app):
     assert "leads" not in inspect(db.engine).get_table_names()
     upgrade(directory="migrations")
     assert "leads" in inspect(db.engine).get_table_names()
+
+
+def test_an_upgrade_leaves_the_apps_own_loggers_working(app):
+    """Alembic's logging setup runs inside the app's process (`sandbox init`, the tests): it must not switch
+    off the loggers the app already made, or their warnings (a stuck generator, a mail that failed) vanish."""
+    import logging
+
+    from flask_migrate import upgrade
+
+    import sandbox.classroom.runs.generation as generation
+    import sandbox.notifications.mail as mail
+
+    upgrade(directory="migrations")
+    assert not generation.log.disabled and not mail.log.disabled
+    assert generation.log.isEnabledFor(logging.WARNING)
