@@ -138,6 +138,31 @@ def test_a_child_that_dies_is_noticed_not_waited_for(monkeypatch, dialect):
     assert time.monotonic() - started < 10
 
 
+def test_a_child_that_is_stuck_is_stopped_and_its_parts_built_here(monkeypatch, dialect, caplog):
+    """A forked child can inherit a lock another thread held and wait forever: the load must not."""
+    monkeypatch.setattr(generation, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(generation, "STALL_SECONDS", 0.5)
+    started, never = FORK.Event(), FORK.Event()
+
+    def stuck(real, *args, **kwargs):
+        started.set()
+        never.wait(WAIT)  # alive, sending nothing
+        yield from ()
+
+    in_the_child(monkeypatch, stuck)
+    books = Books(basics(), ROSTER, START, 5, 1, dialect, per_part=1)
+    assert started.wait(WAIT)
+    began = time.monotonic()
+    try:
+        parts = list(books)
+    finally:
+        books.close()
+    assert parts == expected(ROSTER, 1, dialect)  # every part, part 0 included, in order
+    assert time.monotonic() - began < WAIT / 2
+    assert books.processes and not any(p.is_alive() for p in books.processes)
+    assert "sent nothing" in caplog.text
+
+
 def test_close_stops_a_child_still_working(monkeypatch, dialect):
     started, never = FORK.Event(), FORK.Event()
 

@@ -16,9 +16,11 @@ unavailable, or there is only one part, the parts are built in this process on d
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import queue
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -35,6 +37,13 @@ STUDENTS_PER_PART = 10
 WORKERS = 1
 JOIN_SECONDS = 5
 POLL_SECONDS = 1
+# A child that sends nothing for this long is stuck (a fork can inherit a lock another thread held): this
+# process stops it and builds the rest itself. A part takes well under a second to build.
+STALL_SECONDS = 30
+
+
+log = logging.getLogger(__name__)
+_STALLED = object()  # what _take answers when it gave up on a stuck child
 
 
 # What a part becomes before it is handed over (book_cache.py: the encoded payload the cache stores).
@@ -86,6 +95,7 @@ class Books:
         self.count = part_count(len(roster), per_part)
         self._args = (scenario, roster, now, class_id, owner_id, per_part, dialect, transform)
         self._workers: list[tuple[Any, Any]] = []  # (process, queue); worker k builds parts k, k + n, ...
+        self._stalled = False  # a child stopped sending: every part still missing is built here
         if self.count > 1 and "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
             n = max(1, min(workers or WORKERS, self.count))
@@ -116,12 +126,16 @@ class Books:
         while low < self.count:
             if low in built:
                 part = built.pop(low)
+            elif self._stalled:
+                part = self._own(_parts(*self._args, only=range(low, low + 1)))
             elif high > low and not self._ready(low):
                 built[high] = self._own(mine)
                 high -= 1
                 continue
             else:
                 part = self._take(low)
+                if part is _STALLED:
+                    continue
             low += 1
             if low > high:
                 self._stop()  # the children would only build parts this process already has
@@ -136,6 +150,7 @@ class Books:
 
     def _take(self, index: int) -> Any:
         process, parts = self._worker(index)
+        deadline = time.monotonic() + STALL_SECONDS
         while True:
             try:
                 kind, sent, payload = parts.get(timeout=POLL_SECONDS)
@@ -143,6 +158,12 @@ class Books:
             except queue.Empty:
                 if not process.is_alive() and parts.empty():
                     raise GenerationError("the generating process ended before sending every part") from None
+                if time.monotonic() > deadline:
+                    log.warning("scenario generation: %s sent nothing for %d s; building the rest in this process",
+                                process.name, STALL_SECONDS)
+                    self._stalled = True
+                    self._stop()
+                    return _STALLED
         if kind == "error":
             raise GenerationError(payload.splitlines()[0])
         if sent != index:  # a child's parts are taken in the order it builds them: anything else is a bug
