@@ -42,6 +42,10 @@ TEXTAREA = re.compile(r"<textarea\b([^>]*)>(.*?)</textarea>", re.S)
 BAD_FLASH = re.compile(r'class="alert alert-(?:danger|warning)[^"]*"[^>]*>([^<]*)')
 CLOSED_STAGES = {"closed_won", "closed_lost"}
 SEARCH_LETTERS = "aeinosu"  # substrings present in many generated names (pinyin and English)
+# At the end of a phase a user finishes the task it is in (up to this long) instead of being killed in it: a
+# user killed between a write's answer and its record() would leave a committed write the check never hears
+# of, and a stage moved after its last recorded move looks like a lost write.
+STOP_TIMEOUT = 60.0
 
 
 def attrs(text: str) -> dict[str, str]:
@@ -427,6 +431,11 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def environment(user_classes: list[type], host: str) -> Environment:
+    """A Locust environment whose users, when the phase ends, finish the task they are in."""
+    return Environment(user_classes=user_classes, host=host, events=events, stop_timeout=STOP_TIMEOUT)
+
+
 def hall_phase(config: dict[str, Any], folder: Path, say: Any) -> dict[str, Any]:
     """Ramp (sign-ins), warm-up, then the measured steady state; the ramp's figures are kept apart."""
     think = float(config["think"])
@@ -434,7 +443,7 @@ def hall_phase(config: dict[str, Any], folder: Path, say: Any) -> dict[str, Any]
         cls.wait_time = between(0.5 * think, 1.5 * think)
     Instructor.fixed_count = int(config["instructors"])
     users = int(config["students"]) + int(config["instructors"])
-    env = Environment(user_classes=[Student, Instructor], host=config["url"], events=events)
+    env = environment([Student, Instructor], config["url"])
     runner = env.create_local_runner()
     start = time.monotonic()
     runner.start(users, spawn_rate=float(config["spawn_rate"]))
@@ -486,7 +495,7 @@ def bare_phase(config: dict[str, Any], folder: Path, say: Any) -> dict[str, Any]
     waited = drain(config["url"])
     if waited > 1:
         say(f"the server's queue drained in {waited:.0f} s")
-    env = Environment(user_classes=[Bare], host=config["url"], events=events)
+    env = environment([Bare], config["url"])
     runner = env.create_local_runner()
     users = int(config["bare_users"])
     runner.start(users, spawn_rate=users)

@@ -86,6 +86,43 @@ def test_quick_run_on_postgresql(backend: str, tmp_path: Path) -> None:
 
 
 # ---- the checks, on hand-built data ------------------------------------------------------------------------------
+ENDING_A_PHASE = """
+import gevent
+from locust import User, constant, task
+
+from bench.lecture_hall_users import environment
+
+steps = []
+
+
+class Writer(User):
+    wait_time = constant(0)
+
+    @task
+    def write_then_record(self):
+        steps.append("answered")
+        gevent.sleep(1.0)  # the follow-up page of a write, before record()
+        steps.append("recorded")
+
+
+runner = environment([Writer], "http://127.0.0.1:9").create_local_runner()
+runner.start(3, spawn_rate=100)
+gevent.sleep(0.3)
+runner.quit()
+print(steps.count("answered"), steps.count("recorded"))
+"""
+
+
+def test_a_phase_ends_with_every_user_finishing_the_write_it_is_in() -> None:
+    """A user killed between a write's answer and its record() leaves a committed write the check never hears
+    of (once seen: "opportunity 7028 was last moved to qualification but stands at proposal")."""
+    # A process of its own: importing Locust patches the standard library for gevent.
+    done = subprocess.run([sys.executable, "-c", ENDING_A_PHASE], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    answered, recorded = map(int, done.stdout.split())
+    assert answered == 3 and recorded == 3
+
+
 def test_the_verifier_accepts_real_writes_and_refuses_fabricated_ones(app, classroom, create_lead) -> None:
     lead = create_lead(classroom.user("studentA"), name="LH real lead")
     real = {"kind": "lead.create", "user": "studentA", "at": 1.0, "id": lead.id, "name": "LH real lead"}
