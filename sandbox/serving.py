@@ -14,6 +14,7 @@ far more students (docs/DEPLOY.md §3 and §7).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -21,6 +22,22 @@ from pathlib import Path
 import click
 
 BIN = Path(sys.executable).parent
+
+# The cyclic collector's thresholds in a serving process. Python's (700, 10, 10) suit small scripts: a page
+# allocates tens of thousands of objects, nearly all gone when it ends, so the young generations are scanned
+# dozens of times a page and survivors reach the old generation early, whose full scans (every kept cache of the
+# worker) took ~220 ms each, a pause in the middle of somebody's page. With these a page sees one or two young
+# scans and a full one comes far more rarely (measured in process over the lecture hall's mix: 50-65 ms of
+# collection for 732 pages instead of 320-360, no full scan).
+SERVING_GC_THRESHOLDS = (10_000, 50, 20)
+
+
+def tune_collector() -> None:
+    """Set a serving process's collector: the app built at start-up is frozen out of every later scan (it lives
+    as long as the process), and the thresholds above apply."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*SERVING_GC_THRESHOLDS)
 
 
 def cores() -> int:

@@ -209,3 +209,19 @@ def test_serve_with_workers_auto_starts_one_worker_per_core(app, monkeypatch) ->
         assert f"{expected} workers" in result.output
         assert started[-1][started[-1].index("--workers") + 1] == expected
     assert serving.cores() == 3
+
+
+def test_a_serving_process_tunes_its_collector_and_the_tests_do_not(tmp_path: Path) -> None:
+    """gunicorn's entry point freezes the app it built and raises the collector's thresholds; an app made
+    elsewhere (the tests, the CLI) leaves the interpreter's collector as it found it."""
+    import gc
+
+    from sandbox.serving import SERVING_GC_THRESHOLDS
+
+    probe = "import gc, sandbox.wsgi; print(*gc.get_threshold(), gc.get_freeze_count())"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.db'}", "SECRET_KEY": "probe"}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    *thresholds, frozen = map(int, done.stdout.split())
+    assert tuple(thresholds) == SERVING_GC_THRESHOLDS and frozen > 10_000
+    assert gc.get_threshold() != SERVING_GC_THRESHOLDS
