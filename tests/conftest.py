@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -60,6 +61,46 @@ class IsolatedClient(FlaskClient):
             return FlaskClient.open(self, *args, **kwargs)
 
         return contextvars.copy_context().run(run)
+
+
+class _Heartbeat:
+    """Every few minutes, a line naming the elapsed time and the tests still running (on each xdist worker).
+
+    A CI log that stops at its time limit then says whether the suite was slow or one test hung, and which."""
+
+    EVERY = 300.0
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config, self.started, self.running = config, time.monotonic(), {}
+        self.next = self.started + self.EVERY
+
+    @pytest.hookimpl
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.running[nodeid] = time.monotonic()
+        self.beat()
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "teardown":
+            self.running.pop(report.nodeid, None)
+        self.beat()
+
+    def beat(self) -> None:
+        now = time.monotonic()
+        if now < self.next:
+            return
+        self.next = now + self.EVERY
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        running = ", ".join(f"{nodeid} ({now - since:.0f} s)" for nodeid, since in sorted(self.running.items()))
+        reporter.write_line(f"[{(now - self.started) / 60:.0f} min] running: {running or 'nothing'}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the heartbeat in the process that reports (the xdist controller, or the only process)."""
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_Heartbeat(config), "heartbeat")
 
 
 def _backends() -> list[Any]:
