@@ -96,6 +96,7 @@ def register_database_errors(app: Any) -> None:
         # committed before its response), so ending the transaction failing loses nothing. Raised here, outside
         # every error handler, it became a 500 instead of that page. The dead connection is invalidated, and
         # pool_pre_ping replaces it on a later checkout.
+        transaction = db.session().get_transaction() if db.session.registry.has() else None
         try:
             db.session.remove()
         except sa_exc.SQLAlchemyError as exc:
@@ -104,10 +105,15 @@ def register_database_errors(app: Any) -> None:
             where = f"{request.method} {request.path}" if has_request_context() else "no request"
             app.logger.warning("database unavailable at the end of a transaction (%s): %s", where,
                                str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            try:
-                db.session.invalidate()
-            except Exception:  # noqa: BLE001 - the session is being discarded whatever happens here
-                pass
+            # The failed close has let go of its connections without returning them: each would stay checked
+            # out, and open on the server with its transaction's locks if the database is in fact still there,
+            # until the garbage collector found it (a TRUNCATE waited on one for minutes). Closed here instead.
+            held = getattr(transaction, "_connections", None) or {}
+            for connection, *_rest in list(held.values()):
+                try:
+                    connection.invalidate()
+                except Exception:  # noqa: BLE001 - the session is being discarded whatever happens here
+                    pass
             db.session.registry.clear()
 
 
