@@ -43,7 +43,6 @@ STALL_SECONDS = 30
 
 
 log = logging.getLogger(__name__)
-_STALLED = object()  # what _take answers when it gave up on a stuck child
 
 
 # What a part becomes before it is handed over (book_cache.py: the encoded payload the cache stores).
@@ -127,15 +126,13 @@ class Books:
             if low in built:
                 part = built.pop(low)
             elif self._stalled:
-                part = self._own(_parts(*self._args, only=range(low, low + 1)))
+                part = self._build_here(low)
             elif high > low and not self._ready(low):
                 built[high] = self._own(mine)
                 high -= 1
                 continue
             else:
                 part = self._take(low)
-                if part is _STALLED:
-                    continue
             low += 1
             if low > high:
                 self._stop()  # the children would only build parts this process already has
@@ -147,6 +144,9 @@ class Books:
     def _ready(self, index: int) -> bool:
         """Whether part `index` can be taken from its child without waiting."""
         return not self._worker(index)[1].empty()
+
+    def _build_here(self, index: int) -> Any:
+        return self._own(_parts(*self._args, only=range(index, index + 1)))
 
     def _take(self, index: int) -> Any:
         process, parts = self._worker(index)
@@ -163,7 +163,7 @@ class Books:
                                 process.name, STALL_SECONDS)
                     self._stalled = True
                     self._stop()
-                    return _STALLED
+                    return self._build_here(index)
         if kind == "error":
             raise GenerationError(payload.splitlines()[0])
         if sent != index:  # a child's parts are taken in the order it builds them: anything else is a bug
