@@ -322,20 +322,31 @@ def criterion(cls: Any, viewer: Any, include_deleted: bool = False, by_key: bool
     return and_(or_(*terms) if len(terms) > 1 else terms[0], alive)
 
 
-def possible_owners(cls: Any, viewer: Any) -> ColumnElement[bool]:
-    """A condition on User true for every owner of a `cls` record the viewer may read (may say more)."""
+def owner_candidates(cls: Any, viewer: Any) -> tuple[frozenset[int], frozenset[int]] | None:
+    """Who may own a `cls` record the viewer reads (may say more): (classes all of whose members may, further
+    users who may). None: anyone (the system, an administrator)."""
     if viewer is SYSTEM or (isinstance(viewer, Viewer) and viewer.is_admin):
-        return true()
+        return None
     if not isinstance(viewer, Viewer):
-        return false()
+        return frozenset(), frozenset()
     # Mirrors criterion(): whole classes open up only through the tree or class sharing; otherwise
-    # only owner_ids can own what the viewer reads. A short candidate list matters: an owner picker's
-    # EXISTS per candidate scans every record of a candidate whose records the viewer may not read.
+    # only owner_ids can own what the viewer reads.
     whole = set(viewer.below_class_ids)
     if viewer.class_id is not None and (viewer.whole_class or sharing_mode(cls, viewer) != SharingModeValue.PRIVATE):
         whole.add(viewer.class_id)
     # Above class level only class-less records are read by owner (criterion() names classless_owner_ids).
     ids = viewer.owner_ids if viewer.class_id is not None else viewer.classless_owner_ids
+    return frozenset(whole), frozenset(ids)
+
+
+def possible_owners(cls: Any, viewer: Any) -> ColumnElement[bool]:
+    """A condition on User true for every owner of a `cls` record the viewer may read (may say more)."""
+    candidates = owner_candidates(cls, viewer)
+    if candidates is None:
+        return true()
+    whole, ids = candidates
+    if not whole and not ids:
+        return false()
     owners = User.id.in_(sorted(ids))
     return or_(User.class_id.in_(sorted(whole)), owners) if whole else owners
 

@@ -10,14 +10,16 @@ the statement runs (an engine listener: it sees ORM flushes and Core statements 
 another worker or process commits (a student moved or disabled, a password changed, a group edited) is seen
 on the next request of every worker, and a transaction that rolls back moves nothing. Nothing about business
 records is kept: the one viewer field that depends on them (`whole_class` when others share the class node)
-is probed afresh on each request.
+is probed afresh on each request. Other values read from organisation tables alone (the people a list's owner
+filter offers) are kept the same way, by `kept_for_org`.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, g
 from sqlalchemy import event, select, update
@@ -36,6 +38,9 @@ _LIMIT = 5000  # users kept per worker (a lecture hall is 1,000; beyond it the o
 _READ = select(OrgStamp.version).where(OrgStamp.id == 1)
 _BUMP = update(OrgStamp.__table__).where(OrgStamp.__table__.c.id == 1).values(version=OrgStamp.__table__.c.version + 1)
 _MOVED = "sandbox.org_stamp_moved"  # connection.info flag: this transaction has moved the stamp already
+_DERIVED = "sandbox.org_derived"  # app.extensions key: OrderedDict {key: (version, value)}, oldest first
+_DERIVED_LIMIT = 1024  # values kept per worker (a viewer scope each: a few per class, one per private student)
+T = TypeVar("T")
 
 
 @event.listens_for(Engine, "before_execute")
@@ -84,6 +89,27 @@ def current_version() -> int | None:
     if version is False:
         version = g._org_version = db.session.connection().execute(_READ).scalar()
     return version
+
+
+def kept_for_org(key: Hashable, build: Callable[[], T]) -> T:
+    """A value read from organisation tables only (`key` names everything else it depends on), kept by this
+    worker while the organisation's version holds. Built afresh, and not kept, when this transaction has
+    changed the organisation itself or holds unflushed changes: the version read first thing is behind them."""
+    version = current_version()
+    session = db.session
+    if version is None or session.new or session.dirty or session.deleted or session.connection().info.get(_MOVED):
+        return build()
+    store: OrderedDict[Hashable, tuple[int, Any]] = current_app.extensions.setdefault(_DERIVED, OrderedDict())
+    kept = store.get(key)
+    if kept is not None and kept[0] == version:
+        store.move_to_end(key)
+        return kept[1]
+    value = build()
+    store[key] = (version, value)
+    store.move_to_end(key)
+    while len(store) > _DERIVED_LIMIT:
+        store.popitem(last=False)
+    return value
 
 
 def _store() -> OrderedDict[int, _Kept]:

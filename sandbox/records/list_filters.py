@@ -1,10 +1,9 @@
-"""List filters every record type shares: owner (me or any owner of a visible record) and created-date range."""
+"""List filters every record type shares: owner (me or anyone whose records the viewer reads) and created-date range."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import cache as once_per_model
 from typing import Any
 
 from flask import g
@@ -13,11 +12,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..access import Viewer, current_viewer, possible_owners
+from ..access import Viewer, current_viewer, owner_candidates, possible_owners
 from ..errors import ServiceError
 from ..extensions import db
+from ..kept_identity import kept_for_org
 from ..numbers import DB_INT_MAX
-from ..org.models import User
+from ..org.models import Status, User
 
 
 def _day(raw: str) -> datetime | None:
@@ -96,33 +96,37 @@ def conditions(model: Any, args: Any) -> list[Any]:
     return where
 
 
-def _owners(model: Any) -> list[tuple[int, str, str]]:
-    """(id, display name, username) of the owners of at least one record of `model` the viewer sees
-    (candidates from the viewer's classes), read once per request."""
+def _owners(model: Any) -> tuple[tuple[int, str, str], ...]:
+    """(id, display name, username) of the people whose `model` records the viewer may read: the members of the
+    classes the viewer reads whole and the further users it reads by owner (`access.owner_candidates`), with
+    pending and rejected accounts left out (they own nothing). Read from the organisation only, so a worker
+    keeps them while it is unchanged."""
     cache = g.setdefault("list_owners", {})
     if model in cache:
         return cache[model]
     viewer = current_viewer()
     if not isinstance(viewer, Viewer):
-        return []
-    stmt = _owners_select(model).where(possible_owners(model, viewer))
-    cache[model] = [tuple(row) for row in db.session.execute(stmt)]
+        return ()
+    candidates = owner_candidates(model, viewer)
+
+    def read() -> tuple[tuple[int, str, str], ...]:
+        stmt = _PEOPLE.where(possible_owners(model, viewer))
+        return tuple((uid, name, username) for uid, name, username in db.session.execute(stmt))
+
+    cache[model] = kept_for_org(("owner filter", candidates), read)
     return cache[model]
 
 
-@once_per_model
-def _owners_select(model: Any) -> Any:
-    """The owner filter's statement less the viewer's candidates (added per request), built once per model."""
-    # EXISTS per candidate goes through the visibility rule (it is applied inside subqueries too),
-    # and probes the owner index instead of scanning every visible record for DISTINCT owners.
-    visible = select(model.id).where(model.owner_id == User.id).exists()
-    # Three columns, not User entities: building up to 500 ORM objects per list page cost more than the query.
-    return (select(User.id, User.display_name, User.username).where(visible)
-            .order_by(User.display_name, User.id).limit(500))
+# Three columns, not User entities: building up to 500 ORM objects per list page cost more than the query.
+_PEOPLE = (select(User.id, User.display_name, User.username)
+           .where(User.status.not_in([Status.PENDING, Status.REJECTED]))
+           .order_by(User.display_name, User.id).limit(500))
 
 
 def owner_choices(model: Any) -> list[tuple[str, str]]:
-    """Owners of at least one record of `model` the viewer sees (candidates from the viewer's classes)."""
+    """The owner filter's choices: the people whose `model` records the viewer may read (the first 500 by name).
+    Everyone in a class a teacher reads, not only who owns a record yet: a student with none is a choice
+    whose empty list says so, and the choices need no query on the records."""
     return [(str(uid), f"{name} ({username})") for uid, name, username in _owners(model)]
 
 
