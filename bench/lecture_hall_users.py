@@ -339,8 +339,13 @@ class Student(Person):
         form = form_at(found[1], "/lines/new") if found else None
         if not found or not form:
             return
-        opp_id, (action, values, options) = found[0], form
-        products = [p for p in options.get("product_id", []) if p not in ("", "0")]
+        opp_id, (action, values, _options) = found[0], form
+        # The page's picker holds the placeholder alone; a browser fetches the choices as the form is reached for.
+        answer = self.page(f"/opportunities/{opp_id}/pickers", "GET /opportunities/[id]/pickers")
+        if answer is None:
+            return
+        products = [attrs(o).get("value", "") for o in OPTION.findall(json.loads(answer).get("product_id", ""))]
+        products = [p for p in products if p not in ("", "0")]
         if not products:
             return
         product = random.choice(products)

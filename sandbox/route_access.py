@@ -211,8 +211,9 @@ PRODUCT_PAGES: dict[str, Access] = {
     "products.category_edit": staff_object("product_category"),
     "products.category_delete": staff_object("product_category"),
 }
-# An opportunity's lines, contact roles, partners and competitors: changes need write access to it.
-OPPORTUNITY_ITEMS = ("line_add", "line_edit", "line_remove", "contact_role_add", "contact_role_primary",
+# An opportunity's lines, contact roles, partners and competitors: changes need write access to it, and so do
+# the choices of its inline forms' pickers (only writers get the forms).
+OPPORTUNITY_ITEMS = ("pickers", "line_add", "line_edit", "line_remove", "contact_role_add", "contact_role_primary",
                      "contact_role_remove", "partner_add", "partner_remove", "competitor_add", "competitor_remove")
 
 

@@ -138,3 +138,26 @@ def statements(app: Flask) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", grab)
+
+
+PICKERS = ("product_id", "contact_id", "account_id", "competitor_id")
+
+
+def opportunity_page(client: FlaskClient, opp_id: int, lang: str = "en") -> str:
+    """A writer's opportunity page as the browser shows it once its pickers are filled
+    (static/js/opportunity-pickers.js): the page's selects hold the placeholder alone, and the options come
+    from /opportunities/<id>/pickers."""
+    page = client.get(f"/opportunities/{opp_id}?lang={lang}")
+    assert page.status_code == 200
+    html_text = page.get_data(as_text=True)
+    answer = client.get(f"/opportunities/{opp_id}/pickers?lang={lang}")
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+    choices = answer.get_json()
+    assert sorted(choices) == sorted(PICKERS)
+    for field in PICKERS:
+        pattern = re.compile(rf'(<select[^>]*name="{field}"[^>]*>)(.*?)(</select>)', re.S)
+        found = pattern.search(html_text)
+        assert found is not None, f"no {field} picker on the page"
+        assert found.group(2) == '<option value="0">—</option>', f"the page sent {field}'s choices itself"
+        html_text = html_text[:found.start(2)] + choices[field] + html_text[found.end(2):]
+    return html_text

@@ -24,6 +24,7 @@ from sandbox.org.models import User
 from sandbox.records.picker import PickerSelect
 from sandbox.records.services import create_record
 from tests.conftest import act_as
+from tests.helpers import opportunity_page
 
 SCRIPT = "<script>alert('x')</script>"
 ESCAPED = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
@@ -129,7 +130,7 @@ def test_opportunity_page_rows_and_pickers_escape_names(app, classroom):
                         data={"contact_id": contact.id, "role": "decision_maker"}).status_code == 302
     assert student.post(f"/opportunities/{deal.opp.id}/partners/new",
                         data={"account_id": deal.partner.id, "note": f"note {SCRIPT}"}).status_code == 302
-    html = student.get(f"/opportunities/{deal.opp.id}?lang=en").get_data(as_text=True)
+    html = opportunity_page(student, deal.opp.id)
     assert SCRIPT not in html
     assert (f'<a href="/products/{deal.products[0].id}">P-00 Product P-00</a>') in html
     assert '<td class="text-end">2.00</td><td class="text-end">CN¥100.50</td>' in html
@@ -217,7 +218,7 @@ def test_pickers_keep_the_newest_first_among_equal_names(app, classroom):
     twins = [_as(student, create_record, Account, {"name": "Twin Co"}) for _ in range(3)]
     db.session.execute(update(Account).where(Account.id == twins[0].id).values(created_at=datetime(2030, 1, 1)))
     db.session.commit()
-    html = classroom.client_for(app, "studentA").get(f"/opportunities/{deal.opp.id}?lang=en").get_data(as_text=True)
+    html = opportunity_page(classroom.client_for(app, "studentA"), deal.opp.id)
     picker = re.search(r'<select[^>]*name="account_id".*?</select>', html, re.S).group(0)
     shown = [int(i) for i in re.findall(r'<option value="(\d+)">Twin Co</option>', picker)]
     assert shown == [twins[0].id, twins[2].id, twins[1].id]  # the one dated 2030 is the newest

@@ -1103,6 +1103,8 @@ def opportunity_item_visit(w: World, view: str, method: str) -> Visit:
         data = {k: str(picked) if v is None else v for k, v in data.items()}
         return Visit(f"{base}/{opp.id}/{path}/new", data=data, ok=302,
                      unchanged=lambda: count(model, model.opportunity_id == opp.id) == 0)
+    if view == "pickers":  # the inline forms' choices: writers of the opportunity only, as the forms
+        return Visit(f"{base}/{w.shared_record('opportunities').id}/pickers")
     deal = w.new_deal()
     opp, line = deal["opp"], deal["line"]
     if view == "line_edit":

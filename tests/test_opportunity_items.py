@@ -25,8 +25,9 @@ from sandbox.opportunities.related_models import (
 from sandbox.opportunities.services import create_opportunity
 from sandbox.products.models import Product
 from sandbox.products.services import create_product
-from sandbox.records.services import create_record
+from sandbox.records.services import create_record, delete_record
 from tests.conftest import act_as
+from tests.helpers import opportunity_page
 
 
 @dataclass
@@ -209,7 +210,7 @@ def test_only_writers_change_items(app, classroom, deal):
 
 
 def test_pickers_offer_only_the_opportunitys_class(app, classroom, deal):
-    page = classroom.client_for(app, "teacher").get(f"/opportunities/{deal.opp.id}").get_data(as_text=True)
+    page = opportunity_page(classroom.client_for(app, "teacher"), deal.opp.id)
     assert "Product P-00" in page and "B-01" not in page
     assert "Rival Ltd" in page and "Rival of B" not in page
     assert "Contact 0" in page and "Contact of B" not in page
@@ -329,7 +330,7 @@ def test_contact_picker_offers_the_accounts_contacts_first(app, classroom, deal)
     url = f"/opportunities/{deal.opp.id}/contact-roles/new?lang=en"
     assert student.post(url, data={"contact_id": str(deal.contacts[0].id), "role": "user"}).status_code == 302
     for page in (student.get(url).get_data(as_text=True),
-                 student.get(f"/opportunities/{deal.opp.id}?lang=en").get_data(as_text=True)):
+                 opportunity_page(student, deal.opp.id)):
         select_html = re.search(r'<select[^>]*name="contact_id".*?</select>', page, re.S).group(0)
         groups = re.findall(r'<optgroup label="([^"]*)">(.*?)</optgroup>', select_html, re.S)
         assert [label for label, _body in groups] == ["Contacts of Tea House", "Other contacts"]
@@ -344,3 +345,31 @@ def test_contact_picker_offers_the_accounts_contacts_first(app, classroom, deal)
     act_as(None)
     page = student.get(f"/opportunities/{bare.id}/contact-roles/new?lang=en").get_data(as_text=True)
     assert "<optgroup" not in page and "Aaron Stranger" in page
+
+
+def test_the_page_sends_its_pickers_empty_and_the_pickers_answer_leaves_out_what_is_taken(app, classroom, deal):
+    """The opportunity page runs no query for its pickers (they hold the placeholder; the page asks
+    /opportunities/<id>/pickers when a form is reached for). The answer offers what the full forms offer: not
+    a competitor or partner already on the deal, not its own account; a deleted deal has none."""
+    from tests.test_kept_identity import statements_of
+
+    student = classroom.client_for(app, "studentA")
+    seen = statements_of(app, student, f"/opportunities/{deal.opp.id}")
+    assert not [s for s in seen if "'product' AS picker" in s or "FROM products" in s], "the page read its pickers"
+    url = f"/opportunities/{deal.opp.id}"
+    assert student.post(f"{url}/competitors/new", data={"competitor_id": str(deal.competitor.id)}).status_code == 302
+    assert student.post(f"{url}/partners/new", data={"account_id": str(deal.partner.id)}).status_code == 302
+    choices = student.get(f"{url}/pickers").get_json()
+    assert f'value="{deal.competitor.id}"' not in choices["competitor_id"]
+    assert f'value="{deal.partner.id}"' not in choices["account_id"]
+    assert f'value="{deal.account.id}"' not in choices["account_id"]
+    assert "Product P-00" in choices["product_id"] and "Rival of B" not in choices["competitor_id"]
+    # The same choices as the full form's page (its own picker, every option, in the same order).
+    full = student.get(f"{url}/competitors/new?lang=en").get_data(as_text=True)
+    assert choices["competitor_id"] in full
+    assert classroom.client_for(app, "readonlyA").get(f"{url}/pickers").status_code in (403, 404)
+    act_as(classroom.user("studentA"))
+    delete_record(reload_opp(deal.opp.id))
+    db.session.commit()
+    act_as(None)
+    assert student.get(f"{url}/pickers").status_code == 404

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..access import get_writable_or_404
@@ -22,6 +22,7 @@ from ..money import money_of
 from ..products.models import Product
 from ..records.forms import ConfirmForm
 from ..records.lookups import visible_or_none
+from ..records.rendered import options_html
 from . import bp, items, lines, parties
 from .item_forms import ContactRoleForm, LineForm, LineValuesForm, OpportunityCompetitorForm, PartnerForm
 from .models import Opportunity
@@ -76,6 +77,20 @@ def _confirmed(opp: Opportunity, anchor: str, message: str, action: Any) -> Any:
     if not outcome.failed:
         flash(message, "success")
     return _back(opp, anchor)
+
+
+# ---- the inline forms' pickers -------------------------------------------------------------------
+
+@bp.get("/<int:record_id>/pickers")
+def pickers(record_id: int) -> Any:
+    """The options of the opportunity page's four pickers, {field name: HTML of its options}: the page asks for
+    them when a form is reached for (static/js/opportunity-pickers.js). Writers only, as the forms are."""
+    opp = get_writable_or_404(Opportunity, record_id)
+    if opp.is_deleted:
+        abort(404)
+    response = jsonify({field: str(options_html(choices)) for field, choices in items.picker_choices(opp).items()})
+    response.headers["Cache-Control"] = "no-store"  # the choices change with every record added or taken
+    return response
 
 
 # ---- product lines -------------------------------------------------------------------------------

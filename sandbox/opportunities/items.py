@@ -2,7 +2,8 @@
 
 A fixed number of queries whatever the number of rows: one for the child rows of every kind, each with
 the record it names joined through visibility (what the viewer may not read shows as not visible), and
-one for the four pickers together.
+one for the four pickers together. The page itself sends its pickers empty: their choices are the answer of
+`opportunities.pickers`, which the page asks for when one of its forms is reached for.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from .models import Opportunity
 from .related_models import OpportunityCompetitor, OpportunityContactRole, OpportunityLine, OpportunityPartner
 
 PICKER_LIMIT = 500
+# The inline forms' pickers, by field name.
+PICKER_FIELDS = ("product_id", "contact_id", "account_id", "competitor_id")
 
 
 def _picker_select(model: Any, class_id: Any, *where: Any, columns: Iterable[Any]) -> Any:
@@ -214,8 +217,31 @@ def _children(opp: Opportunity) -> dict[str, list[tuple[Any, Any]]]:
     return found
 
 
+def picker_choices(opp: Opportunity, children: dict[str, list[tuple[Any, Any]]] | None = None) -> dict[str, Any]:
+    """Each inline picker's choices by field name: the class's records the viewer sees, less those already on the
+    opportunity (`children`: its rows as `_children` reads them, when the caller has them)."""
+    children = _children(opp) if children is None else children
+    picked = _picker_rows(opp)
+    if opp.account_id:  # the contact picker's group reads the account's name from the cache
+        remember_labels(Account, {opp.account_id: next((r.name for r in picked["own_account"]), None)})
+    return {
+        "product_id": _choices(picked["product"], set(), _product_label(opp)),
+        "contact_id": contact_choices(opp, {r.contact_id for r, _c in children["roles"]}, picked["contact"]),
+        "account_id": account_choices(opp, {r.account_id for r, _a in children["partners"]}, picked["account"]),
+        "competitor_id": competitor_choices(opp, {r.competitor_id for r, _c in children["competitors"]},
+                                            picked["competitor"]),
+    }
+
+
+# The pickers of the page as it is first sent: the placeholder alone. Their records come from
+# `opportunities.pickers` when a form is reached for (static/js/opportunity-pickers.js): most visits read the
+# opportunity, and its four pickers were two fifths of the page's time.
+_NOT_YET = {field: [(0, "—")] for field in PICKER_FIELDS}
+
+
 def detail_context(opp: Opportunity, writable: bool, csrf: Markup) -> dict[str, Any]:
-    """Rows, totals and (for writers) the inline forms of the opportunity page (`csrf`: the page's CSRF field)."""
+    """Rows, totals and (for writers) the inline forms of the opportunity page (`csrf`: the page's CSRF field);
+    the forms' pickers hold the placeholder until the page asks for their choices."""
     children = _children(opp)
     lines, roles, partners, competitors = (children[name] for name in ("lines", "roles", "partners", "competitors"))
     context: dict[str, Any] = {
@@ -227,13 +253,5 @@ def detail_context(opp: Opportunity, writable: bool, csrf: Markup) -> dict[str, 
         "forms": None,
     }
     if writable and not opp.is_deleted:
-        picked = _picker_rows(opp)
-        if opp.account_id:  # the account field's link and the contact picker's group read it from the cache
-            remember_labels(Account, {opp.account_id: next((r.name for r in picked["own_account"]), None)})
-        context["forms"] = inline_forms({
-            "product_id": _choices(picked["product"], set(), _product_label(opp)),
-            "contact_id": contact_choices(opp, {r.contact_id for r, _c in roles}, picked["contact"]),
-            "account_id": account_choices(opp, {r.account_id for r, _a in partners}, picked["account"]),
-            "competitor_id": competitor_choices(opp, {r.competitor_id for r, _c in competitors}, picked["competitor"]),
-        }, csrf)
+        context["forms"] = inline_forms(_NOT_YET, csrf)
     return context

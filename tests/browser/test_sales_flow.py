@@ -92,9 +92,12 @@ def test_lead_to_closed_won_and_who_sees_the_deal(pages: Pages, classroom: Any) 
     student.locator(".alert-success", has_text="Lead converted").wait_for()
     assert OPP_NAME in student.get_by_test_id("record-title").inner_text()
 
-    # 4. A product line (two at the list price) and a competitor through the inline forms.
+    # 4. A product line (two at the list price) and a competitor through the inline forms. Their pickers come
+    # with the placeholder alone and are filled when a form is reached for (the pointer over it).
     lines = student.get_by_test_id("opportunity-lines")
     product_select = lines.locator("select[name=product_id]")
+    assert product_select.locator("option").count() == 1
+    product_select.hover()
     option = product_select.locator("option", has_text=PRODUCT_CODE)
     product_select.select_option(option.get_attribute("value"))
     lines.locator("input[name=quantity]").fill("2")
@@ -107,6 +110,7 @@ def test_lead_to_closed_won_and_who_sees_the_deal(pages: Pages, classroom: Any) 
 
     competitors = student.get_by_test_id("opportunity-competitors")
     competitor_select = competitors.locator("select[name=competitor_id]")
+    competitor_select.hover()
     competitor_select.select_option(competitor_select.locator("option", has_text=COMPETITOR).get_attribute("value"))
     competitors.locator("input[name=note]").fill("Cheaper, but slow delivery")
     with student.expect_navigation():
