@@ -116,39 +116,32 @@ _PICKERS = (("product", Product), ("contact", Contact), ("account", Account), ("
 
 
 @cache
-def _pickers_select(with_account: bool) -> Any:
-    """The pickers' UNION ALL, built once per process (the class and account ids are parameters; the session adds
-    the visibility rule to every execution, inside each member)."""
+def _pickers_select() -> Any:
+    """The pickers' UNION ALL, built once per process (the class id is a parameter; the session adds the
+    visibility rule to every execution, inside each member)."""
     text, number, money = cast(null(), String), cast(null(), Integer), cast(null(), Numeric(16, 2))
 
-    def member(picker: str, model: Any, *where: Any, limit: bool = True) -> Any:
+    def member(picker: str, model: Any) -> Any:
         columns = [literal_column(f"'{picker}'").label("picker"), model.name.label("name"),
                    (model.code if model is Product else text).label("code"),
                    (model.list_price if model is Product else money).label("list_price"),
                    (model.account_id if model is Contact else number).label("account_id"),
                    model.created_at.label("created_at")]
-        if not limit:
-            return select(model.id, *columns).where(*where)
-        where = (*where, Product.active.is_(True)) if model is Product else where
+        where = (Product.active.is_(True),) if model is Product else ()
         return select(_picker_select(model, bindparam("class_id"), *where, columns=columns).subquery())
 
-    members = [member(picker, model) for picker, model in _PICKERS]
-    if with_account:  # by its id, as the account field's link reads it (visible or not, in any class)
-        members.append(member("own_account", Account, Account.id == bindparam("account_id"), limit=False))
-    stmt = union_all(*members)
+    stmt = union_all(*(member(picker, model) for picker, model in _PICKERS))
     by = stmt.selected_columns
     return stmt.order_by(by.picker, by.created_at.desc(), by.id.desc())
 
 
 def _picker_rows(opp: Opportunity) -> dict[str, list[Any]]:
-    """The four pickers' records (and the opportunity's account, whose name heads the contact picker) in one
-    query: {"product": rows, "contact": rows, "account": rows, "competitor": rows, "own_account": rows}.
+    """The four pickers' records in one query: {"product": rows, "contact": rows, "account": rows,
+    "competitor": rows}.
 
     Each member is the SELECT its picker runs on its own (the class's newest PICKER_LIMIT the viewer sees)."""
     found: dict[str, list[Any]] = {picker: [] for picker, _model in _PICKERS}
-    found["own_account"] = []
-    params = {"class_id": opp.class_id, **({"account_id": opp.account_id} if opp.account_id else {})}
-    for row in db.session.execute(_pickers_select(bool(opp.account_id)), params).all():
+    for row in db.session.execute(_pickers_select(), {"class_id": opp.class_id}).all():
         found[row.picker].append(row)
     return found
 
@@ -177,21 +170,22 @@ _ROWS = {name: (namedtuple(f"{name}_row", ("id", k.fk, *k.columns)),
 
 
 @cache
-def _children_select() -> Any:
+def _children_select(with_account: bool) -> Any:
     """Every kind's child rows of one opportunity with their records, as one UNION ALL built once per process.
 
     Each member is one kind's rows outer-joined to the records they name; a column another kind has is a NULL of
     its type. The session puts the visibility rule into each join's ON clause, so a row naming a record the
     viewer may not read stays, without the record (the join finds each record by its primary key: the planner
-    has no class to walk, unlike a list of ids, see access.criterion's by_key)."""
+    has no class to walk, unlike a list of ids, see access.criterion's by_key). `with_account`: one more member,
+    the opportunity's account by its id (kind "account", through the rule), whose name the account field shows."""
     child_columns = {c: getattr(k.model, c) for k in _KINDS.values() for c in k.columns}
     record_columns = {c: getattr(k.record, c) for k in _KINDS.values() for c in k.record_columns}
 
-    def member(name: str, k: _Kind) -> Any:
-        def pick(model: Any, wanted: tuple[str, ...], prefix: str, columns: dict[str, Any]) -> list[Any]:
-            return [(getattr(model, c) if c in wanted else cast(null(), column.type)).label(prefix + c)
-                    for c, column in columns.items()]
+    def pick(model: Any, wanted: tuple[str, ...], prefix: str, columns: dict[str, Any]) -> list[Any]:
+        return [(getattr(model, c) if c in wanted else cast(null(), column.type)).label(prefix + c)
+                for c, column in columns.items()]
 
+    def member(name: str, k: _Kind) -> Any:
         return (select(literal_column(f"'{name}'").label("kind"), k.model.id.label("id"),
                        getattr(k.model, k.fk).label("fk"), k.record.id.label("record_id"),
                        *pick(k.model, k.columns, "", child_columns),
@@ -199,31 +193,44 @@ def _children_select() -> Any:
                 .outerjoin(k.record, k.record.id == getattr(k.model, k.fk))
                 .where(k.model.opportunity_id == bindparam("opportunity_id")))
 
-    stmt = union_all(*(member(name, k) for name, k in _KINDS.items()))
+    members = [member(name, k) for name, k in _KINDS.items()]
+    if with_account:
+        members.append(select(literal_column("'account'").label("kind"), Account.id.label("id"),
+                              cast(null(), Integer).label("fk"), Account.id.label("record_id"),
+                              *pick(None, (), "", child_columns), *pick(Account, ("name",), "record_", record_columns))
+                       .where(Account.id == bindparam("account_id")))
+    stmt = union_all(*members)
     return stmt.order_by(stmt.selected_columns.kind, stmt.selected_columns.id)
 
 
 def _children(opp: Opportunity) -> dict[str, list[tuple[Any, Any]]]:
     """The opportunity's child rows of every kind, in the order they were added, each with the id and columns of
-    the record it names, None when the viewer may not see it (rows: the page only reads them), in one query."""
+    the record it names, None when the viewer may not see it (rows: the page only reads them), in one query.
+    The account's name comes with them, kept for the account field's link and the contact picker's group."""
     found: dict[str, list[tuple[Any, Any]]] = {name: [] for name in _KINDS}
-    for r in db.session.execute(_children_select(), {"opportunity_id": opp.id}).all():
+    params = {"opportunity_id": opp.id, **({"account_id": opp.account_id} if opp.account_id else {})}
+    account_name = None
+    for r in db.session.execute(_children_select(bool(opp.account_id)), params).all():
+        if r.kind == "account":
+            account_name = r.record_name
+            continue
         k = _KINDS[r.kind]
         row, record = _ROWS[r.kind]
         found[r.kind].append((
             row(r.id, r.fk, *(getattr(r, c) for c in k.columns)),
             record(r.record_id, *(getattr(r, "record_" + c) for c in k.record_columns))
             if r.record_id is not None else None))
+    if opp.account_id:  # None: the viewer may not see it
+        remember_labels(Account, {opp.account_id: account_name})
     return found
 
 
-def picker_choices(opp: Opportunity, children: dict[str, list[tuple[Any, Any]]] | None = None) -> dict[str, Any]:
+def picker_choices(opp: Opportunity) -> dict[str, Any]:
     """Each inline picker's choices by field name: the class's records the viewer sees, less those already on the
-    opportunity (`children`: its rows as `_children` reads them, when the caller has them)."""
-    children = _children(opp) if children is None else children
+    opportunity. Two queries: its rows (with its account's name, which heads the contact picker's group) and the
+    pickers' records."""
+    children = _children(opp)
     picked = _picker_rows(opp)
-    if opp.account_id:  # the contact picker's group reads the account's name from the cache
-        remember_labels(Account, {opp.account_id: next((r.name for r in picked["own_account"]), None)})
     return {
         "product_id": _choices(picked["product"], set(), _product_label(opp)),
         "contact_id": contact_choices(opp, {r.contact_id for r, _c in children["roles"]}, picked["contact"]),
