@@ -15,6 +15,7 @@ class Competitor(Owned, db.Model):
 
     __tablename__ = "competitors"
     __audit_type__ = "competitor"
+    __label_column__ = "name"  # audit_label is this column: a page reads the label without the row
     __class_readable__ = True
 
     name: Mapped[str] = mapped_column(String(200), index=True)

@@ -17,6 +17,7 @@ class Contact(Owned, db.Model):
 
     __tablename__ = "contacts"
     __audit_type__ = "contact"
+    __label_column__ = "name"  # audit_label is this column: a page reads the label without the row
     __sharing_type__ = "account"
 
     name: Mapped[str] = mapped_column(String(100))

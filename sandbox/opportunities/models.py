@@ -20,6 +20,7 @@ class Opportunity(Owned, db.Model):
 
     __tablename__ = "opportunities"
     __audit_type__ = "opportunity"
+    __label_column__ = "name"  # audit_label is this column: a page reads the label without the row
     __sharing_type__ = "opportunity"
 
     name: Mapped[str] = mapped_column(String(200))

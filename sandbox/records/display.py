@@ -45,10 +45,14 @@ _BY_IDS: dict[Any, Any] = {}
 
 def _by_ids_statement(model: Any) -> Any:
     """by_ids() with the ids as an expanding parameter `ids`, built once per model (pages prime references
-    on every request; the visibility rule is still added to each execution by the session)."""
+    on every request; the visibility rule is still added to each execution by the session). A model whose
+    audit_label is one column (`__label_column__`) is read as (id, label) rows: no entity is built for a label
+    (the rule applies to a column SELECT of the model all the same)."""
     stmt = _BY_IDS.get(model)
     if stmt is None:
-        stmt = _BY_IDS[model] = select(model).where(model.id.in_(bindparam("ids", expanding=True))) \
+        column = getattr(model, "__label_column__", None)
+        what = (model.id, getattr(model, column)) if column else (model,)
+        stmt = _BY_IDS[model] = select(*what).where(model.id.in_(bindparam("ids", expanding=True))) \
             .execution_options(by_key=True)
     return stmt
 
@@ -59,8 +63,13 @@ def prime_references(ids: list[int], model: Any) -> None:
     wanted = {i for i in ids if i and (model.__tablename__, i) not in cache}
     if not wanted:
         return
-    for ref in db.session.scalars(_by_ids_statement(model), {"ids": sorted(wanted)}):
-        cache[(model.__tablename__, ref.id)] = ref.audit_label
+    found = db.session.execute(_by_ids_statement(model), {"ids": sorted(wanted)})
+    if getattr(model, "__label_column__", None):
+        for ident, label in found:
+            cache[(model.__tablename__, ident)] = label
+    else:
+        for (ref,) in found:
+            cache[(model.__tablename__, ref.id)] = ref.audit_label
     for i in wanted:
         cache.setdefault((model.__tablename__, i), None)
 

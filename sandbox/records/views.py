@@ -305,6 +305,9 @@ _LABELS_BY_IDS: dict[Any, Any] = {}
 def prime_labels(model: Any, ids: list[Any]) -> None:
     """display.prime_references, reading the label's columns instead of whole records: the labels of the
     visible records among `ids` are kept for the request (None for the others: not visible to the viewer)."""
+    if getattr(model, "__label_column__", None):  # the label is one column: display reads (id, label) rows
+        display.prime_references(ids, model)
+        return
     cache = g.setdefault("reference_labels", {})
     wanted = {i for i in ids if i and (model.__tablename__, i) not in cache}
     if not wanted:
