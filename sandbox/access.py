@@ -339,9 +339,9 @@ def owner_candidates(cls: Any, viewer: Any) -> tuple[frozenset[int], frozenset[i
     return frozenset(whole), frozenset(ids)
 
 
-def possible_owners(cls: Any, viewer: Any) -> ColumnElement[bool]:
-    """A condition on User true for every owner of a `cls` record the viewer may read (may say more)."""
-    candidates = owner_candidates(cls, viewer)
+def owners_among(candidates: tuple[frozenset[int], frozenset[int]] | None) -> ColumnElement[bool]:
+    """A condition on User true for the users `owner_candidates` answered (every owner of a record the viewer
+    may read, and maybe more)."""
     if candidates is None:
         return true()
     whole, ids = candidates

@@ -19,6 +19,7 @@ from sqlalchemy import event, func, select
 from sandbox import access
 from sandbox.extensions import db
 from sandbox.oplog import LogEntry, set_actor
+from sandbox.opportunities.items import PICKER_FIELDS
 from sandbox.org.models import User
 
 PASSWORD = "secret-2026x"
@@ -140,9 +141,6 @@ def statements(app: Flask) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", grab)
 
 
-PICKERS = ("product_id", "contact_id", "account_id", "competitor_id")
-
-
 def opportunity_page(client: FlaskClient, opp_id: int, lang: str = "en") -> str:
     """A writer's opportunity page as the browser shows it once its pickers are filled
     (static/js/opportunity-pickers.js): the page's selects hold the placeholder alone, and the options come
@@ -153,8 +151,8 @@ def opportunity_page(client: FlaskClient, opp_id: int, lang: str = "en") -> str:
     answer = client.get(f"/opportunities/{opp_id}/pickers?lang={lang}")
     assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
     choices = answer.get_json()
-    assert sorted(choices) == sorted(PICKERS)
-    for field in PICKERS:
+    assert sorted(choices) == sorted(PICKER_FIELDS)
+    for field in PICKER_FIELDS:
         pattern = re.compile(rf'(<select[^>]*name="{field}"[^>]*>)(.*?)(</select>)', re.S)
         found = pattern.search(html_text)
         assert found is not None, f"no {field} picker on the page"

@@ -85,9 +85,7 @@ def _confirmed(opp: Opportunity, anchor: str, message: str, action: Any) -> Any:
 def pickers(record_id: int) -> Any:
     """The options of the opportunity page's four pickers, {field name: HTML of its options}: the page asks for
     them when a form is reached for (static/js/opportunity-pickers.js). Writers only, as the forms are."""
-    opp = get_writable_or_404(Opportunity, record_id)
-    if opp.is_deleted:
-        abort(404)
+    opp = get_writable_or_404(Opportunity, record_id)  # a deleted deal is not found: it has no forms
     response = jsonify({field: str(options_html(choices)) for field, choices in items.picker_choices(opp).items()})
     response.headers["Cache-Control"] = "no-store"  # the choices change with every record added or taken
     return response

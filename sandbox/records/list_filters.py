@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..access import Viewer, current_viewer, owner_candidates, possible_owners
+from ..access import Viewer, current_viewer, owner_candidates, owners_among
 from ..errors import ServiceError
 from ..extensions import db
 from ..kept_identity import kept_for_org
@@ -110,7 +110,7 @@ def _owners(model: Any) -> tuple[tuple[int, str, str], ...]:
     candidates = owner_candidates(model, viewer)
 
     def read() -> tuple[tuple[int, str, str], ...]:
-        stmt = _PEOPLE.where(possible_owners(model, viewer))
+        stmt = _PEOPLE.where(owners_among(candidates))
         return tuple((uid, name, username) for uid, name, username in db.session.execute(stmt))
 
     cache[model] = kept_for_org(("owner filter", candidates), read)
