@@ -254,6 +254,30 @@ def _exit_on_signal(signum: int, _frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
+def database_pid(app: Any) -> int:
+    """The PostgreSQL server process (postmaster) behind the app's database when it runs on this machine, else 0.
+
+    Its CPU shares the machine's cores with the workers: a capacity figure read from the workers' CPU alone would
+    leave it out. Found from a backend of ours, whose parent is the postmaster.
+    """
+    from sqlalchemy import text
+
+    from sandbox.extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return 0
+        with db.engine.connect() as conn:
+            backend = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+    try:
+        import psutil  # a dependency of Locust
+
+        parent = psutil.Process(backend).parent()
+    except Exception:  # noqa: BLE001 - a server on another machine (or gone): not measured
+        return 0
+    return parent.pid if parent is not None and "postgres" in parent.name() else 0
+
+
 # ---- Locust ------------------------------------------------------------------------------------------------------
 def simulated_instructors(roster: Roster, students: int) -> list[str]:
     """Instructors in proportion to the students simulated (all of them with the whole roster), first one per class."""
@@ -261,12 +285,14 @@ def simulated_instructors(roster: Roster, students: int) -> list[str]:
     return spread[:max(1, round(len(spread) * students / len(roster.students)))]
 
 
-def run_hall(server: Server, roster: Roster, students: int, opts: Options, folder: Path, say: Say) -> dict[str, Any]:
+def run_hall(server: Server, roster: Roster, students: int, opts: Options, folder: Path, say: Say,
+             database: int = 0) -> dict[str, Any]:
     """Run the Locust child over the first `students` students and every instructor; its result.json."""
     folder.mkdir(parents=True, exist_ok=True)
     instructors = simulated_instructors(roster, students)
     config = {
-        "url": server.url, "server_pid": server.proc.pid, "out": str(folder), "password": PASSWORD, "think": opts.think,
+        "url": server.url, "server_pid": server.proc.pid, "database_pid": database, "out": str(folder),
+        "password": PASSWORD, "think": opts.think,
         "students": students, "instructors": len(instructors),
         "student_accounts": roster.students[:students], "instructor_accounts": instructors,
         "spawn_rate": opts.spawn_rate, "ramp_limit": 60.0 + 2 * (students + len(roster.instructors)) / opts.spawn_rate,
@@ -445,6 +471,7 @@ class Verdict:
     sign_in_p95: int
     load_average: float
     server_cpu_ms_per_request: float
+    database_cpu_ms_per_request: float  # 0.0 when not measured (SQLite, a database on another machine)
     estimated_students: int
     passed: bool
     folder: str
@@ -454,7 +481,8 @@ HEADROOM = 0.6  # the share of the server's CPU a queue of sync workers can use 
 
 
 def estimate(cpu_ms_per_request: float, rps_per_user: float, cores: float = 2.0) -> int:
-    """Students the server's CPU would hold on `cores` cores of its own (the load generator elsewhere).
+    """Students the server's CPU (the workers' and a local database's) would hold on `cores` cores of its own (the
+    load generator elsewhere).
 
     An estimate, not a measurement: CPU per request × requests per student per second, against
     HEADROOM of the cores. On a shared machine it says what the measured capacity cannot.
@@ -481,13 +509,15 @@ def verdict(students: int, result: dict[str, Any], problems: list[str], privacy:
     bare = (result.get("bare") or {}).get("total", {}).get("rps", 0.0)
     sign_in = next((k for k in result["ramp"]["kinds"] if k["name"] == "POST /auth/login (sign-in)"), {"p95": 0})
     errors = total["failures"] + result["ramp"]["total"]["failures"]
-    cpu_ms = round(1000 * result["steady"].get("server_cpu_seconds", 0.0) / total["count"], 2) if total["count"] else 0.0
+    per_request = {name: round(1000 * result["steady"].get(f"{name}_cpu_seconds", 0.0) / total["count"], 2)
+                   if total["count"] else 0.0 for name in ("server", "database")}
+    cpu_ms = per_request["server"] + per_request["database"]  # both run on the machine's cores
     passed = (total["p95"] < P95_LIMIT_MS and errors == 0 and not problems and not privacy[0]
               and total["count"] > 0 and result["signed_in"] == result["users"])
     return Verdict(students, result["users"], total["rps"], total["p50"], total["p95"], total["p99"], total["count"],
                    errors, bare, round(total["rps"] / bare, 3) if bare else 0.0, len(result["writes"]), len(problems),
                    privacy[1], len(privacy[0]), result["ramp"]["seconds"], sign_in["p95"],
-                   result["steady"].get("load_average", 0.0), cpu_ms,
+                   result["steady"].get("load_average", 0.0), per_request["server"], per_request["database"],
                    estimate(cpu_ms, demand(total["rps"] / result["users"] if result["users"] else 0.0,
                                            total["mean"] / 1000)), passed, str(folder))
 
@@ -508,8 +538,9 @@ def table(result: dict[str, Any], v: Verdict, problems: list[str], privacy: list
         f"{v.rps:.1f} req/s, p50 {v.p50} ms, p95 {v.p95} ms, p99 {v.p99} ms, {v.errors} errors "
         f"(machine load average {v.load_average} on {os.cpu_count()} cores)",
         f"bare page /healthz on the same server right after: {v.bare_rps:.1f} req/s → hall ÷ bare = {v.ratio:.3f}",
-        f"server CPU per request in the steady state: {v.server_cpu_ms_per_request} ms "
-        f"(load generator {result['steady'].get('client_cpu_seconds', 0)} s of CPU) → estimated "
+        f"CPU per request in the steady state: server {v.server_cpu_ms_per_request} ms"
+        + (f" + database {v.database_cpu_ms_per_request} ms" if v.database_cpu_ms_per_request else "")
+        + f" (load generator {result['steady'].get('client_cpu_seconds', 0)} s of CPU) → estimated "
         f"{v.estimated_students} users of this mix on 2 cores of its own at {HEADROOM:.0%} CPU (an estimate, not the verdict)",
         f"writes checked: {v.writes} ({v.write_problems} problems); privacy checks: {v.privacy_checks} "
         f"({v.privacy_problems} problems)",
@@ -527,7 +558,7 @@ def one_run(server: Server, app: Any, roster: Roster, students: int, opts: Optio
     folder = base / f"{students}-students"
     say(f"— {students} students and their instructors, think {opts.think:g} s, "
         f"{opts.workers} workers ({opts.engine}) —")
-    result = run_hall(server, roster, students, opts, folder, say)
+    result = run_hall(server, roster, students, opts, folder, say, database_pid(app))
     problems = verify_writes(app, result["writes"])
     privacy = verify_privacy(server.url, roster, result["writes"], opts.privacy_samples)
     v = verdict(students, result, problems, privacy, folder)

@@ -425,15 +425,21 @@ def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by a process and its children, e.g. gunicorn's master and workers."""
     import psutil  # a dependency of Locust
 
+    if pid <= 0:  # not measured (psutil would take 0 for the kernel's own process, parent of everything)
+        return 0.0
     try:
         root = psutil.Process(pid)
-        total = 0.0
-        for proc in [root, *root.children(recursive=True)]:
-            times = proc.cpu_times()
-            total += times.user + times.system
-        return total
+        family = [root, *root.children(recursive=True)]
     except psutil.Error:
         return 0.0
+    total = 0.0
+    for proc in family:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:  # ended meanwhile (a database backend that closed): its time is gone with it
+            continue
+        total += times.user + times.system
+    return total
 
 
 def environment(user_classes: list[type], host: str) -> Environment:
@@ -463,6 +469,7 @@ def hall_phase(config: dict[str, Any], folder: Path, say: Any) -> dict[str, Any]
     env.stats.reset_all()
     measured_from = time.monotonic()
     server_cpu, own_cpu = cpu_seconds(int(config.get("server_pid") or 0)), cpu_seconds(os.getpid())
+    database_cpu = cpu_seconds(int(config.get("database_pid") or 0))
     say(f"steady state: {users} users for {config['duration']} s …")
     gevent.sleep(float(config["duration"]))
     steady = summary(env, time.monotonic() - measured_from)
@@ -470,6 +477,8 @@ def hall_phase(config: dict[str, Any], folder: Path, say: Any) -> dict[str, Any]
     # (and so a capacity estimate) is read from it rather than from wall-clock latencies.
     steady["server_cpu_seconds"] = round(cpu_seconds(int(config.get("server_pid") or 0)) - server_cpu, 2)
     steady["client_cpu_seconds"] = round(cpu_seconds(os.getpid()) - own_cpu, 2)
+    # A PostgreSQL server on this machine (0: SQLite, or a database elsewhere) takes the same cores.
+    steady["database_cpu_seconds"] = round(cpu_seconds(int(config.get("database_pid") or 0)) - database_cpu, 2)
     # The machine's load over the last minute: on a shared machine other processes take CPU from the server too.
     steady["load_average"] = round(os.getloadavg()[0], 2)
     write_reports(env, folder, "steady")

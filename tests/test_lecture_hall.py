@@ -60,6 +60,8 @@ def assert_sound(verdict: dict[str, Any]) -> None:
 def test_quick_run_on_sqlite_with_two_gunicorn_workers(tmp_path: Path) -> None:
     verdict = run_quick(tmp_path)
     assert_sound(verdict)
+    assert verdict["server_cpu_ms_per_request"] > 0
+    assert verdict["database_cpu_ms_per_request"] == 0.0  # SQLite runs inside the workers: counted with them
     result = json.loads((Path(verdict["folder"]) / "result.json").read_text())
     kinds = {w["kind"] for w in result["writes"]}
     assert kinds == {"lead.create", "activity.log_call", "lead.convert", "opportunity.add_line",
@@ -78,7 +80,11 @@ def test_quick_run_on_postgresql(backend: str, tmp_path: Path) -> None:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         url = base.set(database=name).render_as_string(hide_password=False)
-        assert_sound(run_quick(tmp_path, "--engine", "postgresql", "--database-url", url))
+        verdict = run_quick(tmp_path, "--engine", "postgresql", "--database-url", url)
+        assert_sound(verdict)
+        # The PostgreSQL server shares the machine's cores: its CPU is measured and reported with the workers'.
+        assert verdict["database_cpu_ms_per_request"] > 0
+        assert "+ database" in (Path(verdict["folder"]) / "summary.txt").read_text()
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -121,6 +127,29 @@ def test_a_phase_ends_with_every_user_finishing_the_write_it_is_in() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     answered, recorded = map(int, done.stdout.split())
     assert answered == 3 and recorded == 3
+
+
+CPU_OF_A_FAMILY = """
+import os, subprocess, sys, time
+
+from bench.lecture_hall_users import cpu_seconds
+
+busy = "import time\\nend = time.process_time() + 2\\nwhile time.process_time() < end: pass"
+child = subprocess.Popen([sys.executable, "-c", busy])
+time.sleep(1.0)  # the child has burnt CPU by now, and is counted while it runs
+children = cpu_seconds(os.getpid()) - time.process_time()
+child.kill()
+child.wait()
+print(cpu_seconds(0), cpu_seconds(-1), children > 0.2)
+"""
+
+
+def test_cpu_of_a_process_family_is_never_read_from_process_zero() -> None:
+    """`cpu_seconds(0)` (nothing measured) is 0, not the CPU of every process on the machine (psutil's process 0
+    is the kernel's, parent of all); a member that ends meanwhile does not zero the rest."""
+    done = subprocess.run([sys.executable, "-c", CPU_OF_A_FAMILY], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["0.0", "0.0", "True"]
 
 
 def test_the_verifier_accepts_real_writes_and_refuses_fabricated_ones(app, classroom, create_lead) -> None:
