@@ -421,25 +421,38 @@ def write_reports(env: Environment, folder: Path, prefix: str) -> None:
     (folder / f"{prefix}_report.html").write_text(get_html_report(env), encoding="utf-8")
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by a process and its children, e.g. gunicorn's master and workers."""
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """CPU time (user + system) used so far by a process and each of its descendants, by pid: gunicorn's master
+    and workers, or PostgreSQL's postmaster and backends. Empty when `pid` is not measured (0: psutil's process 0
+    is the kernel's, parent of everything) or gone."""
     import psutil  # a dependency of Locust
 
-    if pid <= 0:  # not measured (psutil would take 0 for the kernel's own process, parent of everything)
-        return 0.0
+    if pid <= 0:
+        return {}
     try:
         root = psutil.Process(pid)
         family = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0.0
-    total = 0.0
+        return {}
+    times: dict[int, float] = {}
     for proc in family:
         try:
-            times = proc.cpu_times()
-        except psutil.Error:  # ended meanwhile (a database backend that closed): its time is gone with it
+            cpu = proc.cpu_times()
+        except psutil.Error:  # ended meanwhile
             continue
-        total += times.user + times.system
-    return total
+        times[proc.pid] = cpu.user + cpu.system
+    return times
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a process and its descendants (0.0 when not measured)."""
+    return float(sum(cpu_by_process(pid).values()))
+
+
+def cpu_spent(before: dict[int, float], pid: int) -> float:
+    """CPU the family of `pid` spent since `before` (its cpu_by_process then), counted per process: one that ended
+    meanwhile (a database backend that closed) takes its time away with it, and must not make the sum go down."""
+    return float(sum(max(0.0, now - before.get(member, 0.0)) for member, now in cpu_by_process(pid).items()))
 
 
 def environment(user_classes: list[type], host: str) -> Environment:
@@ -469,7 +482,8 @@ def hall_phase(config: dict[str, Any], folder: Path, say: Any) -> dict[str, Any]
     env.stats.reset_all()
     measured_from = time.monotonic()
     server_cpu, own_cpu = cpu_seconds(int(config.get("server_pid") or 0)), cpu_seconds(os.getpid())
-    database_cpu = cpu_seconds(int(config.get("database_pid") or 0))
+    database = int(config.get("database_pid") or 0)
+    database_cpu = cpu_by_process(database)
     say(f"steady state: {users} users for {config['duration']} s …")
     gevent.sleep(float(config["duration"]))
     steady = summary(env, time.monotonic() - measured_from)
@@ -478,7 +492,7 @@ def hall_phase(config: dict[str, Any], folder: Path, say: Any) -> dict[str, Any]
     steady["server_cpu_seconds"] = round(cpu_seconds(int(config.get("server_pid") or 0)) - server_cpu, 2)
     steady["client_cpu_seconds"] = round(cpu_seconds(os.getpid()) - own_cpu, 2)
     # A PostgreSQL server on this machine (0: SQLite, or a database elsewhere) takes the same cores.
-    steady["database_cpu_seconds"] = round(cpu_seconds(int(config.get("database_pid") or 0)) - database_cpu, 2)
+    steady["database_cpu_seconds"] = round(cpu_spent(database_cpu, database), 2)
     # The machine's load over the last minute: on a shared machine other processes take CPU from the server too.
     steady["load_average"] = round(os.getloadavg()[0], 2)
     write_reports(env, folder, "steady")
