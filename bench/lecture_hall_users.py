@@ -444,11 +444,6 @@ def cpu_by_process(pid: int) -> dict[int, float]:
     return times
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time used so far by a process and its descendants (0.0 when not measured)."""
-    return float(sum(cpu_by_process(pid).values()))
-
-
 def cpu_spent(before: dict[int, float], pid: int) -> float:
     """CPU the family of `pid` spent since `before` (its cpu_by_process then), counted per process: one that ended
     meanwhile (a database backend that closed) takes its time away with it, and must not make the sum go down."""
@@ -481,16 +476,15 @@ def hall_phase(config: dict[str, Any], folder: Path, say: Any) -> dict[str, Any]
     gevent.sleep(float(config["warmup"]))  # every user has been through a think time once: arrivals even out
     env.stats.reset_all()
     measured_from = time.monotonic()
-    server_cpu, own_cpu = cpu_seconds(int(config.get("server_pid") or 0)), cpu_seconds(os.getpid())
-    database = int(config.get("database_pid") or 0)
-    database_cpu = cpu_by_process(database)
+    server, database = int(config.get("server_pid") or 0), int(config.get("database_pid") or 0)
+    server_cpu, own_cpu, database_cpu = cpu_by_process(server), cpu_by_process(os.getpid()), cpu_by_process(database)
     say(f"steady state: {users} users for {config['duration']} s …")
     gevent.sleep(float(config["duration"]))
     steady = summary(env, time.monotonic() - measured_from)
     # CPU the server and the load generator spent in the steady state: on a shared machine the time per request
     # (and so a capacity estimate) is read from it rather than from wall-clock latencies.
-    steady["server_cpu_seconds"] = round(cpu_seconds(int(config.get("server_pid") or 0)) - server_cpu, 2)
-    steady["client_cpu_seconds"] = round(cpu_seconds(os.getpid()) - own_cpu, 2)
+    steady["server_cpu_seconds"] = round(cpu_spent(server_cpu, server), 2)
+    steady["client_cpu_seconds"] = round(cpu_spent(own_cpu, os.getpid()), 2)
     # A PostgreSQL server on this machine (0: SQLite, or a database elsewhere) takes the same cores.
     steady["database_cpu_seconds"] = round(cpu_spent(database_cpu, database), 2)
     # The machine's load over the last minute: on a shared machine other processes take CPU from the server too.
@@ -530,10 +524,11 @@ def bare_phase(config: dict[str, Any], folder: Path, say: Any) -> dict[str, Any]
     gevent.sleep(1.0)
     env.stats.reset_all()
     start = time.monotonic()
-    server_cpu = cpu_seconds(int(config.get("server_pid") or 0))
+    server = int(config.get("server_pid") or 0)
+    server_cpu = cpu_by_process(server)
     gevent.sleep(float(config["bare_seconds"]))
     result = summary(env, time.monotonic() - start)
-    result["server_cpu_seconds"] = round(cpu_seconds(int(config.get("server_pid") or 0)) - server_cpu, 2)
+    result["server_cpu_seconds"] = round(cpu_spent(server_cpu, server), 2)
     write_reports(env, folder, "bare")
     runner.quit()
     say(f"bare page: {result['total']['rps']} req/s")
