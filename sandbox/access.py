@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
-from functools import lru_cache
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from typing import Any
 
 from flask import abort
@@ -289,12 +290,15 @@ def sharing_mode(cls: type, viewer: Viewer) -> str:
     return viewer.sharing.get(kind, SharingModeValue.PRIVATE)
 
 
-def criterion(cls: Any, viewer: Any, include_deleted: bool = False, by_key: bool = False) -> ColumnElement[bool]:
+def criterion(cls: Any, viewer: Any, include_deleted: bool = False, by_key: bool = False,
+              bound: bool = False) -> ColumnElement[bool]:
     """The SQL condition under which `viewer` may read rows of `cls`.
 
     `by_key`: the query names its rows by primary key (a page's referenced records). The same condition,
     with class_id and deleted_at behind a no-op expression so SQLite's planner cannot walk a whole class
     through their index (it takes `deleted_at IS NULL` for a few rows) instead of fetching the ids.
+    `bound`: the viewer's ids are parameters bound when the statement runs, from the viewer it runs for
+    (`_bound`), so one condition serves every viewer of the same shape; else they are written in.
     """
     class_id = cls.class_id + 0 if by_key else cls.class_id
     deleted_at = func.coalesce(cls.deleted_at, cls.deleted_at) if by_key else cls.deleted_at
@@ -305,20 +309,21 @@ def criterion(cls: Any, viewer: Any, include_deleted: bool = False, by_key: bool
         return false()
     if viewer.is_admin:
         return alive
+    value = _bound if bound else _written
     terms: list[ColumnElement[bool]] = []
     if viewer.below_class_ids:
-        terms.append(class_id.in_(sorted(viewer.below_class_ids)))
+        terms.append(class_id.in_(value(viewer, "below_class_ids")))
     if viewer.class_id is not None:
         if viewer.whole_class or sharing_mode(cls, viewer) != SharingModeValue.PRIVATE:
             # The same rows as the owner list below when the viewer stands above every owner of the class, and
             # the (class_id, deleted_at, created_at) index serves it without probing hundreds of owners.
-            terms.append(class_id == viewer.class_id)
+            terms.append(class_id == value(viewer, "class_id"))
         else:
             # Kept as one conjunct so the (owner_id, deleted_at, created_at) index serves it.
-            terms.append(and_(class_id == viewer.class_id, _owner_in(cls, viewer.owner_ids)))
+            terms.append(and_(class_id == value(viewer, "class_id"), _owner_in(cls, viewer, "owner_ids", value)))
     else:
         # Above class level: own records and those of class-less subordinates (never inside a class).
-        terms.append(and_(class_id.is_(None), _owner_in(cls, viewer.classless_owner_ids)))
+        terms.append(and_(class_id.is_(None), _owner_in(cls, viewer, "classless_owner_ids", value)))
     return and_(or_(*terms) if len(terms) > 1 else terms[0], alive)
 
 
@@ -351,10 +356,50 @@ def owners_among(candidates: tuple[frozenset[int], frozenset[int]] | None) -> Co
     return or_(User.class_id.in_(sorted(whole)), owners) if whole else owners
 
 
-def _owner_in(cls: Any, ids: frozenset[int]) -> ColumnElement[bool]:
-    if len(ids) == 1:
-        return cls.owner_id == next(iter(ids))
-    return cls.owner_id.in_(sorted(ids))
+def _owner_in(cls: Any, viewer: Viewer, name: str, value: Any) -> ColumnElement[bool]:
+    if len(getattr(viewer, name)) == 1:  # part of the rule's shape (_shape)
+        return cls.owner_id == value(viewer, name + ONLY)
+    return cls.owner_id.in_(value(viewer, name))
+
+
+# --- the viewer's values in a condition: written in, or bound when the statement runs ---------------------------
+ONLY = ":only"  # suffix of a set's name: its one member (the rule compares with = rather than IN)
+_SETS = frozenset({"below_class_ids", "subordinate_ids", "owner_ids", "classless_owner_ids"})
+
+
+def _value_of(viewer: Viewer, name: str) -> Any:
+    """The viewer's `name` as the rule binds it: a sorted list for a set, its member for `set:only`, else as is."""
+    values = viewer.__dict__.get("_rule_values")
+    if values is None:
+        values = {}
+        object.__setattr__(viewer, "_rule_values", values)  # frozen dataclass: memo, not a field
+    if name not in values:
+        base = name.removesuffix(ONLY)
+        found = getattr(viewer, base)
+        values[name] = next(iter(found)) if name != base else sorted(found) if base in _SETS else found
+    return values[name]
+
+
+def _written(viewer: Viewer, name: str) -> Any:
+    return _value_of(viewer, name)
+
+
+def _bound(viewer: Viewer, name: str) -> Any:
+    """A parameter whose value is the viewer's `name`, read when the statement runs from the viewer it runs for
+    (`_apply_visibility` sets it). A viewer of another shape than `viewer`'s binds what matches no row: the
+    condition around the parameter was built for that shape only."""
+    return bindparam(f"rule_{name.removesuffix(ONLY)}", unique=True, type_=Integer,
+                     expanding=name in _SETS, callable_=partial(_run_value, _shape(viewer), name))
+
+
+_RUN_VIEWER: ContextVar[Any] = ContextVar("rule_viewer", default=None)
+
+
+def _run_value(shape: Any, name: str) -> Any:
+    viewer = _RUN_VIEWER.get()
+    if _shape(viewer) != shape:  # see _bound: fail closed (an empty IN list, or = NULL)
+        return [] if name in _SETS else None
+    return _value_of(viewer, name)
 
 
 def current_viewer() -> Any:
@@ -394,32 +439,35 @@ def reading_whole_log() -> Iterator[None]:
         db.session.info["whole_log"] = before
 
 
-def _viewer_key(viewer: Any) -> Any:
-    """A hashable value, equal for viewers to whom the rule says the same: every field of a Viewer."""
+def _shape(viewer: Any) -> Any:
+    """A hashable value, equal for viewers whose record and log conditions have the same form (they differ at
+    most in the ids bound into them): every viewer field criterion() and log_criterion() branch on. (Some imply
+    others for the viewers the tree makes, as one owner implies no subordinate; each is kept as the rule reads it.)"""
     if not isinstance(viewer, Viewer):
         # The rule knows two other viewers: SYSTEM, and anyone else (None, a stray object), who reads nothing.
         return "system" if viewer is SYSTEM else "nobody"
-    key = viewer.__dict__.get("_rule_key")
-    if key is None:
-        key = tuple(tuple(sorted(value.items())) if isinstance(value, dict) else value
-                    for value in (getattr(viewer, f.name) for f in fields(viewer)))
-        object.__setattr__(viewer, "_rule_key", key)  # frozen dataclass: computed once, not a field
-    return key
+    shape = viewer.__dict__.get("_rule_shape")
+    if shape is None:
+        shape = (viewer.role, viewer.class_id is None, viewer.whole_class, bool(viewer.below_class_ids),
+                 bool(viewer.subordinate_ids), len(viewer.owner_ids) == 1, len(viewer.classless_owner_ids) == 1,
+                 tuple(sorted(viewer.sharing.items())))
+        object.__setattr__(viewer, "_rule_shape", shape)  # frozen dataclass: computed once, not a field
+    return shape
 
 
-class _SameRule:
-    """A viewer compared and hashed by its rule key, so equal viewers share one cache entry."""
+class _SameShape:
+    """A viewer compared and hashed by its rule's shape, so viewers of one shape share one set of options."""
 
     __slots__ = ("viewer", "key")
 
     def __init__(self, viewer: Any) -> None:
-        self.viewer, self.key = viewer, _viewer_key(viewer)
+        self.viewer, self.key = viewer, _shape(viewer)
 
     def __hash__(self) -> int:
         return hash(self.key)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _SameRule) and self.key == other.key
+        return isinstance(other, _SameShape) and self.key == other.key
 
 
 class _KeptRule(LoaderCriteriaOption):
@@ -453,28 +501,34 @@ def _rule(cls: Any, condition: ColumnElement[bool]) -> LoaderCriteriaOption:
     return _KeptRule(cls, condition, include_aliases=True)
 
 
-# Kept by the worker across requests: building the options costs ~1 ms and a request needs two or three sets.
-# A set weighs ~27 KB (15 conditions), so 2,048 sets (~55 MB) hold a lecture hall's viewers in one worker.
-@lru_cache(maxsize=2048)
-def _options_for(same: _SameRule, include_deleted: bool, whole_log: bool, by_key: bool) -> tuple[Any, ...]:
-    viewer = same.viewer
-    options = tuple(_rule(cls, criterion(cls, viewer, include_deleted, by_key)) for cls in owned_classes())
+# Kept by the worker: one set per shape of the rule and flags (a class has a handful of shapes, a lecture hall
+# some dozens), its ids bound when each statement runs. Building a set costs ~1 ms and weighs ~27 KB; one per
+# viewer (as before) made a worker of a 1,000-student hall build a set for most of its requests.
+@lru_cache(maxsize=512)
+def _options_for(same: _SameShape, include_deleted: bool, whole_log: bool, by_key: bool) -> tuple[Any, ...]:
+    viewer = same.viewer  # the first viewer of the shape: only its shape is read (bound=True)
+    options = tuple(_rule(cls, criterion(cls, viewer, include_deleted, by_key, bound=True))
+                    for cls in owned_classes())
     if not whole_log:
         from .oplog import LogEntry  # the log module builds on this one's models, not the reverse
 
-        options += (_rule(LogEntry, log_criterion(viewer)),)
+        options += (_rule(LogEntry, log_criterion(viewer, bound=True)),)
     return options
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _apply_visibility(state: ORMExecuteState) -> None:
     """Add the record rule (every Owned type) and the log rule (LogEntry) to an ORM SELECT."""
+    viewer = state.session.info.get("viewer")
+    # Every ORM statement binds the rule's ids from the session's viewer, a relationship or column load too: it
+    # carries the options of the query that loaded its parent (propagated), built for that query's viewer shape.
+    _RUN_VIEWER.set(viewer)
     if not state.is_select or state.is_column_load or state.is_relationship_load:
         return
     if state.execution_options.get("skip_visibility", False):
         return
     options = _options_for(
-        _SameRule(state.session.info.get("viewer")),
+        _SameShape(viewer),
         bool(state.execution_options.get("include_deleted", False)),
         bool(state.session.info.get("whole_log", False)),
         bool(state.execution_options.get("by_key", False)),
@@ -616,7 +670,7 @@ def about_record(obj: Owned, type_column: Any, id_column: Any, class_column: Any
     return and_(type_column == obj.__audit_type__, id_column == obj.id, same_class)
 
 
-def log_criterion(viewer: Any) -> ColumnElement[bool]:
+def log_criterion(viewer: Any, bound: bool = False) -> ColumnElement[bool]:
     """Which operation-log entries the viewer may read: own; staff also their classes'; admin all.
 
     Applied to every ORM SELECT of LogEntry by `_apply_visibility`, as the record rule is; a page never
@@ -630,9 +684,10 @@ def log_criterion(viewer: Any) -> ColumnElement[bool]:
         return false()
     if viewer.is_admin:
         return true()
-    terms: list[ColumnElement[bool]] = [LogEntry.actor_id == viewer.user_id]
+    value = _bound if bound else _written  # as in criterion()
+    terms: list[ColumnElement[bool]] = [LogEntry.actor_id == value(viewer, "user_id")]
     if viewer.role in (Role.INSTRUCTOR, Role.READONLY) and viewer.below_class_ids:
-        terms.append(LogEntry.class_id.in_(sorted(viewer.below_class_ids)))
+        terms.append(LogEntry.class_id.in_(value(viewer, "below_class_ids")))
     if viewer.role in (Role.INSTRUCTOR, Role.READONLY) and viewer.subordinate_ids and viewer.class_id is not None:
-        terms.append(LogEntry.actor_id.in_(sorted(viewer.subordinate_ids)))
+        terms.append(LogEntry.actor_id.in_(value(viewer, "subordinate_ids")))
     return or_(*terms)

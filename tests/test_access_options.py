@@ -1,7 +1,9 @@
-"""The record rule's loader options are kept by the worker across requests, per viewer and flags.
+"""The record rule's loader options are kept by the worker across requests, one set per shape of the rule.
 
-Kept options are only right if two viewers share them exactly when the rule says the same to both: every field
-of a Viewer is part of the key, and a changed group, sharing mode or position gives new options at once.
+A set is built for a shape (the form of the conditions: which branches of the rule a viewer takes) and binds each
+viewer's ids when a statement runs. Kept options are only right if every field the rule branches on is part of
+the shape and the ids really are the running viewer's: a viewer changed in any one field reads exactly what the
+rule written out for it reads, and a statement built for one shape that runs for a viewer of another reads nothing.
 """
 
 from __future__ import annotations
@@ -12,49 +14,103 @@ from typing import Any
 from sqlalchemy import select
 
 from sandbox import access
+from sandbox.extensions import db
 from sandbox.leads.models import Lead
+from sandbox.oplog import LogEntry
 from tests.test_access import make_group, set_sharing, visible_ids
 
 
-def _different(value: Any) -> Any:
-    """A value of the same kind as `value` that is not equal to it."""
+def _different(name: str, value: Any, classroom: Any) -> Any:
+    """A value of the same kind as `value` that is not equal to it (ids of the classroom where the rule reads
+    ids, so the change shows in what is read)."""
     if isinstance(value, bool):
         return not value
     if isinstance(value, int):
         return value + 1000
     if isinstance(value, str):
         return value + "x"
-    if isinstance(value, frozenset):
-        return value | {987654}
+    if isinstance(value, frozenset):  # emptied, or filled (a branch of the rule taken or not)
+        return frozenset() if value else frozenset({u.id for u in classroom.users.values()}
+                                                   | {p.id for p in classroom.classes.values()})
+    if name == "sharing":
+        return {**value, "lead": "read_only" if value.get("lead") != "read_only" else "private"}
+    if isinstance(value, dict) and value:
+        return {}
     if isinstance(value, dict):
-        return {**value, 987654: frozenset({1})}
+        return {987654: frozenset({classroom.user("studentA2").id}) if name == "groups" else "x"}
     if value is None:
-        return 1
+        return classroom.classes["B"].id
     raise AssertionError(f"no different value for {value!r}: extend this test with the new field's type")
 
 
-def test_every_field_of_the_viewer_is_in_the_key(classroom):
-    """A viewer that differs in any one field never shares the kept options of another."""
-    viewer = access.viewer_for(classroom.user("studentA"))
-    key = access._viewer_key(viewer)
-    for field in dataclasses.fields(viewer):
-        other = dataclasses.replace(viewer, **{field.name: _different(getattr(viewer, field.name))})
-        assert access._viewer_key(other) != key, field.name
-        assert access._SameRule(other) != access._SameRule(viewer), field.name
+def _read(statement: Any, viewer: Any, by_hand: Any) -> tuple[list[int], list[int]]:
+    """Ids read through the kept options and through the rule written out for the viewer."""
+    with access.viewing_as(viewer):
+        kept = list(db.session.scalars(statement))
+        hand = list(db.session.scalars(statement.where(by_hand).execution_options(skip_visibility=True)))
+    return kept, hand
 
 
-def test_equal_viewers_share_one_set_and_flags_do_not(classroom):
-    """The viewer built again (next request) reuses the set; each flag has its own."""
-    first = access.viewer_for(classroom.user("studentA"))
-    again = access.viewer_for(classroom.user("studentA"))
-    assert first is not again
-    kept = access._options_for(access._SameRule(first), False, False, False)
-    assert access._options_for(access._SameRule(again), False, False, False) is kept
+def test_a_viewer_changed_in_any_field_reads_what_its_own_rule_reads(classroom, make_lead):
+    """Viewers of every role, each beside a copy changed in one field, read in both orders through kept sets: a
+    set is built by the first viewer of its shape, so a branch of the rule the shape forgot hands one of the two
+    the other's conditions, and it reads other rows than the rule written out for it."""
+    for name in ("studentA", "studentA2", "peerA", "managerA", "teacher", "teacher2", "studentB", "studentC", "admin"):
+        make_lead(classroom.user(name), name=f"L-{name}")
+    make_group(classroom, "A", "studentA", "studentA2")
+    set_sharing(classroom, "B", "read_only")
+
+    def check(each: Any) -> None:
+        for deleted in (False, True):
+            leads = select(Lead.id).order_by(Lead.id).execution_options(include_deleted=deleted)
+            kept, hand = _read(leads, each, access.criterion(Lead, each, include_deleted=deleted))
+            assert kept == hand, each
+        kept, hand = _read(select(LogEntry.id).order_by(LogEntry.id), each, access.log_criterion(each))
+        assert kept == hand, each
+
+    pairs = 0
+    for name in ("peerA", "studentA", "managerA", "teacher", "readonlyA", "studentB", "admin"):
+        viewer = access.viewer_for(classroom.user(name))
+        for f in dataclasses.fields(viewer):
+            changed = dataclasses.replace(viewer, **{f.name: _different(f.name, getattr(viewer, f.name), classroom)})
+            for first, second in ((changed, viewer), (viewer, changed)):
+                access._options_for.cache_clear()
+                check(first)
+                check(second)
+            pairs += 1
+    assert pairs == 7 * len(dataclasses.fields(access.Viewer))
+
+
+def test_viewers_of_one_shape_share_one_set_and_flags_do_not(classroom):
+    """Two students of other classes share the set (their ids are bound at run time); each flag has its own;
+    a teacher's differs."""
+    first = access.viewer_for(classroom.user("studentB"))
+    other = access.viewer_for(classroom.user("studentC"))
+    assert first.class_id != other.class_id and first.user_id != other.user_id
+    kept = access._options_for(access._SameShape(first), False, False, False)
+    assert access._options_for(access._SameShape(other), False, False, False) is kept
     for flags in ((True, False, False), (False, True, False), (False, False, True)):
-        assert access._options_for(access._SameRule(again), *flags) is not kept
-    # Nobody and the system are viewers of their own, whatever object stands for nobody.
-    assert access._viewer_key(None) == access._viewer_key(object()) != access._viewer_key(access.SYSTEM)
-    assert access._viewer_key(first) not in (access._viewer_key(None), access._viewer_key(access.SYSTEM))
+        assert access._options_for(access._SameShape(other), *flags) is not kept
+    teacher = access.viewer_for(classroom.user("teacher"))
+    assert access._options_for(access._SameShape(teacher), False, False, False) is not kept
+    # Nobody and the system are shapes of their own, whatever object stands for nobody.
+    assert access._shape(None) == access._shape(object()) != access._shape(access.SYSTEM)
+    assert access._shape(first) not in (access._shape(None), access._shape(access.SYSTEM))
+
+
+def test_a_statement_built_for_one_shape_reads_nothing_for_another(classroom, make_lead):
+    """The options a relationship load carries were built for its parent query's viewer: run for a viewer of
+    another shape (the session's viewer changed meanwhile), their bound ids match no row, never another's."""
+    for name in ("studentB", "studentC", "teacher"):
+        make_lead(classroom.user(name), name=f"L-{name}")
+    student_b = access.viewer_for(classroom.user("studentB"))
+    built = select(Lead.id).options(*access._options_for(access._SameShape(student_b), False, False, False))
+    built = built.execution_options(skip_visibility=True)  # only the options built for student B's shape
+    for name in ("studentB", "studentC"):  # same shape: each reads its own
+        with access.viewing_as(access.viewer_for(classroom.user(name))):
+            assert set(db.session.scalars(built)) == visible_ids(classroom.user(name)) != set()
+    with access.viewing_as(access.viewer_for(classroom.user("teacher"))):
+        assert set(db.session.scalars(built)) == set()
 
 
 def test_a_changed_group_or_sharing_mode_shows_at_once(classroom, make_lead):
@@ -107,8 +163,6 @@ def test_kept_cache_keys_bind_each_viewers_own_values(classroom, make_lead):
     each execution still binds its own viewer's values and the statement's own, in their places."""
     from sqlalchemy import or_
 
-    from sandbox.extensions import db
-
     names = ("studentA", "peerA", "managerA", "studentA2", "studentB", "studentC", "teacher", "admin")
     for name in names:
         make_lead(classroom.user(name), name=f"L-{name}")
@@ -134,7 +188,7 @@ def test_kept_cache_keys_bind_each_viewers_own_values(classroom, make_lead):
     keys = set()
     for name in ("studentB", "studentC"):
         with access.viewing_as(viewers[name]):
-            statement = shaped(["x"]).options(*access._options_for(access._SameRule(viewers[name]),
+            statement = shaped(["x"]).options(*access._options_for(access._SameShape(viewers[name]),
                                                                     False, False, False))
             keys.add(statement._generate_cache_key().key)
     assert len(keys) == 1

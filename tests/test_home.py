@@ -163,8 +163,8 @@ def test_team_view_counts_only_what_the_manager_may_see(app, classroom, make_lea
     make_lead(student, name="Seen lead")
     real = access.criterion
 
-    def hide_one(cls, viewer, include_deleted=False, by_key=False):
-        rule = real(cls, viewer, include_deleted, by_key)
+    def hide_one(cls, viewer, include_deleted=False, by_key=False, bound=False):
+        rule = real(cls, viewer, include_deleted, by_key, bound)
         return rule & (cls.id != hidden.id) if cls is Lead else rule
 
     monkeypatch.setattr(access, "criterion", hide_one)
