@@ -309,7 +309,7 @@ def criterion(cls: Any, viewer: Any, include_deleted: bool = False, by_key: bool
         return false()
     if viewer.is_admin:
         return alive
-    value = _bound if bound else _written
+    value = _bound if bound else _value_of
     terms: list[ColumnElement[bool]] = []
     if viewer.below_class_ids:
         terms.append(class_id.in_(value(viewer, "below_class_ids")))
@@ -358,12 +358,12 @@ def owners_among(candidates: tuple[frozenset[int], frozenset[int]] | None) -> Co
 
 def _owner_in(cls: Any, viewer: Viewer, name: str, value: Any) -> ColumnElement[bool]:
     if len(getattr(viewer, name)) == 1:  # part of the rule's shape (_shape)
-        return cls.owner_id == value(viewer, name + ONLY)
+        return cls.owner_id == value(viewer, name + _ONLY)
     return cls.owner_id.in_(value(viewer, name))
 
 
 # --- the viewer's values in a condition: written in, or bound when the statement runs ---------------------------
-ONLY = ":only"  # suffix of a set's name: its one member (the rule compares with = rather than IN)
+_ONLY = ":only"  # suffix of a set's name: its one member (the rule compares with = rather than IN)
 _SETS = frozenset({"below_class_ids", "subordinate_ids", "owner_ids", "classless_owner_ids"})
 
 
@@ -374,21 +374,17 @@ def _value_of(viewer: Viewer, name: str) -> Any:
         values = {}
         object.__setattr__(viewer, "_rule_values", values)  # frozen dataclass: memo, not a field
     if name not in values:
-        base = name.removesuffix(ONLY)
+        base = name.removesuffix(_ONLY)
         found = getattr(viewer, base)
         values[name] = next(iter(found)) if name != base else sorted(found) if base in _SETS else found
     return values[name]
-
-
-def _written(viewer: Viewer, name: str) -> Any:
-    return _value_of(viewer, name)
 
 
 def _bound(viewer: Viewer, name: str) -> Any:
     """A parameter whose value is the viewer's `name`, read when the statement runs from the viewer it runs for
     (`_apply_visibility` sets it). A viewer of another shape than `viewer`'s binds what matches no row: the
     condition around the parameter was built for that shape only."""
-    return bindparam(f"rule_{name.removesuffix(ONLY)}", unique=True, type_=Integer,
+    return bindparam(f"rule_{name.removesuffix(_ONLY)}", unique=True, type_=Integer,
                      expanding=name in _SETS, callable_=partial(_run_value, _shape(viewer), name))
 
 
@@ -684,7 +680,7 @@ def log_criterion(viewer: Any, bound: bool = False) -> ColumnElement[bool]:
         return false()
     if viewer.is_admin:
         return true()
-    value = _bound if bound else _written  # as in criterion()
+    value = _bound if bound else _value_of  # as in criterion()
     terms: list[ColumnElement[bool]] = [LogEntry.actor_id == value(viewer, "user_id")]
     if viewer.role in (Role.INSTRUCTOR, Role.READONLY) and viewer.below_class_ids:
         terms.append(LogEntry.class_id.in_(value(viewer, "below_class_ids")))
