@@ -2,10 +2,12 @@
 
 The hall (`bench/lecture_hall.py`) gives the verdict, but on a 2-core machine it shares the cores with Locust, and
 near its capacity its figures move with the machine's load from one run to the next. This drives the same kinds
-of page through the test client: each student a few requests in a random order, as a worker of the hall sees each
-user a few times a run. It reads this process's CPU time around each request, and a local PostgreSQL's over the
-whole run. To compare two versions of the code, run it from two checkouts in turns (the figures move with the
-machine's load too, so only the median of interleaved runs means anything).
+of page through the test client: each student a few requests in a random order. With few requests per student
+that is the cold case: a class's first minutes or a fresh worker, which keeps nothing of its users yet (the
+hall's steady state keeps most of it; a higher `--requests-per-student` warms it). It reads this process's CPU
+time around each request, and a local PostgreSQL's over the whole run. To compare two versions of the code, run
+it from two checkouts in turns (the figures move with the machine's load too, so only the median of interleaved
+runs means anything).
 
     python -m bench.hall_mix --engine sqlite --students 400
     python -m bench.hall_mix --engine postgresql --students 400 --requests-per-student 3
