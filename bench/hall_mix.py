@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .lecture_hall import PASSWORD, bench_app, build_database, database_pid, postgres
-from .lecture_hall_users import cpu_by_process, cpu_spent
+from .lecture_hall_users import cpu_by_process, cpu_spent, ids
 
 Say = Callable[[str], None]
 LISTS = {"leads": "/leads/", "accounts": "/accounts/", "opportunities": "/opportunities/"}
@@ -62,10 +61,6 @@ class Result:
         return "\n".join(lines)
 
 
-def _ids(html: str, prefix: str) -> list[int]:
-    return sorted({int(x) for x in re.findall(rf'href="{re.escape(prefix)}(\d+)"', html)})
-
-
 class _Student:
     def __init__(self, app: Any, name: str, rng: random.Random) -> None:
         self.name, self.rng, self.known = name, rng, {}
@@ -86,11 +81,11 @@ class _Student:
         elif kind == "list":
             name = self.rng.choice(list(LISTS))
             html = self.get(LISTS[name] + self.rng.choice(["", "?q=a", "?page=2"]))
-            self.known[name] = _ids(html, LISTS[name])
+            self.known[name] = ids(html, LISTS[name])
         elif kind == "record":
             name = self.rng.choice(list(LISTS))
             if name not in self.known:
-                self.known[name] = _ids(self.get(LISTS[name]), LISTS[name])
+                self.known[name] = ids(self.get(LISTS[name]), LISTS[name])
             if self.known[name]:
                 self.get(f"{LISTS[name]}{self.rng.choice(self.known[name])}")
         elif kind == "progress":
