@@ -192,3 +192,37 @@ def test_kept_cache_keys_bind_each_viewers_own_values(classroom, make_lead):
                                                                     False, False, False))
             keys.add(statement._generate_cache_key().key)
     assert len(keys) == 1
+
+
+def test_a_kept_statement_keeps_one_copy_with_the_rule_per_set_and_binds_each_viewer(classroom, make_lead):
+    """A statement built once per process gets one copy with each kept set of the rule (its cache key is then
+    walked once): viewers of one shape run the same copy, each reading its own rows; a set of another shape makes
+    another copy; a statement built for one request takes its copies with it."""
+    import gc
+    import weakref
+
+    names = ("studentA", "peerA", "studentB", "studentC", "teacher")
+    for name in names:
+        make_lead(classroom.user(name), name=f"L-{name}")
+    kept = select(Lead.id).where(Lead.name.like("L-%")).order_by(Lead.id)
+    for round_ in range(2):
+        for name in names:
+            user = classroom.user(name)
+            with access.viewing_as(access.viewer_for(user)):
+                got = set(db.session.scalars(kept))
+            assert got == visible_ids(user) and got, (round_, name)
+    copies = access._WITH_RULE[kept]
+    # Students of one class and of two others share one shape; the teacher's is another: two copies, reused.
+    assert len(copies) == 2, copies
+    first = {id(copy) for _options, copy in copies.values()}
+    with access.viewing_as(access.viewer_for(classroom.user("studentB"))):
+        db.session.scalars(kept).all()
+    assert {id(copy) for _options, copy in copies.values()} == first
+    once = select(Lead.id).where(Lead.name == "L-studentA")
+    with access.viewing_as(access.viewer_for(classroom.user("studentA"))):
+        assert len(db.session.scalars(once).all()) == 1
+    assert once in access._WITH_RULE
+    gone = weakref.ref(once)
+    del once
+    gc.collect()
+    assert gone() is None  # neither the kept copies nor the table hold it

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from sandbox.accounts.models import Account
 from sandbox.competitors.models import Competitor
@@ -373,3 +374,37 @@ def test_the_page_sends_its_pickers_empty_and_the_pickers_answer_leaves_out_what
     db.session.commit()
     act_as(None)
     assert student.get(f"{url}/pickers").status_code == 404
+
+
+def test_the_stage_history_comes_with_the_child_rows_in_the_order_of_its_moves(app, classroom, deal):
+    """The stage history is one kind of the page's child rows (no statement of its own): shown oldest move first
+    by when it happened, not by row id (generated books write past moves after newer rows), with the days in
+    each stage, and a move nobody is named for shows "—"."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from sandbox.clock import utcnow
+    from sandbox.opportunities.models import StageHistory
+    from tests.test_kept_identity import statements_of
+
+    start = (utcnow() - timedelta(days=40)).replace(microsecond=0)
+    db.session.execute(insert(StageHistory), [  # ids after the creation's row, times before it
+        {"opportunity_id": deal.opp.id, "from_stage": "qualification", "to_stage": "proposal",
+         "changed_by_id": None, "changed_at": start + timedelta(days=10)},
+        {"opportunity_id": deal.opp.id, "from_stage": None, "to_stage": "qualification",
+         "changed_by_id": classroom.user("studentA").id, "changed_at": start}])
+    db.session.execute(update(StageHistory).where(StageHistory.opportunity_id == deal.opp.id,
+                                                  StageHistory.changed_at > start + timedelta(days=10))
+                       .values(from_stage="proposal", to_stage="proposal"))
+    db.session.commit()
+    student = classroom.client_for(app, "studentA")
+    seen = statements_of(app, student, f"/opportunities/{deal.opp.id}?lang=en")
+    assert not [s for s in seen if s.lstrip().startswith("SELECT opportunity_stage_history")], "read apart"
+    page = student.get(f"/opportunities/{deal.opp.id}?lang=en").get_data(as_text=True)
+    table = page.split('data-testid="stage-history"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = [[cell.strip() for cell in re.sub(r"<[^>]+>", "|", row).split("|") if cell.strip()]
+            for row in table.split("<tr>")[1:]]
+    name = classroom.user("studentA").display_name
+    assert [row[1:] for row in rows] == [[name, "—", "Qualification", "10"], ["—", "Qualification", "Proposal", "30"],
+                                         [name, "Proposal", "Proposal", "0"]], rows  # (when, who, from, to, days)

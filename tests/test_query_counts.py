@@ -30,9 +30,9 @@ LIMITS = {  # the user with its position, the viewer and the badge are three of 
     "lead search p2": 7,
     "account list": 6,
     "opportunity list": 7,
-    "lead detail": 7,
-    "account detail": 10,
-    "opportunity detail": 10,
+    "lead detail": 6,
+    "account detail": 9,
+    "opportunity detail": 8,
     "teacher lead list": 6,
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from operator import itemgetter
@@ -20,14 +21,16 @@ from markupsafe import Markup
 from sqlalchemy import Integer, Numeric, String, bindparam, cast, literal_column, null, select, union_all
 
 from ..accounts.models import Account
+from ..clock import utcnow
 from ..competitors.models import Competitor
 from ..contacts.models import Contact
 from ..extensions import db
 from ..money import money_of
+from ..org.models import User
 from ..products.models import Product
 from ..records.display import reference_label, remember_labels
 from .inline import inline_forms
-from .models import Opportunity
+from .models import Opportunity, StageHistory
 from .related_models import OpportunityCompetitor, OpportunityContactRole, OpportunityLine, OpportunityPartner
 
 PICKER_LIMIT = 500
@@ -156,13 +159,15 @@ class _Kind(NamedTuple):
     record_columns: tuple[str, ...]
 
 
-# The kinds of child rows the page lists, in one UNION ALL (see _children).
+# The kinds of child rows the page lists, in one UNION ALL (see children).
 _KINDS = {
     "lines": _Kind(OpportunityLine, Product, "product_id", ("quantity", "unit_price", "discount", "total"),
                    ("code", "name", "unit")),
     "roles": _Kind(OpportunityContactRole, Contact, "contact_id", ("role", "is_primary"), ("name", "title")),
     "partners": _Kind(OpportunityPartner, Account, "account_id", ("note",), ("name",)),
     "competitors": _Kind(OpportunityCompetitor, Competitor, "competitor_id", ("note",), ("name", "threat_level")),
+    # The stage history and who moved it (users are no records of the rule: the join finds the mover by id).
+    "history": _Kind(StageHistory, User, "changed_by_id", ("changed_at", "from_stage", "to_stage"), ("display_name",)),
 }
 # What the page reads of a child row and of its record, per kind: (id, fk, *columns) and (id, *record_columns).
 _ROWS = {name: (namedtuple(f"{name}_row", ("id", k.fk, *k.columns)),
@@ -203,23 +208,33 @@ def _children_select(with_account: bool) -> Any:
     return stmt.order_by(stmt.selected_columns.kind, stmt.selected_columns.id)
 
 
-def _children(opp: Opportunity) -> dict[str, list[tuple[Any, Any]]]:
-    """The opportunity's child rows of every kind, in the order they were added, each with the id and columns of
-    the record it names, None when the viewer may not see it (rows: the page only reads them), in one query.
-    The account's name comes with them, kept for the account field's link and the contact picker's group."""
+@cache
+def _takers() -> dict[str, tuple[Any, Any, Any, Any]]:
+    """Per kind: its row and record tuples and what picks their fields from a row of the UNION (by position: a
+    page of 20 lines read them by name at twice the cost)."""
+    names = list(_children_select(False).selected_columns.keys())
+    return {name: (*_ROWS[name],
+                   itemgetter(*(names.index(c) for c in ("id", "fk", *k.columns))),
+                   itemgetter(*(names.index(c) for c in ("record_id", *("record_" + c for c in k.record_columns)))))
+            for name, k in _KINDS.items()}
+
+
+def children(opp: Opportunity) -> dict[str, list[tuple[Any, Any]]]:
+    """The opportunity's child rows of every kind (its stage history one of them), in the order they were added,
+    each with the id and columns of the record it names, None when the viewer may not see it (rows: the page only
+    reads them), in one query. The account's name comes with them, kept for the account field's link and the
+    contact picker's group."""
     found: dict[str, list[tuple[Any, Any]]] = {name: [] for name in _KINDS}
     params = {"opportunity_id": opp.id, **({"account_id": opp.account_id} if opp.account_id else {})}
     account_name = None
+    takers = _takers()
     for r in db.session.execute(_children_select(bool(opp.account_id)), params).all():
-        if r.kind == "account":
+        kind = r[0]
+        if kind == "account":
             account_name = r.record_name
             continue
-        k = _KINDS[r.kind]
-        row, record = _ROWS[r.kind]
-        found[r.kind].append((
-            row(r.id, r.fk, *(getattr(r, c) for c in k.columns)),
-            record(r.record_id, *(getattr(r, "record_" + c) for c in k.record_columns))
-            if r.record_id is not None else None))
+        row, record, row_at, record_at = takers[kind]
+        found[kind].append((row._make(row_at(r)), record._make(record_at(r)) if r[3] is not None else None))
     if opp.account_id:  # None: the viewer may not see it
         remember_labels(Account, {opp.account_id: account_name})
     return found
@@ -229,13 +244,13 @@ def picker_choices(opp: Opportunity) -> dict[str, Any]:
     """Each inline picker's choices by field name: the class's records the viewer sees, less those already on the
     opportunity. Two queries: its rows (with its account's name, which heads the contact picker's group) and the
     pickers' records."""
-    children = _children(opp)
+    found = children(opp)
     picked = _picker_rows(opp)
     return {
         "product_id": _choices(picked["product"], set(), _product_label(opp)),
-        "contact_id": contact_choices(opp, {r.contact_id for r, _c in children["roles"]}, picked["contact"]),
-        "account_id": account_choices(opp, {r.account_id for r, _a in children["partners"]}, picked["account"]),
-        "competitor_id": competitor_choices(opp, {r.competitor_id for r, _c in children["competitors"]},
+        "contact_id": contact_choices(opp, {r.contact_id for r, _c in found["roles"]}, picked["contact"]),
+        "account_id": account_choices(opp, {r.account_id for r, _a in found["partners"]}, picked["account"]),
+        "competitor_id": competitor_choices(opp, {r.competitor_id for r, _c in found["competitors"]},
                                             picked["competitor"]),
     }
 
@@ -246,11 +261,30 @@ def picker_choices(opp: Opportunity) -> dict[str, Any]:
 _NOT_YET = {field: [(0, "—")] for field in PICKER_FIELDS}
 
 
-def detail_context(opp: Opportunity, writable: bool, csrf: Markup) -> dict[str, Any]:
-    """Rows, totals and (for writers) the inline forms of the opportunity page (`csrf`: the page's CSRF field);
-    the forms' pickers hold the placeholder until the page asks for their choices."""
-    children = _children(opp)
-    lines, roles, partners, competitors = (children[name] for name in ("lines", "roles", "partners", "competitors"))
+class Move(NamedTuple):
+    """One row of the stage history as the page shows it."""
+
+    changed_at: datetime
+    from_stage: str | None
+    to_stage: str
+    changed_by_name: str | None
+
+
+def history_rows(found: dict[str, list[tuple[Any, Any]]]) -> list[dict[str, Any]]:
+    """The stage history of the opportunity's child rows (`children`) with the days spent in each stage, oldest
+    first: {"entry": Move, "days": n}; a mover no longer named (or none) has no name."""
+    moves = [Move(row.changed_at, row.from_stage, row.to_stage, user.display_name if user is not None else None)
+             for row, user in sorted(found["history"], key=lambda pair: (pair[0].changed_at, pair[0].id))]
+    return [{"entry": move, "days": max(0, ((moves[i + 1].changed_at if i + 1 < len(moves) else utcnow())
+                                           - move.changed_at).days)}
+            for i, move in enumerate(moves)]
+
+
+def detail_context(opp: Opportunity, writable: bool, csrf: Markup, found: dict[str, list[tuple[Any, Any]]]
+                   ) -> dict[str, Any]:
+    """Rows, totals and (for writers) the inline forms of the opportunity page (`csrf`: the page's CSRF field;
+    `found`: its `children`); the forms' pickers hold the placeholder until the page asks for their choices."""
+    lines, roles, partners, competitors = (found[name] for name in ("lines", "roles", "partners", "competitors"))
     context: dict[str, Any] = {
         "lines": lines,
         "lines_total": sum((Decimal(r.total) for r, _product in lines), Decimal("0")),

@@ -109,12 +109,14 @@ class OpportunityViews(RecordViews):
     def render(self, template: str, **context: Any) -> str:
         """Add the stage path, history and product lines to the record page; lock a line-driven amount."""
         if template == self.detail_template and "obj" in context:
-            context["history_html"] = self.history_html(services.history_rows(context["obj"]))
+            found = items.children(context["obj"])
+            context["history_html"] = self.history_html(items.history_rows(found))
             context["stages"] = choices("opportunity_stage", context["obj"].stage)
             context["closed"] = services.is_closed(context["obj"].stage)
             context["stage_path"] = self.stage_path(context["obj"], context["stages"], context.get("writable", False),
                                                     context["closed"], context["csrf"])
-            context["items"] = items.detail_context(context["obj"], context.get("writable", False), context["csrf"])
+            context["items"] = items.detail_context(context["obj"], context.get("writable", False), context["csrf"],
+                                                    found)
         if template == "records/form.html" and context.get("obj") is not None and has_lines(context["obj"]):
             amount = context["form"].amount
             amount.render_kw = {"readonly": True, "class": "bg-light"}

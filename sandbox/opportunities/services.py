@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select
 
 from ..accounts.models import Account
 from ..clock import today, utcnow
@@ -15,7 +13,6 @@ from ..codes.services import extra
 from ..extensions import db
 from ..i18n import N_
 from ..oplog import current_actor, current_op, operation, register_verbs
-from ..org.models import User
 from ..records.lookups import visible_or_none
 from ..records.services import RecordError, _check_write, create_record, update_record
 from .lines import has_lines
@@ -125,27 +122,6 @@ def record_stage(opp: Opportunity, before: str | None, after: str) -> None:
     """Add a stage history row for a move made by the acting user (None: the system)."""
     db.session.add(StageHistory(opportunity_id=opp.id, from_stage=before, to_stage=after,
                                 changed_by_id=getattr(current_actor(), "id", None)))
-
-
-@cache
-def _history_select() -> Any:
-    """history_rows()'s statement, built once per process (the opportunity is a parameter)."""
-    return (select(StageHistory.changed_at, StageHistory.from_stage, StageHistory.to_stage,
-                   User.display_name.label("changed_by_name"))
-            .outerjoin(User, User.id == StageHistory.changed_by_id)
-            .where(StageHistory.opportunity_id == bindparam("opportunity_id"))
-            .order_by(StageHistory.changed_at, StageHistory.id))
-
-
-def history_rows(opp: Opportunity) -> list[dict[str, Any]]:
-    """Stage history with the days spent in each stage: rows (changed_at, from_stage, to_stage, changed_by_name,
-    None when no one is named), in the relationship's order, who moved it joined in."""
-    rows = []
-    history = db.session.execute(_history_select(), {"opportunity_id": opp.id}).all()
-    for i, h in enumerate(history):
-        until = history[i + 1].changed_at if i + 1 < len(history) else utcnow()
-        rows.append({"entry": h, "days": max(0, (until - h.changed_at).days)})
-    return rows
 
 
 register_verbs({

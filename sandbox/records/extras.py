@@ -28,9 +28,10 @@ def register_extras(v: Any) -> None:
     NoteViews(v).register()
 
 
-def detail_extras(obj: Any, csrf: Markup) -> dict[str, Any]:
-    """Context of the Notes and Attachments cards (`csrf`: the page's CSRF field)."""
-    return detail_context(obj, csrf)
+def detail_extras(obj: Any, csrf: Markup, present: tuple[bool, bool]) -> dict[str, Any]:
+    """Context of the Notes and Attachments cards (`csrf`: the page's CSRF field; `present`: whether the record
+    has notes, and attachments)."""
+    return detail_context(obj, csrf, present)
 
 
 def list_extras(model: Any) -> dict[str, Any]:

@@ -46,11 +46,12 @@ def _note_body() -> Markup:
     return fresh_field("note_body", lambda: macros.render_field(NoteForm(formdata=None).body, rows=2))  # type: ignore[attr-defined]
 
 
-def detail_context(obj: Any, csrf: Markup) -> dict[str, Any]:
+def detail_context(obj: Any, csrf: Markup, present: tuple[bool, bool]) -> dict[str, Any]:
     """What the Notes and Attachments cards of a detail page show (`csrf`: the page's CSRF field, which every
-    form of the cards carries)."""
+    form of the cards carries; `present`: whether the record has notes, and attachments, as notes.present says,
+    read by the page with its timeline)."""
     writable = may_change(obj)
-    has_notes, has_attachments = notes.present(obj)
+    has_notes, has_attachments = present
     return {
         "notes": notes.notes_of(obj) if has_notes else [],
         "attachments": notes.attachments_of(obj) if has_attachments else [],

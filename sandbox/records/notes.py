@@ -62,19 +62,20 @@ def _of(model: Any, parent: Owned) -> Any:
 
 
 @cache
-def _present_select(without_class: bool) -> Any:
-    """present()'s statement, built once per process (records/about.py)."""
+def present_select(without_class: bool) -> Any:
+    """present()'s statement, one row (notes, attachments), built once per process (records/about.py); the
+    record page reads it with its timeline in one statement (records/views.py)."""
     def shown(model: Any) -> Any:
         return select(model.id).where(about(without_class, model.record_type, model.record_id, model.class_id),
                                       model.deleted_at.is_(None)).exists()
-    return select(shown(Note), shown(Attachment))
+    return select(shown(Note).label("notes"), shown(Attachment).label("attachments"))
 
 
 def present(parent: Owned) -> tuple[bool, bool]:
     """Whether the record has notes, and attachments, shown (one query: most records have neither, and the
     page then reads no list)."""
     has_notes, has_attachments = db.session.execute(
-        _present_select(parent.class_id is None), about_params(parent)).one()
+        present_select(parent.class_id is None), about_params(parent)).one()
     return bool(has_notes), bool(has_attachments)
 
 

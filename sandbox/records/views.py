@@ -19,8 +19,8 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import bindparam, func, or_, select
-from sqlalchemy.orm import lazyload
+from sqlalchemy import bindparam, func, or_, select, true
+from sqlalchemy.orm import aliased, lazyload
 from werkzeug.datastructures import MultiDict
 
 from .. import i18n
@@ -41,7 +41,7 @@ from ..money import money_of
 from ..numbers import db_id, page_number
 from ..oplog import LogEntry
 from ..org.models import User
-from . import display, list_filters, services
+from . import display, list_filters, notes, services
 from .about import about, about_params
 from .display import is_money, like_pattern
 from .extras import detail_extras, list_extras, register_extras
@@ -175,13 +175,21 @@ def owner_display_names(rows: list[Any], known: dict[int, str] | None = None) ->
 
 @cache
 def _timeline_select(without_class: bool) -> Any:
-    """A record page's timeline: the newest 50 log entries about the record, built once per process
-    (records/about.py)."""
-    return (select(LogEntry)
-            .where(about(without_class, LogEntry.object_type, LogEntry.object_id, LogEntry.class_id))
-            .order_by(LogEntry.at.desc(), LogEntry.id.desc())
-            .limit(50)
-            .execution_options(skip_visibility=True))  # the record's history goes with the record, for whoever sees it
+    """A record page's timeline, the newest 50 log entries about the record, and whether the record has notes
+    and attachments shown, in one statement built once per process (records/about.py): a row per entry
+    (None when the log names the record nowhere), each with the two flags (notes.present_select's row)."""
+    flags = notes.present_select(without_class).subquery("shown")
+    newest = (select(LogEntry)
+              .where(about(without_class, LogEntry.object_type, LogEntry.object_id, LogEntry.class_id))
+              .order_by(LogEntry.at.desc(), LogEntry.id.desc())
+              .limit(50)
+              .subquery("newest"))
+    # The record's history goes with the record, for whoever sees it; notes and attachments are no records of
+    # the rule (their record's page is the door), so nothing is skipped that the separate reads had.
+    return (select(aliased(LogEntry, newest), flags.c.notes, flags.c.attachments)
+            .select_from(flags).outerjoin(newest, true())
+            .order_by(newest.c.at.desc(), newest.c.id.desc())
+            .execution_options(skip_visibility=True))
 
 
 class _WhenRendered:
@@ -597,7 +605,8 @@ class RecordViews:
     def detail_page(self, obj: Any) -> str:
         """The record page of a record already read through the permission door (a subclass that looked it
         up for its own checks passes it on rather than reading it twice)."""
-        timeline = db.session.scalars(_timeline_select(obj.class_id is None), about_params(obj)).all()
+        rows = db.session.execute(_timeline_select(obj.class_id is None), about_params(obj)).all()
+        timeline = [row[0] for row in rows if row[0] is not None]
         viewer = current_viewer()
         csrf = csrf_field(ConfirmForm())  # every form of the page carries it: rendered once
         return self.render(
@@ -607,7 +616,7 @@ class RecordViews:
             writable=can_write(obj, viewer) and current_user.can_change and not getattr(obj, "is_read_only", False),
             entries=timeline,
             related=[(rel, self.related_rows(rel, obj)) for rel in self.related],
-            extras=detail_extras(obj, csrf),
+            extras=detail_extras(obj, csrf, (bool(rows[0].notes), bool(rows[0].attachments))),
             csrf=csrf,
         )
 
