@@ -187,7 +187,9 @@ def postgres(port: int, say: Say) -> Iterator[str]:
                           capture_output=True, text=True).stdout.strip()
     say(f"PostgreSQL started on port {env['PGPORT_TEST']} ({root})")
     try:
-        yield f"postgresql+psycopg://app:app@127.0.0.1:{env['PGPORT_TEST']}/app"
+        # Through the cluster's Unix socket (its directory is `root`), as a database on the server's own machine
+        # is best reached: a round trip costs both processes about a third less CPU than over TCP (docs/DEPLOY.md).
+        yield f"postgresql+psycopg://app:app@/app?host={root}&port={env['PGPORT_TEST']}"
     finally:
         subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "stop", root], check=False)
         say("PostgreSQL stopped")

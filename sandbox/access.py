@@ -656,16 +656,16 @@ def get_visible_or_404(cls: type, ident: int, include_deleted: bool = False) -> 
     # then: populate_existing also refreshes every object the load joins in (a record's owner), and a refreshed
     # signed-in user loses the position the layout reads, which cost one more SELECT on every record page.
     held = cls.__mapper__.identity_key_from_primary_key([ident]) in db.session.identity_map  # type: ignore[attr-defined]
-    obj = db.session.scalars(_one_select(cls, include_deleted, held), {"ident": ident}).first()
+    obj = db.session.scalars(by_id_select(cls, include_deleted, held), {"ident": ident}).first()
     if obj is None:
         abort(404)
     return obj
 
 
 @lru_cache(maxsize=256)
-def _one_select(cls: type, include_deleted: bool, held: bool) -> Any:
-    """get_visible_or_404's statement, built once per type and flags (the id is a parameter): kept, its copies
-    with the rule are kept too (`_with_rule`)."""
+def by_id_select(cls: type, include_deleted: bool, held: bool) -> Any:
+    """One record of `cls` by id through the rule (the id is the parameter `ident`), get_visible_or_404's
+    statement: built once per type and flags, so its copies with the rule are kept too (`_with_rule`)."""
     return (select(cls).where(cls.id == bindparam("ident"))  # type: ignore[attr-defined]
             .execution_options(include_deleted=include_deleted, populate_existing=held))
 

@@ -212,14 +212,20 @@ def activities_for(record: Any) -> dict[str, Any] | None:
             "today": today(), "addable": not record.is_deleted and not getattr(record, "is_read_only", False)}
 
 
+@cache
+def _due_select() -> Any:
+    """dashboard_tasks()'s statement, built once per process (the user, the day and the closed statuses are
+    parameters)."""
+    return (select(Activity)
+            .where(Activity.owner_id == bindparam("owner_id"), open_task_condition(bindparam("closed", expanding=True)),
+                   Activity.due_date <= bindparam("day"))
+            .order_by(Activity.due_date.asc(), Activity.id.asc()).limit(200))
+
+
 def dashboard_tasks(user_id: int) -> tuple[list[Activity], list[Activity]]:
     """The user's open tasks due today and overdue ones (one query)."""
     day = today()
-    rows = db.session.scalars(
-        select(Activity)
-        .where(Activity.owner_id == user_id, open_task_condition(), Activity.due_date <= day)
-        .order_by(Activity.due_date.asc(), Activity.id.asc()).limit(200)
-    ).all()
+    rows = db.session.scalars(_due_select(), {"owner_id": user_id, "day": day, "closed": closed_statuses()}).all()
     return [a for a in rows if a.due_date == day][:20], [a for a in rows if a.due_date < day][:20]
 
 

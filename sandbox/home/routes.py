@@ -8,7 +8,7 @@ from flask import render_template, request
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ..access import current_viewer
 from ..activities.services import dashboard_tasks
@@ -69,13 +69,17 @@ def staff_home() -> str:
         **TEMPLATE_HELPERS)
 
 
+# A student's home, its statements built once per process (the user is a parameter; the session adds the rule to
+# each execution, and keeps their copies with it: access._with_rule).
+_MY_LEADS = select(Lead.status, func.count()).where(Lead.owner_id == bindparam("owner_id")).group_by(Lead.status)
+_MY_PIPELINE = (select(Opportunity.stage, func.count(), func.coalesce(func.sum(Opportunity.amount), 0))
+                .where(Opportunity.owner_id == bindparam("owner_id")).group_by(Opportunity.stage))
+_RECENT = select(LogEntry).order_by(LogEntry.id.desc()).limit(12)  # only what the viewer may read (access.py)
+
+
 def own_home() -> str:
     """A student's home: their leads, pipeline, tasks, recent log and team."""
-    by_status = dict(
-        db.session.execute(
-            select(Lead.status, func.count()).where(Lead.owner_id == current_user.id).group_by(Lead.status)
-        ).all()
-    )
+    by_status = dict(db.session.execute(_MY_LEADS, {"owner_id": current_user.id}).all())
     statuses = choices("lead_status")
     chart = {
         "type": "doughnut",
@@ -85,9 +89,7 @@ def own_home() -> str:
     }
     pipeline = pipeline_chart()
     open_leads = sum(v for k, v in by_status.items() if k not in ("converted", "unqualified"))
-    recent = db.session.scalars(
-        select(LogEntry).order_by(LogEntry.id.desc()).limit(12)  # only what the viewer may read (access.py)
-    ).all()
+    recent = db.session.scalars(_RECENT).all()
     tasks_today, tasks_overdue = dashboard_tasks(current_user.id)
     viewer = current_viewer()
     team = team_rows(viewer.subordinate_ids) if current_user.role == Role.STUDENT and viewer.subordinate_ids else []
@@ -102,8 +104,7 @@ def own_home() -> str:
 def pipeline_chart() -> dict:
     """My opportunities by stage: amount (bars) and count, plus my closed-won total."""
     rows = {stage: (count, float(amount or 0)) for stage, count, amount in db.session.execute(
-        select(Opportunity.stage, func.count(), func.coalesce(func.sum(Opportunity.amount), 0))
-        .where(Opportunity.owner_id == current_user.id).group_by(Opportunity.stage)).all()}
+        _MY_PIPELINE, {"owner_id": current_user.id}).all()}
     stages = choices("opportunity_stage")
     return {
         "type": "bar",

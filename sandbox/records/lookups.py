@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import inspect, select
 
+from ..access import by_id_select
 from ..extensions import db
 
 LIMIT = 500
@@ -48,4 +49,4 @@ def visible_or_none(model: Any, ident: int | None) -> Any:
     """The record if it exists and the viewer may see it, else None."""
     if not ident:
         return None
-    return db.session.scalar(select(model).where(model.id == ident))
+    return db.session.scalar(by_id_select(model, False, False), {"ident": ident})

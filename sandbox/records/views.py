@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
@@ -190,6 +190,39 @@ def _timeline_select(without_class: bool) -> Any:
             .select_from(flags).outerjoin(newest, true())
             .order_by(newest.c.at.desc(), newest.c.id.desc())
             .execution_options(skip_visibility=True))
+
+
+# (model, sort) → the list's ORDER BY (RecordViews.order), kept for the process: a few per type.
+_ORDERS: dict[tuple[Any, str], list[Any]] = {}
+# (model, columns, id of a kept ORDER BY) → (that ORDER BY, the page's statement).
+_PLAIN_PAGES: dict[tuple[Any, Any, int], tuple[list[Any], Any]] = {}
+
+
+def _plain_page(model: Any, attrs: tuple[str, ...] | None, order: list[Any]) -> Any:
+    """A list page without filters as page_of reads it (its size and offset are parameters), built once per type,
+    columns and order: the session adds the rule to each execution and keeps the copy (access._with_rule)."""
+    key = (model, attrs, id(order))
+    kept = _PLAIN_PAGES.get(key)
+    if kept is None or kept[0] is not order:
+        stmt = _columns_select(model, attrs).order_by(*order).limit(bindparam("size")).offset(bindparam("skip"))
+        kept = _PLAIN_PAGES[key] = (order, stmt)
+    return kept[1]
+
+
+@lru_cache(maxsize=64)
+def _capped_count(model: Any) -> Any:
+    """page_of's count of a list without filters, up to a cap (a parameter), built once per type."""
+    return select(func.count()).select_from(select(model.id).limit(bindparam("cap")).subquery())
+
+
+@lru_cache(maxsize=128)
+def _related_select(model: Any, fk: str, attrs: tuple[str, ...]) -> Any:
+    """A related list's statement (the columns `attrs` and the owner's name of the newest 100 rows whose `fk` is
+    the parent), built once per list (the parent is a parameter)."""
+    return (select(*(getattr(model, a) for a in attrs), User.display_name.label("owner_name"))
+            .join(User, User.id == model.owner_id)
+            .where(getattr(model, fk) == bindparam("parent_id"))
+            .order_by(model.created_at.desc(), model.id.desc()).limit(100))
 
 
 class _WhenRendered:
@@ -464,10 +497,15 @@ class RecordViews:
         attr = sort.lstrip("-")
         if attr not in sortable:
             sort, attr = "-created_at", "created_at"
-        column = getattr(self.model, attr)
-        if sort.startswith("-"):
-            return [column.desc(), self.model.id.desc()], sort
-        return [column.asc(), self.model.id.asc()], sort
+        order = _ORDERS.get((self.model, sort))
+        if order is None:  # kept: the same list each time lets page_of keep the page's statement
+            column = getattr(self.model, attr)
+            if sort.startswith("-"):
+                order = [column.desc(), self.model.id.desc()]
+            else:
+                order = [column.asc(), self.model.id.asc()]
+            order = _ORDERS.setdefault((self.model, sort), order)
+        return order, sort
 
     def page_of(self, where: list[Any], order: list[Any], page: int, deleted: bool = False,
                 plain: bool = False) -> tuple[list, int]:
@@ -482,7 +520,10 @@ class RecordViews:
         opts = {"include_deleted": True} if deleted else {}
         if deleted:
             where = [*where, model.deleted_at.is_not(None)]
-        if plain:
+        if plain and not where:  # a list as it opens, or paged (not the bin: it has a condition): kept
+            rows = list(db.session.execute(_plain_page(model, self.list_attrs(), order),
+                                           {"size": size, "skip": (page - 1) * size}))
+        elif plain:
             rows = list(db.session.execute(
                 _columns_select(model, self.list_attrs()).where(*where).order_by(*order).limit(size)
                 .offset((page - 1) * size)
@@ -499,6 +540,8 @@ class RecordViews:
             # The last page: the rows before it and on it are all there are (no count query); past the cap
             # the page still says "N+", as the capped count would.
             return rows, min((page - 1) * size + len(rows), cap + 1)
+        if not where:
+            return rows, db.session.scalar(_capped_count(model), {"cap": cap + 1}) or 0
         ids = select(model.id).where(*where).limit(cap + 1).execution_options(**opts).subquery()
         total = db.session.scalar(select(func.count()).select_from(ids).execution_options(**opts)) or 0
         return rows, total
@@ -646,12 +689,8 @@ class RecordViews:
         calls and 100 `url_for` before. Every value is escaped by `Markup.format`.
         """
         model = rel.model
-        attrs = ["id", "class_id", *(c.attr for c in rel.columns if c.attr not in ("id", "class_id"))]
-        rows = db.session.execute(
-            select(*(getattr(model, a) for a in attrs), User.display_name.label("owner_name"))
-            .join(User, User.id == model.owner_id)
-            .where(getattr(model, rel.fk) == obj.id)
-            .order_by(model.created_at.desc(), model.id.desc()).limit(100)).all()
+        attrs = ("id", "class_id", *(c.attr for c in rel.columns if c.attr not in ("id", "class_id")))
+        rows = db.session.execute(_related_select(model, rel.fk, attrs), {"parent_id": obj.id}).all()
         if not rows:
             return []
         prefix = detail_url_prefix(rel.endpoint)

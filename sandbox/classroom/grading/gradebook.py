@@ -165,6 +165,11 @@ def progress_for(user: User) -> tuple[Run | None, Row | None]:
     return run, row
 
 
+# A student's deadline extension in a run, built once per process (both ids are parameters).
+_EXTENSION = select(DeadlineExtension).where(DeadlineExtension.run_id == bindparam("run_id"),
+                                            DeadlineExtension.student_id == bindparam("student_id"))
+
+
 def progress_of(user: User) -> tuple[Run | None, Row | None, DeadlineExtension | None]:
     """`progress_for`, and the student's deadline extension in the run (read once: it is also their deadline).
     The row has no department (the checklist does not show it)."""
@@ -173,8 +178,7 @@ def progress_of(user: User) -> tuple[Run | None, Row | None, DeadlineExtension |
     class_run = current_class_run(user.class_id)
     if class_run is None:
         return None, None, None
-    extension = db.session.scalar(select(DeadlineExtension).where(
-        DeadlineExtension.run_id == class_run.id, DeadlineExtension.student_id == user.id))
+    extension = db.session.scalar(_EXTENSION, {"run_id": class_run.id, "student_id": user.id})
     extended = {user.id: extension.deadline} if extension is not None else {}
     book = gradebook(class_run, [user], evidence=True, live=True,  # just read as the run in force
                      extended=extended, departments=False)
