@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 
 from ..access import by_id_select
 from ..extensions import db
@@ -19,12 +20,11 @@ def visible_choices(model: Any, current_id: int | None = None, blank: bool = Tru
     Read as plain rows of the model's columns (a column SELECT of the model: the visibility rule applies all
     the same), each labelled by the model's own `audit_label` read off the row: a picker of 500 records built
     500 ORM objects only to read one or two of their columns."""
-    columns = _label_columns(model)
     label = model.audit_label.fget
-    stmt = select(*columns).order_by(model.created_at.desc(), model.id.desc()).limit(LIMIT)
-    rows = list(db.session.execute(stmt))
+    newest, one = _choices_selects(model)
+    rows = list(db.session.execute(newest))
     if current_id and all(r.id != current_id for r in rows):
-        current = db.session.execute(select(*columns).where(model.id == current_id)).first()
+        current = db.session.execute(one, {"ident": current_id}).first()
         if current is not None:
             rows.append(current)
     result = [(r.id, label(r)) for r in rows if r.id != exclude_id]
@@ -32,6 +32,15 @@ def visible_choices(model: Any, current_id: int | None = None, blank: bool = Tru
     if blank:
         result.insert(0, (0, "—"))
     return result
+
+
+@lru_cache(maxsize=64)
+def _choices_selects(model: Any) -> tuple[Any, Any]:
+    """visible_choices()'s statements (the newest LIMIT records; one by id, the parameter `ident`), built once per
+    model: the session keeps their copies with the rule (access._with_rule)."""
+    columns = _label_columns(model)
+    return (select(*columns).order_by(model.created_at.desc(), model.id.desc()).limit(LIMIT),
+            select(*columns).where(model.id == bindparam("ident")))
 
 
 def _label_columns(model: Any) -> list[Any]:
