@@ -20,7 +20,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing.converters import IntegerConverter
 
-from . import access, boundary, health, kept_identity, labels, pg_statements
+from . import access, boundary, first_reads, health, kept_identity, labels, pg_statements
 from .config import ASSETS, LOCAL_ASSET_FILES, LOCAL_BOOTSTRAP, LOCAL_BOOTSTRAP_BEFORE, Config, instance_secret_key
 from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 from .i18n import format_datetime, install_fast_gettext, select_locale
@@ -183,6 +183,7 @@ def _register_identity(app: Flask) -> None:
         # not business records and reach none (tests/test_access_options.py checks it), so the record rule,
         # whose options cost more than this query, is not attached: nobody's rule would filter nothing here,
         # and nothing loaded from the user could carry it.
+        first_reads.read_for(user_id)
         user = kept_identity.kept_user(user_id) or db.session.get(
             User, user_id, options=[joinedload(User.position)], execution_options={"skip_visibility": True})
         if user is None or not user.is_active or user.session_version != version:

@@ -84,11 +84,22 @@ class _Kept:
 
 
 def current_version() -> int | None:
-    """The organisation's version for this request (read once, first thing), None without the stamp row."""
+    """The organisation's version for this request (read once, first thing, or with the page's other first
+    reads: sandbox.first_reads), None without the stamp row."""
     version = g.get("_org_version", False)
     if version is False:
         version = g._org_version = db.session.connection().execute(_READ).scalar()
     return version
+
+
+def version_column() -> Any:
+    """The organisation's version as one column (of first_reads' statement)."""
+    return _READ.scalar_subquery()
+
+
+def use_version(version: int | None) -> None:
+    """Take the version first_reads read as this request's (as current_version would have read it)."""
+    g._org_version = version
 
 
 def kept_for_org(key: Hashable, build: Callable[[], T]) -> T:

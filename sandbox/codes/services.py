@@ -156,6 +156,16 @@ def request_stamp() -> tuple[Any, ...] | None:
     return stamp
 
 
+def stamp_columns() -> list[Any]:
+    """The stamp's columns (of first_reads' statement), in request_stamp's order."""
+    return list(_STAMP.selected_columns)
+
+
+def use_stamp(stamp: tuple[Any, ...]) -> None:
+    """Take the stamp first_reads read, at the start of a read-only request, as this request's."""
+    g._kept_stamp = stamp
+
+
 def kept(name: str) -> dict[Any, Any] | None:
     """This process's store `name` for the current stamp (emptied when the stamp moved), or None when
     nothing may be kept or reused in this request (see request_stamp). Read the stamp before the data:

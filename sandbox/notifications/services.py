@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from flask import abort
+from flask import abort, g
 from sqlalchemy import Select, bindparam, func, select
 
 from ..clock import utcnow
@@ -103,10 +103,23 @@ def badge_state(user_id: int) -> tuple[int, datetime | None]:
     # A notification is no business record (no record rule to add): a page reads it on the session's
     # connection, in its transaction, without the ORM's per-statement work. Unflushed changes (only a write
     # request that renders a page could have them) go the ORM way, which flushes them first.
+    read = g.pop("_badge_read", None)  # by first_reads with the page's other first reads, used once
+    if read is not None and read[0] == user_id:
+        return read[1], read[2]
     session = db.session
     run = session.execute if session.new or session.dirty or session.deleted else session.connection().execute
     row = run(_BADGE, {"reader": user_id}).one()
     return int(row[0] or 0), row[1]
+
+
+def badge_columns() -> list[Any]:
+    """badge_state's two columns (of first_reads' statement; the reader is the parameter `reader`)."""
+    return list(_BADGE.selected_columns)
+
+
+def use_badge(user_id: int, unread: int | None, scanned: datetime | None) -> None:
+    """Take the badge first_reads read for `user_id` as the answer of this request's first badge_state."""
+    g._badge_read = (user_id, int(unread or 0), scanned)
 
 
 def own_notification(user_id: int, notification_id: int) -> Notification:
