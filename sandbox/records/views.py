@@ -497,6 +497,7 @@ class RecordViews:
         attr = sort.lstrip("-")
         if attr not in sortable:
             sort, attr = "-created_at", "created_at"
+        sort = f"-{attr}" if sort.startswith("-") else attr  # "---name" is "-name": the kept orders stay few
         order = _ORDERS.get((self.model, sort))
         if order is None:  # kept: the same list each time lets page_of keep the page's statement
             column = getattr(self.model, attr)
