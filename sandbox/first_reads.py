@@ -37,6 +37,7 @@ def read_for(user_id: int) -> None:
     if not has_request_context() or request.method not in _READ_ONLY or "_org_version" in g:
         return  # (the version read once per request: whatever was kept under it stays right)
     row = db.session.connection().execute(_statement(), {"reader": user_id}).one()
+    stamp_end = 1 + len(codes.stamp_columns())  # the row: version, the stamp's columns, the badge's two
     kept_identity.use_version(row[0])
-    codes.use_stamp(tuple(row[1:-2]))
-    notifications.use_badge(user_id, row[-2], row[-1])
+    codes.use_stamp(tuple(row[1:stamp_end]))
+    notifications.use_badge(user_id, *row[stamp_end:])
