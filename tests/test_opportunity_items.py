@@ -384,18 +384,18 @@ def test_the_stage_history_comes_with_the_child_rows_in_the_order_of_its_moves(a
 
     from sqlalchemy import insert
 
-    from sandbox.clock import utcnow
     from sandbox.opportunities.models import StageHistory
     from tests.test_kept_identity import statements_of
 
-    start = (utcnow() - timedelta(days=40)).replace(microsecond=0)
+    created = db.session.scalar(select(StageHistory.changed_at).where(StageHistory.opportunity_id == deal.opp.id))
+    start = created - timedelta(days=40)  # the days follow from the moves' times, not from the test's clock
     db.session.execute(insert(StageHistory), [  # ids after the creation's row, times before it
         {"opportunity_id": deal.opp.id, "from_stage": "qualification", "to_stage": "proposal",
          "changed_by_id": None, "changed_at": start + timedelta(days=10)},
         {"opportunity_id": deal.opp.id, "from_stage": None, "to_stage": "qualification",
          "changed_by_id": classroom.user("studentA").id, "changed_at": start}])
     db.session.execute(update(StageHistory).where(StageHistory.opportunity_id == deal.opp.id,
-                                                  StageHistory.changed_at > start + timedelta(days=10))
+                                                  StageHistory.changed_at == created)
                        .values(from_stage="proposal", to_stage="proposal"))
     db.session.commit()
     student = classroom.client_for(app, "studentA")

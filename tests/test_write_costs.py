@@ -22,14 +22,14 @@ from sandbox.oplog import LogEntry
 
 from .helpers import statements
 
-# Request -> the statements it sends (signed in; the organisation's version, the picklists' stamp included, the
-# user and the viewer kept by the worker since the previous page; the transaction's BEGIN left out, which only
-# SQLite sends as a statement).
+# Request -> the statements it sends (signed in; the organisation's version, the picklists' stamp and the badge
+# included, one statement on a GET (sandbox.first_reads); the user and the viewer kept by the worker since the
+# previous page; the transaction's BEGIN left out, which only SQLite sends as a statement).
 WRITE_COSTS = {
-    "GET /leads/new": 4,
+    "GET /leads/new": 2,
     "POST /leads/new": 6,
     "POST /activities/log-call": 5,
-    "GET /leads/[id]/convert": 7,
+    "GET /leads/[id]/convert": 5,
     "POST /leads/[id]/convert": 16,
     "POST /opportunities/[id]/lines/new": 10,
     "POST /opportunities/[id]/stage": 7,
