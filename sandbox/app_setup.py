@@ -183,7 +183,7 @@ def _register_identity(app: Flask) -> None:
         # not business records and reach none (tests/test_access_options.py checks it), so the record rule,
         # whose options cost more than this query, is not attached: nobody's rule would filter nothing here,
         # and nothing loaded from the user could carry it.
-        first_reads.read_for(user_id)
+        first_reads.read_for(user_id)  # the version the kept user is checked against, with the page's other firsts
         user = kept_identity.kept_user(user_id) or db.session.get(
             User, user_id, options=[joinedload(User.position)], execution_options={"skip_visibility": True})
         if user is None or not user.is_active or user.session_version != version:

@@ -10,34 +10,34 @@ picklists' stamp is read afresh in their transaction, codes.services.kept_for_wr
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from flask import g, has_request_context, request
 from sqlalchemy import select
 
 from . import kept_identity
+from .boundary import SAFE_METHODS
 from .codes import services as codes
 from .extensions import db
 from .notifications import services as notifications
 
-_READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
-_STATEMENT: Any = None
 
-
-def _statement() -> Any:
-    global _STATEMENT
-    if _STATEMENT is None:  # built on first use: the three modules' statements are built at their import
-        _STATEMENT = select(kept_identity.version_column(), *codes.stamp_columns(), *notifications.badge_columns())
-    return _STATEMENT
+@cache
+def _statement() -> tuple[Any, int]:
+    """The one statement (built on first use, from the three modules' own) and where its badge columns start:
+    the row is the version, the stamp's columns, the badge's two."""
+    stamp = codes.stamp_columns()
+    return select(kept_identity.version_column(), *stamp, *notifications.badge_columns()), 1 + len(stamp)
 
 
 def read_for(user_id: int) -> None:
     """In a read-only request, read the three values for the signed-in `user_id` in one statement and hand each
     to its module; elsewhere do nothing (each is read when needed)."""
-    if not has_request_context() or request.method not in _READ_ONLY or "_org_version" in g:
+    if not has_request_context() or request.method not in SAFE_METHODS or "_org_version" in g:
         return  # (the version read once per request: whatever was kept under it stays right)
-    row = db.session.connection().execute(_statement(), {"reader": user_id}).one()
-    stamp_end = 1 + len(codes.stamp_columns())  # the row: version, the stamp's columns, the badge's two
+    statement, badge_at = _statement()
+    row = db.session.connection().execute(statement, {"reader": user_id}).one()
     kept_identity.use_version(row[0])
-    codes.use_stamp(tuple(row[1:stamp_end]))
-    notifications.use_badge(user_id, *row[stamp_end:])
+    codes.use_stamp(tuple(row[1:badge_at]))
+    notifications.use_badge(user_id, *row[badge_at:])
